@@ -1,0 +1,34 @@
+# Every dependency comes from a Debian package (see scripts/install-deps).
+find_package(Threads REQUIRED)
+find_package(RocksDB CONFIG REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+
+# qx_protobuf_library(NAME ROOT DIR PROTOS files...): compiles .proto files under ROOT into a
+# static library whose include path mirrors the proto package layout (qx/events/v1/x.pb.h).
+function(qx_protobuf_library name)
+  cmake_parse_arguments(ARG "" "ROOT" "PROTOS" ${ARGN})
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/proto_gen)
+  set(sources)
+  foreach(proto ${ARG_PROTOS})
+    get_filename_component(abs ${proto} ABSOLUTE)
+    file(RELATIVE_PATH rel ${ARG_ROOT} ${abs})
+    string(REGEX REPLACE "\\.proto$" "" stem ${rel})
+    set(cc ${out_dir}/${stem}.pb.cc)
+    set(h ${out_dir}/${stem}.pb.h)
+    add_custom_command(
+      OUTPUT ${cc} ${h}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+      COMMAND protobuf::protoc --cpp_out=${out_dir} -I ${ARG_ROOT} ${abs}
+      DEPENDS ${abs} protobuf::protoc
+      COMMENT "protoc ${rel}"
+      VERBATIM)
+    list(APPEND sources ${cc})
+  endforeach()
+  add_library(${name} STATIC ${sources})
+  target_include_directories(${name} SYSTEM PUBLIC ${out_dir})
+  target_link_libraries(${name} PUBLIC protobuf::libprotobuf PRIVATE qx_generated_options)
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()

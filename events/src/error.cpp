@@ -1,0 +1,43 @@
+#include "qx/events/error.hpp"
+
+namespace qx {
+
+std::string_view to_string(errc code) noexcept {
+  switch (code) {
+    case errc::invalid_argument:
+      return "INVALID_ARGUMENT";
+    case errc::conflict:
+      return "CONFLICT";
+    case errc::too_large:
+      return "TOO_LARGE";
+    case errc::not_found:
+      return "NOT_FOUND";
+    case errc::corrupted:
+      return "CORRUPTED";
+    case errc::io_error:
+      return "IO_ERROR";
+    case errc::unavailable:
+      return "UNAVAILABLE";
+  }
+  return "UNKNOWN";
+}
+
+std::string error::to_string() const {
+  std::string out{qx::to_string(code)};
+  out += ": ";
+  out += message;
+  if (!details.empty()) {
+    out += " {";
+    bool first = true;
+    for (const auto& [key, value] : details) {
+      if (!first)
+        out += ", ";
+      first = false;
+      out += key + "=" + value;
+    }
+    out += "}";
+  }
+  return out;
+}
+
+} // namespace qx
