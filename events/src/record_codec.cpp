@@ -79,6 +79,10 @@ status check_record_hash(std::uint64_t position, std::string_view bytes) {
 }
 
 result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes) {
+  // Every read checks the record's own hash: damage is an error naming the position, never a
+  // wrong event handed to an aggregate or a projection.
+  if (auto ok = check_record_hash(position, bytes); !ok)
+    return std::move(ok).error();
   v1::Envelope env;
   if (!env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return corrupted_at(position, "does not decode as an envelope");

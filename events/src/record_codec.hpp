@@ -37,7 +37,7 @@ struct encoded_record {
 /// The record's own hash (the trailing field), without checking it.
 [[nodiscard]] result<hash256> stored_hash(std::uint64_t position, std::string_view bytes);
 
-/// Decodes a record; errc::corrupted naming `position` when the bytes do not decode.
+/// Checks the record's hash and decodes it; errc::corrupted naming `position` when either fails.
 [[nodiscard]] result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes);
 
 /// Big-endian u64, so that RocksDB's bytewise order is numeric order.

@@ -291,18 +291,20 @@ private:
     ro.readahead_size = 2U << 20U;
     std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro, cf(log))};
     std::size_t n = 0;
-    for (it->Seek(position_key(std::max<std::uint64_t>(from_position, 1)));
-         it->Valid() && n < limit; it->Next(), ++n) {
+    auto next = std::max<std::uint64_t>(from_position, 1);
+    for (it->Seek(position_key(next)); it->Valid() && n < limit; it->Next(), ++n) {
       const auto key = it->key();
       if (key.size() != 8)
-        return error{errc::corrupted, "log key of " + std::to_string(key.size()) + " bytes"};
-      if (auto ok = visit(detail::get_be64({key.data(), key.size()}),
-                          std::string_view{it->value().data(), it->value().size()});
-          !ok)
+        return detail::corrupted_at(next, "a log key of " + std::to_string(key.size()) + " bytes");
+      const auto pos = detail::get_be64({key.data(), key.size()});
+      if (auto ok = visit(pos, std::string_view{it->value().data(), it->value().size()}); !ok)
         return ok;
+      next = pos + 1;
     }
-    if (!it->status().ok())
-      return io_failure(it->status(), "scan log");
+    if (const auto& s = it->status(); s.IsCorruption())
+      return detail::corrupted_at(next, "RocksDB reports " + s.ToString());
+    else if (!s.ok())
+      return io_failure(s, "scan log");
     return {};
   }
 
