@@ -8,7 +8,7 @@ namespace qx::app {
 
 namespace {
 
-template <class Message>
+template<class Message>
 events::new_event make_event(const Message& msg) {
   return {std::string{Message::descriptor()->full_name()}, msg.SerializeAsString()};
 }
@@ -49,8 +49,7 @@ status append_demo_history(events::event_store& store) {
     ClusterNodeAdded added;
     added.set_cluster_id("cluster-prod");
     added.set_node_id(id);
-    if (auto ok = append(store, "cluster-prod", make_event(added), std::string{id} + "-added");
-        !ok)
+    if (auto ok = append(store, "cluster-prod", make_event(added), std::string{id} + "-added"); !ok)
       return ok;
   }
   StoragePoolCreated pool;

@@ -73,8 +73,8 @@ nlohmann::json to_json(const events::recorded_event& ev) {
   j["correlation_id"] = ev.metadata.correlation_id;
   j["causation_id"] = ev.metadata.causation_id;
   j["command_id"] = ev.metadata.command_id;
-  j["prev_hash"] = events::to_hex(
-    {reinterpret_cast<const char*>(ev.prev_hash.data()), ev.prev_hash.size()});
+  j["prev_hash"] =
+      events::to_hex({reinterpret_cast<const char*>(ev.prev_hash.data()), ev.prev_hash.size()});
   if (auto payload = events::payload_to_json(ev.type, ev.payload); payload)
     j["payload"] = nlohmann::json::parse(*payload);
   else
@@ -104,7 +104,7 @@ int run_verify(const log_args& args) {
   const auto head = (*store)->head();
   out["head_position"] = head.position;
   out["head_hash"] =
-    events::to_hex({reinterpret_cast<const char*>(head.hash.data()), head.hash.size()});
+      events::to_hex({reinterpret_cast<const char*>(head.hash.data()), head.hash.size()});
   if (!report->ok) {
     out["break_position"] = *report->break_position;
     out["problem"] = report->problem;
@@ -194,7 +194,7 @@ int run_stats(const log_args& args) {
   out["disk_bytes"] = disk_bytes;
   out["head_position"] = head.position;
   out["head_hash"] =
-    events::to_hex({reinterpret_cast<const char*>(head.hash.data()), head.hash.size()});
+      events::to_hex({reinterpret_cast<const char*>(head.hash.data()), head.hash.size()});
   out["by_type"] = by_type;
   if (records > 0) {
     out["first_time"] = rfc3339(first_time);
@@ -227,7 +227,8 @@ void add_log_command(CLI::App& app, int& exit_code) {
   auto data_dir = [&](CLI::App* sub) {
     sub->add_option("--data-dir", args->data_dir, "the event log's folder")->capture_default_str();
   };
-  auto* verify = log->add_subcommand("verify", "check the hash chain and that positions have no gap (exit 0 only if whole)");
+  auto* verify = log->add_subcommand(
+      "verify", "check the hash chain and that positions have no gap (exit 0 only if whole)");
   data_dir(verify);
   verify->callback([args, &exit_code] { exit_code = run_verify(*args); });
 

@@ -10,8 +10,7 @@ result<std::uint64_t> batch_builder::current_version(const std::string& stream) 
   return state_.committed_version(stream);
 }
 
-result<std::optional<command_record>>
-batch_builder::earlier_answer(const std::string& command_id) {
+result<std::optional<command_record>> batch_builder::earlier_answer(const std::string& command_id) {
   if (auto it = command_index_.find(command_id); it != command_index_.end())
     return std::optional<command_record>{commands_[it->second].record};
   return state_.committed_command(command_id);
@@ -43,10 +42,10 @@ result<append_result> batch_builder::add(const append_request& req) {
                        (exp.k == expected_version::kind::exact && *current == exp.value);
   if (!matches) {
     const auto wanted = exp.k == expected_version::kind::no_stream ? std::string{"no stream"}
-                                                                    : std::to_string(exp.value);
+                                                                   : std::to_string(exp.value);
     return error{errc::conflict,
                  "stream " + req.stream + " is at version " + std::to_string(*current) +
-                   ", expected " + wanted,
+                     ", expected " + wanted,
                  {{"stream", req.stream},
                   {"current_version", std::to_string(*current)},
                   {"expected_version", wanted}}};

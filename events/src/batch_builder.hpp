@@ -25,7 +25,7 @@ struct command_record {
 
 /// What the builder needs to know of the durable log.
 class committed_state {
-public:
+ public:
   virtual ~committed_state() = default;
   [[nodiscard]] virtual result<std::uint64_t> committed_version(std::string_view stream) = 0;
   [[nodiscard]] virtual result<std::optional<command_record>>
@@ -45,9 +45,9 @@ struct staged_command {
 };
 
 class batch_builder {
-public:
+ public:
   batch_builder(committed_state& state, chain_head head, std::int64_t now_unix_ns)
-    : state_(state), head_(head), now_(now_unix_ns) {}
+      : state_(state), head_(head), now_(now_unix_ns) {}
 
   /// Stages one (already validated) append, or answers why it cannot be written. A command id
   /// seen before answers its first result with `duplicate` set and stages nothing.
@@ -63,7 +63,7 @@ public:
   [[nodiscard]] chain_head head() const { return head_; }
   [[nodiscard]] bool empty() const { return events_.empty(); }
 
-private:
+ private:
   result<std::uint64_t> current_version(const std::string& stream);
   result<std::optional<command_record>> earlier_answer(const std::string& command_id);
 

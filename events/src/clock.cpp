@@ -7,11 +7,11 @@ namespace qx {
 namespace {
 
 class wall_clock final : public clock {
-public:
+ public:
   std::int64_t now_unix_ns() override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 };
 

@@ -4,20 +4,20 @@ namespace qx {
 
 std::string_view to_string(errc code) noexcept {
   switch (code) {
-    case errc::invalid_argument:
-      return "INVALID_ARGUMENT";
-    case errc::conflict:
-      return "CONFLICT";
-    case errc::too_large:
-      return "TOO_LARGE";
-    case errc::not_found:
-      return "NOT_FOUND";
-    case errc::corrupted:
-      return "CORRUPTED";
-    case errc::io_error:
-      return "IO_ERROR";
-    case errc::unavailable:
-      return "UNAVAILABLE";
+  case errc::invalid_argument:
+    return "INVALID_ARGUMENT";
+  case errc::conflict:
+    return "CONFLICT";
+  case errc::too_large:
+    return "TOO_LARGE";
+  case errc::not_found:
+    return "NOT_FOUND";
+  case errc::corrupted:
+    return "CORRUPTED";
+  case errc::io_error:
+    return "IO_ERROR";
+  case errc::unavailable:
+    return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }

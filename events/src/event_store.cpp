@@ -17,8 +17,8 @@ result<append_result> event_store::append(append_request req) {
 namespace {
 
 bool stream_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
 }
 
 error invalid(std::string field, std::string message) {
@@ -26,7 +26,8 @@ error invalid(std::string field, std::string message) {
 }
 
 error too_large(std::string field, std::string message, std::size_t limit) {
-  return error{errc::too_large, std::move(message),
+  return error{errc::too_large,
+               std::move(message),
                {{"field", std::move(field)}, {"limit", std::to_string(limit)}}};
 }
 
@@ -51,10 +52,10 @@ status validate(const append_request& req, const append_limits& limits) {
   if (req.events.size() > limits.max_events_per_append)
     return too_large("events", "too many events in one append", limits.max_events_per_append);
   const std::pair<const char*, const std::string*> meta[] = {
-    {"metadata.actor", &req.metadata.actor},
-    {"metadata.correlation_id", &req.metadata.correlation_id},
-    {"metadata.causation_id", &req.metadata.causation_id},
-    {"metadata.command_id", &req.metadata.command_id},
+      {"metadata.actor", &req.metadata.actor},
+      {"metadata.correlation_id", &req.metadata.correlation_id},
+      {"metadata.causation_id", &req.metadata.causation_id},
+      {"metadata.command_id", &req.metadata.command_id},
   };
   for (const auto& [field, value] : meta)
     if (value->size() > limits.max_name_bytes)
@@ -72,7 +73,7 @@ status validate(const append_request& req, const append_limits& limits) {
     if (ev.payload.size() > limits.max_event_bytes)
       return too_large(field + ".payload",
                        "event payload of " + std::to_string(ev.payload.size()) +
-                         " bytes exceeds the limit",
+                           " bytes exceeds the limit",
                        limits.max_event_bytes);
     total += ev.payload.size();
   }
@@ -92,7 +93,8 @@ status check_checkpoint(std::string_view consumer, std::uint64_t position, std::
   if (consumer.empty() || consumer.size() > limits.max_name_bytes)
     return invalid("consumer", "consumer name is empty or longer than the limit");
   if (position > head)
-    return error{errc::invalid_argument, "checkpoint is beyond the log's head",
+    return error{errc::invalid_argument,
+                 "checkpoint is beyond the log's head",
                  {{"field", "position"}, {"head", std::to_string(head)}}};
   return {};
 }
@@ -114,7 +116,8 @@ status check_snapshot(const snapshot& snap, std::uint64_t current_version,
   if (snap.type.size() > limits.max_name_bytes)
     return too_large("type", "snapshot type is longer than the limit", limits.max_name_bytes);
   if (snap.version == 0 || snap.version > current_version)
-    return error{errc::invalid_argument, "snapshot version is not a version of the stream",
+    return error{errc::invalid_argument,
+                 "snapshot version is not a version of the stream",
                  {{"field", "version"}, {"current_version", std::to_string(current_version)}}};
   return {};
 }

@@ -14,11 +14,10 @@ namespace qx::events {
 namespace {
 
 class memory_store final : public event_store, private detail::committed_state {
-public:
+ public:
   explicit memory_store(memory_store_options opts)
-    : clock_(opts.time_source != nullptr ? *opts.time_source : system_clock()),
-      limits_(opts.limits),
-      hub_(*this, 0) {}
+      : clock_(opts.time_source != nullptr ? *opts.time_source : system_clock()),
+        limits_(opts.limits), hub_(*this, 0) {}
 
   ~memory_store() override { hub_.close(); }
   memory_store(const memory_store&) = delete;
@@ -45,17 +44,16 @@ public:
     done(std::move(answer));
   }
 
-  result<std::vector<recorded_event>> read_stream(std::string_view stream,
-                                                  std::uint64_t from_version,
-                                                  std::size_t limit) override {
+  result<std::vector<recorded_event>>
+  read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit) override {
     std::lock_guard lock{mutex_};
     std::vector<recorded_event> out;
     auto it = streams_.find(std::string{stream});
     if (it == streams_.end() || from_version > it->second.size())
       return out;
     const auto& positions = it->second;
-    for (auto i = from_version == 0 ? 0 : from_version - 1; i < positions.size() && out.size() < limit;
-         ++i) {
+    for (auto i = from_version == 0 ? 0 : from_version - 1;
+         i < positions.size() && out.size() < limit; ++i) {
       auto ev = detail::decode_record(positions[i], records_[positions[i] - 1]);
       if (!ev)
         return std::move(ev).error();
@@ -146,7 +144,7 @@ public:
     return stats_;
   }
 
-private:
+ private:
   // committed_state, called by the batch builder with mutex_ held.
   result<std::uint64_t> committed_version(std::string_view stream) override {
     return version_of(stream);

@@ -25,7 +25,8 @@ result<std::string> payload_to_json(std::string_view type, std::string_view payl
   namespace pb = google::protobuf;
   const auto* desc = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string{type});
   if (desc == nullptr)
-    return error{errc::not_found, "unknown event type " + std::string{type}, {{"type", std::string{type}}}};
+    return error{
+        errc::not_found, "unknown event type " + std::string{type}, {{"type", std::string{type}}}};
   const auto* prototype = pb::MessageFactory::generated_factory()->GetPrototype(desc);
   std::unique_ptr<pb::Message> msg{prototype->New()};
   if (!msg->ParseFromArray(payload.data(), static_cast<int>(payload.size())))

@@ -29,7 +29,8 @@ std::uint64_t get_be64(std::string_view in) {
 }
 
 error corrupted_at(std::uint64_t position, std::string what) {
-  return error{errc::corrupted, "record " + std::to_string(position) + ": " + std::move(what),
+  return error{errc::corrupted,
+               "record " + std::to_string(position) + ": " + std::move(what),
                {{"position", std::to_string(position)}}};
 }
 
@@ -58,10 +59,10 @@ encoded_record encode_record(const record_fields& f) {
 
 result<hash256> stored_hash(std::uint64_t position, std::string_view bytes) {
   if (bytes.size() < trailer_size)
-    return corrupted_at(position, "shorter than its hash trailer (" +
-                                      std::to_string(bytes.size()) + " bytes)");
-  const auto* trailer = reinterpret_cast<const unsigned char*>(bytes.data()) +
-                        (bytes.size() - trailer_size);
+    return corrupted_at(position, "shorter than its hash trailer (" + std::to_string(bytes.size()) +
+                                      " bytes)");
+  const auto* trailer =
+      reinterpret_cast<const unsigned char*>(bytes.data()) + (bytes.size() - trailer_size);
   if (trailer[0] != hash_tag || trailer[1] != 32)
     return corrupted_at(position, "has no hash trailer");
   hash256 h{};

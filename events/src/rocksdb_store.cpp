@@ -61,13 +61,11 @@ struct pending_append {
 };
 
 class rocksdb_store final : public event_store, private detail::committed_state {
-public:
+ public:
   rocksdb_store(const rocksdb_store_options& opts, std::unique_ptr<rocksdb::DB> db,
                 std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : opts_(opts),
-      clock_(opts.time_source != nullptr ? *opts.time_source : system_clock()),
-      db_(std::move(db)),
-      handles_(std::move(handles)) {}
+      : opts_(opts), clock_(opts.time_source != nullptr ? *opts.time_source : system_clock()),
+        db_(std::move(db)), handles_(std::move(handles)) {}
 
   ~rocksdb_store() override {
     {
@@ -94,9 +92,9 @@ public:
     head_ = *loaded;
     hub_ = std::make_unique<detail::subscription_hub>(*this, head_.position);
     if (opts_.verify_tail_on_open && head_.position > 0) {
-      const auto from =
-        head_.position > opts_.tail_check_records ? head_.position - opts_.tail_check_records + 1
-                                                  : 1;
+      const auto from = head_.position > opts_.tail_check_records
+                            ? head_.position - opts_.tail_check_records + 1
+                            : 1;
       auto report = verify_log(*this, from);
       if (!report)
         return std::move(report).error();
@@ -104,7 +102,9 @@ public:
         return detail::corrupted_at(*report->break_position, report->problem);
     }
     if (!opts_.read_only)
-      writer_ = std::thread{[this] { writer_loop(); }};
+      writer_ = std::thread{[this] {
+        writer_loop();
+      }};
     return {};
   }
 
@@ -136,9 +136,8 @@ public:
     queue_changed_.notify_one();
   }
 
-  result<std::vector<recorded_event>> read_stream(std::string_view stream,
-                                                  std::uint64_t from_version,
-                                                  std::size_t limit) override {
+  result<std::vector<recorded_event>>
+  read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit) override {
     if (auto ok = validate_stream_id(stream, opts_.limits); !ok)
       return std::move(ok).error();
     std::vector<recorded_event> out;
@@ -228,7 +227,8 @@ public:
       return io_failure(s, "read snapshot");
     v1::Snapshot pb;
     if (!pb.ParseFromString(value))
-      return error{errc::corrupted, "snapshot of " + std::string{stream} + " does not decode",
+      return error{errc::corrupted,
+                   "snapshot of " + std::string{stream} + " does not decode",
                    {{"stream", std::string{stream}}}};
     return std::optional<snapshot>{snapshot{pb.version(), pb.type(), pb.state()}};
   }
@@ -266,7 +266,7 @@ public:
     return out;
   }
 
-private:
+ private:
   enum cf_index : std::size_t { default_cf, log, streams, commands, checkpoints, snapshots };
 
   [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return handles_[i]; }
@@ -285,7 +285,7 @@ private:
     return {};
   }
 
-  template <class F>
+  template<class F>
   status scan(std::uint64_t from_position, std::size_t limit, F&& visit) {
     rocksdb::ReadOptions ro;
     ro.readahead_size = 2U << 20U;
@@ -339,12 +339,12 @@ private:
     if (!it->status().ok())
       return io_failure(it->status(), "read log tail");
     const std::uint64_t last =
-      it->Valid() ? detail::get_be64({it->key().data(), it->key().size()}) : 0;
+        it->Valid() ? detail::get_be64({it->key().data(), it->key().size()}) : 0;
     if (last != head.position && opts_.verify_tail_on_open) {
       const auto at = std::min(last, head.position) + 1;
       return detail::corrupted_at(at, "the log ends at " + std::to_string(last) +
-                                        " but the chain head says " +
-                                        std::to_string(head.position));
+                                          " but the chain head says " +
+                                          std::to_string(head.position));
     }
     return head;
   }
@@ -370,8 +370,8 @@ private:
       return io_failure(s, "read command record");
     v1::CommandRecord pb;
     if (!pb.ParseFromString(value))
-      return error{errc::corrupted, "command record " + std::string{command_id} +
-                                      " does not decode"};
+      return error{errc::corrupted,
+                   "command record " + std::string{command_id} + " does not decode"};
     detail::command_record rec;
     rec.stream = pb.stream();
     rec.answer = {pb.first_position(), pb.first_version(), pb.last_version(), pb.count(), false};
@@ -384,9 +384,8 @@ private:
     queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     const auto& gc = opts_.group_commit;
     if (gc.max_batch_delay.count() > 0 && !stopping_)
-      queue_changed_.wait_for(lock, gc.max_batch_delay, [&] {
-        return stopping_ || queued_events_ >= gc.max_batch_events;
-      });
+      queue_changed_.wait_for(lock, gc.max_batch_delay,
+                              [&] { return stopping_ || queued_events_ >= gc.max_batch_events; });
     std::vector<pending_append> batch;
     std::size_t events = 0;
     std::size_t bytes = 0;
@@ -473,10 +472,10 @@ private:
       std::lock_guard lock{stats_mutex_};
       stats_.batches++;
       stats_.events_written += builder.events().size();
-      stats_.commit_ns_total += static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             started)
-          .count());
+      stats_.commit_ns_total +=
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count());
     }
     for (const auto& [stream, version] : builder.stream_versions())
       versions_[stream] = version;
@@ -531,24 +530,24 @@ result<std::unique_ptr<event_store>> open_rocksdb_store(const rocksdb_store_opti
   db_opts.create_missing_column_families = !opts.read_only;
   db_opts.paranoid_checks = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
-    {rocksdb::kDefaultColumnFamilyName, family_options(false)},
-    {column_families::log, family_options(false)},
-    {column_families::streams, family_options(false)},
-    {column_families::commands, family_options(true)},
-    {column_families::checkpoints, family_options(false)},
-    {column_families::snapshots, family_options(true)},
+      {rocksdb::kDefaultColumnFamilyName, family_options(false)},
+      {column_families::log, family_options(false)},
+      {column_families::streams, family_options(false)},
+      {column_families::commands, family_options(true)},
+      {column_families::checkpoints, family_options(false)},
+      {column_families::snapshots, family_options(true)},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = opts.read_only
-             ? rocksdb::DB::OpenForReadOnly(db_opts, opts.path, families, &handles, &raw)
-             : rocksdb::DB::Open(db_opts, opts.path, families, &handles, &raw);
+               ? rocksdb::DB::OpenForReadOnly(db_opts, opts.path, families, &handles, &raw)
+               : rocksdb::DB::Open(db_opts, opts.path, families, &handles, &raw);
   if (!s.ok())
     return error{s.IsCorruption() ? errc::corrupted : errc::io_error,
                  "cannot open the event log at " + opts.path + ": " + s.ToString(),
                  {{"path", opts.path}}};
   auto store =
-    std::make_unique<rocksdb_store>(opts, std::unique_ptr<rocksdb::DB>{raw}, std::move(handles));
+      std::make_unique<rocksdb_store>(opts, std::unique_ptr<rocksdb::DB>{raw}, std::move(handles));
   if (auto ok = store->start(); !ok)
     return std::move(ok).error();
   return std::unique_ptr<event_store>{std::move(store)};

@@ -50,9 +50,8 @@ void run(const std::shared_ptr<subscription_hub::shared>& hub,
     }
     if (batch->empty()) {
       std::unique_lock lock{hub->mutex};
-      hub->changed.wait(lock, [&] {
-        return sub->stopping.load() || hub->closed || hub->durable >= next;
-      });
+      hub->changed.wait(
+          lock, [&] { return sub->stopping.load() || hub->closed || hub->durable >= next; });
       if (hub->closed && !sub->stopping.load()) {
         failure = error{errc::unavailable, "the event store was closed"};
         break;
@@ -78,10 +77,10 @@ void run(const std::shared_ptr<subscription_hub::shared>& hub,
 }
 
 class subscription_handle final : public subscription {
-public:
+ public:
   subscription_handle(std::shared_ptr<subscription_hub::shared> hub,
                       std::shared_ptr<subscription_state> sub)
-    : hub_(std::move(hub)), sub_(std::move(sub)) {}
+      : hub_(std::move(hub)), sub_(std::move(sub)) {}
   ~subscription_handle() override { stop(); }
   subscription_handle(const subscription_handle&) = delete;
   subscription_handle& operator=(const subscription_handle&) = delete;
@@ -102,7 +101,7 @@ public:
     return sub_->failure;
   }
 
-private:
+ private:
   std::shared_ptr<subscription_hub::shared> hub_;
   std::shared_ptr<subscription_state> sub_;
 };
@@ -110,9 +109,11 @@ private:
 } // namespace
 
 subscription_hub::subscription_hub(event_store& store, std::uint64_t durable_position)
-  : shared_(std::make_shared<shared>(store, durable_position)) {}
+    : shared_(std::make_shared<shared>(store, durable_position)) {}
 
-subscription_hub::~subscription_hub() { close(); }
+subscription_hub::~subscription_hub() {
+  close();
+}
 
 void subscription_hub::publish(std::uint64_t position) {
   std::lock_guard lock{shared_->mutex};
@@ -133,7 +134,9 @@ std::unique_ptr<subscription> subscription_hub::subscribe(std::uint64_t after_po
     return std::make_unique<subscription_handle>(shared_, sub);
   }
   ++shared_->running;
-  std::thread worker{[hub = shared_, sub, h = std::move(handler)] { run(hub, sub, h); }};
+  std::thread worker{[hub = shared_, sub, h = std::move(handler)] {
+    run(hub, sub, h);
+  }};
   sub->thread_id = worker.get_id();
   worker.detach();
   return std::make_unique<subscription_handle>(shared_, sub);

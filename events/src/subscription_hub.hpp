@@ -14,7 +14,7 @@
 namespace qx::events::detail {
 
 class subscription_hub {
-public:
+ public:
   subscription_hub(event_store& store, std::uint64_t durable_position);
   ~subscription_hub();
   subscription_hub(const subscription_hub&) = delete;
@@ -31,7 +31,7 @@ public:
 
   struct shared;
 
-private:
+ private:
   std::shared_ptr<shared> shared_;
 };
 

@@ -47,15 +47,15 @@ result<verify_report> verify_log(event_store& store, std::uint64_t from,
       break;
     for (const auto& rec : *batch) {
       if (rec.position != expected)
-        return broken(report, expected, "missing record (the next one is " +
-                                          std::to_string(rec.position) + ")");
+        return broken(report, expected,
+                      "missing record (the next one is " + std::to_string(rec.position) + ")");
       auto ev = detail::decode_record(rec.position, rec.bytes);
       if (!ev)
         return broken(report, rec.position, ev.error().message);
       if (ev->prev_hash != prev)
         return broken(report, rec.position,
                       "record " + std::to_string(rec.position) +
-                        ": does not link to the hash of the record before it");
+                          ": does not link to the hash of the record before it");
       prev = *detail::stored_hash(rec.position, rec.bytes);
       report.records++;
       report.last_position = rec.position;
@@ -71,8 +71,9 @@ result<verify_report> verify_log(event_store& store, std::uint64_t from,
     return broken(report, report.last_position + 1,
                   "missing record (the chain head is at " + std::to_string(head.position) + ")");
   if (head.position >= from && report.last_position == head.position && prev != head.hash)
-    return broken(report, head.position, "record " + std::to_string(head.position) +
-                                           ": does not match the chain head's hash");
+    return broken(report, head.position,
+                  "record " + std::to_string(head.position) +
+                      ": does not match the chain head's hash");
   return report;
 }
 

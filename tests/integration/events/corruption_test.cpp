@@ -14,14 +14,14 @@ using namespace qx::events;
 namespace {
 
 class corruption : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     auto store = open(true);
     ASSERT_TRUE(store);
     for (int i = 0; i < 50; ++i)
-      ASSERT_TRUE((*store)->append(test::make_append("vm-" + std::to_string(i % 5),
-                                                     expected_version::any(),
-                                                     {"payload number " + std::to_string(i)})));
+      ASSERT_TRUE(
+          (*store)->append(test::make_append("vm-" + std::to_string(i % 5), expected_version::any(),
+                                             {"payload number " + std::to_string(i)})));
   }
 
   result<std::unique_ptr<event_store>> open(bool check_tail, std::size_t tail = 1024) {
@@ -38,7 +38,7 @@ protected:
     ASSERT_FALSE(checked) << "open did not notice the damage";
     EXPECT_EQ(checked.error().code, errc::corrupted);
     EXPECT_EQ(checked.error().details.at("position"), std::to_string(position))
-      << checked.error().to_string();
+        << checked.error().to_string();
     auto unchecked = open(false);
     ASSERT_TRUE(unchecked) << unchecked.error().to_string();
     auto report = verify_log(**unchecked);

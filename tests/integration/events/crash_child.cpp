@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
         req.expected = qx::events::expected_version::exact(version);
         const auto count = 1 + rng() % 3; // multi-event appends must be all or nothing
         for (std::uint64_t i = 0; i < count; ++i)
-          req.events.push_back({"test.Crash", std::string(50 + rng() % 400, 'a' + static_cast<char>(s % 26))});
+          req.events.push_back(
+              {"test.Crash", std::string(50 + rng() % 400, 'a' + static_cast<char>(s % 26))});
         req.metadata.actor = "test:crash";
         req.metadata.command_id = stream + "-" + std::to_string(version);
         auto r = (*store)->append(std::move(req));

@@ -46,7 +46,7 @@ std::pair<pid_t, int> spawn_child(const std::string& dir, int streams, std::uint
 }
 
 /// Reads whole lines from `fd`; `on_line` returns false to stop reading early.
-template <class F>
+template<class F>
 void read_lines(int fd, std::string& buffer, F&& on_line) {
   char chunk[4096];
   for (;;) {
@@ -72,7 +72,8 @@ int crash_runs() {
 }
 
 TEST(crash, sigkill_at_a_random_moment_loses_no_acknowledged_event) {
-  const auto base_seed = static_cast<std::uint64_t>(::testing::UnitTest::GetInstance()->random_seed());
+  const auto base_seed =
+      static_cast<std::uint64_t>(::testing::UnitTest::GetInstance()->random_seed());
   std::mt19937_64 rng{base_seed};
   const int runs = crash_runs();
   std::uint64_t total_acks = 0;

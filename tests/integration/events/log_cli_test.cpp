@@ -42,7 +42,7 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 }
 
 class log_cli : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     auto r = qvdc("log demo --data-dir " + db_);
     ASSERT_EQ(r.exit_code, 0) << r.out;

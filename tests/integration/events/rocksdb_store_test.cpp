@@ -21,7 +21,7 @@ using qx::test::make_append;
 namespace {
 
 class rocksdb_store : public ::testing::Test {
-protected:
+ protected:
   std::unique_ptr<event_store> open(rocksdb_store_options o = {}) {
     o.path = path_;
     auto s = open_rocksdb_store(o);
@@ -38,8 +38,9 @@ TEST_F(rocksdb_store, a_reopened_store_has_everything_it_acknowledged) {
   {
     auto store = open();
     for (int i = 0; i < 30; ++i)
-      ASSERT_TRUE(store->append(make_append("vm-" + std::to_string(i % 3), expected_version::any(),
-                                            {"p" + std::to_string(i)}, "cmd-" + std::to_string(i))));
+      ASSERT_TRUE(
+          store->append(make_append("vm-" + std::to_string(i % 3), expected_version::any(),
+                                    {"p" + std::to_string(i)}, "cmd-" + std::to_string(i))));
     ASSERT_TRUE(store->save_checkpoint("inventory", 17));
     ASSERT_TRUE(store->save_snapshot("vm-1", {4, "t", "state-at-4"}));
     head = store->head();
@@ -75,15 +76,16 @@ TEST_F(rocksdb_store, concurrent_appends_share_synced_batches) {
   std::vector<std::uint64_t> versions(streams, 0);
   // Each stream keeps one append in flight, as an aggregate actor does.
   std::function<void(int)> next = [&](int s) {
-    store->append_async(make_append("s-" + std::to_string(s), expected_version::exact(versions[s]), {"x"}),
-                        [&, s](result<append_result> r) {
-                          ASSERT_TRUE(r);
-                          versions[s] = r->last_version;
-                          if (--outstanding == 0)
-                            all_done.set_value();
-                          else if (versions[s] < per_stream)
-                            next(s);
-                        });
+    store->append_async(
+        make_append("s-" + std::to_string(s), expected_version::exact(versions[s]), {"x"}),
+        [&, s](result<append_result> r) {
+          ASSERT_TRUE(r);
+          versions[s] = r->last_version;
+          if (--outstanding == 0)
+            all_done.set_value();
+          else if (versions[s] < per_stream)
+            next(s);
+        });
   };
   for (int s = 0; s < streams; ++s)
     next(s);
@@ -93,7 +95,7 @@ TEST_F(rocksdb_store, concurrent_appends_share_synced_batches) {
   EXPECT_EQ(stats.appends_ok, std::uint64_t{streams * per_stream});
   // With 64 appends in flight the writer must group them: far fewer syncs than appends.
   EXPECT_LT(stats.batches * 4, stats.events_written)
-    << stats.batches << " batches for " << stats.events_written << " events";
+      << stats.batches << " batches for " << stats.events_written << " events";
 }
 
 TEST_F(rocksdb_store, the_batch_limits_bound_a_group_commit) {

@@ -15,13 +15,14 @@
 namespace qx::test {
 
 /// Opens the store's database directly and runs `change` on the log column family.
-inline void tamper_log(const std::string& path,
-                       const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
+inline void
+tamper_log(const std::string& path,
+           const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
   using namespace events;
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
-    {rocksdb::kDefaultColumnFamilyName, {}}, {column_families::log, {}},
-    {column_families::streams, {}},          {column_families::commands, {}},
-    {column_families::checkpoints, {}},      {column_families::snapshots, {}}};
+      {rocksdb::kDefaultColumnFamilyName, {}}, {column_families::log, {}},
+      {column_families::streams, {}},          {column_families::commands, {}},
+      {column_families::checkpoints, {}},      {column_families::snapshots, {}}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open({}, path, families, &handles, &raw);

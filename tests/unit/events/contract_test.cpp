@@ -25,7 +25,7 @@ namespace {
 enum class impl { rocksdb, memory };
 
 class contract : public ::testing::TestWithParam<impl> {
-protected:
+ protected:
   void SetUp() override { store_ = open(); }
 
   std::unique_ptr<event_store> open(append_limits limits = {}) {
@@ -176,7 +176,8 @@ TEST_P(contract, expected_version_mismatch_is_a_conflict_and_writes_nothing) {
 
 TEST_P(contract, a_repeated_command_id_returns_the_first_answer_and_writes_once) {
   auto first = append_ok(make_append("vm-1", expected_version::any(), {"a", "b"}, "cmd-1"));
-  auto retry = store_->append(make_append("vm-1", expected_version::no_stream(), {"a", "b"}, "cmd-1"));
+  auto retry =
+      store_->append(make_append("vm-1", expected_version::no_stream(), {"a", "b"}, "cmd-1"));
   ASSERT_TRUE(retry) << retry.error().to_string();
   EXPECT_TRUE(retry->duplicate);
   EXPECT_FALSE(first.duplicate);
@@ -255,15 +256,18 @@ TEST_P(contract, oversized_and_malformed_appends_are_refused_with_the_field_and_
                  errc::too_large, "events[1].payload");
   expect_refused(make_append("vm-1", expected_version::any(), {"a", "b", "c", "d", "e"}),
                  errc::too_large, "events");
-  expect_refused(make_append("vm-1", expected_version::any(),
-                             {std::string(1000, 'x'), std::string(1000, 'x'), std::string(100, 'x')}),
-                 errc::too_large, "events");
-  expect_refused(make_append("vm-1", expected_version::any(), {}), errc::invalid_argument, "events");
+  expect_refused(
+      make_append("vm-1", expected_version::any(),
+                  {std::string(1000, 'x'), std::string(1000, 'x'), std::string(100, 'x')}),
+      errc::too_large, "events");
+  expect_refused(make_append("vm-1", expected_version::any(), {}), errc::invalid_argument,
+                 "events");
   expect_refused(make_append("", expected_version::any(), {"a"}), errc::invalid_argument, "stream");
   expect_refused(make_append(std::string(300, 'v'), expected_version::any(), {"a"}),
                  errc::too_large, "stream");
-  for (std::string hostile : {std::string{"vm 1"}, std::string{"vm\n1"}, std::string{"a\0b", 3},
-                              std::string{"vm-\xc3\xa9"}, std::string{"<script>"}, std::string{"a;b"}})
+  for (std::string hostile :
+       {std::string{"vm 1"}, std::string{"vm\n1"}, std::string{"a\0b", 3},
+        std::string{"vm-\xc3\xa9"}, std::string{"<script>"}, std::string{"a;b"}})
     expect_refused(make_append(hostile, expected_version::any(), {"a"}), errc::invalid_argument,
                    "stream");
   expect_refused(make_append("vm-1", expected_version::any(), {"a"}, std::string(300, 'c')),
@@ -381,8 +385,9 @@ TEST_P(contract, a_catch_up_subscription_sees_stored_then_live_events_once_in_or
     auto& s = *sinks[k];
     std::unique_lock lock{s.m};
     const auto want = total - starts[k];
-    ASSERT_TRUE(s.cv.wait_for(lock, std::chrono::seconds{30}, [&] { return s.seen.size() >= want; }))
-      << "subscription " << k << " saw " << s.seen.size() << " of " << want;
+    ASSERT_TRUE(
+        s.cv.wait_for(lock, std::chrono::seconds{30}, [&] { return s.seen.size() >= want; }))
+        << "subscription " << k << " saw " << s.seen.size() << " of " << want;
     ASSERT_EQ(s.seen.size(), want);
     for (std::size_t i = 0; i < s.seen.size(); ++i)
       ASSERT_EQ(s.seen[i], starts[k] + i + 1);
@@ -433,7 +438,7 @@ TEST_P(contract, racing_writers_on_one_stream_get_exactly_one_winner_per_version
           ++wins;
           std::lock_guard lock{m};
           EXPECT_TRUE(winner_of.emplace(r->first_version, payload).second)
-            << "two winners for version " << r->first_version;
+              << "two winners for version " << r->first_version;
         } else {
           ASSERT_EQ(r.error().code, errc::conflict) << r.error().to_string();
         }

@@ -6,7 +6,7 @@ namespace qx {
 
 /// Source of commit time for the event store. The simulator swaps in a virtual clock.
 class clock {
-public:
+ public:
   virtual ~clock() = default;
   /// Nanoseconds since the Unix epoch.
   [[nodiscard]] virtual std::int64_t now_unix_ns() = 0;
@@ -17,13 +17,13 @@ public:
 
 /// A clock that only moves when told to: deterministic tests and the simulator.
 class manual_clock final : public clock {
-public:
+ public:
   explicit manual_clock(std::int64_t start_unix_ns = 0) : now_(start_unix_ns) {}
   std::int64_t now_unix_ns() override { return now_; }
   void advance(std::int64_t ns) { now_ += ns; }
   void set(std::int64_t ns) { now_ = ns; }
 
-private:
+ private:
   std::int64_t now_;
 };
 

@@ -38,17 +38,17 @@ struct error {
 
   error() = default;
   error(errc c, std::string msg, std::map<std::string, std::string> d = {})
-    : code(c), message(std::move(msg)), details(std::move(d)) {}
+      : code(c), message(std::move(msg)), details(std::move(d)) {}
 
   /// "CONFLICT: message {key=value, ...}"
   [[nodiscard]] std::string to_string() const;
 };
 
 /// A value or an error, in the manner of std::expected (C++23), which g++ 12 lacks in C++20.
-template <class T>
+template<class T>
 class [[nodiscard]] result {
-public:
-  result(T value) : data_(std::in_place_index<0>, std::move(value)) {} // NOLINT: implicit
+ public:
+  result(T value) : data_(std::in_place_index<0>, std::move(value)) {}     // NOLINT: implicit
   result(qx::error err) : data_(std::in_place_index<1>, std::move(err)) {} // NOLINT: implicit
 
   [[nodiscard]] bool has_value() const noexcept { return data_.index() == 0; }
@@ -65,14 +65,14 @@ public:
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-private:
+ private:
   std::variant<T, qx::error> data_;
 };
 
 /// Success or an error, for operations that return nothing.
-template <>
+template<>
 class [[nodiscard]] result<void> {
-public:
+ public:
   result() = default;
   result(qx::error err) : error_(std::move(err)), failed_(true) {} // NOLINT: implicit
 
@@ -81,7 +81,7 @@ public:
   [[nodiscard]] const qx::error& error() const& { return error_; }
   [[nodiscard]] qx::error&& error() && { return std::move(error_); }
 
-private:
+ private:
   qx::error error_;
   bool failed_ = false;
 };
@@ -89,7 +89,7 @@ private:
 using status = result<void>;
 
 /// The one place where an error is dropped on purpose; grep for it.
-template <class T>
+template<class T>
 void permit_unchecked_error(const result<T>&) noexcept {}
 
 } // namespace qx

@@ -22,7 +22,7 @@ using event_handler = std::function<bool(const recorded_event&)>;
 
 /// A live subscription; destroying it (or calling stop) ends delivery.
 class subscription {
-public:
+ public:
   virtual ~subscription() = default;
   /// Stops delivery and waits until the handler is no longer running (unless called from it).
   virtual void stop() = 0;
@@ -35,7 +35,7 @@ public:
 /// The event log: an append-only sequence of envelopes with a global position, per-stream
 /// versions, a hash chain, checkpoints for consumers and snapshots per stream.
 class event_store {
-public:
+ public:
   virtual ~event_store() = default;
 
   /// Appends `req.events` to `req.stream` if its version matches `req.expected`. `done` is

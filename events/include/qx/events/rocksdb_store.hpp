@@ -46,11 +46,11 @@ open_rocksdb_store(const rocksdb_store_options& opts);
 
 /// Names of the column families, for tools and tests that look below the store.
 namespace column_families {
-inline constexpr const char* log = "log";             ///< position (BE u64) -> record
-inline constexpr const char* streams = "streams";     ///< len + stream + version (BE) -> position
-inline constexpr const char* commands = "commands";   ///< command id -> CommandRecord
+inline constexpr const char* log = "log";           ///< position (BE u64) -> record
+inline constexpr const char* streams = "streams";   ///< len + stream + version (BE) -> position
+inline constexpr const char* commands = "commands"; ///< command id -> CommandRecord
 inline constexpr const char* checkpoints = "checkpoints"; ///< consumer -> position (BE u64)
-inline constexpr const char* snapshots = "snapshots"; ///< stream -> Snapshot
+inline constexpr const char* snapshots = "snapshots";     ///< stream -> Snapshot
 } // namespace column_families
 
 /// The key of a position in the log column family (8 bytes, big-endian).

@@ -93,13 +93,13 @@ struct snapshot {
 
 /// Counters of a store since it was opened; the API exports them as Prometheus metrics.
 struct store_stats {
-  std::uint64_t appends_ok = 0;       ///< Appends answered with success (duplicates included).
-  std::uint64_t appends_failed = 0;   ///< Appends answered with an error.
-  std::uint64_t conflicts = 0;        ///< Of those, expected-version conflicts.
-  std::uint64_t events_written = 0;   ///< Events made durable.
-  std::uint64_t batches = 0;          ///< Durable writes (group commits).
-  std::uint64_t queue_depth = 0;      ///< Appends waiting for the writer now.
-  std::uint64_t commit_ns_total = 0;  ///< Time spent in durable writes, summed.
+  std::uint64_t appends_ok = 0;      ///< Appends answered with success (duplicates included).
+  std::uint64_t appends_failed = 0;  ///< Appends answered with an error.
+  std::uint64_t conflicts = 0;       ///< Of those, expected-version conflicts.
+  std::uint64_t events_written = 0;  ///< Events made durable.
+  std::uint64_t batches = 0;         ///< Durable writes (group commits).
+  std::uint64_t queue_depth = 0;     ///< Appends waiting for the writer now.
+  std::uint64_t commit_ns_total = 0; ///< Time spent in durable writes, summed.
 };
 
 /// Limits on what an append may carry. Defaults are documented in events/README.md.

@@ -11,10 +11,10 @@ namespace qx::events {
 
 struct verify_report {
   bool ok = true;
-  std::uint64_t records = 0;       ///< Records checked.
-  std::uint64_t last_position = 0; ///< Last position checked.
+  std::uint64_t records = 0;                   ///< Records checked.
+  std::uint64_t last_position = 0;             ///< Last position checked.
   std::optional<std::uint64_t> break_position; ///< The first record at fault, when not ok.
-  std::string problem;                          ///< What is wrong there.
+  std::string problem;                         ///< What is wrong there.
 };
 
 /// Progress of a long verification: records checked so far and the head position.
