@@ -33,7 +33,9 @@ std::string error::to_string() const {
       if (!first)
         out += ", ";
       first = false;
-      out += key + "=" + value;
+      out += key;
+      out += '=';
+      out += value;
     }
     out += "}";
   }

@@ -457,9 +457,9 @@ TEST_P(contract, racing_writers_on_one_stream_get_exactly_one_winner_per_version
 }
 
 INSTANTIATE_TEST_SUITE_P(stores, contract, ::testing::Values(impl::rocksdb, impl::memory),
-                         [](const auto& info) {
-                           return info.param == impl::rocksdb ? std::string{"rocksdb"}
-                                                              : std::string{"memory"};
+                         [](const auto& param_info) {
+                           return param_info.param == impl::rocksdb ? std::string{"rocksdb"}
+                                                                    : std::string{"memory"};
                          });
 
 TEST(both_stores, write_the_same_bytes_for_the_same_appends) {

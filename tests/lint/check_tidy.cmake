@@ -1,0 +1,8 @@
+# Runs clang-tidy (the repo's .clang-tidy, warnings are errors) over every production source.
+file(GLOB_RECURSE files
+  ${ROOT}/events/src/*.cpp ${ROOT}/actors/*.cpp ${ROOT}/projections/*.cpp ${ROOT}/api/*.cpp
+  ${ROOT}/node/*.cpp ${ROOT}/sim/*.cpp ${ROOT}/app/*.cpp)
+execute_process(COMMAND ${CLANG_TIDY} -p ${BUILD} --quiet ${files} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "clang-tidy reported the problems above")
+endif()
