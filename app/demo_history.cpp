@@ -1,6 +1,9 @@
 #include "demo_history.hpp"
 
-#include <qx/events/v1/inventory.pb.h>
+#include <qx/events/v1/cluster.pb.h>
+#include <qx/events/v1/node.pb.h>
+#include <qx/events/v1/storage.pb.h>
+#include <qx/events/v1/vm.pb.h>
 
 #include <string>
 
@@ -43,7 +46,7 @@ status append_demo_history(events::event_store& store) {
     node.set_hostname(std::string{id} + ".lab");
     node.mutable_hardware()->set_cpu_cores(cores);
     node.mutable_hardware()->set_cpu_threads(cores * 2);
-    node.mutable_hardware()->set_memory_bytes(std::uint64_t{cores} * 8 << 30U);
+    node.mutable_hardware()->set_memory_mib(std::uint64_t{cores} * 8 * 1024);
     if (auto ok = append(store, id, make_event(node), std::string{id} + "-registered"); !ok)
       return ok;
     ClusterNodeAdded added;
@@ -63,9 +66,9 @@ status append_demo_history(events::event_store& store) {
     const auto id = "vm-" + std::to_string(i);
     VmCreated vm;
     vm.set_id(id);
-    vm.set_name("web-" + std::to_string(i));
-    vm.set_vcpus(2);
-    vm.set_memory_bytes(std::uint64_t{4} << 30U);
+    vm.mutable_spec()->set_name("web-" + std::to_string(i));
+    vm.mutable_spec()->set_vcpus(2);
+    vm.mutable_spec()->set_memory_mib(4096);
     if (auto ok = append(store, id, make_event(vm), id + "-created"); !ok)
       return ok;
     VmPowerStateChanged on;

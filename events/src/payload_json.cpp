@@ -3,8 +3,13 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
-#include <qx/events/v1/inventory.pb.h>
+#include <qx/events/v1/cluster.pb.h>
+#include <qx/events/v1/network.pb.h>
+#include <qx/events/v1/node.pb.h>
+#include <qx/events/v1/storage.pb.h>
+#include <qx/events/v1/vm.pb.h>
 
+#include <array>
 #include <memory>
 
 namespace qx::events {
@@ -14,8 +19,11 @@ namespace {
 // Naming one message of each schema file keeps its object file, and so its registration in
 // the generated pool, in every program that links this library statically.
 void keep_schemas_linked() {
-  static const auto* file = v1::ClusterCreated::descriptor()->file();
-  static_cast<void>(file);
+  static const std::array files{
+      v1::ClusterCreated::descriptor()->file(), v1::NetworkCreated::descriptor()->file(),
+      v1::NodeRegistered::descriptor()->file(), v1::VolumeCreated::descriptor()->file(),
+      v1::VmCreated::descriptor()->file()};
+  static_cast<void>(files);
 }
 
 } // namespace
