@@ -6,10 +6,14 @@ find_package(OpenSSL REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 
-# qx_protobuf_library(NAME ROOT DIR PROTOS files...): compiles .proto files under ROOT into a
+# qx_protobuf_library(NAME ROOT DIR PROTOS files... [IMPORTS dirs...] [DEPENDS targets...]): compiles .proto files under ROOT into a
 # static library whose include path mirrors the proto package layout (qx/events/v1/x.pb.h).
 function(qx_protobuf_library name)
-  cmake_parse_arguments(ARG "" "ROOT" "PROTOS" ${ARGN})
+  cmake_parse_arguments(ARG "" "ROOT" "PROTOS;IMPORTS;DEPENDS" ${ARGN})
+  set(import_flags)
+  foreach(dir ${ARG_IMPORTS})
+    list(APPEND import_flags -I ${dir})
+  endforeach()
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/proto_gen)
   set(sources)
   foreach(proto ${ARG_PROTOS})
@@ -21,7 +25,7 @@ function(qx_protobuf_library name)
     add_custom_command(
       OUTPUT ${cc} ${h}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-      COMMAND protobuf::protoc --cpp_out=${out_dir} -I ${ARG_ROOT} ${abs}
+      COMMAND protobuf::protoc --cpp_out=${out_dir} -I ${ARG_ROOT} ${import_flags} ${abs}
       DEPENDS ${abs} protobuf::protoc
       COMMENT "protoc ${rel}"
       VERBATIM)
@@ -29,6 +33,6 @@ function(qx_protobuf_library name)
   endforeach()
   add_library(${name} STATIC ${sources})
   target_include_directories(${name} SYSTEM PUBLIC ${out_dir})
-  target_link_libraries(${name} PUBLIC protobuf::libprotobuf PRIVATE qx_generated_options)
+  target_link_libraries(${name} PUBLIC protobuf::libprotobuf ${ARG_DEPENDS} PRIVATE qx_generated_options)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()

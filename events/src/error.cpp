@@ -18,6 +18,12 @@ std::string_view to_string(errc code) noexcept {
     return "IO_ERROR";
   case errc::unavailable:
     return "UNAVAILABLE";
+  case errc::already_exists:
+    return "ALREADY_EXISTS";
+  case errc::failed_precondition:
+    return "FAILED_PRECONDITION";
+  case errc::resource_exhausted:
+    return "RESOURCE_EXHAUSTED";
   }
   return "UNKNOWN";
 }

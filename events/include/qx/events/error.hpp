@@ -25,6 +25,13 @@ enum class errc : std::uint8_t {
   io_error,
   /// The component is closed or has failed and accepts no more work.
   unavailable,
+  /// The thing to create exists already.
+  already_exists,
+  /// The command is not allowed in the current state; `details["reason"]` says why, as a
+  /// stable upper-case token (e.g. "INVALID_POWER_STATE").
+  failed_precondition,
+  /// Not enough capacity (CPU, memory, storage, addresses) for the command.
+  resource_exhausted,
 };
 
 /// The stable upper-case token of a code, as the API shows it ("CONFLICT").

@@ -1,0 +1,89 @@
+#pragma once
+
+// What every aggregate's pure domain logic shares: the decision type, the event codec between
+// a variant of payload messages and the log's (type, bytes), and the error makers. No CAF,
+// no RocksDB, no HTTP here.
+
+#include <qx/events/error.hpp>
+#include <qx/events/types.hpp>
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace qx::domain {
+
+/// What decide() answers: the events to append (possibly none), or why the command is refused.
+template<class Event>
+using decision = result<std::vector<Event>>;
+
+/// A variant alternative as the log stores it: its full protobuf name and its bytes.
+template<class Variant>
+[[nodiscard]] events::new_event encode_event(const Variant& ev) {
+  return std::visit(
+      [](const auto& msg) {
+        using msg_type = std::decay_t<decltype(msg)>;
+        return events::new_event{std::string{msg_type::descriptor()->full_name()},
+                                 msg.SerializeAsString()};
+      },
+      ev);
+}
+
+namespace detail {
+
+template<class Variant, std::size_t I = 0>
+result<Variant> decode_alternative(std::string_view type, std::string_view payload) {
+  if constexpr (I == std::variant_size_v<Variant>) {
+    return error{
+        errc::corrupted, "unknown event type " + std::string{type}, {{"type", std::string{type}}}};
+  } else {
+    using msg_type = std::variant_alternative_t<I, Variant>;
+    if (type != msg_type::descriptor()->full_name())
+      return decode_alternative<Variant, I + 1>(type, payload);
+    msg_type msg;
+    if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+      return error{errc::corrupted,
+                   "payload does not decode as " + std::string{type},
+                   {{"type", std::string{type}}}};
+    return Variant{std::move(msg)};
+  }
+}
+
+} // namespace detail
+
+/// The variant alternative named by `type`, parsed from `payload`.
+template<class Variant>
+[[nodiscard]] result<Variant> decode_event(std::string_view type, std::string_view payload) {
+  return detail::decode_alternative<Variant>(type, payload);
+}
+
+/// A field of the command is malformed.
+[[nodiscard]] inline error invalid_field(std::string field, std::string message) {
+  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
+}
+
+/// The command is not allowed now; `reason` is a stable upper-case token.
+[[nodiscard]] inline error refused(std::string reason, std::string message,
+                                   std::map<std::string, std::string> details = {}) {
+  details["reason"] = std::move(reason);
+  return error{errc::failed_precondition, std::move(message), std::move(details)};
+}
+
+[[nodiscard]] inline error not_found(std::string_view kind, std::string_view id) {
+  return error{errc::not_found,
+               std::string{kind} + " " + std::string{id} + " does not exist",
+               {{"id", std::string{id}}}};
+}
+
+[[nodiscard]] inline error already_exists(std::string_view kind, std::string_view id) {
+  return error{errc::already_exists,
+               std::string{kind} + " " + std::string{id} + " exists already",
+               {{"id", std::string{id}}}};
+}
+
+/// Names, labels and other short texts: 1..max bytes, no control characters.
+[[nodiscard]] status check_name(std::string_view field, std::string_view value,
+                                std::size_t max = 128);
+
+} // namespace qx::domain
