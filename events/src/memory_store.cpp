@@ -93,6 +93,16 @@ class memory_store final : public event_store, private detail::committed_state {
     return version_of(stream);
   }
 
+  result<std::optional<append_result>> lookup_command(std::string_view command_id) override {
+    std::lock_guard lock{mutex_};
+    auto it = commands_.find(std::string{command_id});
+    if (it == commands_.end())
+      return std::optional<append_result>{};
+    auto answer = it->second.answer;
+    answer.duplicate = true;
+    return std::optional<append_result>{answer};
+  }
+
   chain_head head() const override {
     std::lock_guard lock{mutex_};
     return head_;

@@ -195,6 +195,17 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     return read_version(stream);
   }
 
+  result<std::optional<append_result>> lookup_command(std::string_view command_id) override {
+    auto rec = committed_command(command_id);
+    if (!rec)
+      return std::move(rec).error();
+    if (!rec->has_value())
+      return std::optional<append_result>{};
+    auto answer = (*rec)->answer;
+    answer.duplicate = true;
+    return std::optional<append_result>{answer};
+  }
+
   chain_head head() const override {
     std::lock_guard lock{head_mutex_};
     return head_;
@@ -213,7 +224,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
   status save_checkpoint(std::string_view consumer, std::uint64_t position) override {
     if (auto ok = detail::check_checkpoint(consumer, position, head().position, opts_.limits); !ok)
       return ok;
-    return synced_put(checkpoints, consumer, position_key(position), "save checkpoint");
+    return put(checkpoints, consumer, position_key(position), "save checkpoint", true);
   }
 
   result<std::optional<snapshot>> load_snapshot(std::string_view stream) override {
@@ -245,7 +256,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     pb.set_version(snap.version);
     pb.set_type(snap.type);
     pb.set_state(snap.state);
-    return synced_put(snapshots, stream, pb.SerializeAsString(), "save snapshot");
+    return put(snapshots, stream, pb.SerializeAsString(), "save snapshot", false);
   }
 
   std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
@@ -273,12 +284,12 @@ class rocksdb_store final : public event_store, private detail::committed_state 
 
   static void permit_unchecked_status(const rocksdb::Status& s) { s.PermitUncheckedError(); }
 
-  status synced_put(cf_index family, std::string_view key, const std::string& value,
-                    std::string_view what) {
+  status put(cf_index family, std::string_view key, const std::string& value,
+             std::string_view what, bool sync) {
     if (opts_.read_only)
       return error{errc::unavailable, "the store is read-only"};
     rocksdb::WriteOptions wo;
-    wo.sync = true;
+    wo.sync = sync;
     auto s = db_->Put(wo, cf(family), key, value);
     if (!s.ok())
       return io_failure(s, what);

@@ -185,6 +185,14 @@ TEST_P(contract, a_repeated_command_id_returns_the_first_answer_and_writes_once)
   EXPECT_EQ(retry->last_version, first.last_version);
   EXPECT_EQ(retry->count, 2U);
   EXPECT_EQ(all().size(), 2U);
+  auto known = store_->lookup_command("cmd-1");
+  ASSERT_TRUE(known);
+  ASSERT_TRUE(known->has_value());
+  EXPECT_EQ((*known)->first_position, first.first_position);
+  EXPECT_TRUE((*known)->duplicate);
+  auto unknown = store_->lookup_command("cmd-never");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->has_value());
 
   auto elsewhere = store_->append(make_append("vm-2", expected_version::any(), {"x"}, "cmd-1"));
   ASSERT_FALSE(elsewhere);

@@ -60,6 +60,11 @@ class event_store {
   /// The stream's last version; 0 when the stream has no events.
   [[nodiscard]] virtual result<std::uint64_t> stream_version(std::string_view stream) = 0;
 
+  /// The answer an earlier append with this command id received, if any (idempotent retries
+  /// above the store: an aggregate answers a retried command without deciding it again).
+  [[nodiscard]] virtual result<std::optional<append_result>>
+  lookup_command(std::string_view command_id) = 0;
+
   /// The newest durable record's position and hash.
   [[nodiscard]] virtual chain_head head() const = 0;
 
@@ -71,6 +76,8 @@ class event_store {
   /// The latest snapshot of a stream's state, if any.
   [[nodiscard]] virtual result<std::optional<snapshot>> load_snapshot(std::string_view stream) = 0;
   /// Saves a snapshot taken at `snap.version`, which must not exceed the stream's version.
+  /// Snapshots are a cache of the log: the RocksDB store writes them without fsync, since a
+  /// lost snapshot only means a longer replay.
   [[nodiscard]] virtual status save_snapshot(std::string_view stream, const snapshot& snap) = 0;
 
   /// Delivers every event with position > after_position, in order, first the stored ones and
