@@ -1,0 +1,56 @@
+#pragma once
+
+// Every typed actor interface of the system, one line of comment per handler.
+
+#include "qx/actors/atoms.hpp"
+#include "qx/actors/messages.hpp"
+
+#include <qx/events/types.hpp>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace qx::actors {
+
+/// The answer of the event store to one append, delivered back to the aggregate.
+struct append_done {
+  std::uint64_t ticket = 0;
+  result<events::append_result> outcome;
+};
+
+/// Counters of a directory.
+struct directory_stats {
+  std::uint64_t active = 0;       ///< Aggregates in memory now.
+  std::uint64_t activations = 0;  ///< Aggregates loaded since start.
+  std::uint64_t passivations = 0; ///< Aggregates stopped for idleness.
+  std::uint64_t routed = 0;       ///< Messages routed.
+};
+
+/// One aggregate instance (a VM, a node, ...).
+template<class A>
+using aggregate_actor = caf::typed_actor<
+    // Decide a command, append its events, apply them once durable, answer.
+    typename caf::replies_to<command_request<A>>::template with<command_outcome>,
+    // Answer the current state and version.
+    typename caf::replies_to<get_atom>::template with<state_outcome<A>>,
+    // The store finished an append this actor asked for (internal).
+    caf::reacts_to<appended_atom, append_done>,
+    // Check whether the actor has been idle long enough to passivate (internal).
+    caf::reacts_to<idle_atom>>;
+
+/// Routes by id to aggregate actors of one kind, activating and passivating them.
+template<class A>
+using directory_actor = caf::typed_actor<
+    // Route a command to the aggregate named by its id.
+    typename caf::replies_to<command_request<A>>::template with<command_outcome>,
+    // Read the state of aggregate `id`.
+    typename caf::replies_to<get_atom, std::string>::template with<state_outcome<A>>,
+    // Aggregate `id`, having handled `n` messages, asks to stop; true when nothing is in flight.
+    typename caf::replies_to<passivate_atom, std::string, std::uint64_t>::template with<bool>,
+    // Counters.
+    typename caf::replies_to<stats_atom>::template with<directory_stats>>;
+
+} // namespace qx::actors

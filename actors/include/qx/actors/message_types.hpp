@@ -1,0 +1,19 @@
+#pragma once
+
+// Our message types travel only inside one process, so they are whitelisted as CAF "unsafe"
+// message types instead of being given serializers (decision 0006).
+
+#include "qx/actors/actors.hpp"
+#include "qx/actors/aggregates.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::append_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::directory_stats)
+
+#define QX_AGGREGATE_MESSAGE_TYPES(type_name)                                                      \
+  CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_request<qx::actors::type_name>)                \
+  CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::state_outcome<qx::actors::type_name>)
+
+QX_AGGREGATE_MESSAGE_TYPES(vm_aggregate)

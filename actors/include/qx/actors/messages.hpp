@@ -1,0 +1,52 @@
+#pragma once
+
+// The values actors exchange. They never leave the process (the node agent speaks protobuf
+// over WebSocket), so they are allowed as "unsafe" CAF message types: no serializer needed.
+
+#include <qx/events/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace qx::actors {
+
+/// Who asks and how to recognise a retry; recorded in the events the command produces.
+struct command_meta {
+  std::string principal;      ///< "user:alice", "system:drs", ...
+  std::string command_id;     ///< Idempotency key; empty for none.
+  std::string correlation_id; ///< Ties the events of one request together.
+  std::string causation_id;
+  /// When set, the command applies only if the aggregate is at this version (If-Match).
+  std::optional<std::uint64_t> expected_version;
+};
+
+/// A command for aggregate `A` with id `id`.
+template<class A>
+struct command_request {
+  std::string id;
+  typename A::command command;
+  command_meta meta;
+};
+
+/// What a command did: the aggregate's version after it and where its events landed.
+struct command_reply {
+  std::uint64_t version = 0;        ///< The aggregate's version after the command.
+  std::uint64_t first_position = 0; ///< Log position of the first event (0: no events).
+  std::uint32_t events = 0;         ///< Events written (0 for a no-op or a duplicate).
+  bool duplicate = false;           ///< A retry of a command already applied.
+};
+
+using command_outcome = result<command_reply>;
+
+/// An aggregate's state and version, as a read answers them.
+template<class A>
+struct state_reply {
+  typename A::state state;
+  std::uint64_t version = 0;
+};
+
+template<class A>
+using state_outcome = result<state_reply<A>>;
+
+} // namespace qx::actors
