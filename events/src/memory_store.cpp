@@ -54,7 +54,7 @@ class memory_store final : public event_store, private detail::committed_state {
     const auto& positions = it->second;
     for (auto i = from_version == 0 ? 0 : from_version - 1;
          i < positions.size() && out.size() < limit; ++i) {
-      auto ev = detail::decode_record(positions[i], records_[positions[i] - 1]);
+      auto ev = detail::decode_record(positions[i], records_[positions[i] - 1], false);
       if (!ev)
         return std::move(ev).error();
       out.push_back(std::move(*ev));
@@ -68,7 +68,7 @@ class memory_store final : public event_store, private detail::committed_state {
     std::vector<recorded_event> out;
     for (auto pos = std::max<std::uint64_t>(from_position, 1);
          pos <= records_.size() && out.size() < limit; ++pos) {
-      auto ev = detail::decode_record(pos, records_[pos - 1]);
+      auto ev = detail::decode_record(pos, records_[pos - 1], false);
       if (!ev)
         return std::move(ev).error();
       out.push_back(std::move(*ev));

@@ -79,12 +79,14 @@ status check_record_hash(std::uint64_t position, std::string_view bytes) {
   return {};
 }
 
-result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes) {
-  // Every read checks the record's own hash: damage is an error naming the position, never a
-  // wrong event handed to an aggregate or a projection.
-  if (auto ok = check_record_hash(position, bytes); !ok)
-    return std::move(ok).error();
-  v1::Envelope env;
+result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes,
+                                     bool check_hash) {
+  if (check_hash)
+    if (auto ok = check_record_hash(position, bytes); !ok)
+      return std::move(ok).error();
+  // One envelope per thread, reused: parsing into it reuses its strings' capacity, so a
+  // decode allocates only for the copies it hands out (replay speed, docs/performance.md).
+  thread_local v1::Envelope env;
   if (!env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return corrupted_at(position, "does not decode as an envelope");
   if (env.position() != position)
@@ -93,15 +95,15 @@ result<recorded_event> decode_record(std::uint64_t position, std::string_view by
     return corrupted_at(position, "has a malformed previous hash");
   recorded_event ev;
   ev.position = position;
-  ev.stream = std::move(*env.mutable_stream());
+  ev.stream = env.stream();
   ev.version = env.version();
-  ev.type = std::move(*env.mutable_type());
+  ev.type = env.type();
   ev.time_unix_ns = env.time_unix_ns();
-  ev.metadata.actor = std::move(*env.mutable_actor());
-  ev.metadata.correlation_id = std::move(*env.mutable_correlation_id());
-  ev.metadata.causation_id = std::move(*env.mutable_causation_id());
-  ev.metadata.command_id = std::move(*env.mutable_command_id());
-  ev.payload = std::move(*env.mutable_payload());
+  ev.metadata.actor = env.actor();
+  ev.metadata.correlation_id = env.correlation_id();
+  ev.metadata.causation_id = env.causation_id();
+  ev.metadata.command_id = env.command_id();
+  ev.payload = env.payload();
   std::copy_n(env.prev_hash().begin(), 32, ev.prev_hash.begin());
   return ev;
 }

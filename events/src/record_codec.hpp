@@ -37,8 +37,10 @@ struct encoded_record {
 /// The record's own hash (the trailing field), without checking it.
 [[nodiscard]] result<hash256> stored_hash(std::uint64_t position, std::string_view bytes);
 
-/// Checks the record's hash and decodes it; errc::corrupted naming `position` when either fails.
-[[nodiscard]] result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes);
+/// Decodes a record (checking its own hash first when `check_hash`); errc::corrupted naming
+/// `position` when either fails.
+[[nodiscard]] result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes,
+                                                   bool check_hash = true);
 
 /// Big-endian u64, so that RocksDB's bytewise order is numeric order.
 void put_be64(std::string& out, std::uint64_t v);

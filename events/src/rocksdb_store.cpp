@@ -151,7 +151,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
       if (!s.ok())
         return s.IsNotFound() ? detail::corrupted_at(pos, "indexed but missing from the log")
                               : io_failure(s, "read");
-      auto ev = detail::decode_record(pos, value);
+      auto ev = detail::decode_record(pos, value, opts_.verify_hashes_on_read);
       if (!ev)
         return std::move(ev).error();
       out.push_back(std::move(*ev));
@@ -166,7 +166,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     std::vector<recorded_event> out;
     out.reserve(std::min<std::size_t>(limit, 4096));
     auto s = scan(from_position, limit, [&](std::uint64_t pos, std::string_view bytes) {
-      auto ev = detail::decode_record(pos, bytes);
+      auto ev = detail::decode_record(pos, bytes, opts_.verify_hashes_on_read);
       if (!ev)
         return status{std::move(ev).error()};
       out.push_back(std::move(*ev));
@@ -284,8 +284,8 @@ class rocksdb_store final : public event_store, private detail::committed_state 
 
   static void permit_unchecked_status(const rocksdb::Status& s) { s.PermitUncheckedError(); }
 
-  status put(cf_index family, std::string_view key, const std::string& value,
-             std::string_view what, bool sync) {
+  status put(cf_index family, std::string_view key, const std::string& value, std::string_view what,
+             bool sync) {
     if (opts_.read_only)
       return error{errc::unavailable, "the store is read-only"};
     rocksdb::WriteOptions wo;

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 using namespace qx;
 using namespace qx::events;
 
@@ -24,8 +27,10 @@ class corruption : public ::testing::Test {
                                              {"payload number " + std::to_string(i)})));
   }
 
-  result<std::unique_ptr<event_store>> open(bool check_tail, std::size_t tail = 1024) {
+  result<std::unique_ptr<event_store>> open(bool check_tail, std::size_t tail = 1024,
+                                            bool check_reads = false) {
     rocksdb_store_options o;
+    o.verify_hashes_on_read = check_reads;
     o.path = path_;
     o.verify_tail_on_open = check_tail;
     o.tail_check_records = tail;
@@ -105,13 +110,13 @@ TEST_F(corruption, a_record_swapped_for_another_valid_record_breaks_the_link) {
 
 TEST_F(corruption, damage_outside_the_open_time_tail_is_found_by_a_full_verify) {
   test::flip_byte(path_, 3, 30);
-  auto store = open(true, 10); // the tail check covers 41..50 only
+  auto store = open(true, 10, true); // the tail check covers 41..50 only
   ASSERT_TRUE(store) << store.error().to_string();
   auto report = verify_log(**store);
   ASSERT_TRUE(report);
   EXPECT_FALSE(report->ok);
   EXPECT_EQ(report->break_position.value_or(0), 3U);
-  // Reading the damaged record is an error naming it, not wrong data.
+  // With hash checks on reads, reading the damaged record is an error naming it.
   auto read = (*store)->read_all(1, 10);
   ASSERT_FALSE(read);
   EXPECT_EQ(read.error().code, errc::corrupted);
@@ -119,6 +124,40 @@ TEST_F(corruption, damage_outside_the_open_time_tail_is_found_by_a_full_verify) 
   auto by_stream = (*store)->read_stream("vm-2", 1, 10); // position 3 is vm-2's first event
   ASSERT_FALSE(by_stream);
   EXPECT_EQ(by_stream.error().details.at("position"), "3");
+}
+
+TEST_F(corruption, damage_to_the_files_on_disk_is_an_error_naming_a_position) {
+  // Push the records into an SST file, then flip bytes in the middle of it, below RocksDB.
+  test::tamper_log(path_, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* log) {
+    ASSERT_TRUE(db.Flush({}, log).ok());
+  });
+  std::string sst;
+  std::uintmax_t biggest = 0;
+  for (const auto& f : std::filesystem::directory_iterator(path_))
+    if (f.path().extension() == ".sst" && f.file_size() > biggest) {
+      biggest = f.file_size();
+      sst = f.path().string();
+    }
+  ASSERT_FALSE(sst.empty());
+  {
+    std::fstream file{sst, std::ios::in | std::ios::out | std::ios::binary};
+    for (std::uintmax_t at = 100; at < biggest / 2; at += 97) {
+      file.seekp(static_cast<std::streamoff>(at));
+      file.put('\x5a');
+    }
+  }
+  auto store = open(false);
+  if (!store) {
+    EXPECT_EQ(store.error().code, errc::corrupted) << store.error().to_string();
+    return;
+  }
+  auto read = (*store)->read_all(1, 100);
+  ASSERT_FALSE(read) << "damaged blocks were read as data";
+  EXPECT_EQ(read.error().code, errc::corrupted) << read.error().to_string();
+  EXPECT_TRUE(read.error().details.count("position")) << read.error().to_string();
+  auto report = verify_log(**store);
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->ok);
 }
 
 } // namespace
