@@ -1,0 +1,59 @@
+#pragma once
+
+// The cluster aggregate: name, description, HA and DRS settings, and its member nodes.
+// "A node belongs to at most one cluster" is enforced by the node aggregate (join_cluster),
+// which the coordinator asks first; the cluster keeps the member list.
+
+#include "qx/actors/domain/decider.hpp"
+
+#include <qx/events/v1/cluster.pb.h>
+#include <qx/snapshots/v1/state.pb.h>
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace qx::domain::cluster {
+
+using state = snapshots::v1::ClusterState;
+
+struct create {
+  std::string name;
+  std::string description;
+  events::v1::HaSettings ha;
+  events::v1::DrsSettings drs;
+};
+/// Changes the fields that are set.
+struct update {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<events::v1::HaSettings> ha;
+  std::optional<events::v1::DrsSettings> drs;
+};
+struct add_node {
+  std::string node_id;
+};
+struct remove_node {
+  std::string node_id;
+};
+struct remove {};
+
+using command = std::variant<create, update, add_node, remove_node, remove>;
+using event = std::variant<events::v1::ClusterCreated, events::v1::ClusterUpdated,
+                           events::v1::ClusterNodeAdded, events::v1::ClusterNodeRemoved,
+                           events::v1::ClusterDeleted>;
+
+inline constexpr const char* kind = "cluster";
+inline constexpr const char* stream_prefix = "cluster-";
+
+[[nodiscard]] state initial(std::string_view id);
+[[nodiscard]] decision<event> decide(const state& s, const command& c);
+void evolve(state& s, const event& e);
+[[nodiscard]] std::string_view name_of(const command& c);
+
+/// Checks HA settings and fills defaults; names the field at fault.
+[[nodiscard]] result<events::v1::HaSettings> normalize(events::v1::HaSettings ha);
+/// Checks DRS settings and fills defaults (manual, threshold 3).
+[[nodiscard]] result<events::v1::DrsSettings> normalize(events::v1::DrsSettings drs);
+
+} // namespace qx::domain::cluster

@@ -1,0 +1,186 @@
+#include "qx/actors/domain/cluster.hpp"
+
+#include "overloaded.hpp"
+
+#include <algorithm>
+
+namespace qx::domain::cluster {
+
+namespace {
+
+using namespace events::v1;
+using detail::overloaded;
+
+decision<event> one(event e) {
+  std::vector<event> out;
+  out.push_back(std::move(e));
+  return out;
+}
+
+bool is_member(const state& s, const std::string& node_id) {
+  return std::find(s.node_ids().begin(), s.node_ids().end(), node_id) != s.node_ids().end();
+}
+
+status check_texts(const std::string& name, const std::string& description) {
+  if (auto ok = check_name("name", name, 80); !ok)
+    return ok;
+  if (description.size() > 1024)
+    return invalid_field("description", "description is longer than 1024 bytes");
+  return {};
+}
+
+} // namespace
+
+result<HaSettings> normalize(HaSettings ha) {
+  const auto& policy = ha.admission_policy();
+  if (!policy.empty() && policy != "host_failures" && policy != "percentage")
+    return invalid_field("ha.admission_policy",
+                         "admission_policy must be host_failures, percentage or empty");
+  if (ha.host_failures_to_tolerate() > 31)
+    return invalid_field("ha.host_failures_to_tolerate", "at most 31 host failures");
+  if (ha.reserved_cpu_percent() > 100)
+    return invalid_field("ha.reserved_cpu_percent", "a percentage is at most 100");
+  if (ha.reserved_memory_percent() > 100)
+    return invalid_field("ha.reserved_memory_percent", "a percentage is at most 100");
+  if (ha.default_restart_priority() < 0 || ha.default_restart_priority() > 5)
+    return invalid_field("ha.default_restart_priority", "priority must be between 0 and 5");
+  if (policy == "host_failures" && ha.host_failures_to_tolerate() == 0)
+    ha.set_host_failures_to_tolerate(1);
+  return ha;
+}
+
+result<DrsSettings> normalize(DrsSettings drs) {
+  if (drs.automation().empty())
+    drs.set_automation("manual");
+  if (drs.automation() != "manual" && drs.automation() != "partially_automated" &&
+      drs.automation() != "fully_automated")
+    return invalid_field("drs.automation",
+                         "automation must be manual, partially_automated or fully_automated");
+  if (drs.migration_threshold() == 0)
+    drs.set_migration_threshold(3);
+  if (drs.migration_threshold() > 5)
+    return invalid_field("drs.migration_threshold", "migration_threshold must be 1 to 5");
+  return drs;
+}
+
+state initial(std::string_view id) {
+  state s;
+  s.set_id(std::string{id});
+  return s;
+}
+
+std::string_view name_of(const command& c) {
+  static constexpr const char* names[] = {"create", "update", "add_node", "remove_node", "remove"};
+  static_assert(std::size(names) == std::variant_size_v<command>);
+  return names[c.index()];
+}
+
+decision<event> decide(const state& s, const command& c) {
+  if (!std::holds_alternative<create>(c)) {
+    if (!s.created())
+      return not_found(kind, s.id());
+    if (s.deleted())
+      return refused("DELETED", "cluster " + s.id() + " is deleted");
+  }
+  return std::visit(overloaded{
+                        [&](const create& cmd) -> decision<event> {
+                          if (s.created())
+                            return already_exists(kind, s.id());
+                          if (auto ok = check_texts(cmd.name, cmd.description); !ok)
+                            return ok.error();
+                          auto ha = normalize(cmd.ha);
+                          if (!ha)
+                            return std::move(ha).error();
+                          auto drs = normalize(cmd.drs);
+                          if (!drs)
+                            return std::move(drs).error();
+                          ClusterCreated ev;
+                          ev.set_id(s.id());
+                          ev.set_name(cmd.name);
+                          ev.set_description(cmd.description);
+                          *ev.mutable_ha() = *ha;
+                          *ev.mutable_drs() = *drs;
+                          return one(std::move(ev));
+                        },
+                        [&](const update& cmd) -> decision<event> {
+                          ClusterUpdated ev;
+                          ev.set_id(s.id());
+                          ev.set_name(cmd.name.value_or(s.name()));
+                          ev.set_description(cmd.description.value_or(s.description()));
+                          if (auto ok = check_texts(ev.name(), ev.description()); !ok)
+                            return ok.error();
+                          auto ha = normalize(cmd.ha.value_or(s.ha()));
+                          if (!ha)
+                            return std::move(ha).error();
+                          auto drs = normalize(cmd.drs.value_or(s.drs()));
+                          if (!drs)
+                            return std::move(drs).error();
+                          *ev.mutable_ha() = *ha;
+                          *ev.mutable_drs() = *drs;
+                          if (ev.name() == s.name() && ev.description() == s.description() &&
+                              ev.ha().SerializeAsString() == s.ha().SerializeAsString() &&
+                              ev.drs().SerializeAsString() == s.drs().SerializeAsString())
+                            return std::vector<event>{}; // nothing changes
+                          return one(std::move(ev));
+                        },
+                        [&](const add_node& cmd) -> decision<event> {
+                          if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
+                            return ok.error();
+                          if (is_member(s, cmd.node_id))
+                            return std::vector<event>{};
+                          ClusterNodeAdded ev;
+                          ev.set_cluster_id(s.id());
+                          ev.set_node_id(cmd.node_id);
+                          return one(std::move(ev));
+                        },
+                        [&](const remove_node& cmd) -> decision<event> {
+                          if (!is_member(s, cmd.node_id))
+                            return refused("NODE_NOT_IN_CLUSTER",
+                                           "node " + cmd.node_id + " is not a member of cluster " +
+                                               s.id(),
+                                           {{"field", "node_id"}});
+                          ClusterNodeRemoved ev;
+                          ev.set_cluster_id(s.id());
+                          ev.set_node_id(cmd.node_id);
+                          return one(std::move(ev));
+                        },
+                        [&](const remove&) -> decision<event> {
+                          if (s.node_ids_size() > 0)
+                            return refused("CLUSTER_NOT_EMPTY",
+                                           "cluster " + s.id() + " still has " +
+                                               std::to_string(s.node_ids_size()) + " nodes",
+                                           {{"nodes", std::to_string(s.node_ids_size())}});
+                          ClusterDeleted ev;
+                          ev.set_id(s.id());
+                          return one(std::move(ev));
+                        },
+                    },
+                    c);
+}
+
+void evolve(state& s, const event& e) {
+  std::visit(overloaded{
+                 [&](const ClusterCreated& ev) {
+                   s.set_created(true);
+                   s.set_name(ev.name());
+                   s.set_description(ev.description());
+                   *s.mutable_ha() = ev.ha();
+                   *s.mutable_drs() = ev.drs();
+                 },
+                 [&](const ClusterUpdated& ev) {
+                   s.set_name(ev.name());
+                   s.set_description(ev.description());
+                   *s.mutable_ha() = ev.ha();
+                   *s.mutable_drs() = ev.drs();
+                 },
+                 [&](const ClusterNodeAdded& ev) { s.add_node_ids(ev.node_id()); },
+                 [&](const ClusterNodeRemoved& ev) {
+                   auto* ids = s.mutable_node_ids();
+                   ids->erase(std::remove(ids->begin(), ids->end(), ev.node_id()), ids->end());
+                 },
+                 [&](const ClusterDeleted&) { s.set_deleted(true); },
+             },
+             e);
+}
+
+} // namespace qx::domain::cluster
