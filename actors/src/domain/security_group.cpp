@@ -1,0 +1,140 @@
+#include "qx/actors/domain/security_group.hpp"
+
+#include "qx/actors/domain/ipv4.hpp"
+
+#include "overloaded.hpp"
+
+namespace qx::domain::security_group {
+
+namespace {
+
+using namespace events::v1;
+using detail::overloaded;
+
+decision<event> one(event e) {
+  std::vector<event> out;
+  out.push_back(std::move(e));
+  return out;
+}
+
+status check_rule(const SecurityRule& r) {
+  if (r.direction() != "inbound" && r.direction() != "outbound")
+    return invalid_field("rule.direction", "direction must be inbound or outbound");
+  const auto& p = r.protocol();
+  if (p != "tcp" && p != "udp" && p != "icmp" && p != "any")
+    return invalid_field("rule.protocol", "protocol must be tcp, udp, icmp or any");
+  if (p == "tcp" || p == "udp") {
+    if (r.port_from() < 1 || r.port_from() > 65535)
+      return invalid_field("rule.port_from", "ports are 1 to 65535");
+    if (r.port_to() < r.port_from() || r.port_to() > 65535)
+      return invalid_field("rule.port_to", "port_to must be from port_from to 65535");
+  } else if (r.port_from() != 0 || r.port_to() != 0) {
+    return invalid_field("rule.port_from", p + " rules carry no ports");
+  }
+  if (!ipv4::parse_cidr(r.cidr(), 0, 32))
+    return invalid_field("rule.cidr", "cidr must be an IPv4 network a.b.c.d/n with zero host bits");
+  return {};
+}
+
+bool same_rule(const SecurityRule& a, const SecurityRule& b) {
+  return a.direction() == b.direction() && a.protocol() == b.protocol() &&
+         a.port_from() == b.port_from() && a.port_to() == b.port_to() && a.cidr() == b.cidr();
+}
+
+} // namespace
+
+state initial(std::string_view id) {
+  state s;
+  s.set_id(std::string{id});
+  return s;
+}
+
+std::string_view name_of(const command& c) {
+  static constexpr const char* names[] = {"create", "add_rule", "remove_rule", "remove"};
+  static_assert(std::size(names) == std::variant_size_v<command>);
+  return names[c.index()];
+}
+
+decision<event> decide(const state& s, const command& c) {
+  if (!std::holds_alternative<create>(c)) {
+    if (!s.created())
+      return not_found(kind, s.id());
+    if (s.deleted())
+      return refused("DELETED", "security group " + s.id() + " is deleted");
+  }
+  return std::visit(
+      overloaded{
+          [&](const create& cmd) -> decision<event> {
+            if (s.created())
+              return already_exists(kind, s.id());
+            if (auto ok = check_name("name", cmd.name, 80); !ok)
+              return ok.error();
+            if (cmd.description.size() > 1024)
+              return invalid_field("description", "description is longer than 1024 bytes");
+            SecurityGroupCreated ev;
+            ev.set_id(s.id());
+            ev.set_name(cmd.name);
+            ev.set_description(cmd.description);
+            return one(std::move(ev));
+          },
+          [&](const add_rule& cmd) -> decision<event> {
+            if (auto ok = check_rule(cmd.rule); !ok)
+              return ok.error();
+            if (s.rules_size() >= max_rules)
+              return error{errc::resource_exhausted,
+                           "at most 256 rules per group",
+                           {{"reason", "TOO_MANY_RULES"}}};
+            unsigned highest = 0;
+            for (const auto& r : s.rules()) {
+              if (same_rule(r, cmd.rule))
+                return refused("RULE_EXISTS", "the group has this rule as " + r.rule_id(),
+                               {{"rule_id", r.rule_id()}});
+              highest = std::max(highest, static_cast<unsigned>(std::stoul(r.rule_id().substr(5))));
+            }
+            SecurityRuleAdded ev;
+            ev.set_id(s.id());
+            *ev.mutable_rule() = cmd.rule;
+            ev.mutable_rule()->set_rule_id("rule-" + std::to_string(highest + 1));
+            return one(std::move(ev));
+          },
+          [&](const remove_rule& cmd) -> decision<event> {
+            for (const auto& r : s.rules())
+              if (r.rule_id() == cmd.rule_id) {
+                SecurityRuleRemoved ev;
+                ev.set_id(s.id());
+                ev.set_rule_id(cmd.rule_id);
+                return one(std::move(ev));
+              }
+            return error{errc::not_found, "no rule " + cmd.rule_id, {{"field", "rule_id"}}};
+          },
+          [&](const remove&) -> decision<event> {
+            SecurityGroupDeleted ev;
+            ev.set_id(s.id());
+            return one(std::move(ev));
+          },
+      },
+      c);
+}
+
+void evolve(state& s, const event& e) {
+  std::visit(overloaded{
+                 [&](const SecurityGroupCreated& ev) {
+                   s.set_created(true);
+                   s.set_name(ev.name());
+                   s.set_description(ev.description());
+                 },
+                 [&](const SecurityRuleAdded& ev) { *s.add_rules() = ev.rule(); },
+                 [&](const SecurityRuleRemoved& ev) {
+                   auto* rules = s.mutable_rules();
+                   for (int i = 0; i < rules->size(); ++i)
+                     if (rules->Get(i).rule_id() == ev.rule_id()) {
+                       rules->DeleteSubrange(i, 1);
+                       break;
+                     }
+                 },
+                 [&](const SecurityGroupDeleted&) { s.set_deleted(true); },
+             },
+             e);
+}
+
+} // namespace qx::domain::security_group
