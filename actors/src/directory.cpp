@@ -107,7 +107,17 @@ directory_actor<A> spawn_directory(caf::actor_system& sys, events::event_store& 
   return sys.spawn(directory_behavior<A>, &store, cfg);
 }
 
-template directory_actor<vm_aggregate>
-spawn_directory<vm_aggregate>(caf::actor_system&, events::event_store&, directory_config);
+#define QX_INSTANTIATE_DIRECTORY(type_name)                                                        \
+  template directory_actor<type_name> spawn_directory<type_name>(                                  \
+      caf::actor_system&, events::event_store&, directory_config);
+
+QX_INSTANTIATE_DIRECTORY(vm_aggregate)
+QX_INSTANTIATE_DIRECTORY(node_aggregate)
+QX_INSTANTIATE_DIRECTORY(cluster_aggregate)
+QX_INSTANTIATE_DIRECTORY(storage_pool_aggregate)
+QX_INSTANTIATE_DIRECTORY(volume_aggregate)
+QX_INSTANTIATE_DIRECTORY(network_aggregate)
+QX_INSTANTIATE_DIRECTORY(security_group_aggregate)
+QX_INSTANTIATE_DIRECTORY(image_aggregate)
 
 } // namespace qx::actors

@@ -4,7 +4,14 @@
 // shell. Adding an aggregate: a domain header with the usual shape, one line here, one line
 // in fwd.hpp's type-ID block and one explicit instantiation in src/aggregate_actor.cpp.
 
+#include "qx/actors/domain/cluster.hpp"
+#include "qx/actors/domain/image.hpp"
+#include "qx/actors/domain/network.hpp"
+#include "qx/actors/domain/node.hpp"
+#include "qx/actors/domain/security_group.hpp"
+#include "qx/actors/domain/storage_pool.hpp"
 #include "qx/actors/domain/vm.hpp"
+#include "qx/actors/domain/volume.hpp"
 
 #include <string>
 #include <string_view>
@@ -29,5 +36,29 @@ namespace qx::actors {
   };
 
 QX_AGGREGATE(vm_aggregate, domain::vm)
+QX_AGGREGATE(node_aggregate, domain::node)
+QX_AGGREGATE(cluster_aggregate, domain::cluster)
+QX_AGGREGATE(storage_pool_aggregate, domain::storage_pool)
+QX_AGGREGATE(volume_aggregate, domain::volume)
+QX_AGGREGATE(network_aggregate, domain::network)
+QX_AGGREGATE(security_group_aggregate, domain::security_group)
+QX_AGGREGATE(image_aggregate, domain::image)
+
+/// Calls `f(tag<A>{})` for every aggregate type.
+template<class A>
+struct tag {
+  using type = A;
+};
+template<class F>
+void for_each_aggregate(F&& f) {
+  f(tag<vm_aggregate>{});
+  f(tag<node_aggregate>{});
+  f(tag<cluster_aggregate>{});
+  f(tag<storage_pool_aggregate>{});
+  f(tag<volume_aggregate>{});
+  f(tag<network_aggregate>{});
+  f(tag<security_group_aggregate>{});
+  f(tag<image_aggregate>{});
+}
 
 } // namespace qx::actors

@@ -1,0 +1,548 @@
+#include "qx/actors/datacenter.hpp"
+
+#include "qx/actors/domain/placement.hpp"
+
+#include <qx/events/event_store.hpp>
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace qx::actors {
+
+namespace {
+
+namespace vm = domain::vm;
+namespace node = domain::node;
+
+struct coordinator_state {
+  static inline const char* name = "datacenter";
+  datacenter dirs;
+  std::set<std::string> node_ids; // every registered node, for placement
+};
+
+using coordinator_pointer = datacenter_actor::stateful_pointer<coordinator_state>;
+
+template<class A>
+const directory_actor<A>& dir_of(const datacenter& dc) {
+  if constexpr (std::is_same_v<A, vm_aggregate>)
+    return dc.vms;
+  else if constexpr (std::is_same_v<A, node_aggregate>)
+    return dc.nodes;
+  else if constexpr (std::is_same_v<A, cluster_aggregate>)
+    return dc.clusters;
+  else if constexpr (std::is_same_v<A, storage_pool_aggregate>)
+    return dc.pools;
+  else if constexpr (std::is_same_v<A, volume_aggregate>)
+    return dc.volumes;
+  else if constexpr (std::is_same_v<A, network_aggregate>)
+    return dc.networks;
+  else if constexpr (std::is_same_v<A, security_group_aggregate>)
+    return dc.security_groups;
+  else
+    return dc.images;
+}
+
+error actor_failure(const caf::error& e) {
+  return error{errc::unavailable, "an aggregate did not answer: " + caf::to_string(e)};
+}
+
+/// Sends one command to aggregate `id` of kind A; `k` gets the outcome.
+template<class A>
+void send(coordinator_pointer self, std::string id, typename A::command cmd,
+          const command_meta& meta, std::function<void(command_outcome)> k) {
+  self->request(dir_of<A>(self->state.dirs), caf::infinite,
+                command_request<A>{std::move(id), std::move(cmd), meta})
+      .then([k](command_outcome& r) { k(std::move(r)); },
+            [k](caf::error& e) { k(command_outcome{actor_failure(e)}); });
+}
+
+/// Reads the states of `ids` of kind A; `k` gets them in the same order.
+template<class A>
+void gather(coordinator_pointer self, std::vector<std::string> ids,
+            std::function<void(std::vector<state_outcome<A>>)> k) {
+  auto results = std::make_shared<std::vector<state_outcome<A>>>(
+      ids.size(), state_outcome<A>{error{errc::unavailable, "no answer"}});
+  auto left = std::make_shared<std::size_t>(ids.size());
+  if (ids.empty()) {
+    k({});
+    return;
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto done = [results, left, k, i](state_outcome<A> r) {
+      (*results)[i] = std::move(r);
+      if (--*left == 0)
+        k(std::move(*results));
+    };
+    self->request(dir_of<A>(self->state.dirs), caf::infinite, get_atom::value, ids[i])
+        .then([done](state_outcome<A>& r) mutable { done(std::move(r)); },
+              [done](caf::error& e) mutable { done(state_outcome<A>{actor_failure(e)}); });
+  }
+}
+
+/// Releases the VM's reservation on `node_id` (no-op when there is none).
+void release(coordinator_pointer self, const std::string& node_id, const std::string& vm_id,
+             const command_meta& meta) {
+  if (node_id.empty())
+    return;
+  auto m = meta;
+  m.command_id.clear(); // the release is its own command, not a retry of the caller's
+  send<node_aggregate>(self, node_id, node::release{vm_id}, m, [](command_outcome) {});
+}
+
+/// Everything placement needs about one VM, then the choice; `exclude` is never chosen.
+void place(coordinator_pointer self, const vm::state& vmst, std::string fixed_node,
+           std::string exclude, std::function<void(result<domain::placement::choice>)> k) {
+  std::vector<std::string> volume_ids{vmst.spec().volume_ids().begin(),
+                                      vmst.spec().volume_ids().end()};
+  domain::placement::request req{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib(), {}};
+  gather<volume_aggregate>(
+      self, volume_ids, [=](std::vector<state_outcome<volume_aggregate>> vols) mutable {
+        for (std::size_t i = 0; i < vols.size(); ++i) {
+          if (!vols[i]) {
+            k(vols[i].error());
+            return;
+          }
+          if (!vols[i]->state.created() || vols[i]->state.deleted()) {
+            k(error{errc::failed_precondition,
+                    "volume " + volume_ids[i] + " does not exist",
+                    {{"reason", "VOLUME_MISSING"}, {"volume_id", volume_ids[i]}}});
+            return;
+          }
+          req.pool_ids.insert(vols[i]->state.pool_id());
+        }
+        std::vector<std::string> pool_ids{req.pool_ids.begin(), req.pool_ids.end()};
+        gather<storage_pool_aggregate>(
+            self, pool_ids, [=](std::vector<state_outcome<storage_pool_aggregate>> pools) {
+              std::map<std::string, std::set<std::string>> pools_of_node;
+              for (std::size_t i = 0; i < pools.size(); ++i)
+                if (pools[i])
+                  for (const auto& n : pools[i]->state.node_ids())
+                    pools_of_node[n].insert(pool_ids[i]);
+              std::vector<std::string> candidates;
+              if (!fixed_node.empty())
+                candidates.push_back(fixed_node);
+              else
+                for (const auto& n : self->state.node_ids)
+                  if (n != exclude)
+                    candidates.push_back(n);
+              gather<node_aggregate>(
+                  self, candidates, [=](std::vector<state_outcome<node_aggregate>> nodes) {
+                    std::vector<domain::placement::node_view> views;
+                    for (std::size_t i = 0; i < nodes.size(); ++i) {
+                      if (!nodes[i] || !nodes[i]->state.registered()) {
+                        if (!fixed_node.empty()) {
+                          k(error{errc::not_found,
+                                  "node " + fixed_node + " does not exist",
+                                  {{"field", "node_id"}}});
+                          return;
+                        }
+                        continue;
+                      }
+                      const auto& ns = nodes[i]->state;
+                      auto pools_here = pools_of_node.find(candidates[i]);
+                      views.push_back({candidates[i], ns.state(), node::cpu_capacity(ns),
+                                       node::allocated_vcpus(ns), node::memory_capacity_mib(ns),
+                                       node::allocated_memory_mib(ns),
+                                       pools_here == pools_of_node.end() ? std::set<std::string>{}
+                                                                         : pools_here->second});
+                    }
+                    k(domain::placement::choose(req, views));
+                  });
+            });
+      });
+}
+
+/// Reserve on the chosen node, then run `vm_step`; release the reservation if it fails.
+/// Retries placement (up to `attempts`) when the node refuses because it filled up meanwhile.
+using placed_fn = std::function<void(placement_outcome)>;
+
+void reserve_then(coordinator_pointer self, vm::state vmst, std::string fixed_node,
+                  std::string exclude, command_meta meta, int attempts,
+                  std::function<vm::command(const std::string&)> vm_step, placed_fn k) {
+  place(self, vmst, fixed_node, exclude, [=](result<domain::placement::choice> choice) mutable {
+    if (!choice) {
+      k(placement_outcome{std::move(choice).error()});
+      return;
+    }
+    const auto target = choice->node_id;
+    auto m = meta;
+    m.command_id.clear();
+    send<node_aggregate>(
+        self, target, node::reserve{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib()}, m,
+        [=](command_outcome reserved) mutable {
+          if (!reserved) {
+            if (reserved.error().code == errc::resource_exhausted && attempts > 1 &&
+                fixed_node.empty()) {
+              reserve_then(self, vmst, fixed_node, exclude, meta, attempts - 1, vm_step, k);
+              return;
+            }
+            k(placement_outcome{std::move(reserved).error()});
+            return;
+          }
+          send<vm_aggregate>(self, vmst.id(), vm_step(target), meta,
+                             [=](command_outcome done) mutable {
+                               if (!done) {
+                                 release(self, target, vmst.id(), meta);
+                                 k(placement_outcome{std::move(done).error()});
+                                 return;
+                               }
+                               k(placement_outcome{placement_reply{target, *done}});
+                             });
+        });
+  });
+}
+
+caf::typed_response_promise<placement_outcome> handle_start(coordinator_pointer self,
+                                                            start_vm& req) {
+  auto rp = self->make_response_promise<placement_outcome>();
+  gather<vm_aggregate>(
+      self, {req.vm_id}, [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
+        if (!got[0]) {
+          rp.deliver(placement_outcome{got[0].error()});
+          return;
+        }
+        const auto& vmst = got[0]->state;
+        // Let the VM's own rules refuse first (not found, wrong power state, bad node id).
+        if (auto pre = vm::decide(vmst, vm::start{req.node_id.empty() ? "placement" : req.node_id});
+            !pre) {
+          rp.deliver(placement_outcome{std::move(pre).error()});
+          return;
+        }
+        reserve_then(
+            self, vmst, req.node_id, {}, req.meta, 3,
+            [](const std::string& n) { return vm::command{vm::start{n}}; },
+            [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
+      });
+  return rp;
+}
+
+caf::typed_response_promise<placement_outcome> handle_migrate(coordinator_pointer self,
+                                                              migrate_vm& req) {
+  auto rp = self->make_response_promise<placement_outcome>();
+  gather<vm_aggregate>(self, {req.vm_id},
+                       [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
+                         if (!got[0]) {
+                           rp.deliver(placement_outcome{got[0].error()});
+                           return;
+                         }
+                         const auto& vmst = got[0]->state;
+                         const auto probe = req.target_node_id.empty() ? std::string{"placement"}
+                                                                       : req.target_node_id;
+                         if (auto pre = vm::decide(vmst, vm::migrate{probe}); !pre) {
+                           rp.deliver(placement_outcome{std::move(pre).error()});
+                           return;
+                         }
+                         reserve_then(
+                             self, vmst, req.target_node_id, vmst.node_id(), req.meta, 3,
+                             [](const std::string& n) { return vm::command{vm::migrate{n}}; },
+                             [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
+                       });
+  return rp;
+}
+
+/// VM commands other than start and migrate: forward, then release what the VM left.
+caf::typed_response_promise<command_outcome> handle_vm(coordinator_pointer self,
+                                                       command_request<vm_aggregate>& req) {
+  auto rp = self->make_response_promise<command_outcome>();
+  // start and migrate sent as plain commands take the placement path with the given node,
+  // so that no VM ever runs without a reservation.
+  const auto* start_cmd = std::get_if<vm::start>(&req.command);
+  const auto* migrate_cmd = std::get_if<vm::migrate>(&req.command);
+  if (start_cmd != nullptr || migrate_cmd != nullptr) {
+    const auto node_id = start_cmd != nullptr ? start_cmd->node_id : migrate_cmd->target_node_id;
+    const bool starting = start_cmd != nullptr;
+    gather<vm_aggregate>(self, {req.id}, [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
+      if (!got[0]) {
+        rp.deliver(command_outcome{got[0].error()});
+        return;
+      }
+      const auto& vmst = got[0]->state;
+      if (auto pre = vm::decide(vmst, req.command); !pre) {
+        rp.deliver(command_outcome{std::move(pre).error()});
+        return;
+      }
+      reserve_then(
+          self, vmst, node_id, starting ? std::string{} : vmst.node_id(), req.meta, 1,
+          [starting](const std::string& n) {
+            return starting ? vm::command{vm::start{n}} : vm::command{vm::migrate{n}};
+          },
+          [rp](placement_outcome r) mutable {
+            rp.deliver(r ? command_outcome{r->vm} : command_outcome{std::move(r).error()});
+          });
+    });
+    return rp;
+  }
+  gather<vm_aggregate>(self, {req.id}, [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
+    const auto before = got[0] ? got[0]->state : vm::initial(req.id);
+    send<vm_aggregate>(self, req.id, req.command, req.meta, [=](command_outcome done) mutable {
+      if (done && done->events > 0) {
+        if (std::holds_alternative<vm::confirm_stopped>(req.command) ||
+            std::holds_alternative<vm::force_stop>(req.command) ||
+            std::holds_alternative<vm::remove>(req.command)) {
+          release(self, before.node_id(), req.id, req.meta);
+          release(self, before.migration_target(), req.id, req.meta);
+        } else if (std::holds_alternative<vm::complete_migration>(req.command)) {
+          release(self, before.node_id(), req.id, req.meta);
+        } else if (std::holds_alternative<vm::fail_migration>(req.command)) {
+          release(self, before.migration_target(), req.id, req.meta);
+        }
+      }
+      rp.deliver(std::move(done));
+    });
+  });
+  return rp;
+}
+
+template<class A>
+caf::typed_response_promise<command_outcome> forward(coordinator_pointer self,
+                                                     command_request<A>& req) {
+  auto rp = self->make_response_promise<command_outcome>();
+  send<A>(self, req.id, req.command, req.meta,
+          [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+caf::typed_response_promise<command_outcome> handle_node(coordinator_pointer self,
+                                                         command_request<node_aggregate>& req) {
+  auto rp = self->make_response_promise<command_outcome>();
+  const bool registering = std::holds_alternative<node::register_node>(req.command);
+  const auto id = req.id;
+  send<node_aggregate>(self, req.id, req.command, req.meta, [=](command_outcome r) mutable {
+    if (r && registering)
+      self->state.node_ids.insert(id);
+    rp.deliver(std::move(r));
+  });
+  return rp;
+}
+
+caf::typed_response_promise<command_outcome>
+handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req) {
+  namespace cl = domain::cluster;
+  auto rp = self->make_response_promise<command_outcome>();
+  auto m = req.meta;
+  m.command_id.clear();
+  if (const auto* add = std::get_if<cl::add_node>(&req.command)) {
+    const auto node_id = add->node_id;
+    gather<cluster_aggregate>(
+        self, {req.id}, [=](std::vector<state_outcome<cluster_aggregate>> c) mutable {
+          // The cluster must exist before the node commits to it.
+          if (!c[0] || !c[0]->state.created() || c[0]->state.deleted()) {
+            if (auto pre = cl::decide(c[0] ? c[0]->state : cl::initial(req.id), req.command);
+                !pre) {
+              rp.deliver(command_outcome{std::move(pre).error()});
+              return;
+            }
+          }
+          send<node_aggregate>(
+              self, node_id, node::join_cluster{req.id}, m, [=](command_outcome joined) mutable {
+                if (!joined) {
+                  rp.deliver(std::move(joined));
+                  return;
+                }
+                send<cluster_aggregate>(
+                    self, req.id, req.command, req.meta, [=](command_outcome added) mutable {
+                      if (!added)
+                        send<node_aggregate>(self, node_id, node::leave_cluster{req.id}, m,
+                                             [](command_outcome) {});
+                      rp.deliver(std::move(added));
+                    });
+              });
+        });
+    return rp;
+  }
+  if (const auto* rem = std::get_if<cl::remove_node>(&req.command)) {
+    const auto node_id = rem->node_id;
+    send<cluster_aggregate>(self, req.id, req.command, req.meta,
+                            [=](command_outcome removed) mutable {
+                              if (removed && removed->events > 0)
+                                send<node_aggregate>(self, node_id, node::leave_cluster{req.id}, m,
+                                                     [](command_outcome) {});
+                              rp.deliver(std::move(removed));
+                            });
+    return rp;
+  }
+  send<cluster_aggregate>(self, req.id, req.command, req.meta,
+                          [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+caf::typed_response_promise<command_outcome> handle_volume(coordinator_pointer self,
+                                                           command_request<volume_aggregate>& req) {
+  namespace vol = domain::volume;
+  namespace pool = domain::storage_pool;
+  auto rp = self->make_response_promise<command_outcome>();
+  auto m = req.meta;
+  m.command_id.clear();
+  if (const auto* create = std::get_if<vol::create>(&req.command)) {
+    const auto pool_id = create->pool_id;
+    const auto size = create->size_bytes;
+    gather<volume_aggregate>(
+        self, {req.id}, [=](std::vector<state_outcome<volume_aggregate>> v) mutable {
+          // The volume's own rules first, so that a bad request takes no pool space.
+          if (auto pre = vol::decide(v[0] ? v[0]->state : vol::initial(req.id), req.command);
+              !pre) {
+            rp.deliver(command_outcome{std::move(pre).error()});
+            return;
+          }
+          send<storage_pool_aggregate>(
+              self, pool_id, pool::add_volume{req.id, size}, m, [=](command_outcome held) mutable {
+                if (!held) {
+                  rp.deliver(std::move(held));
+                  return;
+                }
+                send<volume_aggregate>(
+                    self, req.id, req.command, req.meta, [=](command_outcome made) mutable {
+                      if (!made)
+                        send<storage_pool_aggregate>(self, pool_id, pool::remove_volume{req.id}, m,
+                                                     [](command_outcome) {});
+                      rp.deliver(std::move(made));
+                    });
+              });
+        });
+    return rp;
+  }
+  if (std::holds_alternative<vol::resize>(req.command) ||
+      std::holds_alternative<vol::remove>(req.command)) {
+    gather<volume_aggregate>(
+        self, {req.id}, [=](std::vector<state_outcome<volume_aggregate>> v) mutable {
+          if (!v[0]) {
+            rp.deliver(command_outcome{v[0].error()});
+            return;
+          }
+          const auto st = v[0]->state;
+          if (auto pre = vol::decide(st, req.command); !pre || pre->empty()) {
+            if (!pre)
+              rp.deliver(command_outcome{std::move(pre).error()});
+            else
+              rp.deliver(command_outcome{command_reply{v[0]->version, 0, 0, false}});
+            return;
+          }
+          if (const auto* r = std::get_if<vol::resize>(&req.command)) {
+            const auto size = r->size_bytes;
+            send<storage_pool_aggregate>(self, st.pool_id(), pool::resize_volume{req.id, size}, m,
+                                         [=](command_outcome held) mutable {
+                                           if (!held) {
+                                             rp.deliver(std::move(held));
+                                             return;
+                                           }
+                                           send<volume_aggregate>(self, req.id, req.command,
+                                                                  req.meta,
+                                                                  [rp](command_outcome r2) mutable {
+                                                                    rp.deliver(std::move(r2));
+                                                                  });
+                                         });
+            return;
+          }
+          send<volume_aggregate>(
+              self, req.id, req.command, req.meta, [=](command_outcome removed) mutable {
+                if (removed && removed->events > 0)
+                  send<storage_pool_aggregate>(self, st.pool_id(), pool::remove_volume{req.id}, m,
+                                               [](command_outcome) {});
+                rp.deliver(std::move(removed));
+              });
+        });
+    return rp;
+  }
+  send<volume_aggregate>(self, req.id, req.command, req.meta,
+                         [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+caf::typed_response_promise<command_outcome>
+handle_pool(coordinator_pointer self, command_request<storage_pool_aggregate>& req) {
+  namespace pool = domain::storage_pool;
+  auto rp = self->make_response_promise<command_outcome>();
+  if (const auto* a = std::get_if<pool::assign>(&req.command)) {
+    gather<node_aggregate>(
+        self, {a->node_id}, [=](std::vector<state_outcome<node_aggregate>> n) mutable {
+          if (!n[0] || !n[0]->state.registered()) {
+            rp.deliver(command_outcome{
+                error{errc::not_found,
+                      "node " + std::get<pool::assign>(req.command).node_id + " does not exist",
+                      {{"field", "node_id"}}}});
+            return;
+          }
+          send<storage_pool_aggregate>(
+              self, req.id, req.command, req.meta,
+              [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+        });
+    return rp;
+  }
+  send<storage_pool_aggregate>(self, req.id, req.command, req.meta,
+                               [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+datacenter_actor::behavior_type coordinator(coordinator_pointer self, datacenter dirs,
+                                            std::set<std::string> node_ids) {
+  self->state.dirs = std::move(dirs);
+  self->state.node_ids = std::move(node_ids);
+  return {
+      [self](start_vm& req) { return handle_start(self, req); },
+      [self](migrate_vm& req) { return handle_migrate(self, req); },
+      [self](command_request<vm_aggregate>& req) { return handle_vm(self, req); },
+      [self](command_request<node_aggregate>& req) { return handle_node(self, req); },
+      [self](command_request<cluster_aggregate>& req) { return handle_cluster(self, req); },
+      [self](command_request<storage_pool_aggregate>& req) { return handle_pool(self, req); },
+      [self](command_request<volume_aggregate>& req) { return handle_volume(self, req); },
+      [self](command_request<network_aggregate>& req) { return forward(self, req); },
+      [self](command_request<security_group_aggregate>& req) { return forward(self, req); },
+      [self](command_request<image_aggregate>& req) { return forward(self, req); },
+  };
+}
+
+/// The ids of every node registered in the log (streams "node-<id>").
+result<std::set<std::string>> registered_nodes(events::event_store& store) {
+  std::set<std::string> out;
+  const std::string prefix = node_aggregate::stream("");
+  for (std::uint64_t pos = 1;;) {
+    auto batch = store.read_all(pos, 4096);
+    if (!batch)
+      return std::move(batch).error();
+    if (batch->empty())
+      return out;
+    for (const auto& ev : *batch)
+      if (ev.type == "qx.events.v1.NodeRegistered" && ev.stream.starts_with(prefix))
+        out.insert(ev.stream.substr(prefix.size()));
+    pos = batch->back().position + 1;
+  }
+}
+
+} // namespace
+
+result<datacenter> spawn_datacenter(caf::actor_system& sys, events::event_store& store,
+                                    directory_config cfg) {
+  if (auto ok = validate(cfg); !ok)
+    return ok.error();
+  auto nodes = registered_nodes(store);
+  if (!nodes)
+    return std::move(nodes).error();
+  datacenter dc;
+  dc.vms = spawn_directory<vm_aggregate>(sys, store, cfg);
+  dc.nodes = spawn_directory<node_aggregate>(sys, store, cfg);
+  dc.clusters = spawn_directory<cluster_aggregate>(sys, store, cfg);
+  dc.pools = spawn_directory<storage_pool_aggregate>(sys, store, cfg);
+  dc.volumes = spawn_directory<volume_aggregate>(sys, store, cfg);
+  dc.networks = spawn_directory<network_aggregate>(sys, store, cfg);
+  dc.security_groups = spawn_directory<security_group_aggregate>(sys, store, cfg);
+  dc.images = spawn_directory<image_aggregate>(sys, store, cfg);
+  dc.coordinator = sys.spawn(coordinator, dc, std::move(*nodes));
+  return dc;
+}
+
+void shutdown(const datacenter& dc) {
+  const auto reason = caf::exit_reason::user_shutdown;
+  caf::anon_send_exit(dc.coordinator, reason);
+  caf::anon_send_exit(dc.vms, reason);
+  caf::anon_send_exit(dc.nodes, reason);
+  caf::anon_send_exit(dc.clusters, reason);
+  caf::anon_send_exit(dc.pools, reason);
+  caf::anon_send_exit(dc.volumes, reason);
+  caf::anon_send_exit(dc.networks, reason);
+  caf::anon_send_exit(dc.security_groups, reason);
+  caf::anon_send_exit(dc.images, reason);
+}
+
+} // namespace qx::actors
