@@ -2,6 +2,7 @@
 
 // Every typed actor interface of the system, one line of comment per handler.
 
+#include "qx/actors/aggregates.hpp"
 #include "qx/actors/atoms.hpp"
 #include "qx/actors/messages.hpp"
 
@@ -52,5 +53,23 @@ using directory_actor = caf::typed_actor<
     typename caf::replies_to<passivate_atom, std::string, std::uint64_t>::template with<bool>,
     // Counters.
     typename caf::replies_to<stats_atom>::template with<directory_stats>>;
+
+/// The datacenter coordinator: the entry point for commands (see datacenter.hpp).
+// clang-format off
+using datacenter_actor = caf::typed_actor<
+  // Start a VM with placement and a capacity reservation.
+  caf::replies_to<start_vm>::with<placement_outcome>,
+  // Migrate a VM with a reservation on the target.
+  caf::replies_to<migrate_vm>::with<placement_outcome>,
+  // Commands for one aggregate, with the cross-aggregate rules above applied.
+  caf::replies_to<command_request<vm_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<node_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<cluster_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<storage_pool_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<volume_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<network_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<security_group_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<image_aggregate>>::with<command_outcome>>;
+// clang-format on
 
 } // namespace qx::actors

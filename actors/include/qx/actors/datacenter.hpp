@@ -30,44 +30,6 @@
 
 namespace qx::actors {
 
-/// The answer to a command that placed a VM.
-struct placement_reply {
-  std::string node_id;
-  command_reply vm;
-};
-using placement_outcome = result<placement_reply>;
-
-/// Start a VM; an empty node_id lets placement choose among the registered nodes.
-struct start_vm {
-  std::string vm_id;
-  std::string node_id;
-  command_meta meta;
-};
-
-/// Live-migrate a running VM; an empty target lets placement choose (never the current node).
-struct migrate_vm {
-  std::string vm_id;
-  std::string target_node_id;
-  command_meta meta;
-};
-
-// clang-format off
-using datacenter_actor = caf::typed_actor<
-  // Start a VM with placement and a capacity reservation.
-  caf::replies_to<start_vm>::with<placement_outcome>,
-  // Migrate a VM with a reservation on the target.
-  caf::replies_to<migrate_vm>::with<placement_outcome>,
-  // Commands for one aggregate, with the cross-aggregate rules above applied.
-  caf::replies_to<command_request<vm_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<node_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<cluster_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<storage_pool_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<volume_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<network_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<security_group_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<image_aggregate>>::with<command_outcome>>;
-// clang-format on
-
 /// The directories (for reads) and the coordinator (for commands).
 struct datacenter {
   datacenter_actor coordinator;
@@ -91,7 +53,3 @@ spawn_datacenter(caf::actor_system& sys, events::event_store& store, directory_c
 void shutdown(const datacenter& dc);
 
 } // namespace qx::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::placement_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::start_vm)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::migrate_vm)

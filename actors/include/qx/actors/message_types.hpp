@@ -11,6 +11,9 @@
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::append_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::directory_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::placement_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::start_vm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::migrate_vm)
 
 #define QX_AGGREGATE_MESSAGE_TYPES(type_name)                                                      \
   CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_request<qx::actors::type_name>)                \

@@ -49,4 +49,25 @@ struct state_reply {
 template<class A>
 using state_outcome = result<state_reply<A>>;
 
+/// The answer to a command that placed a VM.
+struct placement_reply {
+  std::string node_id;
+  command_reply vm;
+};
+using placement_outcome = result<placement_reply>;
+
+/// Start a VM; an empty node_id lets placement choose among the registered nodes.
+struct start_vm {
+  std::string vm_id;
+  std::string node_id;
+  command_meta meta;
+};
+
+/// Live-migrate a running VM; an empty target lets placement choose (never the current node).
+struct migrate_vm {
+  std::string vm_id;
+  std::string target_node_id;
+  command_meta meta;
+};
+
 } // namespace qx::actors
