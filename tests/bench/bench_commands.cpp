@@ -65,33 +65,37 @@ double drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
   std::promise<std::size_t> done;
   auto finished = done.get_future();
   const auto started = clock_type::now();
-  sys.spawn([&, dir](caf::event_based_actor* self) {
-    struct counters {
-      std::size_t sent = 0;
-      std::size_t answered = 0;
-      std::size_t failed = 0;
-    };
-    auto c = std::make_shared<counters>();
-    auto send_next = std::make_shared<std::function<void()>>();
-    *send_next = [=, &done]() {
-      if (c->sent == total)
-        return;
-      const auto i = c->sent++;
-      self->request(dir, caf::infinite,
-                    command_request<vm_aggregate>{
-                        vm_id(prefix, i % n), make(i), {"bench", "", "", "", {}}})
-          .then([=, &done](command_outcome& r) {
-            if (!r)
-              ++c->failed;
-            if (++c->answered == total)
-              done.set_value(c->failed);
-            else
-              (*send_next)();
-          });
-    };
-    for (std::size_t k = 0; k < std::min(concurrency, total); ++k)
-      (*send_next)();
-  });
+  sys.spawn(
+      [&, dir](caf::event_based_actor* self, int /*unused, see tests/README.md*/) {
+        struct counters {
+          std::size_t sent = 0;
+          std::size_t answered = 0;
+          std::size_t failed = 0;
+        };
+        auto c = std::make_shared<counters>();
+        auto send_next = std::make_shared<std::function<void()>>();
+        *send_next = [=, &done]() {
+          if (c->sent == total)
+            return;
+          const auto i = c->sent++;
+          self->request(dir, caf::infinite,
+                        command_request<vm_aggregate>{
+                            vm_id(prefix, i % n), make(i), {"bench", "", "", "", {}}})
+              .then([=, &done](command_outcome& r) {
+                if (!r)
+                  ++c->failed;
+                if (++c->answered == total) {
+                  *send_next = nullptr; // break the closure's reference to itself
+                  done.set_value(c->failed);
+                } else {
+                  (*send_next)();
+                }
+              });
+        };
+        for (std::size_t k = 0; k < std::min(concurrency, total); ++k)
+          (*send_next)();
+      },
+      0);
   const auto failed = finished.get();
   const auto secs = std::chrono::duration<double>(clock_type::now() - started).count();
   if (failed > 0)
@@ -121,25 +125,29 @@ void activate_all(caf::actor_system& sys, const directory_actor<vm_aggregate>& d
                   const std::string& prefix, std::size_t n) {
   std::promise<void> done;
   auto finished = done.get_future();
-  sys.spawn([&, dir](caf::event_based_actor* self) {
-    auto sent = std::make_shared<std::size_t>(0);
-    auto answered = std::make_shared<std::size_t>(0);
-    auto next = std::make_shared<std::function<void()>>();
-    *next = [=, &done]() {
-      if (*sent == n)
-        return;
-      const auto i = (*sent)++;
-      self->request(dir, caf::infinite, get_atom::value, vm_id(prefix, i))
-          .then([=, &done](state_outcome<vm_aggregate>&) {
-            if (++*answered == n)
-              done.set_value();
-            else
-              (*next)();
-          });
-    };
-    for (std::size_t k = 0; k < std::min<std::size_t>(1024, n); ++k)
-      (*next)();
-  });
+  sys.spawn(
+      [&, dir](caf::event_based_actor* self, int /*unused, see tests/README.md*/) {
+        auto sent = std::make_shared<std::size_t>(0);
+        auto answered = std::make_shared<std::size_t>(0);
+        auto next = std::make_shared<std::function<void()>>();
+        *next = [=, &done]() {
+          if (*sent == n)
+            return;
+          const auto i = (*sent)++;
+          self->request(dir, caf::infinite, get_atom::value, vm_id(prefix, i))
+              .then([=, &done](state_outcome<vm_aggregate>&) {
+                if (++*answered == n) {
+                  *next = nullptr; // break the closure's reference to itself
+                  done.set_value();
+                } else {
+                  (*next)();
+                }
+              });
+        };
+        for (std::size_t k = 0; k < std::min<std::size_t>(1024, n); ++k)
+          (*next)();
+      },
+      0);
   finished.get();
 }
 

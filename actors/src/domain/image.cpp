@@ -70,7 +70,7 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const progress& cmd) -> decision<event> {
-            if (s.state() != "uploading")
+            if (s.state() != phase::uploading)
               return not_uploading(s, "progress");
             if (cmd.received_bytes > s.size_bytes())
               return invalid_field("received_bytes", "more bytes than the image's size");
@@ -85,7 +85,7 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const complete& cmd) -> decision<event> {
-            if (s.state() != "uploading")
+            if (s.state() != phase::uploading)
               return not_uploading(s, "complete");
             if (!is_sha256(cmd.sha256))
               return invalid_field("sha256", "sha256 must be 64 lower-case hex digits");
@@ -99,7 +99,7 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const fail& cmd) -> decision<event> {
-            if (s.state() != "uploading")
+            if (s.state() != phase::uploading)
               return not_uploading(s, "fail");
             ImageFailed ev;
             ev.set_id(s.id());
@@ -123,15 +123,15 @@ void evolve(state& s, const event& e) {
             s.set_name(ev.name());
             s.set_format(ev.format());
             s.set_size_bytes(ev.size_bytes());
-            s.set_state("uploading");
+            s.set_state(phase::uploading);
           },
           [&](const ImageUploadProgressed& ev) { s.set_received_bytes(ev.received_bytes()); },
           [&](const ImageReady& ev) {
-            s.set_state("ready");
+            s.set_state(phase::ready);
             s.set_sha256(ev.sha256());
           },
           [&](const ImageFailed& ev) {
-            s.set_state("error");
+            s.set_state(phase::in_error);
             s.set_error(ev.reason());
           },
           [&](const ImageDeleted&) { s.set_deleted(true); },

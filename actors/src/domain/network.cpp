@@ -99,9 +99,12 @@ decision<event> decide(const state& s, const command& c) {
               auto a = ipv4::parse_address(ip);
               if (!a)
                 return invalid_field("ip", "ip is not an IPv4 address");
-              if (!net.contains(*a) || !usable(*a))
+              if (!net.contains(*a) || *a == net.network || *a == net.broadcast())
                 return refused("ADDRESS_OUTSIDE_CIDR", ip + " is not a host address of " + s.cidr(),
                                {{"field", "ip"}});
+              if (gateway && *a == *gateway)
+                return refused("ADDRESS_IN_USE", ip + " is the gateway",
+                               {{"field", "ip"}, {"owner", "gateway"}});
               if (s.allocations().count(ip) != 0)
                 return refused("ADDRESS_IN_USE", ip + " is held by " + s.allocations().at(ip),
                                {{"field", "ip"}, {"owner", s.allocations().at(ip)}});
@@ -113,6 +116,8 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const release_ip& cmd) -> decision<event> {
+            if (!ipv4::parse_address(cmd.ip))
+              return invalid_field("ip", "ip is not an IPv4 address");
             if (s.allocations().count(cmd.ip) == 0)
               return refused("ADDRESS_NOT_ALLOCATED", cmd.ip + " is not allocated",
                              {{"field", "ip"}});
@@ -123,9 +128,10 @@ decision<event> decide(const state& s, const command& c) {
           },
           [&](const remove&) -> decision<event> {
             if (!s.allocations().empty())
-              return refused("NETWORK_IN_USE", "network " + s.id() + " still hands out " +
-                                                   std::to_string(s.allocations_size()) +
-                                                   " addresses");
+              return refused("NETWORK_IN_USE",
+                             "network " + s.id() + " still hands out " +
+                                 std::to_string(s.allocations_size()) + " addresses",
+                             {{"allocations", std::to_string(s.allocations_size())}});
             NetworkDeleted ev;
             ev.set_id(s.id());
             return one(std::move(ev));

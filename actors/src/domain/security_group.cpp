@@ -4,6 +4,9 @@
 
 #include "overloaded.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 namespace qx::domain::security_group {
 
 namespace {
@@ -28,12 +31,29 @@ status check_rule(const SecurityRule& r) {
       return invalid_field("rule.port_from", "ports are 1 to 65535");
     if (r.port_to() < r.port_from() || r.port_to() > 65535)
       return invalid_field("rule.port_to", "port_to must be from port_from to 65535");
-  } else if (r.port_from() != 0 || r.port_to() != 0) {
+  } else if (r.port_from() != 0) {
     return invalid_field("rule.port_from", p + " rules carry no ports");
+  } else if (r.port_to() != 0) {
+    return invalid_field("rule.port_to", p + " rules carry no ports");
   }
   if (!ipv4::parse_cidr(r.cidr(), 0, 32))
     return invalid_field("rule.cidr", "cidr must be an IPv4 network a.b.c.d/n with zero host bits");
   return {};
+}
+
+/// n of "rule-<n>"; 0 for any other id.
+unsigned rule_number(const std::string& rule_id) {
+  constexpr std::string_view prefix = "rule-";
+  if (!rule_id.starts_with(prefix) || rule_id.size() == prefix.size() ||
+      rule_id.size() > prefix.size() + 9)
+    return 0;
+  unsigned n = 0;
+  for (char c : std::string_view{rule_id}.substr(prefix.size())) {
+    if (c < '0' || c > '9')
+      return 0;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return n;
 }
 
 bool same_rule(const SecurityRule& a, const SecurityRule& b) {
@@ -82,14 +102,15 @@ decision<event> decide(const state& s, const command& c) {
               return ok.error();
             if (s.rules_size() >= max_rules)
               return error{errc::resource_exhausted,
-                           "at most 256 rules per group",
-                           {{"reason", "TOO_MANY_RULES"}}};
+                           "security group " + s.id() + " holds the most rules allowed, " +
+                               std::to_string(max_rules),
+                           {{"reason", "TOO_MANY_RULES"}, {"limit", std::to_string(max_rules)}}};
             unsigned highest = 0;
             for (const auto& r : s.rules()) {
               if (same_rule(r, cmd.rule))
                 return refused("RULE_EXISTS", "the group has this rule as " + r.rule_id(),
                                {{"rule_id", r.rule_id()}});
-              highest = std::max(highest, static_cast<unsigned>(std::stoul(r.rule_id().substr(5))));
+              highest = std::max(highest, rule_number(r.rule_id()));
             }
             SecurityRuleAdded ev;
             ev.set_id(s.id());

@@ -125,6 +125,8 @@ decision<event> decide(const state& s, const command& c) {
                           return one(std::move(ev));
                         },
                         [&](const unassign& cmd) -> decision<event> {
+                          if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
+                            return ok.error();
                           if (!assigned(s, cmd.node_id))
                             return refused("NODE_NOT_ASSIGNED",
                                            "pool " + s.id() + " is not assigned to node " +
@@ -151,6 +153,8 @@ decision<event> decide(const state& s, const command& c) {
                           return one(std::move(ev));
                         },
                         [&](const resize_volume& cmd) -> decision<event> {
+                          if (auto ok = check_name("volume_id", cmd.volume_id, 64); !ok)
+                            return ok.error();
                           auto it = s.volumes().find(cmd.volume_id);
                           if (it == s.volumes().end())
                             return error{errc::not_found,
@@ -170,6 +174,8 @@ decision<event> decide(const state& s, const command& c) {
                           return one(std::move(ev));
                         },
                         [&](const remove_volume& cmd) -> decision<event> {
+                          if (auto ok = check_name("volume_id", cmd.volume_id, 64); !ok)
+                            return ok.error();
                           if (s.volumes().count(cmd.volume_id) == 0)
                             return std::vector<event>{};
                           StoragePoolVolumeRemoved ev;

@@ -96,6 +96,8 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const detach& cmd) -> decision<event> {
+            if (auto ok = check_name("vm_id", cmd.vm_id, 64); !ok)
+              return ok.error();
             if (!attached_to(s, cmd.vm_id))
               return refused("VOLUME_NOT_ATTACHED",
                              "volume " + s.id() + " is not attached to " + cmd.vm_id,

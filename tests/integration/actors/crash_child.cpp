@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
     self->request(dc->coordinator, caf::infinite,
                   command_request<node_aggregate>{"host-1", r, once})
         .receive(
-            [](command_outcome& r) {
-              if (!r) {
-                std::fprintf(stderr, "register: %s\n", r.error().to_string().c_str());
+            [](command_outcome& registered) {
+              if (!registered) {
+                std::fprintf(stderr, "register: %s\n", registered.error().to_string().c_str());
                 std::_Exit(6);
               }
             },
@@ -67,38 +67,40 @@ int main(int argc, char** argv) {
   say("READY\n");
   // Each client loops: create vm-<client>-<n>, then start it; prints each acknowledged step.
   for (int c = 0; c < clients; ++c)
-    sys.spawn([&, c](caf::event_based_actor* self) {
-      auto n = std::make_shared<int>(0);
-      auto step = std::make_shared<std::function<void()>>();
-      *step = [=, coord = dc->coordinator]() {
-        const auto id = "vm-" + round + "-" + std::to_string(c) + "-" + std::to_string((*n)++);
-        events::v1::VmSpec spec;
-        spec.set_name(id);
-        spec.set_vcpus(1);
-        spec.set_memory_mib(64);
-        self->request(coord, caf::infinite,
-                      command_request<vm_aggregate>{id, domain::vm::create{spec}, meta})
-            .then([=](command_outcome& created) {
-              if (!created) {
-                std::fprintf(stderr, "create %s: %s\n", id.c_str(),
-                             created.error().to_string().c_str());
-                std::_Exit(4);
-              }
-              say("ACK " + id + " " + std::to_string(created->version) + "\n");
-              self->request(coord, caf::infinite, start_vm{id, "", meta})
-                  .then([=](placement_outcome& started) {
-                    if (!started) {
-                      std::fprintf(stderr, "start %s: %s\n", id.c_str(),
-                                   started.error().to_string().c_str());
-                      std::_Exit(5);
-                    }
-                    say("ACK " + id + " " + std::to_string(started->vm.version) + "\n");
-                    (*step)();
-                  });
-            });
-      };
-      (*step)();
-    });
+    sys.spawn(
+        [&, c](caf::event_based_actor* self, int /*unused, see tests/README.md*/) {
+          auto n = std::make_shared<int>(0);
+          auto step = std::make_shared<std::function<void()>>();
+          *step = [=, coord = dc->coordinator]() {
+            const auto id = "vm-" + round + "-" + std::to_string(c) + "-" + std::to_string((*n)++);
+            events::v1::VmSpec spec;
+            spec.set_name(id);
+            spec.set_vcpus(1);
+            spec.set_memory_mib(64);
+            self->request(coord, caf::infinite,
+                          command_request<vm_aggregate>{id, domain::vm::create{spec}, meta})
+                .then([=](command_outcome& created) {
+                  if (!created) {
+                    std::fprintf(stderr, "create %s: %s\n", id.c_str(),
+                                 created.error().to_string().c_str());
+                    std::_Exit(4);
+                  }
+                  say("ACK " + id + " " + std::to_string(created->version) + "\n");
+                  self->request(coord, caf::infinite, start_vm{id, "", meta})
+                      .then([=](placement_outcome& started) {
+                        if (!started) {
+                          std::fprintf(stderr, "start %s: %s\n", id.c_str(),
+                                       started.error().to_string().c_str());
+                          std::_Exit(5);
+                        }
+                        say("ACK " + id + " " + std::to_string(started->vm.version) + "\n");
+                        (*step)();
+                      });
+                });
+          };
+          (*step)();
+        },
+        0);
   for (;;)
     pause(); // runs until killed
 }

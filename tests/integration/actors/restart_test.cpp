@@ -100,8 +100,9 @@ TEST(restart, sigkill_loses_no_acknowledged_command_and_reservations_stay_consis
             [&](state_outcome<vm_aggregate>& s) {
               ASSERT_TRUE(s);
               EXPECT_GE(s->version, version) << id << " lost an acknowledged command";
-              if (version >= 2)
+              if (version >= 2) {
                 EXPECT_EQ(s->state.power_state(), "starting") << id;
+              }
             },
             [&](caf::error& e) { FAIL() << sys.render(e); });
   }

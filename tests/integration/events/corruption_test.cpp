@@ -21,10 +21,11 @@ class corruption : public ::testing::Test {
   void SetUp() override {
     auto store = open(true);
     ASSERT_TRUE(store);
-    for (int i = 0; i < 50; ++i)
+    for (int i = 0; i < 50; ++i) {
       ASSERT_TRUE(
           (*store)->append(test::make_append("vm-" + std::to_string(i % 5), expected_version::any(),
                                              {"payload number " + std::to_string(i)})));
+    }
   }
 
   result<std::unique_ptr<event_store>> open(bool check_tail, std::size_t tail = 1024,

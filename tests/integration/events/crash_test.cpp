@@ -143,8 +143,9 @@ TEST(crash, sigkill_at_a_random_moment_loses_no_acknowledged_event) {
       const auto stream = "crash-" + std::to_string(s);
       auto events = (*store)->read_stream(stream, 1, 1'000'000);
       ASSERT_TRUE(events);
-      for (std::size_t i = 0; i < events->size(); ++i)
+      for (std::size_t i = 0; i < events->size(); ++i) {
         ASSERT_EQ((*events)[i].version, i + 1) << stream;
+      }
       EXPECT_EQ(events->size(), *(*store)->stream_version(stream));
     }
   }

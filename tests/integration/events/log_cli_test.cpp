@@ -94,8 +94,9 @@ TEST_F(log_cli, dump_prints_json_lines_with_decoded_payloads_and_filters) {
 
   auto stream = json_lines(qvdc("log dump --stream vm-3 --data-dir " + db_).out);
   ASSERT_EQ(stream.size(), 2U);
-  for (const auto& ev : stream)
+  for (const auto& ev : stream) {
     EXPECT_EQ(ev["stream"].get<std::string>(), "vm-3");
+  }
   EXPECT_EQ(stream[1]["payload"]["to"].get<std::string>(), "running");
 }
 

@@ -37,10 +37,11 @@ TEST_F(rocksdb_store, a_reopened_store_has_everything_it_acknowledged) {
   chain_head head;
   {
     auto store = open();
-    for (int i = 0; i < 30; ++i)
+    for (int i = 0; i < 30; ++i) {
       ASSERT_TRUE(
           store->append(make_append("vm-" + std::to_string(i % 3), expected_version::any(),
                                     {"p" + std::to_string(i)}, "cmd-" + std::to_string(i))));
+    }
     ASSERT_TRUE(store->save_checkpoint("inventory", 17));
     ASSERT_TRUE(store->save_snapshot("vm-1", {4, "t", "state-at-4"}));
     head = store->head();
@@ -108,8 +109,9 @@ TEST_F(rocksdb_store, the_batch_limits_bound_a_group_commit) {
     answers.push_back(std::async(std::launch::async, [&, i] {
       return store->append(make_append("s-" + std::to_string(i), expected_version::any(), {"x"}));
     }));
-  for (auto& a : answers)
+  for (auto& a : answers) {
     EXPECT_TRUE(a.get());
+  }
   EXPECT_GE(store->stats().batches, 10U); // never more than 4 events in one batch
 }
 
@@ -130,8 +132,9 @@ TEST_F(rocksdb_store, a_stalled_subscriber_does_not_block_appends) {
     ++fast_seen;
     return true;
   });
-  for (int i = 0; i < 500; ++i)
+  for (int i = 0; i < 500; ++i) {
     ASSERT_TRUE(store->append(make_append("vm-1", expected_version::any(), {"x"})));
+  }
   EXPECT_EQ(store->head().position, 500U);
   EXPECT_LE(seen.load(), 1);
   fast->stop();

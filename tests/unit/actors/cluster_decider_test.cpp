@@ -62,14 +62,15 @@ TEST(cluster_decider, every_command_in_every_phase) {
         continue;
       }
       ASSERT_FALSE(after);
-      if (std::holds_alternative<cluster::create>(r.cmd))
+      if (std::holds_alternative<cluster::create>(r.cmd)) {
         EXPECT_EQ(err.code, errc::already_exists);
-      else if (p == phase::absent)
+      } else if (p == phase::absent) {
         EXPECT_EQ(err.code, errc::not_found);
-      else if (p == phase::deleted)
+      } else if (p == phase::deleted) {
         EXPECT_EQ(err.details["reason"], "DELETED");
-      else
+      } else {
         EXPECT_EQ(err.details["reason"], r.reason_when_refused);
+      }
     }
 }
 

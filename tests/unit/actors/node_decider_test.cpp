@@ -82,14 +82,15 @@ TEST(node_decider, state_transitions_in_every_state) {
         continue;
       }
       ASSERT_FALSE(after) << "illegal move accepted";
-      if (std::holds_alternative<node::register_node>(r.cmd))
+      if (std::holds_alternative<node::register_node>(r.cmd)) {
         EXPECT_EQ(err.code, errc::already_exists);
-      else if (std::string{from}.empty())
+      } else if (std::string{from}.empty()) {
         EXPECT_EQ(err.code, errc::not_found);
-      else if (std::string{from} == decommissioned)
+      } else if (std::string{from} == decommissioned) {
         EXPECT_EQ(err.details["reason"], "DECOMMISSIONED");
-      else
+      } else {
         EXPECT_EQ(err.details["reason"], "INVALID_NODE_STATE") << err.to_string();
+      }
     }
 }
 

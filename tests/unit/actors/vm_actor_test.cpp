@@ -93,12 +93,14 @@ TEST_F(vm_actor, commands_sent_together_are_decided_one_after_the_other) {
   // state after the first's event, so start sees a created VM.
   std::optional<command_outcome> first;
   std::optional<command_outcome> second;
-  ds_.sys().spawn([&](caf::event_based_actor* self) {
-    self->request(dir_, caf::infinite, cmd("vm-1", vm::create{spec()}))
-        .then([&](command_outcome& r) { first = r; });
-    self->request(dir_, caf::infinite, cmd("vm-1", vm::start{"node-1"}))
-        .then([&](command_outcome& r) { second = r; });
-  });
+  ds_.sys().spawn(
+      [&](caf::event_based_actor* self, int /*unused, see tests/README.md*/) {
+        self->request(dir_, caf::infinite, cmd("vm-1", vm::create{spec()}))
+            .then([&](command_outcome& r) { first = r; });
+        self->request(dir_, caf::infinite, cmd("vm-1", vm::start{"node-1"}))
+            .then([&](command_outcome& r) { second = r; });
+      },
+      0);
   ds_.sched().run();
   ASSERT_TRUE(first && second);
   ASSERT_TRUE(*first) << first->error().to_string();

@@ -126,13 +126,13 @@ TEST(vm_decider, every_command_in_every_power_state) {
         EXPECT_EQ(after->power_state(), it->second);
       } else {
         ASSERT_FALSE(after.has_value()) << "illegal move was accepted";
-        if (std::holds_alternative<vm::create>(r.cmd))
+        if (std::holds_alternative<vm::create>(r.cmd)) {
           EXPECT_EQ(err.code, errc::already_exists); // ids are never reused, even once deleted
-        else if (std::string{from}.empty())
+        } else if (std::string{from}.empty()) {
           EXPECT_EQ(err.code, errc::not_found);
-        else if (std::string{from} == vm::power::deleted)
+        } else if (std::string{from} == vm::power::deleted) {
           EXPECT_EQ(err.details["reason"], "DELETED") << err.to_string();
-        else {
+        } else {
           EXPECT_EQ(err.code, errc::failed_precondition) << err.to_string();
           EXPECT_FALSE(err.details["reason"].empty()) << err.to_string();
         }

@@ -73,16 +73,20 @@ void check_invariants(const vm::state& s) {
   const auto& p = s.power_state();
   const bool placed =
       p == "starting" || p == "running" || p == "paused" || p == "stopping" || p == "migrating";
-  if (placed)
+  if (placed) {
     EXPECT_FALSE(s.node_id().empty()) << "a " << p << " vm has no node";
-  if (p == "stopped" || p == "defined" || p == "deleted" || p.empty())
+  }
+  if (p == "stopped" || p == "defined" || p == "deleted" || p.empty()) {
     EXPECT_TRUE(s.node_id().empty()) << "a " << p << " vm holds node " << s.node_id();
+  }
   EXPECT_EQ(!s.migration_target().empty(), p == "migrating");
-  if (p == "migrating")
+  if (p == "migrating") {
     EXPECT_NE(s.migration_target(), s.node_id());
+  }
   std::set<std::string> names;
-  for (const auto& snap : s.snapshots())
+  for (const auto& snap : s.snapshots()) {
     EXPECT_TRUE(names.insert(snap.name()).second) << "snapshot named twice";
+  }
 }
 
 TEST(vm_property, random_commands_keep_invariants_and_replay_equals_live_state) {

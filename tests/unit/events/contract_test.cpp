@@ -38,8 +38,9 @@ class contract : public ::testing::TestWithParam<impl> {
     o.path = dir_.sub("db");
     o.limits = limits;
     auto s = open_rocksdb_store(o);
-    if (!s)
+    if (!s) {
       ADD_FAILURE() << s.error().to_string();
+    }
     return s ? std::move(*s) : nullptr;
   }
 
@@ -86,8 +87,9 @@ TEST_P(contract, positions_are_global_and_gap_free_versions_per_stream) {
   EXPECT_EQ(a2.first_version, 3U);
   auto events = all();
   ASSERT_EQ(events.size(), 4U);
-  for (std::size_t i = 0; i < events.size(); ++i)
+  for (std::size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].position, i + 1);
+  }
   EXPECT_EQ(events[0].payload, "a");
   EXPECT_EQ(events[2].stream, "vm-2");
   EXPECT_EQ(events[3].version, 3U);
@@ -107,8 +109,9 @@ TEST_P(contract, read_stream_returns_that_stream_from_a_version_up_to_a_limit) {
   EXPECT_EQ((*s)[0].version, 4U);
   EXPECT_EQ((*s)[0].payload, "one-3");
   EXPECT_EQ((*s)[2].version, 6U);
-  for (const auto& ev : *s)
+  for (const auto& ev : *s) {
     EXPECT_EQ(ev.stream, "vm-1");
+  }
   auto from0 = store_->read_stream("vm-1", 0, 100);
   ASSERT_TRUE(from0);
   EXPECT_EQ(from0->size(), 10U);
@@ -351,8 +354,9 @@ TEST_P(contract, every_record_links_to_the_hash_of_the_one_before) {
   ASSERT_TRUE(raw);
   ASSERT_EQ(raw->size(), 50U);
   EXPECT_EQ(events[0].prev_hash, hash256{});
-  for (std::size_t i = 1; i < events.size(); ++i)
+  for (std::size_t i = 1; i < events.size(); ++i) {
     EXPECT_NE(events[i].prev_hash, events[i - 1].prev_hash);
+  }
   auto report = verify_log(*store_);
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok) << report->problem;
@@ -397,8 +401,9 @@ TEST_P(contract, a_catch_up_subscription_sees_stored_then_live_events_once_in_or
         s.cv.wait_for(lock, std::chrono::seconds{30}, [&] { return s.seen.size() >= want; }))
         << "subscription " << k << " saw " << s.seen.size() << " of " << want;
     ASSERT_EQ(s.seen.size(), want);
-    for (std::size_t i = 0; i < s.seen.size(); ++i)
+    for (std::size_t i = 0; i < s.seen.size(); ++i) {
       ASSERT_EQ(s.seen[i], starts[k] + i + 1);
+    }
   }
   for (auto& sub : subs) {
     sub->stop();
@@ -460,8 +465,9 @@ TEST_P(contract, racing_writers_on_one_stream_get_exactly_one_winner_per_version
   auto stored = store_->read_stream("hot", 1, 100000);
   ASSERT_TRUE(stored);
   ASSERT_EQ(stored->size(), final_version);
-  for (const auto& ev : *stored)
+  for (const auto& ev : *stored) {
     EXPECT_EQ(ev.payload, winner_of.at(ev.version)) << "version " << ev.version;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(stores, contract, ::testing::Values(impl::rocksdb, impl::memory),
@@ -493,8 +499,9 @@ TEST(both_stores, write_the_same_bytes_for_the_same_appends) {
   ASSERT_TRUE(a && b);
   ASSERT_EQ(a->size(), 25U);
   ASSERT_EQ(a->size(), b->size());
-  for (std::size_t i = 0; i < a->size(); ++i)
+  for (std::size_t i = 0; i < a->size(); ++i) {
     EXPECT_EQ((*a)[i].bytes, (*b)[i].bytes) << "position " << i + 1;
+  }
   EXPECT_EQ(mem->head().hash, (*disk)->head().hash);
 }
 

@@ -9,8 +9,9 @@ namespace {
 
 TEST(validate, accepts_the_stream_ids_the_control_plane_uses) {
   append_limits limits;
-  for (const char* id : {"vm-7", "node/abc", "cluster:prod", "user@example.org", "a.b_c-d", "x"})
+  for (const char* id : {"vm-7", "node/abc", "cluster:prod", "user@example.org", "a.b_c-d", "x"}) {
     EXPECT_TRUE(validate_stream_id(id, limits)) << id;
+  }
 }
 
 TEST(validate, no_stream_with_a_number_is_a_malformed_request) {

@@ -1,6 +1,16 @@
 #pragma once
 
 // The image aggregate: an uploaded disk or ISO. uploading (with progress) -> ready | error.
+//
+// Commands and their refusals (before create every command is NOT_FOUND, create twice is
+// ALREADY_EXISTS, and a deleted image refuses everything with reason DELETED):
+//   create    format raw|qcow2|iso, size 1 byte..1 TiB; starts uploading
+//   progress  only while uploading (IMAGE_NOT_UPLOADING); more than the size: INVALID_ARGUMENT;
+//             less than before: PROGRESS_BACKWARDS; the same: no events
+//   complete  only while uploading; sha256 64 lower-case hex digits; received != size:
+//             UPLOAD_INCOMPLETE; -> ready
+//   fail      only while uploading; -> error
+//   remove    in any state
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -11,6 +21,12 @@
 #include <variant>
 
 namespace qx::domain::image {
+
+namespace phase {
+inline constexpr const char* uploading = "uploading";
+inline constexpr const char* ready = "ready";
+inline constexpr const char* in_error = "error";
+} // namespace phase
 
 using state = snapshots::v1::ImageState;
 

@@ -2,6 +2,17 @@
 
 // The network aggregate: type (vlan with an id, overlay, external), an IPv4 CIDR, gateway,
 // DHCP, and the addresses handed out (never one twice, never one outside the CIDR).
+//
+// Commands and their refusals (before create every command is NOT_FOUND, create twice is
+// ALREADY_EXISTS, and a deleted network refuses everything with reason DELETED):
+//   create       vlan_id 1..4094 for vlan and 0 otherwise; cidr a.b.c.d/n (strict, n 8..30,
+//                host bits zero); gateway (optional) a host address inside the cidr
+//   allocate_ip  ip given: malformed INVALID_ARGUMENT, the network or broadcast address or
+//                outside the cidr ADDRESS_OUTSIDE_CIDR, the gateway or held ADDRESS_IN_USE (all
+//                with field ip); ip empty: the lowest free host address, or RESOURCE_EXHAUSTED
+//                NO_FREE_ADDRESS
+//   release_ip   not allocated: ADDRESS_NOT_ALLOCATED
+//   remove       while addresses are allocated: NETWORK_IN_USE
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -20,7 +31,7 @@ struct create {
   std::string type; ///< vlan, overlay, external
   std::uint32_t vlan_id = 0;
   std::string cidr;
-  std::string gateway;
+  std::string gateway; ///< empty: none
   bool dhcp = true;
 };
 /// Hands out `ip`, or the lowest free host address when empty.

@@ -1,6 +1,17 @@
 #pragma once
 
 // The security group aggregate: named sets of inbound and outbound rules.
+//
+// Commands and their refusals (before create every command is NOT_FOUND, create twice is
+// ALREADY_EXISTS, and a deleted group refuses everything with reason DELETED):
+//   create       name, description up to 1024 bytes
+//   add_rule     direction inbound|outbound; protocol tcp|udp|icmp|any; ports 1..65535 with
+//                from <= to for tcp and udp, 0..0 for icmp and any; cidr a.b.c.d/n (n 0..32,
+//                host bits zero); malformed: INVALID_ARGUMENT naming "rule.<field>"; an
+//                identical rule present: RULE_EXISTS; more than max_rules: RESOURCE_EXHAUSTED
+//                TOO_MANY_RULES. The rule id is "rule-<n>", n = 1 + the highest present.
+//   remove_rule  unknown id: NOT_FOUND (field rule_id)
+//   remove       any time
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -18,7 +29,7 @@ struct create {
   std::string name;
   std::string description;
 };
-/// rule_id is assigned by the aggregate ("rule-<n>").
+/// rule_id is assigned by the aggregate ("rule-<n>"); a rule_id given here is ignored.
 struct add_rule {
   events::v1::SecurityRule rule;
 };

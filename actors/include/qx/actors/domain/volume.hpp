@@ -1,7 +1,18 @@
 #pragma once
 
 // The volume (virtual disk) aggregate: pool, size (grow only), format, and the VMs it is
-// attached to (one at a time unless shareable). Delete only when detached.
+// attached to (one at a time unless shareable). Delete only when detached. The space on the
+// pool is held by the coordinator (storage_pool::add_volume) before the volume is created; the
+// volume only knows its pool's id.
+//
+// Commands and their refusals (before create every command is NOT_FOUND, create twice is
+// ALREADY_EXISTS, and a deleted volume refuses everything with reason DELETED):
+//   create   size 1 MiB..64 TiB, format raw|qcow2
+//   resize   smaller: VOLUME_SHRINK_REFUSED; equal: no events; above 64 TiB: INVALID_ARGUMENT
+//   attach   attached to that VM already: no events; attached elsewhere and not shareable:
+//            VOLUME_IN_USE
+//   detach   not attached to that VM: VOLUME_NOT_ATTACHED
+//   remove   while attached: VOLUME_ATTACHED
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -22,6 +33,7 @@ struct create {
   std::string format = "qcow2"; ///< raw or qcow2
   bool shareable = false;
 };
+/// Grows the volume to `size_bytes` (its new size).
 struct resize {
   std::uint64_t size_bytes = 0;
 };
