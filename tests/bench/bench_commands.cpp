@@ -5,6 +5,7 @@
 // (commands_per_s: 100k aggregates, concurrency 1024).
 //
 // usage: bench_commands [--quick]
+// environment: QX_CAF_POLICY=stealing|sharing (CAF scheduler), QX_CAF_THREADS=N (default 2)
 #include <qx/actors/directory.hpp>
 #include <qx/actors/message_types.hpp>
 #include <qx/events/rocksdb_store.hpp>
@@ -176,7 +177,11 @@ double activation_us(caf::actor_system& sys, const directory_actor<vm_aggregate>
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", std::size_t{2});
+  // The machine has 2 cores; the store's writer thread runs beside the scheduler's threads.
+  std::size_t threads = 2;
+  if (const char* t = std::getenv("QX_CAF_THREADS"))
+    threads = std::strtoul(t, nullptr, 10);
+  cfg.set("scheduler.max-threads", threads);
   if (const char* policy = std::getenv("QX_CAF_POLICY"))
     cfg.set("scheduler.policy", caf::atom_from_string(policy));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
