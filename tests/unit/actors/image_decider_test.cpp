@@ -2,7 +2,8 @@
 // boundaries naming the field, and the events through the log codec.
 #include <qx/actors/domain/image.hpp>
 
-#include <google/protobuf/util/message_differencer.h>
+#include "decider_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -13,6 +14,8 @@ using namespace qx::domain;
 namespace v1 = qx::events::v1;
 
 namespace {
+
+using namespace qx::test::decider_table;
 
 const std::string sum(64, 'a');
 const std::string other_sum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -32,11 +35,6 @@ std::optional<image::state> run(image::state s, const image::command& c, error* 
 image::state must(std::optional<image::state> s) {
   EXPECT_TRUE(s.has_value());
   return s ? *s : image::initial("i1");
-}
-
-std::string detail(const error& e, const std::string& key) {
-  auto it = e.details.find(key);
-  return it == e.details.end() ? std::string{} : it->second;
 }
 
 // "" not created; 1000 bytes: "uploading" with 400 received, "received" with all 1000 received
@@ -72,64 +70,8 @@ std::string describe(const image::state& s) {
   return out;
 }
 
-struct expect {
-  bool accepted = false;
-  std::size_t events = 0;
-  std::string after; // describe() after, when accepted with events
-  errc code = errc::invalid_argument;
-  std::string reason; // details["reason"], "" when there is none
-  std::string field;  // details["field"], "" when there is none
-};
-expect ok(std::string after) {
-  expect e;
-  e.accepted = true;
-  e.events = 1;
-  e.after = std::move(after);
-  return e;
-}
-expect unchanged() {
-  expect e;
-  e.accepted = true;
-  return e;
-}
-expect refusal(errc code, std::string reason = {}, std::string field = {}) {
-  expect e;
-  e.code = code;
-  e.reason = std::move(reason);
-  e.field = std::move(field);
-  return e;
-}
-expect refused_for(std::string reason, std::string field = {}) {
-  return refusal(errc::failed_precondition, std::move(reason), std::move(field));
-}
-const expect missing = refusal(errc::not_found);
-const expect exists = refusal(errc::already_exists);
-const expect gone = refused_for("DELETED");
-
-/// Decides, checks the outcome, and checks that the events, through the log codec, rebuild the
-/// same state.
 void check(const image::state& before, const image::command& c, const expect& want) {
-  auto d = image::decide(before, c);
-  if (!want.accepted) {
-    ASSERT_FALSE(d) << "accepted, expected " << to_string(want.code);
-    EXPECT_EQ(to_string(d.error().code), to_string(want.code)) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "reason"), want.reason) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "field"), want.field) << d.error().to_string();
-    return;
-  }
-  ASSERT_TRUE(d) << d.error().to_string();
-  ASSERT_EQ(d->size(), want.events);
-  auto after = before;
-  auto replayed = before;
-  for (const auto& ev : *d) {
-    image::evolve(after, ev);
-    auto rec = encode_event(ev);
-    auto back = decode_event<image::event>(rec.type, rec.payload);
-    ASSERT_TRUE(back) << back.error().to_string();
-    image::evolve(replayed, *back);
-  }
-  EXPECT_EQ(describe(after), want.events == 0 ? describe(before) : want.after);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after, replayed));
+  qx::test::decider_table::check<actors::image_aggregate>(before, c, want, describe);
 }
 
 struct row {
@@ -243,7 +185,7 @@ TEST(image_decider, create_is_validated_naming_the_field) {
     error err;
     EXPECT_FALSE(run(image::initial("i1"), b.cmd, &err)) << b.field;
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << err.to_string();
   }
   EXPECT_EQ(image::max_size, std::uint64_t{1} << 40U);
   for (const char* format : {"raw", "qcow2", "iso"}) {
@@ -266,7 +208,7 @@ TEST(image_decider, checksums_are_64_lower_case_hex_digits) {
     error err;
     EXPECT_FALSE(run(s, image::complete{bad}, &err)) << bad;
     EXPECT_EQ(err.code, errc::invalid_argument);
-    EXPECT_EQ(detail(err, "field"), "sha256");
+    EXPECT_EQ(detail_of(err, "field"), "sha256");
   }
   EXPECT_TRUE(run(s, image::complete{other_sum}));
 }
@@ -275,18 +217,18 @@ TEST(image_decider, an_empty_upload_is_incomplete_until_the_last_byte) {
   auto s = must(run(image::initial("i1"), image::create{"x", "iso", 1}));
   error err;
   EXPECT_FALSE(run(s, image::complete{sum}, &err));
-  EXPECT_EQ(detail(err, "reason"), "UPLOAD_INCOMPLETE");
+  EXPECT_EQ(detail_of(err, "reason"), "UPLOAD_INCOMPLETE");
   s = must(run(s, image::progress{1}));
   s = must(run(s, image::complete{sum}));
   EXPECT_EQ(describe(s), "ready 1/1 sha256=aaaa");
   EXPECT_FALSE(run(s, image::complete{sum}, &err));
-  EXPECT_EQ(detail(err, "reason"), "IMAGE_NOT_UPLOADING");
-  EXPECT_EQ(detail(err, "state"), "ready");
+  EXPECT_EQ(detail_of(err, "reason"), "IMAGE_NOT_UPLOADING");
+  EXPECT_EQ(detail_of(err, "state"), "ready");
   EXPECT_FALSE(run(s, image::fail{"late"}, &err));
-  EXPECT_EQ(detail(err, "reason"), "IMAGE_NOT_UPLOADING");
+  EXPECT_EQ(detail_of(err, "reason"), "IMAGE_NOT_UPLOADING");
   s = must(run(s, image::remove{}));
   EXPECT_FALSE(run(s, image::remove{}, &err));
-  EXPECT_EQ(detail(err, "reason"), "DELETED");
+  EXPECT_EQ(detail_of(err, "reason"), "DELETED");
 }
 
 TEST(image_decider, a_long_failure_reason_is_cut_to_1024_bytes) {

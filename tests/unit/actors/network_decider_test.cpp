@@ -3,7 +3,8 @@
 #include <qx/actors/domain/ipv4.hpp>
 #include <qx/actors/domain/network.hpp>
 
-#include <google/protobuf/util/message_differencer.h>
+#include "decider_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,6 +16,8 @@ using namespace qx::domain;
 namespace v1 = qx::events::v1;
 
 namespace {
+
+using namespace qx::test::decider_table;
 
 network::create vlan_net(std::string cidr = "10.1.1.0/30", std::string gw = "10.1.1.1") {
   return {"prod", "vlan", 100, std::move(cidr), std::move(gw), true};
@@ -36,11 +39,6 @@ std::optional<network::state> run(network::state s, const network::command& c,
 network::state must(std::optional<network::state> s) {
   EXPECT_TRUE(s.has_value());
   return s ? *s : network::initial("n1");
-}
-
-std::string detail(const error& e, const std::string& key) {
-  auto it = e.details.find(key);
-  return it == e.details.end() ? std::string{} : it->second;
 }
 
 // "" not created; "free" 10.1.1.0/30 with gateway .1 and nothing handed out; "taken" the same
@@ -71,59 +69,8 @@ std::string describe(const network::state& s) {
   return out;
 }
 
-struct expect {
-  bool accepted = false;
-  std::size_t events = 0;
-  std::string after; // describe() after, when accepted with events
-  errc code = errc::invalid_argument;
-  std::string reason; // details["reason"], "" when there is none
-  std::string field;  // details["field"], "" when there is none
-};
-expect ok(std::string after) {
-  expect e;
-  e.accepted = true;
-  e.events = 1;
-  e.after = std::move(after);
-  return e;
-}
-expect refusal(errc code, std::string reason = {}, std::string field = {}) {
-  expect e;
-  e.code = code;
-  e.reason = std::move(reason);
-  e.field = std::move(field);
-  return e;
-}
-expect refused_for(std::string reason, std::string field = {}) {
-  return refusal(errc::failed_precondition, std::move(reason), std::move(field));
-}
-const expect missing = refusal(errc::not_found);
-const expect exists = refusal(errc::already_exists);
-const expect gone = refused_for("DELETED");
-
-/// Decides, checks the outcome, and checks that the events, through the log codec, rebuild the
-/// same state.
 void check(const network::state& before, const network::command& c, const expect& want) {
-  auto d = network::decide(before, c);
-  if (!want.accepted) {
-    ASSERT_FALSE(d) << "accepted, expected " << to_string(want.code);
-    EXPECT_EQ(to_string(d.error().code), to_string(want.code)) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "reason"), want.reason) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "field"), want.field) << d.error().to_string();
-    return;
-  }
-  ASSERT_TRUE(d) << d.error().to_string();
-  ASSERT_EQ(d->size(), want.events);
-  auto after = before;
-  auto replayed = before;
-  for (const auto& ev : *d) {
-    network::evolve(after, ev);
-    auto rec = encode_event(ev);
-    auto back = decode_event<network::event>(rec.type, rec.payload);
-    ASSERT_TRUE(back) << back.error().to_string();
-    network::evolve(replayed, *back);
-  }
-  EXPECT_EQ(describe(after), want.events == 0 ? describe(before) : want.after);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after, replayed));
+  qx::test::decider_table::check<actors::network_aggregate>(before, c, want, describe);
 }
 
 struct row {
@@ -271,7 +218,7 @@ TEST(network_decider, create_is_validated_naming_the_field) {
     error err;
     EXPECT_FALSE(run(network::initial("n1"), b.cmd, &err)) << b.field << " " << b.cmd.cidr;
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << err.to_string();
   }
   const std::vector<network::create> good = {
       {"a", "vlan", 1, "10.0.0.0/8", "10.0.0.1", true},
@@ -297,14 +244,14 @@ TEST(network_decider, a_slash_30_has_one_address_after_the_gateway_and_two_witho
   error err;
   EXPECT_FALSE(run(s, network::allocate_ip{"vm-2", ""}, &err));
   EXPECT_EQ(err.code, errc::resource_exhausted);
-  EXPECT_EQ(detail(err, "reason"), "NO_FREE_ADDRESS");
+  EXPECT_EQ(detail_of(err, "reason"), "NO_FREE_ADDRESS");
 
   auto open = must(run(network::initial("n2"), vlan_net("10.1.1.0/30", "")));
   open = must(run(open, network::allocate_ip{"vm-1", ""}));
   open = must(run(open, network::allocate_ip{"vm-2", ""}));
   EXPECT_EQ(describe(open), "ips=10.1.1.1:vm-1,10.1.1.2:vm-2,");
   EXPECT_FALSE(run(open, network::allocate_ip{"vm-3", ""}, &err));
-  EXPECT_EQ(detail(err, "reason"), "NO_FREE_ADDRESS");
+  EXPECT_EQ(detail_of(err, "reason"), "NO_FREE_ADDRESS");
 }
 
 TEST(network_decider, the_lowest_free_address_comes_first_skipping_the_gateway) {
@@ -325,7 +272,7 @@ TEST(network_decider, the_lowest_free_address_comes_first_skipping_the_gateway) 
   s = must(run(s, network::allocate_ip{"g", "192.168.10.254"}));
   error err;
   EXPECT_FALSE(run(s, network::allocate_ip{"h", "192.168.10.255"}, &err));
-  EXPECT_EQ(detail(err, "reason"), "ADDRESS_OUTSIDE_CIDR");
+  EXPECT_EQ(detail_of(err, "reason"), "ADDRESS_OUTSIDE_CIDR");
 }
 
 TEST(network_decider, never_the_same_address_twice) {
@@ -346,14 +293,14 @@ TEST(network_decider, never_the_same_address_twice) {
   }
   error err;
   EXPECT_FALSE(run(s, network::allocate_ip{"late", ""}, &err));
-  EXPECT_EQ(detail(err, "reason"), "NO_FREE_ADDRESS");
+  EXPECT_EQ(detail_of(err, "reason"), "NO_FREE_ADDRESS");
   for (const auto& ip : seen) {
     EXPECT_FALSE(run(s, network::allocate_ip{"late", ip}, &err)) << ip;
-    EXPECT_EQ(detail(err, "reason"), "ADDRESS_IN_USE");
-    EXPECT_EQ(detail(err, "owner"), s.allocations().at(ip));
+    EXPECT_EQ(detail_of(err, "reason"), "ADDRESS_IN_USE");
+    EXPECT_EQ(detail_of(err, "owner"), s.allocations().at(ip));
   }
   EXPECT_FALSE(run(s, network::remove{}, &err));
-  EXPECT_EQ(detail(err, "reason"), "NETWORK_IN_USE");
+  EXPECT_EQ(detail_of(err, "reason"), "NETWORK_IN_USE");
 }
 
 TEST(network_decider, events_round_trip_through_the_log_codec) {

@@ -2,7 +2,8 @@
 // its boundaries naming the field, deterministic rule ids, and the events through the log codec.
 #include <qx/actors/domain/security_group.hpp>
 
-#include <google/protobuf/util/message_differencer.h>
+#include "decider_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -14,6 +15,8 @@ namespace sg = qx::domain::security_group;
 namespace v1 = qx::events::v1;
 
 namespace {
+
+using namespace qx::test::decider_table;
 
 v1::SecurityRule rule(std::string proto, unsigned from, unsigned to, std::string cidr,
                       std::string direction = "inbound") {
@@ -46,11 +49,6 @@ sg::state must(std::optional<sg::state> s) {
   return s ? *s : sg::initial("sg1");
 }
 
-std::string detail(const error& e, const std::string& key) {
-  auto it = e.details.find(key);
-  return it == e.details.end() ? std::string{} : it->second;
-}
-
 // "" not created; "empty" created without rules; "ruled" with rule-1, inbound https from
 // anywhere; "deleted".
 sg::state in_state(const std::string& name) {
@@ -79,59 +77,8 @@ std::string describe(const sg::state& s) {
   return out;
 }
 
-struct expect {
-  bool accepted = false;
-  std::size_t events = 0;
-  std::string after; // describe() after, when accepted with events
-  errc code = errc::invalid_argument;
-  std::string reason; // details["reason"], "" when there is none
-  std::string field;  // details["field"], "" when there is none
-};
-expect ok(std::string after) {
-  expect e;
-  e.accepted = true;
-  e.events = 1;
-  e.after = std::move(after);
-  return e;
-}
-expect refusal(errc code, std::string reason = {}, std::string field = {}) {
-  expect e;
-  e.code = code;
-  e.reason = std::move(reason);
-  e.field = std::move(field);
-  return e;
-}
-expect refused_for(std::string reason, std::string field = {}) {
-  return refusal(errc::failed_precondition, std::move(reason), std::move(field));
-}
-const expect missing = refusal(errc::not_found);
-const expect exists = refusal(errc::already_exists);
-const expect gone = refused_for("DELETED");
-
-/// Decides, checks the outcome, and checks that the events, through the log codec, rebuild the
-/// same state.
 void check(const sg::state& before, const sg::command& c, const expect& want) {
-  auto d = sg::decide(before, c);
-  if (!want.accepted) {
-    ASSERT_FALSE(d) << "accepted, expected " << to_string(want.code);
-    EXPECT_EQ(to_string(d.error().code), to_string(want.code)) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "reason"), want.reason) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "field"), want.field) << d.error().to_string();
-    return;
-  }
-  ASSERT_TRUE(d) << d.error().to_string();
-  ASSERT_EQ(d->size(), want.events);
-  auto after = before;
-  auto replayed = before;
-  for (const auto& ev : *d) {
-    sg::evolve(after, ev);
-    auto rec = encode_event(ev);
-    auto back = decode_event<sg::event>(rec.type, rec.payload);
-    ASSERT_TRUE(back) << back.error().to_string();
-    sg::evolve(replayed, *back);
-  }
-  EXPECT_EQ(describe(after), want.events == 0 ? describe(before) : want.after);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after, replayed));
+  qx::test::decider_table::check<actors::security_group_aggregate>(before, c, want, describe);
 }
 
 struct row {
@@ -204,7 +151,7 @@ TEST(security_group_decider, create_is_validated_naming_the_field) {
     error err;
     EXPECT_FALSE(run(sg::initial("sg1"), b.cmd, &err)) << b.field;
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << err.to_string();
   }
   EXPECT_TRUE(run(sg::initial("sg1"), sg::create{std::string(80, 'n'), std::string(1024, 'd')}));
 }
@@ -258,7 +205,7 @@ TEST(security_group_decider, rules_are_validated_on_their_boundaries_naming_the_
     error err;
     EXPECT_FALSE(run(s, sg::add_rule{b.r}, &err)) << b.r.ShortDebugString();
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << b.r.ShortDebugString() << " " << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << b.r.ShortDebugString() << " " << err.to_string();
   }
 }
 
@@ -285,11 +232,11 @@ TEST(security_group_decider, rule_ids_follow_the_highest_present) {
 
   error err;
   EXPECT_FALSE(run(s, sg::add_rule{rule("tcp", 80, 80, "0.0.0.0/0")}, &err));
-  EXPECT_EQ(detail(err, "reason"), "RULE_EXISTS");
-  EXPECT_EQ(detail(err, "rule_id"), "rule-2");
+  EXPECT_EQ(detail_of(err, "reason"), "RULE_EXISTS");
+  EXPECT_EQ(detail_of(err, "rule_id"), "rule-2");
   EXPECT_FALSE(run(s, sg::remove_rule{"rule-1"}, &err));
   EXPECT_EQ(err.code, errc::not_found);
-  EXPECT_EQ(detail(err, "field"), "rule_id");
+  EXPECT_EQ(detail_of(err, "field"), "rule_id");
 }
 
 TEST(security_group_decider, a_group_holds_at_most_max_rules) {
@@ -304,7 +251,7 @@ TEST(security_group_decider, a_group_holds_at_most_max_rules) {
   error err;
   EXPECT_FALSE(run(s, sg::add_rule{rule("udp", 1, 1, "0.0.0.0/0")}, &err));
   EXPECT_EQ(err.code, errc::resource_exhausted);
-  EXPECT_EQ(detail(err, "reason"), "TOO_MANY_RULES");
+  EXPECT_EQ(detail_of(err, "reason"), "TOO_MANY_RULES");
   s = must(run(s, sg::remove_rule{"rule-7"}));
   EXPECT_TRUE(run(s, sg::add_rule{rule("udp", 1, 1, "0.0.0.0/0")}));
 }

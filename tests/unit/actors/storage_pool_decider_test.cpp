@@ -2,7 +2,8 @@
 // settings validation naming the field, and the events through the log codec.
 #include <qx/actors/domain/storage_pool.hpp>
 
-#include <google/protobuf/util/message_differencer.h>
+#include "decider_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -14,6 +15,8 @@ namespace pool = qx::domain::storage_pool;
 namespace v1 = qx::events::v1;
 
 namespace {
+
+using namespace qx::test::decider_table;
 
 constexpr std::uint64_t capacity = 1000;
 
@@ -76,69 +79,8 @@ std::string describe(const pool::state& s) {
   return out;
 }
 
-struct expect {
-  bool accepted = false;
-  std::size_t events = 0;
-  std::string after; // describe() after, when accepted with events
-  errc code = errc::invalid_argument;
-  std::string reason; // details["reason"], "" when there is none
-  std::string field;  // details["field"], "" when there is none
-};
-expect ok(std::string after) {
-  expect e;
-  e.accepted = true;
-  e.events = 1;
-  e.after = std::move(after);
-  return e;
-}
-expect unchanged() {
-  expect e;
-  e.accepted = true;
-  return e;
-}
-expect refusal(errc code, std::string reason = {}, std::string field = {}) {
-  expect e;
-  e.code = code;
-  e.reason = std::move(reason);
-  e.field = std::move(field);
-  return e;
-}
-expect refused_for(std::string reason, std::string field = {}) {
-  return refusal(errc::failed_precondition, std::move(reason), std::move(field));
-}
-const expect missing = refusal(errc::not_found);
-const expect exists = refusal(errc::already_exists);
-const expect gone = refused_for("DELETED");
-
-std::string detail(const error& e, const std::string& key) {
-  auto it = e.details.find(key);
-  return it == e.details.end() ? std::string{} : it->second;
-}
-
-/// Decides, checks the outcome, and checks that the events, through the log codec, rebuild the
-/// same state.
 void check(const pool::state& before, const pool::command& c, const expect& want) {
-  auto d = pool::decide(before, c);
-  if (!want.accepted) {
-    ASSERT_FALSE(d) << "accepted, expected " << to_string(want.code);
-    EXPECT_EQ(to_string(d.error().code), to_string(want.code)) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "reason"), want.reason) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "field"), want.field) << d.error().to_string();
-    return;
-  }
-  ASSERT_TRUE(d) << d.error().to_string();
-  ASSERT_EQ(d->size(), want.events);
-  auto after = before;
-  auto replayed = before;
-  for (const auto& ev : *d) {
-    pool::evolve(after, ev);
-    auto rec = encode_event(ev);
-    auto back = decode_event<pool::event>(rec.type, rec.payload);
-    ASSERT_TRUE(back) << back.error().to_string();
-    pool::evolve(replayed, *back);
-  }
-  EXPECT_EQ(describe(after), want.events == 0 ? describe(before) : want.after);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after, replayed));
+  qx::test::decider_table::check<actors::storage_pool_aggregate>(before, c, want, describe);
 }
 
 struct row {
@@ -342,7 +284,7 @@ TEST(storage_pool_decider, bad_settings_are_refused_naming_the_field) {
     error err;
     EXPECT_FALSE(run(pool::initial("p1"), b.cmd, &err)) << b.field;
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << err.to_string();
   }
 }
 
@@ -352,19 +294,19 @@ TEST(storage_pool_decider, capacity_exactly_full_is_allowed_and_one_byte_over_is
   error err;
   EXPECT_FALSE(run(s, pool::add_volume{"v2", 2}, &err));
   EXPECT_EQ(err.code, errc::resource_exhausted);
-  EXPECT_EQ(detail(err, "reason"), "POOL_FULL");
-  EXPECT_EQ(detail(err, "free_bytes"), "1");
+  EXPECT_EQ(detail_of(err, "reason"), "POOL_FULL");
+  EXPECT_EQ(detail_of(err, "free_bytes"), "1");
   s = must(run(s, pool::add_volume{"v2", 1}));
   EXPECT_EQ(pool::allocated_bytes(s), capacity);
   EXPECT_FALSE(run(s, pool::add_volume{"v3", 1}, &err));
-  EXPECT_EQ(detail(err, "reason"), "POOL_FULL");
-  EXPECT_EQ(detail(err, "free_bytes"), "0");
+  EXPECT_EQ(detail_of(err, "reason"), "POOL_FULL");
+  EXPECT_EQ(detail_of(err, "free_bytes"), "0");
 
   // Growing needs only the difference to be free.
   s = must(run(s, pool::remove_volume{"v2"}));
   EXPECT_FALSE(run(s, pool::resize_volume{"v1", capacity + 1}, &err));
   EXPECT_EQ(err.code, errc::resource_exhausted);
-  EXPECT_EQ(detail(err, "reason"), "POOL_FULL");
+  EXPECT_EQ(detail_of(err, "reason"), "POOL_FULL");
   s = must(run(s, pool::resize_volume{"v1", capacity}));
   EXPECT_EQ(pool::allocated_bytes(s), capacity);
 
@@ -372,7 +314,7 @@ TEST(storage_pool_decider, capacity_exactly_full_is_allowed_and_one_byte_over_is
   auto big = must(run(pool::initial("p2"), dir_pool(~0ULL)));
   big = must(run(big, pool::add_volume{"v1", ~0ULL - 5}));
   EXPECT_FALSE(run(big, pool::add_volume{"v2", ~0ULL}, &err));
-  EXPECT_EQ(detail(err, "reason"), "POOL_FULL");
+  EXPECT_EQ(detail_of(err, "reason"), "POOL_FULL");
   EXPECT_TRUE(run(big, pool::resize_volume{"v1", ~0ULL}).has_value());
   EXPECT_EQ(pool::allocated_bytes(must(run(big, pool::add_volume{"v2", 5}))), ~0ULL);
 }
@@ -381,8 +323,8 @@ TEST(storage_pool_decider, removing_the_last_volume_lets_the_pool_be_deleted) {
   auto s = in_state("full");
   error err;
   EXPECT_FALSE(run(s, pool::remove{}, &err));
-  EXPECT_EQ(detail(err, "reason"), "POOL_NOT_EMPTY");
-  EXPECT_EQ(detail(err, "volumes"), "2");
+  EXPECT_EQ(detail_of(err, "reason"), "POOL_NOT_EMPTY");
+  EXPECT_EQ(detail_of(err, "volumes"), "2");
   s = must(run(s, pool::remove_volume{"v1"}));
   s = must(run(s, pool::remove_volume{"v2"}));
   EXPECT_EQ(pool::allocated_bytes(s), 0U);

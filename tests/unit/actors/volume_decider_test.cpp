@@ -2,7 +2,8 @@
 // validation naming the field, and the events through the log codec.
 #include <qx/actors/domain/volume.hpp>
 
-#include <google/protobuf/util/message_differencer.h>
+#include "decider_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -13,6 +14,8 @@ using namespace qx::domain;
 namespace v1 = qx::events::v1;
 
 namespace {
+
+using namespace qx::test::decider_table;
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20U;
 
@@ -64,69 +67,8 @@ std::string describe(const volume::state& s) {
   return out;
 }
 
-struct expect {
-  bool accepted = false;
-  std::size_t events = 0;
-  std::string after; // describe() after, when accepted with events
-  errc code = errc::invalid_argument;
-  std::string reason; // details["reason"], "" when there is none
-  std::string field;  // details["field"], "" when there is none
-};
-expect ok(std::string after) {
-  expect e;
-  e.accepted = true;
-  e.events = 1;
-  e.after = std::move(after);
-  return e;
-}
-expect unchanged() {
-  expect e;
-  e.accepted = true;
-  return e;
-}
-expect refusal(errc code, std::string reason = {}, std::string field = {}) {
-  expect e;
-  e.code = code;
-  e.reason = std::move(reason);
-  e.field = std::move(field);
-  return e;
-}
-expect refused_for(std::string reason, std::string field = {}) {
-  return refusal(errc::failed_precondition, std::move(reason), std::move(field));
-}
-const expect missing = refusal(errc::not_found);
-const expect exists = refusal(errc::already_exists);
-const expect gone = refused_for("DELETED");
-
-std::string detail(const error& e, const std::string& key) {
-  auto it = e.details.find(key);
-  return it == e.details.end() ? std::string{} : it->second;
-}
-
-/// Decides, checks the outcome, and checks that the events, through the log codec, rebuild the
-/// same state.
 void check(const volume::state& before, const volume::command& c, const expect& want) {
-  auto d = volume::decide(before, c);
-  if (!want.accepted) {
-    ASSERT_FALSE(d) << "accepted, expected " << to_string(want.code);
-    EXPECT_EQ(to_string(d.error().code), to_string(want.code)) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "reason"), want.reason) << d.error().to_string();
-    EXPECT_EQ(detail(d.error(), "field"), want.field) << d.error().to_string();
-    return;
-  }
-  ASSERT_TRUE(d) << d.error().to_string();
-  ASSERT_EQ(d->size(), want.events);
-  auto after = before;
-  auto replayed = before;
-  for (const auto& ev : *d) {
-    volume::evolve(after, ev);
-    auto rec = encode_event(ev);
-    auto back = decode_event<volume::event>(rec.type, rec.payload);
-    ASSERT_TRUE(back) << back.error().to_string();
-    volume::evolve(replayed, *back);
-  }
-  EXPECT_EQ(describe(after), want.events == 0 ? describe(before) : want.after);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after, replayed));
+  qx::test::decider_table::check<actors::volume_aggregate>(before, c, want, describe);
 }
 
 struct row {
@@ -239,7 +181,7 @@ TEST(volume_decider, size_boundaries_and_validation_name_the_field) {
     error err;
     EXPECT_FALSE(run(volume::initial("v1"), b.cmd, &err)) << b.field;
     EXPECT_EQ(err.code, errc::invalid_argument) << err.to_string();
-    EXPECT_EQ(detail(err, "field"), b.field) << err.to_string();
+    EXPECT_EQ(detail_of(err, "field"), b.field) << err.to_string();
   }
   EXPECT_EQ(volume::min_size, mib);
   EXPECT_EQ(volume::max_size, std::uint64_t{64} << 40U);
@@ -250,7 +192,7 @@ TEST(volume_decider, size_boundaries_and_validation_name_the_field) {
   error err;
   EXPECT_FALSE(run(small, volume::resize{volume::max_size + 1}, &err));
   EXPECT_EQ(err.code, errc::invalid_argument);
-  EXPECT_EQ(detail(err, "field"), "size_bytes");
+  EXPECT_EQ(detail_of(err, "field"), "size_bytes");
   small = must(run(small, volume::resize{volume::max_size}));
   EXPECT_EQ(small.size_bytes(), volume::max_size);
 }
@@ -265,11 +207,11 @@ TEST(volume_decider, a_shareable_volume_is_removed_after_the_last_detach) {
   EXPECT_EQ(s.attached_vm_ids(0), "vm-1");
   EXPECT_EQ(s.attached_vm_ids(1), "vm-3");
   EXPECT_FALSE(run(s, volume::detach{"vm-2"}, &err));
-  EXPECT_EQ(detail(err, "reason"), "VOLUME_NOT_ATTACHED");
+  EXPECT_EQ(detail_of(err, "reason"), "VOLUME_NOT_ATTACHED");
   s = must(run(s, volume::detach{"vm-1"}));
   EXPECT_FALSE(run(s, volume::remove{}, &err));
-  EXPECT_EQ(detail(err, "reason"), "VOLUME_ATTACHED");
-  EXPECT_EQ(detail(err, "vm_id"), "vm-3");
+  EXPECT_EQ(detail_of(err, "reason"), "VOLUME_ATTACHED");
+  EXPECT_EQ(detail_of(err, "vm_id"), "vm-3");
   s = must(run(s, volume::detach{"vm-3"}));
   s = must(run(s, volume::remove{}));
   EXPECT_TRUE(s.deleted());
@@ -280,8 +222,8 @@ TEST(volume_decider, in_use_names_the_holder) {
   error err;
   EXPECT_FALSE(run(in_state("attached"), volume::attach{"vm-2"}, &err));
   EXPECT_EQ(err.code, errc::failed_precondition);
-  EXPECT_EQ(detail(err, "reason"), "VOLUME_IN_USE");
-  EXPECT_EQ(detail(err, "vm_id"), "vm-1");
+  EXPECT_EQ(detail_of(err, "reason"), "VOLUME_IN_USE");
+  EXPECT_EQ(detail_of(err, "vm_id"), "vm-1");
 }
 
 TEST(volume_decider, events_round_trip_through_the_log_codec) {
