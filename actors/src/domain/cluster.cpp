@@ -64,9 +64,7 @@ result<DrsSettings> normalize(DrsSettings drs) {
 }
 
 state initial(std::string_view id) {
-  state s;
-  s.set_id(std::string{id});
-  return s;
+  return initial_state<state>(id);
 }
 
 std::string_view name_of(const command& c) {
@@ -76,16 +74,10 @@ std::string_view name_of(const command& c) {
 }
 
 decision<event> decide(const state& s, const command& c) {
-  if (!std::holds_alternative<create>(c)) {
-    if (!s.created())
-      return not_found(kind, s.id());
-    if (s.deleted())
-      return refused("DELETED", "cluster " + s.id() + " is deleted");
-  }
+  if (auto refusal = lifecycle_refusal(kind, s, std::holds_alternative<create>(c)))
+    return *refusal;
   return std::visit(overloaded{
                         [&](const create& cmd) -> decision<event> {
-                          if (s.created())
-                            return already_exists(kind, s.id());
                           if (auto ok = check_texts(cmd.name, cmd.description); !ok)
                             return ok.error();
                           auto ha = normalize(cmd.ha);

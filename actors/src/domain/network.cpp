@@ -41,9 +41,7 @@ status check_create(const create& cmd) {
 } // namespace
 
 state initial(std::string_view id) {
-  state s;
-  s.set_id(std::string{id});
-  return s;
+  return initial_state<state>(id);
 }
 
 std::string_view name_of(const command& c) {
@@ -53,17 +51,11 @@ std::string_view name_of(const command& c) {
 }
 
 decision<event> decide(const state& s, const command& c) {
-  if (!std::holds_alternative<create>(c)) {
-    if (!s.created())
-      return not_found(kind, s.id());
-    if (s.deleted())
-      return refused("DELETED", "network " + s.id() + " is deleted");
-  }
+  if (auto refusal = lifecycle_refusal(kind, s, std::holds_alternative<create>(c)))
+    return *refusal;
   return std::visit(
       overloaded{
           [&](const create& cmd) -> decision<event> {
-            if (s.created())
-              return already_exists(kind, s.id());
             if (auto ok = check_create(cmd); !ok)
               return ok.error();
             NetworkCreated ev;

@@ -70,9 +70,7 @@ error pool_full(const state& s, std::uint64_t wanted) {
 } // namespace
 
 state initial(std::string_view id) {
-  state s;
-  s.set_id(std::string{id});
-  return s;
+  return initial_state<state>(id);
 }
 
 std::uint64_t allocated_bytes(const state& s) {
@@ -90,16 +88,10 @@ std::string_view name_of(const command& c) {
 }
 
 decision<event> decide(const state& s, const command& c) {
-  if (!std::holds_alternative<create>(c)) {
-    if (!s.created())
-      return not_found(kind, s.id());
-    if (s.deleted())
-      return refused("DELETED", "pool " + s.id() + " is deleted");
-  }
+  if (auto refusal = lifecycle_refusal(kind, s, std::holds_alternative<create>(c)))
+    return *refusal;
   return std::visit(overloaded{
                         [&](const create& cmd) -> decision<event> {
-                          if (s.created())
-                            return already_exists(kind, s.id());
                           if (auto ok = check_name("name", cmd.name, 80); !ok)
                             return ok.error();
                           if (auto ok = check_settings(cmd); !ok)

@@ -7,6 +7,7 @@
 #include <qx/events/error.hpp>
 #include <qx/events/types.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -80,6 +81,28 @@ template<class Variant>
   return error{errc::already_exists,
                std::string{kind} + " " + std::string{id} + " exists already",
                {{"id", std::string{id}}}};
+}
+
+/// A fresh, not yet created state of an aggregate (any state message with an `id`).
+template<class State>
+[[nodiscard]] State initial_state(std::string_view id) {
+  State s;
+  s.set_id(std::string{id});
+  return s;
+}
+
+/// The refusal every aggregate with `created`/`deleted` flags shares: create twice is
+/// ALREADY_EXISTS, anything before create is NOT_FOUND, anything after delete is DELETED.
+template<class State>
+[[nodiscard]] std::optional<error> lifecycle_refusal(std::string_view kind, const State& s,
+                                                     bool is_create) {
+  if (is_create)
+    return s.created() ? std::optional<error>{already_exists(kind, s.id())} : std::nullopt;
+  if (!s.created())
+    return not_found(kind, s.id());
+  if (s.deleted())
+    return refused("DELETED", std::string{kind} + " " + s.id() + " is deleted");
+  return std::nullopt;
 }
 
 /// Names, labels and other short texts: 1..max bytes, no control characters.
