@@ -126,6 +126,8 @@ decision<event> decide(const state& s, const command& c) {
                           return one(std::move(ev));
                         },
                         [&](const remove_node& cmd) -> decision<event> {
+                          if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
+                            return ok.error();
                           if (!is_member(s, cmd.node_id))
                             return refused("NODE_NOT_IN_CLUSTER",
                                            "node " + cmd.node_id + " is not a member of cluster " +

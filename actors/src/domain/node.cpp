@@ -2,6 +2,8 @@
 
 #include "overloaded.hpp"
 
+#include <cmath>
+
 namespace qx::domain::node {
 
 namespace {
@@ -65,6 +67,17 @@ NodeCapacityReleased released(const state& s, const std::string& vm_id) {
   return ev;
 }
 
+/// The whole units a capacity allows: allocations are integers, so `used + request` fits a
+/// fractional capacity exactly when it fits its floor.
+std::uint64_t whole(double capacity) {
+  return capacity >= 1.0 ? static_cast<std::uint64_t>(std::floor(capacity)) : 0;
+}
+
+/// What is left of `capacity` after `used`; 0 when overcommit was lowered below the load.
+std::uint64_t headroom(std::uint64_t capacity, std::uint64_t used) {
+  return capacity > used ? capacity - used : 0;
+}
+
 decision<event> decide_reserve(const state& s, const reserve& r) {
   if (auto ok = check_name("vm_id", r.vm_id, 64); !ok)
     return ok.error();
@@ -72,35 +85,47 @@ decision<event> decide_reserve(const state& s, const reserve& r) {
     return invalid_field("vcpus", "vcpus must be at least 1");
   if (r.memory_mib == 0)
     return invalid_field("memory_mib", "memory_mib must be at least 1");
+  const auto held = s.allocations().find(r.vm_id);
+  if (held != s.allocations().end() && held->second.vcpus() == r.vcpus &&
+      held->second.memory_mib() == r.memory_mib)
+    return std::vector<event>{}; // the same reservation again (a retry): it is held already
   if (s.state() == states::maintenance)
-    return refused("NODE_IN_MAINTENANCE", "node " + s.id() + " is in maintenance mode");
+    return refused("NODE_IN_MAINTENANCE", "node " + s.id() + " is in maintenance mode",
+                   {{"state", s.state()}});
   if (s.state() != states::connected)
-    return refused("NODE_NOT_CONNECTED", "node " + s.id() + " is " + s.state());
+    return refused("NODE_NOT_CONNECTED", "node " + s.id() + " is " + s.state(),
+                   {{"state", s.state()}});
+  // Integer arithmetic on what is left: no wrap-around however large the request.
   std::uint64_t cpu = allocated_vcpus(s);
   std::uint64_t mem = allocated_memory_mib(s);
   std::vector<event> out;
-  if (auto it = s.allocations().find(r.vm_id); it != s.allocations().end()) {
-    if (it->second.vcpus() == r.vcpus && it->second.memory_mib() == r.memory_mib)
-      return out; // the same reservation again: nothing to do
-    cpu -= it->second.vcpus();
-    mem -= it->second.memory_mib();
+  if (held != s.allocations().end()) { // a new size replaces the old one
+    cpu -= held->second.vcpus();
+    mem -= held->second.memory_mib();
     out.emplace_back(released(s, r.vm_id));
   }
-  if (static_cast<double>(cpu + r.vcpus) > cpu_capacity(s))
+  const auto cpu_cap = whole(cpu_capacity(s));
+  const auto cpu_left = headroom(cpu_cap, cpu);
+  if (r.vcpus > cpu_left)
     return error{errc::resource_exhausted,
-                 "node " + s.id() + " has not enough CPU",
+                 "node " + s.id() + " has " + std::to_string(cpu_left) + " vCPUs left, " +
+                     std::to_string(r.vcpus) + " requested",
                  {{"reason", "INSUFFICIENT_CPU"},
                   {"requested_vcpus", std::to_string(r.vcpus)},
-                  {"available_vcpus", std::to_string(static_cast<std::int64_t>(cpu_capacity(s)) -
-                                                     static_cast<std::int64_t>(cpu))}}};
-  if (static_cast<double>(mem + r.memory_mib) > memory_capacity_mib(s))
-    return error{
-        errc::resource_exhausted,
-        "node " + s.id() + " has not enough memory",
-        {{"reason", "INSUFFICIENT_MEMORY"},
-         {"requested_memory_mib", std::to_string(r.memory_mib)},
-         {"available_memory_mib", std::to_string(static_cast<std::int64_t>(memory_capacity_mib(s)) -
-                                                 static_cast<std::int64_t>(mem))}}};
+                  {"available_vcpus", std::to_string(cpu_left)},
+                  {"allocated_vcpus", std::to_string(cpu)},
+                  {"capacity_vcpus", std::to_string(cpu_cap)}}};
+  const auto mem_cap = whole(memory_capacity_mib(s));
+  const auto mem_left = headroom(mem_cap, mem);
+  if (r.memory_mib > mem_left)
+    return error{errc::resource_exhausted,
+                 "node " + s.id() + " has " + std::to_string(mem_left) + " MiB left, " +
+                     std::to_string(r.memory_mib) + " requested",
+                 {{"reason", "INSUFFICIENT_MEMORY"},
+                  {"requested_memory_mib", std::to_string(r.memory_mib)},
+                  {"available_memory_mib", std::to_string(mem_left)},
+                  {"allocated_memory_mib", std::to_string(mem)},
+                  {"capacity_memory_mib", std::to_string(mem_cap)}}};
   out.emplace_back(reserved(s, r));
   return out;
 }
@@ -108,9 +133,7 @@ decision<event> decide_reserve(const state& s, const reserve& r) {
 } // namespace
 
 state initial(std::string_view id) {
-  state s;
-  s.set_id(std::string{id});
-  return s;
+  return initial_state<state>(id);
 }
 
 std::uint64_t allocated_vcpus(const state& s) {
@@ -173,6 +196,8 @@ decision<event> decide(const state& s, const command& c) {
             return one(move(s, states::connected));
           },
           [&](const disconnect& cmd) -> decision<event> {
+            if (cmd.reason.size() > 1024)
+              return invalid_field("reason", "reason is longer than 1024 bytes");
             if (s.state() == states::disconnected)
               return std::vector<event>{};
             return one(move(s, states::disconnected, cmd.reason));
@@ -196,7 +221,10 @@ decision<event> decide(const state& s, const command& c) {
           },
           [&](const decommission&) -> decision<event> {
             if (!s.allocations().empty())
-              return refused("NODE_HAS_VMS", "node " + s.id() + " still holds VMs");
+              return refused("NODE_HAS_VMS",
+                             "node " + s.id() + " still holds " +
+                                 std::to_string(s.allocations_size()) + " VMs",
+                             {{"vms", std::to_string(s.allocations_size())}});
             if (!s.cluster_id().empty())
               return refused("NODE_IN_CLUSTER",
                              "node " + s.id() + " is in cluster " + s.cluster_id(),
@@ -208,6 +236,8 @@ decision<event> decide(const state& s, const command& c) {
               return invalid_field("cpu_ratio", "cpu_ratio must be between 1 and 16");
             if (!(cmd.memory_ratio >= 1.0 && cmd.memory_ratio <= 2.0))
               return invalid_field("memory_ratio", "memory_ratio must be between 1 and 2");
+            if (cmd.cpu_ratio == s.cpu_overcommit() && cmd.memory_ratio == s.memory_overcommit())
+              return std::vector<event>{};
             NodeOvercommitSet ev;
             ev.set_id(s.id());
             ev.set_cpu_ratio(cmd.cpu_ratio);
@@ -216,6 +246,8 @@ decision<event> decide(const state& s, const command& c) {
           },
           [&](const reserve& cmd) -> decision<event> { return decide_reserve(s, cmd); },
           [&](const release& cmd) -> decision<event> {
+            if (auto ok = check_name("vm_id", cmd.vm_id, 64); !ok)
+              return ok.error();
             if (s.allocations().count(cmd.vm_id) == 0)
               return std::vector<event>{};
             return one(released(s, cmd.vm_id));
@@ -235,6 +267,8 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const leave_cluster& cmd) -> decision<event> {
+            if (auto ok = check_name("cluster_id", cmd.cluster_id, 64); !ok)
+              return ok.error();
             if (s.cluster_id().empty() || s.cluster_id() != cmd.cluster_id)
               return refused("NODE_NOT_IN_CLUSTER",
                              "node " + s.id() + " is not in cluster " + cmd.cluster_id,

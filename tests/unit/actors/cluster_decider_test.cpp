@@ -1,8 +1,18 @@
+// The cluster decider, table-driven: every command in every state, HA and DRS validation
+// naming the field at its boundaries, the defaults, and the events through the log codec.
 #include <qx/actors/domain/cluster.hpp>
+
+#include "decider_table.hpp"
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
 
 using namespace qx;
 using namespace qx::domain;
@@ -10,19 +20,27 @@ namespace v1 = qx::events::v1;
 
 namespace {
 
-enum class phase { absent, empty, with_node, deleted };
+using namespace qx::test::decider_table;
 
-cluster::state in_phase(phase p) {
-  auto s = cluster::initial("c1");
-  if (p == phase::absent)
-    return s;
-  s.set_created(true);
-  s.set_name("prod");
-  if (p == phase::with_node)
-    s.add_node_ids("n1");
-  if (p == phase::deleted)
-    s.set_deleted(true);
-  return s;
+v1::HaSettings tolerate_one() {
+  v1::HaSettings ha;
+  ha.set_enabled(true);
+  ha.set_admission_policy("host_failures");
+  ha.set_host_failures_to_tolerate(1);
+  ha.set_default_restart_priority(3);
+  return ha;
+}
+
+v1::DrsSettings fully_automated() {
+  v1::DrsSettings drs;
+  drs.set_enabled(true);
+  drs.set_automation("fully_automated");
+  drs.set_migration_threshold(3);
+  return drs;
+}
+
+cluster::create prod() {
+  return {"prod", "main site", tolerate_one(), fully_automated()};
 }
 
 std::optional<cluster::state> run(cluster::state s, const cluster::command& c,
@@ -38,98 +56,364 @@ std::optional<cluster::state> run(cluster::state s, const cluster::command& c,
   return s;
 }
 
-TEST(cluster_decider, every_command_in_every_phase) {
-  struct row {
-    cluster::command cmd;
-    std::set<phase> legal;
-    std::string reason_when_refused; // for created, not deleted phases
-  };
-  const std::vector<row> table = {
-      {cluster::create{"prod", "", {}, {}}, {phase::absent}, ""},
-      {cluster::update{std::string{"new"}, {}, {}, {}}, {phase::empty, phase::with_node}, ""},
-      {cluster::add_node{"n2"}, {phase::empty, phase::with_node}, ""},
-      {cluster::remove_node{"n1"}, {phase::with_node}, "NODE_NOT_IN_CLUSTER"},
-      {cluster::remove{}, {phase::empty}, "CLUSTER_NOT_EMPTY"},
-  };
-  for (const auto& r : table)
-    for (auto p : {phase::absent, phase::empty, phase::with_node, phase::deleted}) {
-      SCOPED_TRACE(std::string{cluster::name_of(r.cmd)} + " in phase " +
-                   std::to_string(static_cast<int>(p)));
-      error err;
-      auto after = run(in_phase(p), r.cmd, &err);
-      if (r.legal.count(p)) {
-        EXPECT_TRUE(after) << err.to_string();
-        continue;
-      }
-      ASSERT_FALSE(after);
-      if (std::holds_alternative<cluster::create>(r.cmd)) {
-        EXPECT_EQ(err.code, errc::already_exists);
-      } else if (p == phase::absent) {
-        EXPECT_EQ(err.code, errc::not_found);
-      } else if (p == phase::deleted) {
-        EXPECT_EQ(err.details["reason"], "DELETED");
-      } else {
-        EXPECT_EQ(err.details["reason"], r.reason_when_refused);
-      }
-    }
+cluster::state must(std::optional<cluster::state> s) {
+  EXPECT_TRUE(s.has_value());
+  return s ? *s : cluster::initial("c1");
 }
 
-TEST(cluster_decider, create_fills_defaults_and_validates_settings) {
-  auto s = *run(in_phase(phase::absent), cluster::create{"prod", "main", {}, {}});
+// "" not created; "empty" created from prod(), no members; "member" holds n1; "deleted".
+cluster::state in_state(const std::string& name) {
+  auto s = cluster::initial("c1");
+  if (name.empty())
+    return s;
+  s = must(run(s, prod()));
+  if (name == "member")
+    s = must(run(s, cluster::add_node{"n1"}));
+  if (name == "deleted")
+    s = must(run(s, cluster::remove{}));
+  return s;
+}
+
+const char* all_states[] = {"", "empty", "member", "deleted"};
+
+// "<name> ha=<policy>/<failures> drs=<automation>/<threshold> nodes=<id>,..."
+std::string describe(const cluster::state& s) {
+  if (!s.created())
+    return "";
+  if (s.deleted())
+    return "deleted";
+  std::string out = s.name() + " ha=" + s.ha().admission_policy() + "/" +
+                    std::to_string(s.ha().host_failures_to_tolerate()) +
+                    " drs=" + s.drs().automation() + "/" +
+                    std::to_string(s.drs().migration_threshold()) + " nodes=";
+  for (const auto& n : s.node_ids())
+    out += n + ",";
+  return out;
+}
+
+void check(const cluster::state& before, const cluster::command& c, const expect& want) {
+  qx::test::decider_table::check<actors::cluster_aggregate>(before, c, want, describe);
+}
+
+cluster::update rename(std::string name) {
+  cluster::update u;
+  u.name = std::move(name);
+  return u;
+}
+
+cluster::update with_ha(v1::HaSettings ha) {
+  cluster::update u;
+  u.ha = std::move(ha);
+  return u;
+}
+
+cluster::update with_drs(v1::DrsSettings drs) {
+  cluster::update u;
+  u.drs = std::move(drs);
+  return u;
+}
+
+struct row {
+  cluster::command cmd;
+  std::map<std::string, expect> by_state; // every state of all_states
+};
+
+std::vector<row> table() {
+  const auto malformed = [](const char* field) {
+    return refusal(errc::invalid_argument, "", field);
+  };
+  const auto not_member = refused_for("NODE_NOT_IN_CLUSTER", "node_id");
+  v1::HaSettings percentage;
+  percentage.set_enabled(true);
+  percentage.set_admission_policy("percentage");
+  percentage.set_reserved_cpu_percent(25);
+  percentage.set_reserved_memory_percent(30);
+  v1::DrsSettings bad_drs;
+  bad_drs.set_automation("auto");
+  return {
+      {prod(),
+       {{"", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=")},
+        {"empty", exists},
+        {"member", exists},
+        {"deleted", exists}}}, // ids are never reused
+      {rename("staging"),
+       {{"", missing},
+        {"empty", ok("staging ha=host_failures/1 drs=fully_automated/3 nodes=")},
+        {"member", ok("staging ha=host_failures/1 drs=fully_automated/3 nodes=n1,")},
+        {"deleted", gone}}},
+      {rename("prod"),
+       {{"", missing}, {"empty", unchanged()}, {"member", unchanged()}, {"deleted", gone}}},
+      {cluster::update{},
+       {{"", missing}, {"empty", unchanged()}, {"member", unchanged()}, {"deleted", gone}}},
+      {with_ha(percentage),
+       {{"", missing},
+        {"empty", ok("prod ha=percentage/0 drs=fully_automated/3 nodes=")},
+        {"member", ok("prod ha=percentage/0 drs=fully_automated/3 nodes=n1,")},
+        {"deleted", gone}}},
+      {with_drs(v1::DrsSettings{}), // the defaults: manual, threshold 3
+       {{"", missing},
+        {"empty", ok("prod ha=host_failures/1 drs=manual/3 nodes=")},
+        {"member", ok("prod ha=host_failures/1 drs=manual/3 nodes=n1,")},
+        {"deleted", gone}}},
+      {rename(""),
+       {{"", missing},
+        {"empty", malformed("name")},
+        {"member", malformed("name")},
+        {"deleted", gone}}},
+      {with_drs(bad_drs),
+       {{"", missing},
+        {"empty", malformed("drs.automation")},
+        {"member", malformed("drs.automation")},
+        {"deleted", gone}}},
+      {cluster::add_node{"n2"},
+       {{"", missing},
+        {"empty", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=n2,")},
+        {"member", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=n1,n2,")},
+        {"deleted", gone}}},
+      {cluster::add_node{"n1"},
+       {{"", missing},
+        {"empty", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=n1,")},
+        {"member", unchanged()},
+        {"deleted", gone}}},
+      {cluster::add_node{""},
+       {{"", missing},
+        {"empty", malformed("node_id")},
+        {"member", malformed("node_id")},
+        {"deleted", gone}}},
+      {cluster::remove_node{"n1"},
+       {{"", missing},
+        {"empty", not_member},
+        {"member", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=")},
+        {"deleted", gone}}},
+      {cluster::remove_node{"n2"},
+       {{"", missing}, {"empty", not_member}, {"member", not_member}, {"deleted", gone}}},
+      {cluster::remove_node{""},
+       {{"", missing},
+        {"empty", malformed("node_id")},
+        {"member", malformed("node_id")},
+        {"deleted", gone}}},
+      {cluster::remove{},
+       {{"", missing},
+        {"empty", ok("deleted")},
+        {"member", refused_for("CLUSTER_NOT_EMPTY")},
+        {"deleted", gone}}},
+  };
+}
+
+TEST(cluster_decider, every_command_in_every_state) {
+  std::set<std::size_t> covered;
+  for (const auto& r : table()) {
+    covered.insert(r.cmd.index());
+    ASSERT_EQ(r.by_state.size(), std::size(all_states)) << cluster::name_of(r.cmd);
+    for (const char* from : all_states) {
+      SCOPED_TRACE(std::string{cluster::name_of(r.cmd)} + " from '" + from + "'");
+      ASSERT_EQ(r.by_state.count(from), 1U);
+      check(in_state(from), r.cmd, r.by_state.at(from));
+    }
+  }
+  EXPECT_EQ(covered.size(), std::variant_size_v<cluster::command>);
+}
+
+TEST(cluster_decider, create_fills_the_defaults) {
+  auto s = must(run(cluster::initial("c1"), cluster::create{"prod", "", {}, {}}));
+  EXPECT_EQ(s.name(), "prod");
+  EXPECT_FALSE(s.ha().enabled());
+  EXPECT_EQ(s.ha().admission_policy(), ""); // admission control disabled
+  EXPECT_FALSE(s.drs().enabled());
   EXPECT_EQ(s.drs().automation(), "manual");
   EXPECT_EQ(s.drs().migration_threshold(), 3U);
-  struct bad {
-    std::function<void(cluster::create&)> spoil;
-    std::string field;
-  };
-  const std::vector<bad> cases = {
+  EXPECT_EQ(s.node_ids_size(), 0);
+  // Tolerating 0 host failures under host_failures admission means 1.
+  v1::HaSettings ha;
+  ha.set_enabled(true);
+  ha.set_admission_policy("host_failures");
+  s = must(run(cluster::initial("c1"), cluster::create{"prod", "", ha, {}}));
+  EXPECT_EQ(s.ha().host_failures_to_tolerate(), 1U);
+  // Everything given is kept.
+  s = in_state("empty");
+  EXPECT_EQ(s.description(), "main site");
+  EXPECT_TRUE(s.ha().enabled());
+  EXPECT_EQ(s.ha().default_restart_priority(), 3);
+  EXPECT_TRUE(s.drs().enabled());
+  EXPECT_EQ(s.drs().automation(), "fully_automated");
+}
+
+struct spoiler {
+  std::function<void(cluster::create&)> spoil;
+  std::string field; // "" when the value is at the boundary and accepted
+};
+
+std::vector<spoiler> settings_cases() {
+  return {
       {[](auto& c) { c.name = ""; }, "name"},
       {[](auto& c) { c.name = std::string(81, 'n'); }, "name"},
-      {[](auto& c) { c.description = std::string(2000, 'd'); }, "description"},
+      {[](auto& c) { c.name = std::string(80, 'n'); }, ""},
+      {[](auto& c) { c.name = "pr\tod"; }, "name"},
+      {[](auto& c) { c.name = "pr\x7fod"; }, "name"},
+      {[](auto& c) { c.description = std::string(1025, 'd'); }, "description"},
+      {[](auto& c) { c.description = std::string(1024, 'd'); }, ""},
+      {[](auto& c) { c.description = ""; }, ""},
       {[](auto& c) { c.ha.set_admission_policy("magic"); }, "ha.admission_policy"},
-      {[](auto& c) { c.ha.set_host_failures_to_tolerate(40); }, "ha.host_failures_to_tolerate"},
+      {[](auto& c) { c.ha.set_admission_policy("Percentage"); }, "ha.admission_policy"},
+      {[](auto& c) { c.ha.set_admission_policy("percentage"); }, ""},
+      {[](auto& c) { c.ha.set_admission_policy(""); }, ""},
+      {[](auto& c) { c.ha.set_host_failures_to_tolerate(32); }, "ha.host_failures_to_tolerate"},
+      {[](auto& c) { c.ha.set_host_failures_to_tolerate(31); }, ""},
       {[](auto& c) { c.ha.set_reserved_cpu_percent(101); }, "ha.reserved_cpu_percent"},
-      {[](auto& c) { c.ha.set_reserved_memory_percent(150); }, "ha.reserved_memory_percent"},
-      {[](auto& c) { c.ha.set_default_restart_priority(7); }, "ha.default_restart_priority"},
+      {[](auto& c) { c.ha.set_reserved_cpu_percent(100); }, ""},
+      {[](auto& c) { c.ha.set_reserved_memory_percent(101); }, "ha.reserved_memory_percent"},
+      {[](auto& c) { c.ha.set_reserved_memory_percent(100); }, ""},
+      {[](auto& c) { c.ha.set_default_restart_priority(6); }, "ha.default_restart_priority"},
+      {[](auto& c) { c.ha.set_default_restart_priority(-1); }, "ha.default_restart_priority"},
+      {[](auto& c) { c.ha.set_default_restart_priority(5); }, ""},
+      {[](auto& c) { c.ha.set_default_restart_priority(0); }, ""},
       {[](auto& c) { c.drs.set_automation("auto"); }, "drs.automation"},
+      {[](auto& c) { c.drs.set_automation("manual"); }, ""},
+      {[](auto& c) { c.drs.set_automation("partially_automated"); }, ""},
       {[](auto& c) { c.drs.set_migration_threshold(6); }, "drs.migration_threshold"},
+      {[](auto& c) { c.drs.set_migration_threshold(5); }, ""},
+      {[](auto& c) { c.drs.set_migration_threshold(1); }, ""},
   };
-  for (const auto& b : cases) {
-    cluster::create c{"prod", "", {}, {}};
+}
+
+TEST(cluster_decider, create_validation_names_the_field_at_the_boundaries) {
+  for (const auto& b : settings_cases()) {
+    auto c = prod();
     b.spoil(c);
-    error err;
-    EXPECT_FALSE(run(in_phase(phase::absent), c, &err)) << b.field;
-    EXPECT_EQ(err.code, errc::invalid_argument);
-    EXPECT_EQ(err.details["field"], b.field);
+    SCOPED_TRACE("field '" + b.field + "'");
+    if (b.field.empty()) {
+      auto s = run(cluster::initial("c1"), c);
+      ASSERT_TRUE(s);
+      EXPECT_EQ(s->name(), c.name);
+      EXPECT_EQ(s->ha().admission_policy(), c.ha.admission_policy());
+      EXPECT_EQ(s->drs().automation(), c.drs.automation());
+    } else {
+      check(cluster::initial("c1"), c, refusal(errc::invalid_argument, "", b.field));
+    }
+  }
+}
+
+TEST(cluster_decider, update_validates_the_same_way) {
+  const auto s = in_state("member");
+  for (const auto& b : settings_cases()) {
+    auto c = prod();
+    b.spoil(c);
+    SCOPED_TRACE("field '" + b.field + "'");
+    cluster::update u;
+    u.name = c.name;
+    u.description = c.description;
+    u.ha = c.ha;
+    u.drs = c.drs;
+    if (b.field.empty()) {
+      auto after = run(s, u);
+      ASSERT_TRUE(after);
+      EXPECT_EQ(after->name(), c.name);
+      EXPECT_EQ(after->description(), c.description);
+      EXPECT_EQ(after->ha().reserved_cpu_percent(), c.ha.reserved_cpu_percent());
+      EXPECT_EQ(after->drs().migration_threshold(), c.drs.migration_threshold());
+      EXPECT_EQ(after->node_ids_size(), 1); // members are kept
+    } else {
+      check(s, u, refusal(errc::invalid_argument, "", b.field));
+    }
   }
 }
 
 TEST(cluster_decider, update_changes_only_what_is_given) {
-  auto s = *run(in_phase(phase::absent), cluster::create{"prod", "main", {}, {}});
+  auto s = in_state("member");
+  cluster::update u;
+  u.description = "";
+  s = must(run(s, u));
+  EXPECT_EQ(s.name(), "prod");
+  EXPECT_EQ(s.description(), "");
+  EXPECT_EQ(s.ha().admission_policy(), "host_failures");
+  EXPECT_EQ(s.drs().automation(), "fully_automated");
   v1::DrsSettings drs;
   drs.set_enabled(true);
-  drs.set_automation("fully_automated");
-  drs.set_migration_threshold(5);
-  s = *run(s, cluster::update{{}, {}, {}, drs});
-  EXPECT_EQ(s.name(), "prod");
-  EXPECT_EQ(s.description(), "main");
-  EXPECT_EQ(s.drs().automation(), "fully_automated");
-  auto same = cluster::decide(s, cluster::update{std::string{"prod"}, {}, {}, {}});
-  ASSERT_TRUE(same);
+  drs.set_automation("partially_automated");
+  s = must(run(s, with_drs(drs)));
+  EXPECT_EQ(s.drs().automation(), "partially_automated");
+  EXPECT_EQ(s.drs().migration_threshold(), 3U); // 0 means the default
+  EXPECT_EQ(s.description(), "");
+  EXPECT_EQ(s.ha().host_failures_to_tolerate(), 1U);
+  // The same settings again, once normalized, change nothing.
+  auto same = cluster::decide(s, with_drs(drs));
+  ASSERT_TRUE(same) << same.error().to_string();
   EXPECT_TRUE(same->empty());
 }
 
-TEST(cluster_decider, membership_is_a_set) {
-  auto s = *run(in_phase(phase::empty), cluster::add_node{"n1"});
-  EXPECT_TRUE(cluster::decide(s, cluster::add_node{"n1"})->empty());
-  s = *run(s, cluster::add_node{"n2"});
-  EXPECT_EQ(s.node_ids_size(), 2);
-  s = *run(s, cluster::remove_node{"n1"});
-  ASSERT_EQ(s.node_ids_size(), 1);
-  EXPECT_EQ(s.node_ids(0), "n2");
+TEST(cluster_decider, membership_is_a_set_and_delete_needs_it_empty) {
+  auto s = must(run(in_state("member"), cluster::add_node{"n2"}));
+  s = must(run(s, cluster::add_node{"n3"}));
+  s = must(run(s, cluster::remove_node{"n2"}));
+  ASSERT_EQ(s.node_ids_size(), 2);
+  EXPECT_EQ(s.node_ids(0), "n1");
+  EXPECT_EQ(s.node_ids(1), "n3");
   error err;
-  EXPECT_FALSE(run(s, cluster::add_node{""}, &err));
-  EXPECT_EQ(err.details["field"], "node_id");
+  EXPECT_FALSE(run(s, cluster::remove{}, &err));
+  EXPECT_EQ(err.code, errc::failed_precondition);
+  EXPECT_EQ(detail_of(err, "reason"), "CLUSTER_NOT_EMPTY");
+  EXPECT_EQ(detail_of(err, "nodes"), "2");
+  EXPECT_FALSE(run(s, cluster::remove_node{"n2"}, &err));
+  EXPECT_EQ(detail_of(err, "reason"), "NODE_NOT_IN_CLUSTER");
+  EXPECT_FALSE(run(s, cluster::add_node{std::string(65, 'n')}, &err));
+  EXPECT_EQ(detail_of(err, "field"), "node_id");
+  s = must(run(s, cluster::remove_node{"n1"}));
+  s = must(run(s, cluster::remove_node{"n3"}));
+  s = must(run(s, cluster::remove{}));
+  EXPECT_TRUE(s.deleted());
+  EXPECT_FALSE(run(s, cluster::add_node{"n1"}, &err));
+  EXPECT_EQ(detail_of(err, "reason"), "DELETED");
+  EXPECT_FALSE(run(cluster::initial("c9"), cluster::add_node{"n1"}, &err));
+  EXPECT_EQ(err.code, errc::not_found);
+  EXPECT_EQ(detail_of(err, "id"), "c9");
+}
+
+TEST(cluster_decider, events_round_trip_through_the_log_codec) {
+  std::vector<cluster::event> all;
+  const auto collect = [&](const cluster::state& s, const cluster::command& c) {
+    auto d = cluster::decide(s, c);
+    ASSERT_TRUE(d) << d.error().to_string();
+    all.insert(all.end(), d->begin(), d->end());
+  };
+  collect(in_state(""), prod());
+  collect(in_state("empty"), rename("staging"));
+  collect(in_state("empty"), cluster::add_node{"n1"});
+  collect(in_state("member"), cluster::remove_node{"n1"});
+  collect(in_state("empty"), cluster::remove{});
+  ASSERT_EQ(all.size(), std::variant_size_v<cluster::event>);
+  const char* types[] = {"qx.events.v1.ClusterCreated", "qx.events.v1.ClusterUpdated",
+                         "qx.events.v1.ClusterNodeAdded", "qx.events.v1.ClusterNodeRemoved",
+                         "qx.events.v1.ClusterDeleted"};
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto rec = encode_event(all[i]);
+    EXPECT_EQ(rec.type, types[i]);
+    auto back = decode_event<cluster::event>(rec.type, rec.payload);
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->index(), i);
+    EXPECT_EQ(encode_event(*back).payload, rec.payload);
+  }
+  const auto rec = encode_event(all[0]);
+  const auto created =
+      std::get<v1::ClusterCreated>(*decode_event<cluster::event>(rec.type, rec.payload));
+  EXPECT_EQ(created.id(), "c1");
+  EXPECT_EQ(created.description(), "main site");
+  EXPECT_EQ(created.ha().host_failures_to_tolerate(), 1U);
+  EXPECT_EQ(created.drs().automation(), "fully_automated");
+  EXPECT_EQ(std::get<v1::ClusterNodeAdded>(all[2]).cluster_id(), "c1");
+  EXPECT_EQ(std::get<v1::ClusterNodeAdded>(all[2]).node_id(), "n1");
+
+  EXPECT_FALSE(decode_event<cluster::event>("qx.events.v1.NodeJoinedCluster", ""));
+  EXPECT_FALSE(decode_event<cluster::event>("qx.events.v1.ClusterCreated", "\xff\xff\xff"));
+}
+
+TEST(cluster_decider, command_names) {
+  EXPECT_EQ(cluster::name_of(cluster::create{}), "create");
+  EXPECT_EQ(cluster::name_of(cluster::update{}), "update");
+  EXPECT_EQ(cluster::name_of(cluster::add_node{}), "add_node");
+  EXPECT_EQ(cluster::name_of(cluster::remove_node{}), "remove_node");
+  EXPECT_EQ(cluster::name_of(cluster::remove{}), "remove");
+  EXPECT_EQ(std::string{cluster::kind}, "cluster");
+  EXPECT_EQ(std::string{cluster::stream_prefix}, "cluster-");
 }
 
 } // namespace

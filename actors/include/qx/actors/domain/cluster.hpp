@@ -3,6 +3,16 @@
 // The cluster aggregate: name, description, HA and DRS settings, and its member nodes.
 // "A node belongs to at most one cluster" is enforced by the node aggregate (join_cluster),
 // which the coordinator asks first; the cluster keeps the member list.
+//
+// Validation (INVALID_ARGUMENT naming the field): name 1..80 bytes without control characters,
+// description up to 1024 bytes; ha.admission_policy "host_failures", "percentage" or ""
+// (admission control disabled), ha.host_failures_to_tolerate 0..31 (0 under host_failures
+// means 1), ha.reserved_cpu_percent and ha.reserved_memory_percent 0..100,
+// ha.default_restart_priority 0..5; drs.automation manual (the default when empty),
+// partially_automated or fully_automated, drs.migration_threshold 1..5 (0 means 3).
+// Refusals: create twice ALREADY_EXISTS, anything before create NOT_FOUND, anything after
+// remove DELETED; remove_node of a non-member NODE_NOT_IN_CLUSTER; remove with members
+// CLUSTER_NOT_EMPTY. add_node of a member and an update that changes nothing emit no events.
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -11,6 +21,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace qx::domain::cluster {

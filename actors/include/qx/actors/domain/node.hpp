@@ -5,17 +5,30 @@
 // it; reserve refuses what would exceed threads x cpu_overcommit or memory x
 // memory_overcommit. Heartbeat leases are runtime facts kept by the HA actor, not events.
 //
-//   register -> connected
+//   register -> connected (overcommit cpu 4.0, memory 1.0)
 //   connected|maintenance --disconnect--> disconnected --connect--> connected
 //   connected --enter_maintenance (no VMs)--> maintenance --exit_maintenance--> connected
 //   any --decommission (no VMs, no cluster)--> decommissioned (final)
+// Anything else is refused with INVALID_NODE_STATE; repeating the move to the state the node
+// is in already (connect, disconnect, enter_maintenance) changes nothing.
+//
+// Refusals: before register NOT_FOUND; register twice ALREADY_EXISTS; decommissioned
+// DECOMMISSIONED; NODE_HAS_VMS (maintenance, decommission), NODE_IN_CLUSTER (decommission,
+// join_cluster of another cluster), NODE_NOT_IN_CLUSTER (leave_cluster), NODE_IN_MAINTENANCE
+// and NODE_NOT_CONNECTED (reserve), RESOURCE_EXHAUSTED with reason INSUFFICIENT_CPU or
+// INSUFFICIENT_MEMORY and the requested/available figures (reserve).
+// Reserve is idempotent per VM: the same size again changes nothing (in any state, as a retry),
+// another size replaces the reservation (released, then reserved). Release of nothing held,
+// join of the current cluster and set_overcommit to the current ratios change nothing.
 
 #include "qx/actors/domain/decider.hpp"
 
 #include <qx/events/v1/node.pb.h>
 #include <qx/snapshots/v1/state.pb.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace qx::domain::node {
@@ -41,6 +54,8 @@ struct disconnect {
 struct enter_maintenance {};
 struct exit_maintenance {};
 struct decommission {};
+/// cpu_ratio 1.0..16.0, memory_ratio 1.0..2.0; lowering them below the current load is
+/// allowed (nothing more can be reserved until VMs leave).
 struct set_overcommit {
   double cpu_ratio = 4.0;
   double memory_ratio = 1.0;
@@ -79,9 +94,13 @@ inline constexpr double default_memory_overcommit = 1.0;
 void evolve(state& s, const event& e);
 [[nodiscard]] std::string_view name_of(const command& c);
 
+/// vCPUs reserved for VMs on the node.
 [[nodiscard]] std::uint64_t allocated_vcpus(const state& s);
+/// Memory reserved for VMs on the node.
 [[nodiscard]] std::uint64_t allocated_memory_mib(const state& s);
+/// hardware.cpu_threads x cpu_overcommit.
 [[nodiscard]] double cpu_capacity(const state& s);
+/// hardware.memory_mib x memory_overcommit.
 [[nodiscard]] double memory_capacity_mib(const state& s);
 
 } // namespace qx::domain::node
