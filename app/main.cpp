@@ -1,5 +1,6 @@
-// qvdc: the Quantix vDC control plane. Subcommands: `log` (inspect the event log).
+// qvdc: the Quantix vDC control plane. Subcommands: `log` (inspect the event log), `serve` (the API).
 #include "log_command.hpp"
+#include "serve_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -8,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   qx::app::add_log_command(app, exit_code);
+  qx::app::add_serve_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -40,8 +40,10 @@ const directory_actor<A>& dir_of(const datacenter& dc) {
     return dc.networks;
   else if constexpr (std::is_same_v<A, security_group_aggregate>)
     return dc.security_groups;
-  else
+  else if constexpr (std::is_same_v<A, image_aggregate>)
     return dc.images;
+  else
+    return dc.alerts;
 }
 
 error actor_failure(const caf::error& e) {
@@ -490,6 +492,7 @@ datacenter_actor::behavior_type coordinator(coordinator_pointer self, datacenter
       [self](command_request<network_aggregate>& req) { return forward(self, req); },
       [self](command_request<security_group_aggregate>& req) { return forward(self, req); },
       [self](command_request<image_aggregate>& req) { return forward(self, req); },
+      [self](command_request<alert_aggregate>& req) { return forward(self, req); },
   };
 }
 
@@ -528,6 +531,7 @@ result<datacenter> spawn_datacenter(caf::actor_system& sys, events::event_store&
   dc.networks = spawn_directory<network_aggregate>(sys, store, cfg);
   dc.security_groups = spawn_directory<security_group_aggregate>(sys, store, cfg);
   dc.images = spawn_directory<image_aggregate>(sys, store, cfg);
+  dc.alerts = spawn_directory<alert_aggregate>(sys, store, cfg);
   dc.coordinator = sys.spawn(coordinator, dc, std::move(*nodes));
   return dc;
 }
@@ -543,6 +547,7 @@ void shutdown(const datacenter& dc) {
   caf::anon_send_exit(dc.networks, reason);
   caf::anon_send_exit(dc.security_groups, reason);
   caf::anon_send_exit(dc.images, reason);
+  caf::anon_send_exit(dc.alerts, reason);
 }
 
 } // namespace qx::actors

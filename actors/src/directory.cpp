@@ -119,5 +119,6 @@ QX_INSTANTIATE_DIRECTORY(volume_aggregate)
 QX_INSTANTIATE_DIRECTORY(network_aggregate)
 QX_INSTANTIATE_DIRECTORY(security_group_aggregate)
 QX_INSTANTIATE_DIRECTORY(image_aggregate)
+QX_INSTANTIATE_DIRECTORY(alert_aggregate)
 
 } // namespace qx::actors

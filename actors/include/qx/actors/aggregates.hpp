@@ -4,6 +4,7 @@
 // shell. Adding an aggregate: a domain header with the usual shape, one line here, one line
 // in fwd.hpp's type-ID block and one explicit instantiation in src/aggregate_actor.cpp.
 
+#include "qx/actors/domain/alert.hpp"
 #include "qx/actors/domain/cluster.hpp"
 #include "qx/actors/domain/image.hpp"
 #include "qx/actors/domain/network.hpp"
@@ -43,6 +44,7 @@ QX_AGGREGATE(volume_aggregate, domain::volume)
 QX_AGGREGATE(network_aggregate, domain::network)
 QX_AGGREGATE(security_group_aggregate, domain::security_group)
 QX_AGGREGATE(image_aggregate, domain::image)
+QX_AGGREGATE(alert_aggregate, domain::alert)
 
 /// Calls `f(tag<A>{})` for every aggregate type.
 template<class A>
@@ -59,6 +61,7 @@ void for_each_aggregate(F&& f) {
   f(tag<network_aggregate>{});
   f(tag<security_group_aggregate>{});
   f(tag<image_aggregate>{});
+  f(tag<alert_aggregate>{});
 }
 
 } // namespace qx::actors

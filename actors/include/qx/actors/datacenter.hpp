@@ -41,6 +41,7 @@ struct datacenter {
   directory_actor<network_aggregate> networks;
   directory_actor<security_group_aggregate> security_groups;
   directory_actor<image_aggregate> images;
+  directory_actor<alert_aggregate> alerts;
 };
 
 /// Spawns every directory and the coordinator over `store`. The coordinator learns the

@@ -1,0 +1,55 @@
+#pragma once
+
+// `qvdc serve`: the HTTP/1.1 + WebSocket server on one port, the actors and the projections
+// behind it, over one data directory.
+
+#include <qx/events/error.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace qx::api {
+
+/// Limits, with their defaults (docs/operations.md lists them too).
+struct server_limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};     ///< A keep-alive connection with no request.
+  std::chrono::seconds request_timeout{30};  ///< Reading one request, headers and body.
+  std::chrono::seconds handshake_timeout{10};///< WebSocket upgrade.
+  std::size_t max_connections = 10'000;      ///< Beyond: 503 and close.
+  std::size_t max_in_flight = 4096;          ///< Commands waiting for the actors; beyond: 429.
+  std::size_t max_ws_message_bytes = 64 * 1024; ///< Frames a watcher may send us.
+  std::size_t watch_queue_events = 4096;     ///< Events a watcher may lag before overflow.
+  std::chrono::seconds ping_interval{20};
+};
+
+struct server_options {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080; ///< 0: any free port (printed at start).
+  std::string data_dir = "./var/qvdc";
+  unsigned io_threads = 2;
+  server_limits limits;
+  /// Stand in for node agents (until qx-node exists): confirm VM power transitions at once,
+  /// under the principal "system:hypervisor-stand-in".
+  bool hypervisor_stand_in = false;
+};
+
+class server {
+ public:
+  /// Opens the data directory, replays the projections and starts listening.
+  [[nodiscard]] static result<std::unique_ptr<server>> start(server_options opts);
+  virtual ~server() = default;
+  /// The port actually bound.
+  [[nodiscard]] virtual std::uint16_t port() const = 0;
+  /// Stops accepting, closes connections, stops the actors and closes the log.
+  virtual void stop() = 0;
+  /// Blocks until stop() (from another thread or a signal handler).
+  virtual void wait() = 0;
+};
+
+} // namespace qx::api

@@ -1,0 +1,34 @@
+#pragma once
+
+// What the handlers share: the actors (through the gateway), the read models, the log, the
+// operations and the idempotency cache.
+
+#include "gateway.hpp"
+#include "idempotency.hpp"
+#include "operations.hpp"
+
+#include <qx/events/event_store.hpp>
+#include <qx/projections/host.hpp>
+
+#include <atomic>
+#include <cstddef>
+
+namespace qx::api {
+
+struct api_context {
+  gateway& gw;
+  projections::host& proj;
+  events::event_store& store;
+  operations& ops;
+  idempotency_cache& idempotency;
+  std::size_t max_in_flight = 4096;
+  std::atomic<std::size_t> in_flight{0};
+};
+
+/// Answers `req`: routing (404/405), the checks every route shares (readiness 503, content
+/// type 415, in-flight cap 429, Idempotency-Key replay), then the handler. `respond` gets the
+/// response and the route's pattern (for metrics; "unmatched" when none).
+void dispatch(api_context& ctx, const class router& routes, http_request req,
+              std::function<void(http_response, const std::string& route)> respond);
+
+} // namespace qx::api

@@ -1,0 +1,63 @@
+#include "gateway.hpp"
+
+#include <qx/actors/datacenter.hpp>
+
+#include <caf/all.hpp>
+
+namespace qx::api {
+
+struct gateway::impl {
+  caf::actor_system& sys;
+  actors::datacenter_actor coordinator;
+  caf::duration timeout;
+
+  /// One short-lived actor per request: it asks the coordinator and hands the answer to `k`.
+  /// Spawning costs microseconds and keeps the callback out of any message type.
+  template<class Request, class Outcome>
+  void ask(Request req, std::function<void(Outcome)> k) {
+    sys.spawn(
+        [req = std::move(req), k = std::move(k), coordinator = coordinator,
+         timeout = timeout](caf::event_based_actor* self, int) mutable {
+          self->request(coordinator, timeout, std::move(req))
+              .then([k, self](Outcome& o) { k(std::move(o)); self->quit(); },
+                    [k, self](caf::error& e) {
+                      k(Outcome{error{errc::unavailable,
+                                      "the actors did not answer: " + caf::to_string(e)}});
+                      self->quit();
+                    });
+        },
+        0);
+  }
+};
+
+gateway::gateway(caf::actor_system& sys, const actors::datacenter& dc,
+                 std::chrono::milliseconds timeout)
+    : impl_(new impl{sys, dc.coordinator, caf::duration{timeout}}) {}
+
+gateway::~gateway() = default;
+
+#define QX_GATEWAY_SEND(type_name)                                                                 \
+  void gateway::send(actors::command_request<actors::type_name> req,                               \
+                     std::function<void(actors::command_outcome)> k) {                             \
+    impl_->ask(std::move(req), std::move(k));                                                      \
+  }
+QX_GATEWAY_SEND(vm_aggregate)
+QX_GATEWAY_SEND(node_aggregate)
+QX_GATEWAY_SEND(cluster_aggregate)
+QX_GATEWAY_SEND(storage_pool_aggregate)
+QX_GATEWAY_SEND(volume_aggregate)
+QX_GATEWAY_SEND(network_aggregate)
+QX_GATEWAY_SEND(security_group_aggregate)
+QX_GATEWAY_SEND(image_aggregate)
+QX_GATEWAY_SEND(alert_aggregate)
+#undef QX_GATEWAY_SEND
+
+void gateway::send(actors::start_vm req, std::function<void(actors::placement_outcome)> k) {
+  impl_->ask(std::move(req), std::move(k));
+}
+
+void gateway::send(actors::migrate_vm req, std::function<void(actors::placement_outcome)> k) {
+  impl_->ask(std::move(req), std::move(k));
+}
+
+} // namespace qx::api

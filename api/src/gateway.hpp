@@ -1,0 +1,52 @@
+#pragma once
+
+// The API's door to the actors: sends a command and calls back when the reply comes, so no
+// HTTP thread ever blocks on an actor. CAF stays inside gateway.cpp.
+
+#include <qx/actors/aggregates.hpp>
+#include <qx/actors/messages.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace caf {
+class actor_system;
+}
+namespace qx::actors {
+struct datacenter;
+}
+
+namespace qx::api {
+
+class gateway {
+ public:
+  gateway(caf::actor_system& sys, const actors::datacenter& dc,
+          std::chrono::milliseconds timeout = std::chrono::seconds{30});
+  ~gateway();
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+#define QX_GATEWAY_SEND(type_name)                                                                 \
+  void send(actors::command_request<actors::type_name> req,                                        \
+            std::function<void(actors::command_outcome)> k);
+  QX_GATEWAY_SEND(vm_aggregate)
+  QX_GATEWAY_SEND(node_aggregate)
+  QX_GATEWAY_SEND(cluster_aggregate)
+  QX_GATEWAY_SEND(storage_pool_aggregate)
+  QX_GATEWAY_SEND(volume_aggregate)
+  QX_GATEWAY_SEND(network_aggregate)
+  QX_GATEWAY_SEND(security_group_aggregate)
+  QX_GATEWAY_SEND(image_aggregate)
+  QX_GATEWAY_SEND(alert_aggregate)
+#undef QX_GATEWAY_SEND
+
+  void send(actors::start_vm req, std::function<void(actors::placement_outcome)> k);
+  void send(actors::migrate_vm req, std::function<void(actors::placement_outcome)> k);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace qx::api

@@ -1,0 +1,148 @@
+#include "handlers_common.hpp"
+
+#include <charconv>
+#include <random>
+
+namespace qx::api {
+
+namespace {
+
+error bad(std::string field, std::string message) {
+  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
+}
+
+bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+std::string random_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(rng()));
+  return out;
+}
+
+std::string scalar_text(const google::protobuf::Message& m,
+                        const google::protobuf::FieldDescriptor& f) {
+  using FD = google::protobuf::FieldDescriptor;
+  const auto& r = *m.GetReflection();
+  switch (f.cpp_type()) {
+  case FD::CPPTYPE_STRING:
+    return r.GetString(m, &f);
+  case FD::CPPTYPE_BOOL:
+    return r.GetBool(m, &f) ? "true" : "false";
+  case FD::CPPTYPE_INT32:
+    return std::to_string(r.GetInt32(m, &f));
+  case FD::CPPTYPE_INT64:
+    return std::to_string(r.GetInt64(m, &f));
+  case FD::CPPTYPE_UINT32:
+    return std::to_string(r.GetUInt32(m, &f));
+  case FD::CPPTYPE_UINT64:
+    return std::to_string(r.GetUInt64(m, &f));
+  case FD::CPPTYPE_ENUM:
+    return r.GetEnum(m, &f)->name();
+  default:
+    return {};
+  }
+}
+
+} // namespace
+
+result<json> body_of(const http_request& req) {
+  if (req.body.empty())
+    return json::object();
+  return parse_body(req.body);
+}
+
+status check_id(std::string_view field, std::string_view id) {
+  if (id.empty() || id.size() > 64)
+    return bad(std::string{field}, std::string{field} + " must be 1 to 64 characters");
+  for (char c : id)
+    if (!id_char(c))
+      return bad(std::string{field}, std::string{field} + " may hold only A-Z a-z 0-9 . _ -");
+  return {};
+}
+
+result<actors::command_meta> meta_of(const http_request& req) {
+  actors::command_meta meta;
+  meta.principal = req.principal;
+  meta.correlation_id = req.request_id;
+  if (!req.idempotency_key.empty())
+    meta.command_id = "idem:" + req.principal + ":" + req.idempotency_key;
+  if (!req.if_match.empty()) {
+    std::string_view v{req.if_match};
+    if (v.starts_with("W/"))
+      v.remove_prefix(2);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+      v = v.substr(1, v.size() - 2);
+    std::uint64_t version = 0;
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), version);
+    if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
+      return bad("If-Match", "If-Match must be a version as the ETag gave it, e.g. \"3\"");
+    meta.expected_version = version;
+  }
+  return meta;
+}
+
+result<std::string> new_id(const json& body, const http_request& req) {
+  std::string id;
+  if (auto ok = read_string(body, "id", id, false, 64); !ok)
+    return ok.error();
+  if (!id.empty() || body.contains("id")) {
+    if (auto ok = check_id("id", id); !ok)
+      return ok.error();
+    return id;
+  }
+  if (!req.idempotency_key.empty())
+    return stable_hash(req.principal + "\n" + req.path + "\n" + req.idempotency_key);
+  return random_id();
+}
+
+result<page> page_of(const http_request& req) {
+  page p;
+  if (const auto it = req.query.find("limit"); it != req.query.end()) {
+    const auto& v = it->second;
+    std::size_t n = 0;
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < 1 || n > 1000)
+      return bad("limit", "limit must be an integer from 1 to 1000");
+    p.limit = n;
+  }
+  if (const auto it = req.query.find("pageToken"); it != req.query.end()) {
+    if (it->second.size() > 256)
+      return bad("pageToken", "pageToken is not one this server gave");
+    p.after = it->second;
+  }
+  return p;
+}
+
+result<std::vector<field_filter>> filters_of(const http_request& req,
+                                             const google::protobuf::Descriptor& d) {
+  std::vector<field_filter> out;
+  for (const auto& [key, value] : req.query) {
+    if (key == "limit" || key == "pageToken")
+      continue;
+    const auto* f = d.FindFieldByCamelcaseName(key);
+    const bool hidden = f != nullptr && std::find(hidden_fields.begin(), hidden_fields.end(),
+                                                  f->name()) != hidden_fields.end();
+    if (f == nullptr || hidden || f->is_repeated() ||
+        f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE)
+      return bad(key, "cannot filter on " + key + ": not a top-level scalar field");
+    out.push_back(field_filter{f, value});
+  }
+  return out;
+}
+
+bool passes(const google::protobuf::Message& m, const std::vector<field_filter>& filters) {
+  for (const auto& f : filters)
+    if (scalar_text(m, *f.field) != f.value)
+      return false;
+  return true;
+}
+
+http_response list_response(json items, const std::string& next_token) {
+  return json_response(200, json{{"items", std::move(items)}, {"nextPageToken", next_token}});
+}
+
+} // namespace qx::api

@@ -1,0 +1,210 @@
+#pragma once
+
+// What every resource handler does the same way: read the body, build the command metadata,
+// send a command and answer with the resource once the read model shows it, read one
+// resource, list with filters and pages.
+
+#include "context.hpp"
+#include "json_codec.hpp"
+#include "responses.hpp"
+#include "router.hpp"
+
+#include <google/protobuf/descriptor.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include <string>
+
+namespace qx::api {
+
+/// The body as a JSON object (400 MALFORMED_JSON otherwise); an empty body is {}.
+[[nodiscard]] result<json> body_of(const http_request& req);
+
+/// Runs `f(body)` when the body is a JSON object with only `allowed` fields.
+template<class F>
+void with_body(const http_request& req, responder& respond,
+               std::initializer_list<std::string_view> allowed, F&& f) {
+  auto body = body_of(req);
+  if (!body) {
+    respond(error_response(body.error()));
+    return;
+  }
+  if (auto ok = only_fields(*body, allowed); !ok) {
+    respond(error_response(ok.error()));
+    return;
+  }
+  f(*body);
+}
+
+/// Principal, idempotency key, correlation id and If-Match of `req` (400 on a bad If-Match).
+[[nodiscard]] result<actors::command_meta> meta_of(const http_request& req);
+
+/// The id of a resource to create: body "id" if given (checked), else one derived from the
+/// Idempotency-Key, else a random one.
+[[nodiscard]] result<std::string> new_id(const json& body, const http_request& req);
+
+/// Checks an id from a path or a body: 1..64 of [A-Za-z0-9._-].
+[[nodiscard]] status check_id(std::string_view field, std::string_view id);
+
+/// Fields of a state that are bookkeeping, not shown.
+inline constexpr std::array<std::string_view, 3> hidden_fields = {"created", "deleted",
+                                                                  "registered"};
+
+template<class A>
+[[nodiscard]] json render(const projections::resource<A>& r) {
+  auto j = to_json(r.state, hidden_fields);
+  j["version"] = r.version;
+  return j;
+}
+
+template<class A>
+[[nodiscard]] http_response resource_response(unsigned status, const projections::resource<A>& r) {
+  auto resp = json_response(status, render(r));
+  resp.headers.emplace_back("ETag", "\"" + std::to_string(r.version) + "\"");
+  return resp;
+}
+
+/// 404 for resource `id` of kind A.
+template<class A>
+[[nodiscard]] http_response not_found(const std::string& id) {
+  return error_response(error{errc::not_found, std::string{A::kind} + " " + id + " does not exist",
+                              {{"id", id}}});
+}
+
+/// Answers with resource `id` once the read model has applied `position`.
+template<class A>
+void answer_when_applied(api_context& ctx, std::uint64_t position, std::string id,
+                         unsigned status, responder respond) {
+  ctx.proj.when_applied(position, [&ctx, id = std::move(id), status, respond = std::move(respond)] {
+    const auto r = ctx.proj.inv().get<A>(id, true);
+    respond(r ? resource_response<A>(status, *r) : not_found<A>(id));
+  });
+}
+
+/// The last log position a command reply covers (0 when it wrote nothing).
+[[nodiscard]] inline std::uint64_t last_position(const actors::command_reply& r) {
+  return r.events == 0 ? r.first_position : r.first_position + r.events - 1;
+}
+
+/// Sends `cmd` to aggregate `id` and answers with the resource (status `ok_status`).
+template<class A>
+void write(api_context& ctx, const http_request& req, std::string id, typename A::command cmd,
+           unsigned ok_status, responder respond) {
+  auto meta = meta_of(req);
+  if (!meta) {
+    respond(error_response(meta.error()));
+    return;
+  }
+  const bool if_match = meta->expected_version.has_value();
+  ctx.gw.send(actors::command_request<A>{id, std::move(cmd), std::move(*meta)},
+              [&ctx, id, ok_status, if_match, respond](actors::command_outcome o) {
+                if (!o) {
+                  respond(error_response(o.error(), if_match));
+                  return;
+                }
+                answer_when_applied<A>(ctx, last_position(*o), id, ok_status, respond);
+              });
+}
+
+/// GET of one resource.
+template<class A>
+void read_one(api_context& ctx, const std::string& id, responder respond) {
+  const auto r = ctx.proj.inv().get<A>(id);
+  respond(r ? resource_response<A>(200, *r) : not_found<A>(id));
+}
+
+/// Page size and token of a list request.
+struct page {
+  std::size_t limit = 100;
+  std::string after;
+};
+[[nodiscard]] result<page> page_of(const http_request& req);
+
+/// A filter on a top-level scalar field: {field, wanted value as text}.
+struct field_filter {
+  const google::protobuf::FieldDescriptor* field;
+  std::string value;
+};
+/// The filters of `req` against `d` (any query parameter but limit/pageToken); 400 for one
+/// that names no top-level scalar field.
+[[nodiscard]] result<std::vector<field_filter>>
+filters_of(const http_request& req, const google::protobuf::Descriptor& d);
+[[nodiscard]] bool passes(const google::protobuf::Message& m,
+                          const std::vector<field_filter>& filters);
+
+/// {"items":[...],"nextPageToken":"..."} ("" on the last page).
+[[nodiscard]] http_response list_response(json items, const std::string& next_token);
+
+/// GET of a list of resources of kind A.
+template<class A>
+void read_list(api_context& ctx, const http_request& req, responder respond) {
+  auto p = page_of(req);
+  if (!p) {
+    respond(error_response(p.error()));
+    return;
+  }
+  auto filters = filters_of(req, *A::state::descriptor());
+  if (!filters) {
+    respond(error_response(filters.error()));
+    return;
+  }
+  const auto rows = ctx.proj.inv().list<A>(
+      p->after, p->limit + 1,
+      [&](const projections::resource<A>& r) { return passes(r.state, *filters); });
+  json items = json::array();
+  for (std::size_t i = 0; i < rows.size() && i < p->limit; ++i)
+    items.push_back(render(rows[i]));
+  respond(list_response(std::move(items),
+                        rows.size() > p->limit ? rows[p->limit - 1].state.id() : std::string{}));
+}
+
+/// GET path (list) and GET path/{id}.
+template<class A>
+void list_route(router& r, const std::string& path) {
+  r.add("GET", path, [](api_context& ctx, const http_request& req, const path_params&,
+                        responder respond) { read_list<A>(ctx, req, respond); });
+  r.add("GET", path + "/{id}",
+        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
+          read_one<A>(ctx, p.at("id"), respond);
+        });
+}
+
+/// A route that sends one command to A built by `make(body, params) -> result<command>`.
+template<class A, class Make>
+handler command_route(std::initializer_list<std::string_view> allowed, unsigned status, Make make) {
+  std::vector<std::string_view> fields{allowed};
+  return [fields, status, make](api_context& ctx, const http_request& req, const path_params& p,
+                                responder respond) {
+    auto body = body_of(req);
+    if (!body) {
+      respond(error_response(body.error()));
+      return;
+    }
+    for (const auto& [key, value] : body->items())
+      if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
+        respond(error_response(
+            error{errc::invalid_argument, "unknown field " + key, {{"field", key}}}));
+        return;
+      }
+    auto cmd = make(*body, p);
+    if (!cmd) {
+      respond(error_response(cmd.error()));
+      return;
+    }
+    // Creates have no {id} in the path: it comes from the body or is made up.
+    std::string id = p.contains("id") ? p.at("id") : std::string{};
+    if (id.empty()) {
+      auto created = new_id(*body, req);
+      if (!created) {
+        respond(error_response(created.error()));
+        return;
+      }
+      id = *created;
+    }
+    write<A>(ctx, req, id, std::move(*cmd), status, std::move(respond));
+  };
+}
+
+} // namespace qx::api

@@ -1,0 +1,192 @@
+// /api/v1/vms: CRUD, power actions, migration and snapshots.
+#include "handlers_common.hpp"
+
+namespace qx::api {
+
+namespace {
+
+using actors::vm_aggregate;
+namespace vm = domain::vm;
+
+void create_vm(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+  with_body(req, respond, {"id", "spec"}, [&](const json& body) {
+    auto id = new_id(body, req);
+    vm::create cmd;
+    auto ok = id ? read_message(body, "spec", cmd.spec, true) : status{id.error()};
+    if (!ok) {
+      respond(error_response(ok.error()));
+      return;
+    }
+    write<vm_aggregate>(ctx, req, *id, std::move(cmd), 201, std::move(respond));
+  });
+}
+
+/// A power action without a body (or with only `reason` for force-stop).
+template<class Command>
+handler simple_action() {
+  return [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+    if constexpr (std::is_same_v<Command, vm::force_stop>) {
+      with_body(req, respond, {"reason"}, [&](const json& body) {
+        vm::force_stop cmd;
+        if (auto ok = read_string(body, "reason", cmd.reason, false, 1024); !ok) {
+          respond(error_response(ok.error()));
+          return;
+        }
+        write<vm_aggregate>(ctx, req, p.at("id"), cmd, 200, std::move(respond));
+      });
+    } else {
+      with_body(req, respond, {}, [&](const json&) {
+        write<vm_aggregate>(ctx, req, p.at("id"), Command{}, 200, std::move(respond));
+      });
+    }
+  };
+}
+
+/// An operation's goal: the VM reaches `power` (on `node` when given); error or stopped
+/// (unless wanted) fails it.
+goal vm_reaches(std::string id, std::string power, std::string node = {}) {
+  return [id = std::move(id), power = std::move(power),
+          node = std::move(node)](const projections::inventory& inv) {
+    verdict v;
+    const auto r = inv.get<vm_aggregate>(id, true);
+    if (!r)
+      return verdict{verdict::kind::failed, 0, "NOT_FOUND", "vm " + id + " is gone"};
+    const auto& s = r->state;
+    if (s.power_state() == power && (node.empty() || s.node_id() == node))
+      return verdict{verdict::kind::succeeded, 100, "", ""};
+    if (s.power_state() == vm::power::in_error || s.power_state() == vm::power::deleted)
+      return verdict{verdict::kind::failed, 0, "VM_" + std::string{s.power_state()},
+                     "vm " + id + " went to " + s.power_state()};
+    v.progress = 50;
+    return v;
+  };
+}
+
+void respond_operation(responder& respond, const operation& op) {
+  auto resp = json_response(202, to_json(op));
+  resp.headers.emplace_back("Location", "/api/v1/operations/" + op.id);
+  respond(std::move(resp));
+}
+
+/// Start and migrate: the coordinator places and reserves, then an operation follows the VM.
+template<class Request>
+void placed_action(api_context& ctx, const http_request& req, const path_params& p,
+                   responder respond, std::string_view node_field) {
+  with_body(req, respond, {node_field}, [&](const json& body) {
+    auto meta = meta_of(req);
+    std::string node;
+    auto ok = meta ? read_string(body, node_field, node, false, 64) : status{meta.error()};
+    if (!ok) {
+      respond(error_response(ok.error()));
+      return;
+    }
+    const auto id = p.at("id");
+    const bool start = std::is_same_v<Request, actors::start_vm>;
+    ctx.gw.send(Request{id, node, std::move(*meta)},
+                [&ctx, id, start, respond](actors::placement_outcome o) mutable {
+                  if (!o) {
+                    respond(error_response(o.error()));
+                    return;
+                  }
+                  const auto node_id = o->node_id;
+                  ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, start,
+                                                               respond]() mutable {
+                    auto op = ctx.ops.begin(start ? "vm.start" : "vm.migrate",
+                                            vm_aggregate::stream(id),
+                                            vm_reaches(id, vm::power::running,
+                                                       start ? std::string{} : node_id),
+                                            json{{"vmId", id}, {"nodeId", node_id}});
+                    respond_operation(respond, op);
+                  });
+                });
+  });
+}
+
+void create_snapshot(api_context& ctx, const http_request& req, const path_params& p,
+                     responder respond) {
+  with_body(req, respond, {"name", "description"}, [&](const json& body) {
+    vm::create_snapshot cmd;
+    auto ok = read_string(body, "name", cmd.name, true, 128);
+    if (ok)
+      ok = read_string(body, "description", cmd.description, false, 1024);
+    auto meta = ok ? meta_of(req) : result<actors::command_meta>{ok.error()};
+    if (!meta) {
+      respond(error_response(meta.error()));
+      return;
+    }
+    const auto id = p.at("id");
+    const auto name = cmd.name;
+    const bool if_match = meta->expected_version.has_value();
+    ctx.gw.send(actors::command_request<vm_aggregate>{id, std::move(cmd), std::move(*meta)},
+                [&ctx, id, name, if_match, respond](actors::command_outcome o) mutable {
+                  if (!o) {
+                    respond(error_response(o.error(), if_match));
+                    return;
+                  }
+                  ctx.proj.when_applied(last_position(*o), [&ctx, id, name, respond]() mutable {
+                    // Taking the snapshot is one durable event: the operation is done at once;
+                    // it stays an operation so clients treat every snapshot the same way.
+                    auto op = ctx.ops.begin(
+                        "vm.snapshot", vm_aggregate::stream(id),
+                        [](const projections::inventory&) {
+                          return verdict{verdict::kind::succeeded, 100, "", ""};
+                        },
+                        json{{"vmId", id}, {"snapshot", name}});
+                    respond_operation(respond, op);
+                  });
+                });
+  });
+}
+
+void list_snapshots(api_context& ctx, const http_request&, const path_params& p,
+                    responder respond) {
+  const auto r = ctx.proj.inv().get<vm_aggregate>(p.at("id"));
+  if (!r) {
+    respond(not_found<vm_aggregate>(p.at("id")));
+    return;
+  }
+  json items = json::array();
+  for (const auto& s : r->state.snapshots())
+    items.push_back(to_json(s));
+  respond(list_response(std::move(items), ""));
+}
+
+} // namespace
+
+void add_vm_routes(router& r) {
+  r.add("GET", "/api/v1/vms", [](api_context& ctx, const http_request& req, const path_params&,
+                                 responder respond) { read_list<vm_aggregate>(ctx, req, respond); });
+  r.add("POST", "/api/v1/vms", create_vm);
+  r.add("GET", "/api/v1/vms/{id}",
+        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
+          read_one<vm_aggregate>(ctx, p.at("id"), respond);
+        });
+  r.add("DELETE", "/api/v1/vms/{id}", simple_action<vm::remove>());
+  r.add("POST", "/api/v1/vms/{id}/start",
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          placed_action<actors::start_vm>(ctx, req, p, std::move(respond), "nodeId");
+        });
+  r.add("POST", "/api/v1/vms/{id}/migrate",
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          placed_action<actors::migrate_vm>(ctx, req, p, std::move(respond), "targetNodeId");
+        });
+  r.add("POST", "/api/v1/vms/{id}/stop", simple_action<vm::stop>());
+  r.add("POST", "/api/v1/vms/{id}/force-stop", simple_action<vm::force_stop>());
+  r.add("POST", "/api/v1/vms/{id}/reboot", simple_action<vm::reboot>());
+  r.add("POST", "/api/v1/vms/{id}/pause", simple_action<vm::pause>());
+  r.add("POST", "/api/v1/vms/{id}/resume", simple_action<vm::resume>());
+  r.add("GET", "/api/v1/vms/{id}/snapshots", list_snapshots);
+  r.add("POST", "/api/v1/vms/{id}/snapshots", create_snapshot);
+  r.add("DELETE", "/api/v1/vms/{id}/snapshots/{name}",
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          write<vm_aggregate>(ctx, req, p.at("id"), vm::delete_snapshot{p.at("name")}, 200,
+                              std::move(respond));
+        });
+  r.add("POST", "/api/v1/vms/{id}/snapshots/{name}/revert",
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          write<vm_aggregate>(ctx, req, p.at("id"), vm::revert_snapshot{p.at("name")}, 200,
+                              std::move(respond));
+        });
+}
+
+} // namespace qx::api

@@ -1,0 +1,33 @@
+#pragma once
+
+// Until node agents exist (qx-node, the next issue), nothing reports that a VM has powered on
+// or off. `qvdc serve --hypervisor-stand-in` confirms every power transition at once, under
+// its own principal "system:hypervisor-stand-in", so the audit trail says who confirmed. Off
+// by default: without it, VMs wait in starting/stopping/migrating as they would for a host.
+
+#include "gateway.hpp"
+
+#include <qx/events/types.hpp>
+#include <qx/projections/inventory.hpp>
+
+#include <string>
+
+namespace qx::api {
+
+class hypervisor_stand_in {
+ public:
+  hypervisor_stand_in(gateway& gw, const projections::inventory& inv) : gw_(gw), inv_(inv) {}
+
+  /// After a VM event: confirms the transition the VM is in, if any.
+  void on_event(const events::recorded_event& e);
+  /// Confirms every VM caught mid-transition (after a restart).
+  void settle_all();
+
+ private:
+  void settle(const std::string& vm_id, const std::string& cause);
+
+  gateway& gw_;
+  const projections::inventory& inv_;
+};
+
+} // namespace qx::api

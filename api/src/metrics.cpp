@@ -1,0 +1,93 @@
+#include "metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace qx::api {
+
+namespace {
+
+prometheus::Gauge* gauge(prometheus::Registry& r, const std::string& name, const std::string& help) {
+  return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+prometheus::Counter* counter(prometheus::Registry& r, const std::string& name,
+                             const std::string& help, const prometheus::Labels& labels = {}) {
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add(labels);
+}
+
+void advance(prometheus::Counter& c, std::uint64_t now, std::uint64_t before) {
+  if (now > before)
+    c.Increment(static_cast<double>(now - before));
+}
+
+} // namespace
+
+metrics::metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("qvdc_http_requests_total")
+                    .Help("HTTP requests answered, by route pattern, method and status")
+                    .Register(*registry_)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("qvdc_http_request_duration_seconds")
+                   .Help("Time from a request's arrival to its answer, by route pattern")
+                   .Register(*registry_)) {
+  auto& r = *registry_;
+  watch_clients_ = gauge(r, "qvdc_watch_clients", "WebSocket watchers connected");
+  in_flight_ = gauge(r, "qvdc_api_commands_in_flight", "Commands waiting for the actors");
+  operations_running_ = gauge(r, "qvdc_operations_running", "Operations not yet finished");
+  connections_ = gauge(r, "qvdc_http_connections", "Open HTTP and WebSocket connections");
+  projection_position_ =
+      gauge(r, "qvdc_projection_position", "Log position the read models have applied");
+  projection_lag_ = gauge(r, "qvdc_projection_lag_events",
+                          "Events durable in the log and not yet applied by the read models");
+  append_queue_ = gauge(r, "qvdc_log_append_queue_depth", "Appends waiting for the log writer");
+  appends_ok_ = counter(r, "qvdc_log_appends_total", "Appends answered", {{"result", "ok"}});
+  appends_failed_ = &prometheus::BuildCounter()
+                         .Name("qvdc_log_appends_total")
+                         .Help("Appends answered")
+                         .Register(r)
+                         .Add({{"result", "failed"}});
+  append_conflicts_ =
+      counter(r, "qvdc_log_append_conflicts_total", "Appends refused for a version conflict");
+  events_written_ = counter(r, "qvdc_log_events_written_total", "Events made durable");
+  batches_ = counter(r, "qvdc_log_batches_total", "Durable writes (group commits)");
+  watch_overflows_ = counter(r, "qvdc_watch_overflows_total",
+                             "Watchers closed for falling too far behind");
+  connections_refused_ =
+      counter(r, "qvdc_http_connections_refused_total", "Connections refused at the cap");
+}
+
+void metrics::request(const std::string& route, const std::string& method, unsigned status,
+                      std::chrono::nanoseconds latency) {
+  requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+      .Increment();
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+  latency_.Add({{"route", route}}, buckets)
+      .Observe(std::chrono::duration<double>(latency).count());
+}
+
+std::string metrics::render(const snapshot& s) {
+  {
+    std::lock_guard lock{mutex_};
+    watch_clients_->Set(static_cast<double>(s.watch_clients));
+    in_flight_->Set(static_cast<double>(s.in_flight));
+    operations_running_->Set(static_cast<double>(s.operations_running));
+    connections_->Set(static_cast<double>(s.connections));
+    projection_position_->Set(static_cast<double>(s.projection_position));
+    projection_lag_->Set(s.log_head > s.projection_position
+                             ? static_cast<double>(s.log_head - s.projection_position)
+                             : 0.0);
+    append_queue_->Set(static_cast<double>(s.store.queue_depth));
+    advance(*appends_ok_, s.store.appends_ok, last_.appends_ok);
+    advance(*appends_failed_, s.store.appends_failed, last_.appends_failed);
+    advance(*append_conflicts_, s.store.conflicts, last_.conflicts);
+    advance(*events_written_, s.store.events_written, last_.events_written);
+    advance(*batches_, s.store.batches, last_.batches);
+    last_ = s.store;
+  }
+  return prometheus::TextSerializer{}.Serialize(registry_->Collect());
+}
+
+} // namespace qx::api

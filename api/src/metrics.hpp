@@ -1,0 +1,66 @@
+#pragma once
+
+// The server's Prometheus metrics (prometheus-cpp core; rendered by our own /metrics route).
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <qx/events/types.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace qx::api {
+
+class metrics {
+ public:
+  metrics();
+
+  /// One answered request.
+  void request(const std::string& route, const std::string& method, unsigned status,
+               std::chrono::nanoseconds latency);
+
+  /// Values read at scrape time.
+  struct snapshot {
+    events::store_stats store;
+    std::uint64_t log_head = 0;
+    std::uint64_t projection_position = 0;
+    std::size_t watch_clients = 0;
+    std::size_t in_flight = 0;
+    std::size_t operations_running = 0;
+    std::size_t connections = 0;
+  };
+  /// The text exposition, after updating the scrape-time values from `s`.
+  [[nodiscard]] std::string render(const snapshot& s);
+
+  prometheus::Counter& watch_overflows() { return *watch_overflows_; }
+  prometheus::Counter& connections_refused() { return *connections_refused_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Gauge* watch_clients_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* operations_running_;
+  prometheus::Gauge* connections_;
+  prometheus::Gauge* projection_position_;
+  prometheus::Gauge* projection_lag_;
+  prometheus::Gauge* append_queue_;
+  prometheus::Counter* appends_ok_;
+  prometheus::Counter* appends_failed_;
+  prometheus::Counter* append_conflicts_;
+  prometheus::Counter* events_written_;
+  prometheus::Counter* batches_;
+  prometheus::Counter* watch_overflows_;
+  prometheus::Counter* connections_refused_;
+  std::mutex mutex_;
+  events::store_stats last_{};
+};
+
+} // namespace qx::api

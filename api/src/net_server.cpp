@@ -1,0 +1,614 @@
+#include "net_server.hpp"
+
+// Boost 1.74's asio needs <utility> first under C++20 (toolchain notes).
+#include <utility>
+
+#include "event_json.hpp"
+#include "responses.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <deque>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace qx::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+struct shared_state {
+  net_dependencies deps;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::uint64_t> request_ids{0};
+};
+
+/// Counts a connection for its lifetime.
+struct connection_slot {
+  std::atomic<std::size_t>& n;
+  explicit connection_slot(std::atomic<std::size_t>& c) : n(c) { n.fetch_add(1); }
+  ~connection_slot() { n.fetch_sub(1); }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+};
+
+int hex(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/// %xx-decodes `s` (and '+' as a space in queries); nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      const int hi = i + 1 < s.size() ? hex(s[i + 1]) : -1;
+      const int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+/// Splits the request target into the decoded path and query parameters.
+bool split_target(std::string_view target, http_request& out) {
+  const auto q = target.find('?');
+  auto path = percent_decode(target.substr(0, q), false);
+  if (!path || path->empty() || path->front() != '/')
+    return false;
+  out.path = std::move(*path);
+  if (q == std::string_view::npos)
+    return true;
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    const auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value)
+      return false;
+    out.query[*key] = std::move(*value);
+  }
+  return true;
+}
+
+http_response text_response(unsigned status, std::string body, std::string type = "text/plain") {
+  http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = std::move(type);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket watcher
+
+struct watch_params {
+  std::uint64_t from = 0;
+  std::set<std::string> types;
+  std::string stream;
+};
+
+class watch_session : public std::enable_shared_from_this<watch_session> {
+ public:
+  watch_session(tcp::socket&& socket, shared_state& st, watch_params params)
+      : ws_(std::move(socket)), st_(st), slot_(st.connections), params_(std::move(params)),
+        cursor_(params_.from), sent_(params_.from) {}
+
+  ~watch_session() {
+    if (registered_)
+      st_.deps.hub.remove(listener_);
+  }
+  watch_session(const watch_session&) = delete;
+  watch_session& operator=(const watch_session&) = delete;
+
+  void run(http::request<http::string_body> req) {
+    const auto& limits = st_.deps.limits;
+    // Beast pings an idle peer after half the idle timeout and drops it after the whole.
+    ws_.set_option(websocket::stream_base::timeout{limits.handshake_timeout,
+                                                   limits.ping_interval * 2, true});
+    ws_.read_message_max(limits.max_ws_message_bytes);
+    ws_.async_accept(req, beast::bind_front_handler(&watch_session::on_accept, shared_from_this()));
+  }
+
+ private:
+  struct queued {
+    std::uint64_t position; ///< 0 for a frame that is not an event.
+    std::shared_ptr<const std::string> text;
+  };
+
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    std::weak_ptr<watch_session> weak = shared_from_this();
+    auto executor = ws_.get_executor();
+    auto* pending = &wake_pending_;
+    listener_ = st_.deps.hub.add(watch_hub::listener{
+        [weak, executor, pending] {
+          if (pending->exchange(true))
+            return; // a wake is on its way already
+          net::post(executor, [weak] {
+            if (auto self = weak.lock())
+              self->pump();
+          });
+        },
+        [weak, executor](std::shared_ptr<const std::string> text) {
+          net::post(executor, [weak, text = std::move(text)] {
+            if (auto self = weak.lock())
+              self->push_side(text);
+          });
+        }});
+    registered_ = true;
+    do_read();
+    pump();
+  }
+
+  void do_read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        self->closed_ = true;
+        return;
+      }
+      self->in_.consume(self->in_.size()); // watchers have nothing to tell us
+      self->do_read();
+    });
+  }
+
+  void push_side(std::shared_ptr<const std::string> text) {
+    if (closed_ || overflowing_)
+      return;
+    queue_.push_back(queued{0, std::move(text)});
+    if (queue_.size() > st_.deps.limits.watch_queue_events)
+      overflow();
+    else
+      pump();
+  }
+
+  [[nodiscard]] bool wanted(const watch_frame& f) const {
+    return (params_.types.empty() || params_.types.contains(f.type)) &&
+           (params_.stream.empty() || params_.stream == f.stream);
+  }
+
+  /// Queues the next frames after the cursor, from the ring or else the log.
+  void fill() {
+    std::vector<watch_frame> frames;
+    if (!st_.deps.hub.read(cursor_, 256, frames)) {
+      auto events = st_.deps.store.read_all(cursor_ + 1, 256);
+      if (!events) {
+        close(websocket::close_code::internal_error, "the log could not be read");
+        return;
+      }
+      for (const auto& e : *events)
+        frames.push_back(make_frame(e));
+    }
+    for (auto& f : frames) {
+      cursor_ = f.position;
+      if (wanted(f))
+        queue_.push_back(queued{f.position, std::move(f.text)});
+    }
+  }
+
+  void pump() {
+    wake_pending_ = false;
+    if (writing_ || closed_)
+      return;
+    if (queue_.empty() && !overflowing_) {
+      fill();
+      if (closed_)
+        return;
+      const auto head = st_.deps.hub.head();
+      if (!live_ && cursor_ >= head)
+        live_ = true; // caught up once: from now on, falling behind is the client's doing
+      if (live_ && head > cursor_ + st_.deps.limits.watch_queue_events) {
+        overflow();
+        return;
+      }
+    }
+    if (queue_.empty()) {
+      if (overflowing_)
+        close(static_cast<websocket::close_code>(4008),
+              "too slow: resume from " + std::to_string(sent_));
+      return;
+    }
+    auto next = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*next.text),
+                    [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec) {
+                        self->closed_ = true;
+                        return;
+                      }
+                      if (next.position != 0)
+                        self->sent_ = next.position;
+                      self->pump();
+                    });
+  }
+
+  /// Too far behind: drop what is queued, say where to resume, then close (code 4008).
+  void overflow() {
+    st_.deps.stats.watch_overflows().Increment();
+    overflowing_ = true;
+    queue_.clear();
+    queue_.push_back(queued{0, std::make_shared<const std::string>(
+                                   json{{"type", "overflow"}, {"resumeFrom", sent_}}.dump())});
+    pump();
+  }
+
+  void close(websocket::close_code code, const std::string& reason) {
+    closed_ = true;
+    ws_.async_close(websocket::close_reason{code, reason},
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  shared_state& st_;
+  connection_slot slot_;
+  watch_params params_;
+  std::uint64_t cursor_; ///< Last position looked at (sent or filtered out).
+  std::uint64_t sent_;   ///< Last event position written to the client.
+  std::deque<queued> queue_;
+  beast::flat_buffer in_;
+  std::atomic<bool> wake_pending_{false};
+  std::uint64_t listener_ = 0;
+  bool registered_ = false;
+  bool writing_ = false;
+  bool live_ = false;
+  bool closed_ = false;
+  bool overflowing_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+/// Parses /api/v1/watch's query: from (position or "now"), types (comma list), stream.
+result<watch_params> watch_params_of(const http_request& req, std::uint64_t head) {
+  watch_params p;
+  p.from = head;
+  for (const auto& [key, value] : req.query) {
+    if (key == "from") {
+      if (value == "now")
+        continue;
+      std::uint64_t v = 0;
+      const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (value.empty() || r.ec != std::errc{} || r.ptr != value.data() + value.size())
+        return error{errc::invalid_argument, "from must be a log position or \"now\"",
+                     {{"field", "from"}}};
+      p.from = v;
+    } else if (key == "types") {
+      std::string_view rest{value};
+      while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        if (const auto t = rest.substr(0, comma); !t.empty())
+          p.types.emplace(t);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      }
+    } else if (key == "stream") {
+      p.stream = value;
+    } else {
+      return error{errc::invalid_argument, "unknown query parameter " + key, {{"field", key}}};
+    }
+  }
+  return p;
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket&& socket, shared_state& st)
+      : stream_(std::move(socket)), st_(st), slot_(st.connections) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+  /// Answers 503 and closes: the connection cap is reached.
+  void refuse() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->keep_alive_ = false;
+      self->send(error_response(503, "TOO_MANY_CONNECTIONS", "the connection limit is reached",
+                                json{{"limit", self->st_.deps.limits.max_connections}}),
+                 11);
+    });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(st_.deps.limits.max_header_bytes));
+    parser_->body_limit(st_.deps.limits.max_body_bytes);
+    stream_.expires_after(st_.deps.limits.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      close();
+      return;
+    }
+    keep_alive_ = false;
+    if (ec == http::error::body_limit) {
+      send(error_response(413, "TOO_LARGE", "the body exceeds the limit",
+                          json{{"limit", st_.deps.limits.max_body_bytes}}),
+           11);
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      send(error_response(431, "HEADERS_TOO_LARGE", "the headers exceed the limit",
+                          json{{"limit", st_.deps.limits.max_header_bytes}}),
+           11);
+      return;
+    }
+    if (ec) {
+      send(error_response(400, "BAD_REQUEST", "the request is not valid HTTP/1.1: " + ec.message()),
+           11);
+      return;
+    }
+    handle(parser_->release());
+  }
+
+  void handle(http::request<http::string_body> raw) {
+    started_ = std::chrono::steady_clock::now();
+    version_ = raw.version();
+    keep_alive_ = raw.keep_alive();
+    http_request req;
+    req.method = std::string{raw.method_string()};
+    if (!split_target(std::string_view{raw.target().data(), raw.target().size()}, req)) {
+      keep_alive_ = false;
+      send(error_response(400, "BAD_REQUEST", "the request target is not a valid path"), version_);
+      return;
+    }
+    method_ = req.method;
+    req.body = std::move(raw.body());
+    req.content_type = std::string{raw[http::field::content_type]};
+    req.if_match = std::string{raw[http::field::if_match]};
+    req.idempotency_key = std::string{raw["Idempotency-Key"]};
+    req.principal = "anonymous";
+    req.remote = remote_;
+    const auto given_id = raw["X-Request-Id"];
+    req.request_id = !given_id.empty() && given_id.size() <= 128
+                         ? std::string{given_id}
+                         : "req-" + std::to_string(st_.request_ids.fetch_add(1) + 1);
+    request_id_ = req.request_id;
+    if (req.path == "/api/v1/watch" && websocket::is_upgrade(raw)) {
+      upgrade(std::move(raw), req);
+      return;
+    }
+    if (system_route(req))
+      return;
+    dispatch(st_.deps.ctx, st_.deps.routes, std::move(req),
+             [self = shared_from_this()](http_response resp, const std::string& route) {
+               net::post(self->stream_.get_executor(),
+                         [self, resp = std::move(resp), route]() mutable {
+                           self->route_ = route;
+                           self->send(std::move(resp), self->version_);
+                         });
+             });
+  }
+
+  bool system_route(const http_request& req) {
+    const auto& p = req.path;
+    if (p != "/health" && p != "/live" && p != "/ready" && p != "/metrics" &&
+        p != "/api/v1/watch")
+      return false;
+    route_ = p;
+    if (req.method != "GET") {
+      auto resp = error_response(405, "METHOD_NOT_ALLOWED", "only GET is allowed on " + p,
+                                 json{{"allow", "GET"}});
+      resp.headers.emplace_back("Allow", "GET");
+      send(std::move(resp), version_);
+    } else if (p == "/health" || p == "/live") {
+      send(json_response(200, json{{"status", "ok"}}), version_);
+    } else if (p == "/ready") {
+      const auto& proj = st_.deps.proj;
+      const bool ready = proj.caught_up() && !proj.failure();
+      send(json_response(ready ? 200 : 503,
+                         json{{"ready", ready},
+                              {"projectionPosition", proj.position()},
+                              {"logHead", st_.deps.store.head().position}}),
+           version_);
+    } else if (p == "/metrics") {
+      metrics::snapshot snap;
+      snap.store = st_.deps.store.stats();
+      snap.log_head = st_.deps.store.head().position;
+      snap.projection_position = st_.deps.proj.position();
+      snap.watch_clients = st_.deps.hub.clients();
+      snap.in_flight = st_.deps.ctx.in_flight.load();
+      snap.operations_running = st_.deps.ctx.ops.running();
+      snap.connections = st_.connections.load();
+      send(text_response(200, st_.deps.stats.render(snap), "text/plain; version=0.0.4"), version_);
+    } else {
+      send(error_response(426, "UPGRADE_REQUIRED", "/api/v1/watch is a WebSocket endpoint"),
+           version_);
+    }
+    return true;
+  }
+
+  void upgrade(http::request<http::string_body> raw, const http_request& req) {
+    route_ = "/api/v1/watch";
+    if (!st_.deps.proj.caught_up()) {
+      send(error_response(503, "NOT_READY", "the read models are replaying the log"), version_);
+      return;
+    }
+    const auto head = st_.deps.hub.head();
+    auto params = watch_params_of(req, head);
+    if (!params) {
+      send(error_response(params.error()), version_);
+      return;
+    }
+    if (params->from > st_.deps.store.head().position) {
+      send(error_response(400, "INVALID_ARGUMENT", "from is beyond the head of the log",
+                          json{{"field", "from"}, {"head", st_.deps.store.head().position}}),
+           version_);
+      return;
+    }
+    st_.deps.stats.request(route_, method_, 101, std::chrono::steady_clock::now() - started_);
+    stream_.expires_never();
+    std::make_shared<watch_session>(stream_.release_socket(), st_, std::move(*params))
+        ->run(std::move(raw));
+  }
+
+  void send(http_response resp, unsigned version) {
+    if (resp.status >= 400)
+      keep_alive_ = keep_alive_ && resp.status != 413 && resp.status != 431;
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(resp.status), version);
+    res->set(http::field::server, "qvdc");
+    res->set(http::field::content_type, resp.content_type);
+    if (!request_id_.empty())
+      res->set("X-Request-Id", request_id_);
+    for (const auto& [name, value] : resp.headers)
+      res->set(name, value);
+    res->body() = std::move(resp.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    if (!route_.empty())
+      st_.deps.stats.request(route_, method_, resp.status,
+                             std::chrono::steady_clock::now() - started_);
+    stream_.expires_after(st_.deps.limits.request_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) {
+                          self->close();
+                          return;
+                        }
+                        self->route_.clear();
+                        self->request_id_.clear();
+                        self->do_read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  shared_state& st_;
+  connection_slot slot_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  std::string route_;
+  std::string method_;
+  std::string request_id_;
+  std::chrono::steady_clock::time_point started_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+};
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The listener
+
+struct net_server::impl {
+  explicit impl(net_dependencies deps) : state{std::move(deps)} {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec)
+        return; // closed
+      if (state.connections.load() >= state.deps.limits.max_connections) {
+        state.deps.stats.connections_refused().Increment();
+        std::make_shared<http_session>(std::move(s), state)->refuse();
+      } else {
+        std::make_shared<http_session>(std::move(s), state)->run();
+      }
+      accept();
+    });
+  }
+
+  shared_state state;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+};
+
+net_server::net_server(net_dependencies deps) : impl_(std::make_unique<impl>(std::move(deps))) {}
+
+net_server::~net_server() {
+  stop();
+}
+
+result<std::uint16_t> net_server::start(const std::string& host, std::uint16_t port,
+                                         unsigned threads) {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec)
+    return error{errc::invalid_argument, "not an IP address: " + host, {{"field", "listen"}}};
+  const tcp::endpoint endpoint{address, port};
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec)
+    a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    a.bind(endpoint, ec);
+  if (!ec)
+    a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return error{errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port) +
+                                        ": " + ec.message(),
+                 {{"field", "listen"}}};
+  impl_->accept();
+  for (unsigned i = 0; i < std::max(1U, threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  return a.local_endpoint().port();
+}
+
+void net_server::stop_accepting() {
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+}
+
+void net_server::stop() {
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable())
+      t.join();
+  impl_->threads.clear();
+}
+
+} // namespace qx::api

@@ -1,0 +1,93 @@
+#include "router.hpp"
+
+#include <qx/api/routes.hpp>
+
+namespace qx::api {
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const auto end = path.find('/', i);
+    const auto stop = end == std::string_view::npos ? path.size() : end;
+    out.push_back(path.substr(i, stop - i));
+    i = stop;
+  }
+  return out;
+}
+
+bool matches(std::string_view pattern, std::string_view path, path_params& params) {
+  const auto want = segments(pattern);
+  const auto got = segments(path);
+  if (want.size() != got.size())
+    return false;
+  path_params found;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i].starts_with('{')) {
+      if (got[i].empty())
+        return false;
+      found.emplace(std::string{want[i].substr(1, want[i].size() - 2)}, std::string{got[i]});
+    } else if (want[i] != got[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+} // namespace
+
+void router::add(std::string method, std::string pattern, handler fn) {
+  routes_.push_back(route{std::move(method), std::move(pattern), std::move(fn)});
+}
+
+router::match router::find(std::string_view method, std::string_view path) const {
+  match m;
+  for (const auto& r : routes_) {
+    path_params params;
+    if (!matches(r.pattern, path, params))
+      continue;
+    if (r.method == method) {
+      m.found = &r;
+      m.params = std::move(params);
+      m.allow.clear();
+      return m;
+    }
+    m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+  }
+  return m;
+}
+
+router make_router() {
+  router r;
+  add_cluster_routes(r);
+  add_node_routes(r);
+  add_vm_routes(r);
+  add_storage_routes(r);
+  add_network_routes(r);
+  add_system_routes(r);
+  return r;
+}
+
+/// Served by the server itself, before routing.
+constexpr route_info server_routes[] = {{"GET", "/health"},
+                                        {"GET", "/live"},
+                                        {"GET", "/ready"},
+                                        {"GET", "/metrics"},
+                                        {"GET", "/api/v1/watch"}};
+
+std::vector<route_info> route_table() {
+  static const router r = make_router();
+  std::vector<route_info> out{std::begin(server_routes), std::end(server_routes)};
+  for (const auto& rt : r.routes())
+    out.push_back(route_info{rt.method, rt.pattern});
+  return out;
+}
+
+} // namespace qx::api

@@ -1,0 +1,140 @@
+// The server: the log, the actors, the read models and the network, started and stopped in
+// an order that never lets a callback outlive what it touches.
+#include "context.hpp"
+#include "hypervisor_stand_in.hpp"
+#include "metrics.hpp"
+#include "net_server.hpp"
+#include "router.hpp"
+#include "watch_hub.hpp"
+
+#include <qx/actors/datacenter.hpp>
+#include <qx/api/server.hpp>
+#include <qx/events/rocksdb_store.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+namespace qx::api {
+
+namespace {
+
+class server_impl final : public server {
+ public:
+  server_impl(server_options opts, std::unique_ptr<events::event_store> store)
+      : opts_(std::move(opts)), store_(std::move(store)), proj_(*store_),
+        ops_(proj_.inv()), system_(configure()) {}
+
+  ~server_impl() override { stop(); }
+  server_impl(const server_impl&) = delete;
+  server_impl& operator=(const server_impl&) = delete;
+
+  status start() {
+    auto dc = actors::spawn_datacenter(system_, *store_);
+    if (!dc)
+      return std::move(dc).error();
+    dc_ = std::move(*dc);
+    gateway_ = std::make_unique<gateway>(system_, dc_);
+    ctx_.reset(new api_context{*gateway_, proj_, *store_, ops_, idempotency_,
+                               opts_.limits.max_in_flight});
+    if (opts_.hypervisor_stand_in)
+      stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
+    proj_.add_observer([this](const events::recorded_event& e) {
+      hub_.publish(e);
+      ops_.on_event(e);
+      if (stand_in_ && proj_.caught_up())
+        stand_in_->on_event(e);
+    });
+    if (stand_in_)
+      proj_.on_caught_up([this] { stand_in_->settle_all(); });
+    ops_.set_listener([this](const operation& op) {
+      hub_.broadcast(std::make_shared<const std::string>(
+          json{{"type", "operation"}, {"operation", to_json(op)}}.dump()));
+    });
+    proj_.start();
+    net_ = std::make_unique<net_server>(
+        net_dependencies{*ctx_, routes_, hub_, metrics_, *store_, proj_, opts_.limits});
+    auto port = net_->start(opts_.listen_host, opts_.listen_port, opts_.io_threads);
+    if (!port)
+      return std::move(port).error();
+    port_ = *port;
+    return {};
+  }
+
+  [[nodiscard]] std::uint16_t port() const override { return port_; }
+
+  void stop() override {
+    std::lock_guard lock{stop_mutex_};
+    if (stopped_)
+      return;
+    stopped_ = true;
+    // Network first (no new requests), then the actors (no more replies), then the read
+    // models (no more callbacks); the I/O threads go last so late posts find a live context.
+    if (net_)
+      net_->stop_accepting();
+    if (dc_.coordinator) {
+      actors::shutdown(dc_);
+      system_.await_all_actors_done();
+    }
+    proj_.stop();
+    if (net_)
+      net_->stop();
+    stopped_cv_.notify_all();
+  }
+
+  void wait() override {
+    std::unique_lock lock{stop_mutex_};
+    stopped_cv_.wait(lock, [this] { return stopped_; });
+  }
+
+ private:
+  caf::actor_system_config& configure() {
+    // The log's writer and the I/O threads run beside the scheduler on 2 cores.
+    config_.set("scheduler.max-threads", 2);
+    return config_;
+  }
+
+  server_options opts_;
+  std::unique_ptr<events::event_store> store_;
+  projections::host proj_;
+  watch_hub hub_;
+  operations ops_;
+  idempotency_cache idempotency_;
+  metrics metrics_;
+  router routes_ = make_router();
+  caf::actor_system_config config_;
+  caf::actor_system system_;
+  actors::datacenter dc_;
+  std::unique_ptr<gateway> gateway_;
+  std::unique_ptr<hypervisor_stand_in> stand_in_;
+  std::unique_ptr<api_context> ctx_;
+  std::unique_ptr<net_server> net_;
+  std::uint16_t port_ = 0;
+  std::mutex stop_mutex_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+};
+
+} // namespace
+
+result<std::unique_ptr<server>> server::start(server_options opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.data_dir, ec);
+  if (ec)
+    return error{errc::io_error, "cannot create " + opts.data_dir + ": " + ec.message(),
+                 {{"field", "data_dir"}}};
+  events::rocksdb_store_options store_opts;
+  store_opts.path = (std::filesystem::path{opts.data_dir} / "log").string();
+  auto store = events::open_rocksdb_store(store_opts);
+  if (!store)
+    return std::move(store).error();
+  auto s = std::make_unique<server_impl>(std::move(opts), std::move(*store));
+  if (auto ok = s->start(); !ok)
+    return ok.error();
+  return std::unique_ptr<server>{std::move(s)};
+}
+
+} // namespace qx::api

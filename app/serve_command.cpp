@@ -1,0 +1,100 @@
+#include "serve_command.hpp"
+
+#include <qx/api/server.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace qx::app {
+
+namespace {
+
+struct serve_args {
+  std::string listen = "127.0.0.1:8080";
+  api::server_options opts;
+};
+
+/// "host:port" with a numeric port (0: any free one).
+bool parse_listen(const std::string& text, api::server_options& opts) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port > 65535)
+      return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  opts.listen_host = text.substr(0, colon);
+  if (opts.listen_host.size() > 2 && opts.listen_host.front() == '[')
+    opts.listen_host = opts.listen_host.substr(1, opts.listen_host.size() - 2);
+  opts.listen_port = static_cast<std::uint16_t>(port);
+  return true;
+}
+
+int run(serve_args& args) {
+  if (!parse_listen(args.listen, args.opts)) {
+    std::fprintf(stderr, "qvdc serve: --listen must be host:port, e.g. 127.0.0.1:8080\n");
+    return 2;
+  }
+  // Signals are taken by sigwait below; blocked before any thread starts so none gets them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto server = api::server::start(args.opts);
+  if (!server) {
+    std::fprintf(stderr, "qvdc serve: %s\n", server.error().to_string().c_str());
+    return 1;
+  }
+  std::printf("qvdc serve: listening on %s:%u\n", args.opts.listen_host.c_str(),
+              static_cast<unsigned>((*server)->port()));
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "{\"msg\":\"stopping\",\"signal\":%d}\n", sig);
+  (*server)->stop();
+  return 0;
+}
+
+} // namespace
+
+void add_serve_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<serve_args>();
+  auto* cmd = app.add_subcommand("serve", "Serve the REST and WebSocket API");
+  cmd->add_option("--listen", args->listen, "Address and port (port 0: any free one)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", args->opts.data_dir, "Data directory (the log lives in log/)")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", args->opts.io_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1U, 64U))
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", args->opts.limits.max_body_bytes, "Largest request body")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20U))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->opts.limits.max_connections,
+                  "Open connections before new ones get 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--max-in-flight", args->opts.limits.max_in_flight,
+                  "Commands waiting for the actors before new ones get 429")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--watch-queue", args->opts.limits.watch_queue_events,
+                  "Events a watcher may lag behind before it is told to resume")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
+                "Confirm VM power transitions at once (until node agents exist)");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+} // namespace qx::app

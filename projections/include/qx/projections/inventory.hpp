@@ -1,0 +1,108 @@
+#pragma once
+
+// The inventory read model: every resource's current state and version. It is rebuilt from
+// the log with the aggregates' own evolve(), so the read side can never interpret an event
+// differently from the write side.
+
+#include <qx/actors/aggregates.hpp>
+#include <qx/events/types.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace qx::projections {
+
+/// A resource as the inventory holds it.
+template<class A>
+struct resource {
+  typename A::state state;
+  std::uint64_t version = 0;  ///< The aggregate's stream version.
+  std::uint64_t position = 0; ///< Log position of its latest event.
+};
+
+/// True while the resource exists for readers: created and not yet deleted.
+[[nodiscard]] bool is_live(const actors::vm_aggregate::state& s);
+[[nodiscard]] bool is_live(const actors::node_aggregate::state& s);
+[[nodiscard]] bool is_live(const actors::alert_aggregate::state& s);
+template<class State>
+[[nodiscard]] bool is_live(const State& s) {
+  return s.created() && !s.deleted();
+}
+
+/// The kind of the aggregate a stream belongs to ("vm", "node", ...); nullopt
+/// for a stream no aggregate owns.
+[[nodiscard]] std::optional<std::string_view> aggregate_kind_of(std::string_view stream);
+
+class inventory {
+ public:
+  /// Applies `e` when its stream belongs to an aggregate; other streams are ignored. Events
+  /// must arrive in position order. An event its aggregate cannot decode is counted, not
+  /// applied (a newer writer's event type).
+  void apply(const events::recorded_event& e);
+
+  /// The live resource `id` of kind A; with include_gone, also a deleted one (its last state).
+  template<class A>
+  [[nodiscard]] std::optional<resource<A>> get(std::string_view id,
+                                               bool include_gone = false) const {
+    std::shared_lock lock{mutex_};
+    const auto& t = std::get<table<A>>(tables_);
+    const auto it = t.find(id);
+    if (it == t.end() || (!include_gone && !is_live(it->second.state)))
+      return std::nullopt;
+    return it->second;
+  }
+
+  /// Up to `limit` live resources of kind A with id > after_id that `keep` accepts, by id.
+  template<class A>
+  [[nodiscard]] std::vector<resource<A>>
+  list(std::string_view after_id, std::size_t limit,
+       const std::function<bool(const resource<A>&)>& keep = {}) const {
+    std::vector<resource<A>> out;
+    std::shared_lock lock{mutex_};
+    const auto& t = std::get<table<A>>(tables_);
+    for (auto it = t.upper_bound(after_id); it != t.end() && out.size() < limit; ++it)
+      if (is_live(it->second.state) && (!keep || keep(it->second)))
+        out.push_back(it->second);
+    return out;
+  }
+
+  /// Calls f(resource) for every live resource of kind A under the read lock; f must be quick.
+  template<class A, class F>
+  void for_each(F&& f) const {
+    std::shared_lock lock{mutex_};
+    for (const auto& [id, r] : std::get<table<A>>(tables_))
+      if (is_live(r.state))
+        f(r);
+  }
+
+  /// Events applied and events skipped (undecodable).
+  [[nodiscard]] std::uint64_t applied() const;
+  [[nodiscard]] std::uint64_t skipped() const;
+
+ private:
+  template<class A>
+  using table = std::map<std::string, resource<A>, std::less<>>;
+
+  template<class A>
+  bool apply_to(const events::recorded_event& e, std::string_view id);
+
+  mutable std::shared_mutex mutex_;
+  std::tuple<table<actors::vm_aggregate>, table<actors::node_aggregate>,
+             table<actors::cluster_aggregate>, table<actors::storage_pool_aggregate>,
+             table<actors::volume_aggregate>, table<actors::network_aggregate>,
+             table<actors::security_group_aggregate>, table<actors::image_aggregate>,
+             table<actors::alert_aggregate>>
+      tables_;
+  std::uint64_t applied_ = 0;
+  std::uint64_t skipped_ = 0;
+};
+
+} // namespace qx::projections
