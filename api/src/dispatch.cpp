@@ -32,9 +32,9 @@ void dispatch(api_context& ctx, const router& routes, http_request req,
   auto m = routes.find(req.method, req.path);
   if (m.found == nullptr) {
     if (!m.allow.empty()) {
-      auto resp = error_response(405, "METHOD_NOT_ALLOWED",
-                                 req.method + " is not allowed on " + req.path,
-                                 json{{"allow", m.allow}});
+      auto resp =
+          error_response(405, "METHOD_NOT_ALLOWED", req.method + " is not allowed on " + req.path,
+                         json{{"allow", m.allow}});
       resp.headers.emplace_back("Allow", m.allow);
       respond(std::move(resp), "unmatched");
       return;

@@ -12,8 +12,7 @@ namespace qx::api {
 namespace {
 
 json payload_json(const events::recorded_event& e) {
-  const auto* d =
-      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(e.type);
+  const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(e.type);
   if (d == nullptr)
     return json{{"undecodable", true}};
   const auto* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(d);
@@ -61,10 +60,9 @@ std::string rfc3339(std::int64_t unix_ns) {
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (s.size() < 20 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-      !digits(s, 17, 2, se))
+  if (s.size() < 20 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) ||
+      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
     return std::nullopt;

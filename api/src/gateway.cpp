@@ -19,12 +19,16 @@ struct gateway::impl {
         [req = std::move(req), k = std::move(k), coordinator = coordinator,
          timeout = timeout](caf::event_based_actor* self, int) mutable {
           self->request(coordinator, timeout, std::move(req))
-              .then([k, self](Outcome& o) { k(std::move(o)); self->quit(); },
-                    [k, self](caf::error& e) {
-                      k(Outcome{error{errc::unavailable,
-                                      "the actors did not answer: " + caf::to_string(e)}});
-                      self->quit();
-                    });
+              .then(
+                  [k, self](Outcome& o) {
+                    k(std::move(o));
+                    self->quit();
+                  },
+                  [k, self](caf::error& e) {
+                    k(Outcome{error{errc::unavailable,
+                                    "the actors did not answer: " + caf::to_string(e)}});
+                    self->quit();
+                  });
         },
         0);
   }

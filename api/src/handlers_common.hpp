@@ -69,14 +69,14 @@ template<class A>
 /// 404 for resource `id` of kind A.
 template<class A>
 [[nodiscard]] http_response not_found(const std::string& id) {
-  return error_response(error{errc::not_found, std::string{A::kind} + " " + id + " does not exist",
-                              {{"id", id}}});
+  return error_response(
+      error{errc::not_found, std::string{A::kind} + " " + id + " does not exist", {{"id", id}}});
 }
 
 /// Answers with resource `id` once the read model has applied `position`.
 template<class A>
-void answer_when_applied(api_context& ctx, std::uint64_t position, std::string id,
-                         unsigned status, responder respond) {
+void answer_when_applied(api_context& ctx, std::uint64_t position, std::string id, unsigned status,
+                         responder respond) {
   ctx.proj.when_applied(position, [&ctx, id = std::move(id), status, respond = std::move(respond)] {
     const auto r = ctx.proj.inv().get<A>(id, true);
     respond(r ? resource_response<A>(status, *r) : not_found<A>(id));
@@ -129,8 +129,8 @@ struct field_filter {
 };
 /// The filters of `req` against `d` (any query parameter but limit/pageToken); 400 for one
 /// that names no top-level scalar field.
-[[nodiscard]] result<std::vector<field_filter>>
-filters_of(const http_request& req, const google::protobuf::Descriptor& d);
+[[nodiscard]] result<std::vector<field_filter>> filters_of(const http_request& req,
+                                                           const google::protobuf::Descriptor& d);
 [[nodiscard]] bool passes(const google::protobuf::Message& m,
                           const std::vector<field_filter>& filters);
 
@@ -150,9 +150,10 @@ void read_list(api_context& ctx, const http_request& req, responder respond) {
     respond(error_response(filters.error()));
     return;
   }
-  const auto rows = ctx.proj.inv().list<A>(
-      p->after, p->limit + 1,
-      [&](const projections::resource<A>& r) { return passes(r.state, *filters); });
+  const auto rows =
+      ctx.proj.inv().list<A>(p->after, p->limit + 1, [&](const projections::resource<A>& r) {
+        return passes(r.state, *filters);
+      });
   json items = json::array();
   for (std::size_t i = 0; i < rows.size() && i < p->limit; ++i)
     items.push_back(render(rows[i]));
@@ -163,8 +164,10 @@ void read_list(api_context& ctx, const http_request& req, responder respond) {
 /// GET path (list) and GET path/{id}.
 template<class A>
 void list_route(router& r, const std::string& path) {
-  r.add("GET", path, [](api_context& ctx, const http_request& req, const path_params&,
-                        responder respond) { read_list<A>(ctx, req, respond); });
+  r.add("GET", path,
+        [](api_context& ctx, const http_request& req, const path_params&, responder respond) {
+          read_list<A>(ctx, req, respond);
+        });
   r.add("GET", path + "/{id}",
         [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
           read_one<A>(ctx, p.at("id"), respond);

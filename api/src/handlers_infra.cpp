@@ -49,27 +49,25 @@ result<cluster::command> cluster_update(const json& b, const path_params&) {
   return cluster::command{std::move(u)};
 }
 
-void cluster_usage(api_context& ctx, const http_request&, const path_params& p,
-                   responder respond) {
+void cluster_usage(api_context& ctx, const http_request&, const path_params& p, responder respond) {
   const auto u = projections::usage_of(ctx.proj.inv(), p.at("id"));
   if (!u) {
     respond(not_found<cluster_aggregate>(p.at("id")));
     return;
   }
-  respond(json_response(
-      200, json{{"clusterId", u->cluster_id},
-                {"nodes", u->nodes},
-                {"cpu",
-                 {{"totalThreads", u->cpu_threads},
-                  {"capacityVcpus", u->cpu_capacity},
-                  {"allocatedVcpus", u->cpu_allocated}}},
-                {"memory",
-                 {{"totalMib", u->memory_total_mib},
-                  {"capacityMib", u->memory_capacity_mib},
-                  {"allocatedMib", u->memory_allocated_mib}}},
-                {"storage",
-                 {{"totalBytes", u->storage_total_bytes},
-                  {"allocatedBytes", u->storage_allocated_bytes}}}}));
+  respond(json_response(200, json{{"clusterId", u->cluster_id},
+                                  {"nodes", u->nodes},
+                                  {"cpu",
+                                   {{"totalThreads", u->cpu_threads},
+                                    {"capacityVcpus", u->cpu_capacity},
+                                    {"allocatedVcpus", u->cpu_allocated}}},
+                                  {"memory",
+                                   {{"totalMib", u->memory_total_mib},
+                                    {"capacityMib", u->memory_capacity_mib},
+                                    {"allocatedMib", u->memory_allocated_mib}}},
+                                  {"storage",
+                                   {{"totalBytes", u->storage_total_bytes},
+                                    {"allocatedBytes", u->storage_allocated_bytes}}}}));
 }
 
 result<node::command> node_register(const json& b, const path_params&) {
@@ -113,9 +111,9 @@ void add_cluster_routes(router& r) {
   r.add("POST", "/api/v1/clusters",
         command_route<cluster_aggregate>({"id", "name", "description", "ha", "drs"}, 201,
                                          cluster_create));
-  r.add("PATCH", "/api/v1/clusters/{id}",
-        command_route<cluster_aggregate>({"name", "description", "ha", "drs"}, 200,
-                                         cluster_update));
+  r.add(
+      "PATCH", "/api/v1/clusters/{id}",
+      command_route<cluster_aggregate>({"name", "description", "ha", "drs"}, 200, cluster_update));
   r.add("DELETE", "/api/v1/clusters/{id}",
         command_route<cluster_aggregate>({}, 200, [](const json&, const path_params&) {
           return result<cluster::command>{cluster::remove{}};
@@ -133,12 +131,11 @@ void add_cluster_routes(router& r) {
 
 void add_node_routes(router& r) {
   list_route<node_aggregate>(r, "/api/v1/nodes");
-  r.add("POST", "/api/v1/nodes",
-        command_route<node_aggregate>({"id", "hostname", "address", "hardware"}, 201,
-                                      node_register));
+  r.add(
+      "POST", "/api/v1/nodes",
+      command_route<node_aggregate>({"id", "hostname", "address", "hardware"}, 201, node_register));
   r.add("PATCH", "/api/v1/nodes/{id}",
-        command_route<node_aggregate>({"cpuOvercommit", "memoryOvercommit"}, 200,
-                                      node_overcommit));
+        command_route<node_aggregate>({"cpuOvercommit", "memoryOvercommit"}, 200, node_overcommit));
   r.add("DELETE", "/api/v1/nodes/{id}",
         command_route<node_aggregate>({}, 200, node_plain<node::decommission>));
   r.add("POST", "/api/v1/nodes/{id}/connect",

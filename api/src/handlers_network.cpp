@@ -60,8 +60,8 @@ result<sg::command> sg_add_rule(const json& b, const path_params&) {
 void add_network_routes(router& r) {
   list_route<network_aggregate>(r, "/api/v1/networks");
   r.add("POST", "/api/v1/networks",
-        command_route<network_aggregate>({"id", "name", "type", "vlanId", "cidr", "gateway", "dhcp"},
-                                         201, network_create));
+        command_route<network_aggregate>(
+            {"id", "name", "type", "vlanId", "cidr", "gateway", "dhcp"}, 201, network_create));
   r.add("DELETE", "/api/v1/networks/{id}",
         command_route<network_aggregate>({}, 200, [](const json&, const path_params&) {
           return result<network::command>{network::remove{}};
@@ -83,8 +83,7 @@ void add_network_routes(router& r) {
   // The rule id is the group's to give ("rule-<n>").
   r.add("POST", "/api/v1/security-groups/{id}/rules",
         command_route<security_group_aggregate>(
-            {"direction", "protocol", "portFrom", "portTo", "cidr"},
-            200, sg_add_rule));
+            {"direction", "protocol", "portFrom", "portTo", "cidr"}, 200, sg_add_rule));
   r.add("DELETE", "/api/v1/security-groups/{id}/rules/{ruleId}",
         command_route<security_group_aggregate>({}, 200, [](const json&, const path_params& p) {
           return result<sg::command>{sg::remove_rule{p.at("ruleId")}};

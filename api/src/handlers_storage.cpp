@@ -22,11 +22,14 @@ result<pool::command> pool_create(const json& b, const path_params&) {
   if (ok && b.contains("settings")) {
     const auto& s = b.at("settings");
     if (!s.is_object() || s.size() > 64)
-      ok = error{errc::invalid_argument, "settings must be an object of at most 64 strings",
+      ok = error{errc::invalid_argument,
+                 "settings must be an object of at most 64 strings",
                  {{"field", "settings"}}};
     for (auto it = s.begin(); ok && it != s.end(); ++it) {
-      if (!it->is_string() || it.key().size() > 128 || it->get_ref<const std::string&>().size() > 4096)
-        ok = error{errc::invalid_argument, "settings values must be strings (keys up to 128 bytes)",
+      if (!it->is_string() || it.key().size() > 128 ||
+          it->get_ref<const std::string&>().size() > 4096)
+        ok = error{errc::invalid_argument,
+                   "settings values must be strings (keys up to 128 bytes)",
                    {{"field", "settings." + it.key()}}};
       else
         c.settings[it.key()] = it->get<std::string>();
@@ -102,8 +105,8 @@ void add_storage_routes(router& r) {
 
   list_route<volume_aggregate>(r, "/api/v1/volumes");
   r.add("POST", "/api/v1/volumes",
-        command_route<volume_aggregate>({"id", "name", "poolId", "sizeBytes", "format", "shareable"},
-                                        201, volume_create));
+        command_route<volume_aggregate>(
+            {"id", "name", "poolId", "sizeBytes", "format", "shareable"}, 201, volume_create));
   r.add("PATCH", "/api/v1/volumes/{id}",
         command_route<volume_aggregate>({"sizeBytes"}, 200, volume_resize));
   r.add("DELETE", "/api/v1/volumes/{id}",

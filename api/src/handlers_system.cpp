@@ -39,9 +39,8 @@ status read_time(const http_request& req, const char* key, std::int64_t& out) {
 result<projections::event_query> event_query_of(const http_request& req) {
   projections::event_query q;
   for (const auto& [key, value] : req.query) {
-    static constexpr std::string_view known[] = {"stream",       "principal",    "type",
-                                                 "fromTime",     "toTime",       "fromPosition",
-                                                 "toPosition",   "limit"};
+    static constexpr std::string_view known[] = {"stream", "principal",    "type",       "fromTime",
+                                                 "toTime", "fromPosition", "toPosition", "limit"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       return bad(key, "unknown query parameter " + key);
     if (value.size() > 256)
@@ -90,8 +89,8 @@ void query_events(api_context& ctx, const http_request& req, const path_params&,
     last = position;
   }
   const bool full = items.size() == q->limit;
-  respond(json_response(200, json{{"items", std::move(items)},
-                                  {"nextFromPosition", full ? last + 1 : 0}}));
+  respond(json_response(
+      200, json{{"items", std::move(items)}, {"nextFromPosition", full ? last + 1 : 0}}));
 }
 
 void list_operations(api_context& ctx, const http_request& req, const path_params&,
@@ -127,8 +126,7 @@ json alert_json(const projections::alert& a) {
               {"version", a.version}};
 }
 
-void list_alerts(api_context& ctx, const http_request& req, const path_params&,
-                 responder respond) {
+void list_alerts(api_context& ctx, const http_request& req, const path_params&, responder respond) {
   auto p = page_of(req);
   if (!p) {
     respond(error_response(p.error()));
@@ -170,7 +168,8 @@ void alert_command(api_context& ctx, const http_request& req, const path_params&
       return;
     }
     if (current->state == "resolved") {
-      respond(error_response(error{errc::failed_precondition, "alert " + id + " is resolved",
+      respond(error_response(error{errc::failed_precondition,
+                                   "alert " + id + " is resolved",
                                    {{"reason", "ALERT_RESOLVED"}}}));
       return;
     }

@@ -82,23 +82,20 @@ void placed_action(api_context& ctx, const http_request& req, const path_params&
     }
     const auto id = p.at("id");
     const bool start = std::is_same_v<Request, actors::start_vm>;
-    ctx.gw.send(Request{id, node, std::move(*meta)},
-                [&ctx, id, start, respond](actors::placement_outcome o) mutable {
-                  if (!o) {
-                    respond(error_response(o.error()));
-                    return;
-                  }
-                  const auto node_id = o->node_id;
-                  ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, start,
-                                                               respond]() mutable {
-                    auto op = ctx.ops.begin(start ? "vm.start" : "vm.migrate",
-                                            vm_aggregate::stream(id),
-                                            vm_reaches(id, vm::power::running,
-                                                       start ? std::string{} : node_id),
-                                            json{{"vmId", id}, {"nodeId", node_id}});
-                    respond_operation(respond, op);
-                  });
-                });
+    ctx.gw.send(Request{id, node, std::move(*meta)}, [&ctx, id, start, respond](
+                                                         actors::placement_outcome o) mutable {
+      if (!o) {
+        respond(error_response(o.error()));
+        return;
+      }
+      const auto node_id = o->node_id;
+      ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, start, respond]() mutable {
+        auto op = ctx.ops.begin(start ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
+                                vm_reaches(id, vm::power::running, start ? std::string{} : node_id),
+                                json{{"vmId", id}, {"nodeId", node_id}});
+        respond_operation(respond, op);
+      });
+    });
   });
 }
 
@@ -154,8 +151,10 @@ void list_snapshots(api_context& ctx, const http_request&, const path_params& p,
 } // namespace
 
 void add_vm_routes(router& r) {
-  r.add("GET", "/api/v1/vms", [](api_context& ctx, const http_request& req, const path_params&,
-                                 responder respond) { read_list<vm_aggregate>(ctx, req, respond); });
+  r.add("GET", "/api/v1/vms",
+        [](api_context& ctx, const http_request& req, const path_params&, responder respond) {
+          read_list<vm_aggregate>(ctx, req, respond);
+        });
   r.add("POST", "/api/v1/vms", create_vm);
   r.add("GET", "/api/v1/vms/{id}",
         [](api_context& ctx, const http_request&, const path_params& p, responder respond) {

@@ -15,8 +15,8 @@ constexpr const char* principal = "system:hypervisor-stand-in";
 
 void hypervisor_stand_in::on_event(const events::recorded_event& e) {
   const auto prefix = vm_aggregate::stream("");
-  if (e.stream.starts_with(prefix) && (e.type == "qx.events.v1.VmPowerStateChanged" ||
-                                       e.type == "qx.events.v1.VmMigrationStarted"))
+  if (e.stream.starts_with(prefix) &&
+      (e.type == "qx.events.v1.VmPowerStateChanged" || e.type == "qx.events.v1.VmMigrationStarted"))
     settle(e.stream.substr(prefix.size()), std::to_string(e.position));
 }
 

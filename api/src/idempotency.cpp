@@ -27,8 +27,8 @@ void idempotency_cache::store(const std::string& key, const std::string& fingerp
   if (entries_.contains(key))
     return; // the first answer wins
   order_.push_back(key);
-  entries_.emplace(key, entry{fingerprint, r, std::chrono::steady_clock::now(),
-                              std::prev(order_.end())});
+  entries_.emplace(
+      key, entry{fingerprint, r, std::chrono::steady_clock::now(), std::prev(order_.end())});
   while (entries_.size() > capacity_) {
     entries_.erase(order_.front());
     order_.pop_front();

@@ -93,14 +93,12 @@ status add_value(const json& v, Message& m, const FieldDescriptor& f, const std:
   case FieldDescriptor::CPPTYPE_UINT32:
     if (!integer_in_range<std::uint32_t>(v))
       return need("an integer from 0 to 4294967295");
-    rep ? r.AddUInt32(&m, &f, v.get<std::uint32_t>())
-        : r.SetUInt32(&m, &f, v.get<std::uint32_t>());
+    rep ? r.AddUInt32(&m, &f, v.get<std::uint32_t>()) : r.SetUInt32(&m, &f, v.get<std::uint32_t>());
     return {};
   case FieldDescriptor::CPPTYPE_UINT64:
     if (!integer_in_range<std::uint64_t>(v))
       return need("a non-negative integer");
-    rep ? r.AddUInt64(&m, &f, v.get<std::uint64_t>())
-        : r.SetUInt64(&m, &f, v.get<std::uint64_t>());
+    rep ? r.AddUInt64(&m, &f, v.get<std::uint64_t>()) : r.SetUInt64(&m, &f, v.get<std::uint64_t>());
     return {};
   case FieldDescriptor::CPPTYPE_DOUBLE:
   case FieldDescriptor::CPPTYPE_FLOAT:
@@ -117,8 +115,8 @@ status add_value(const json& v, Message& m, const FieldDescriptor& f, const std:
     rep ? r.AddBool(&m, &f, v.get<bool>()) : r.SetBool(&m, &f, v.get<bool>());
     return {};
   case FieldDescriptor::CPPTYPE_ENUM: {
-    const auto* value = v.is_string() ? f.enum_type()->FindValueByName(v.get<std::string>())
-                                      : nullptr;
+    const auto* value =
+        v.is_string() ? f.enum_type()->FindValueByName(v.get<std::string>()) : nullptr;
     if (value == nullptr)
       return need("one of the enumeration's names");
     rep ? r.AddEnum(&m, &f, value) : r.SetEnum(&m, &f, value);
@@ -232,18 +230,20 @@ result<json> parse_body(std::string_view body, int max_depth) {
     if (c == '"')
       in_string = true;
     else if ((c == '{' || c == '[') && ++depth > max_depth)
-      return error{errc::invalid_argument, "the body nests deeper than " +
-                                               std::to_string(max_depth) + " levels",
+      return error{errc::invalid_argument,
+                   "the body nests deeper than " + std::to_string(max_depth) + " levels",
                    {{"reason", "MALFORMED_JSON"}, {"field", "body"}}};
     else if (c == '}' || c == ']')
       --depth;
   }
   auto j = json::parse(body, nullptr, false);
   if (j.is_discarded())
-    return error{errc::invalid_argument, "the body is not valid JSON",
+    return error{errc::invalid_argument,
+                 "the body is not valid JSON",
                  {{"reason", "MALFORMED_JSON"}, {"field", "body"}}};
   if (!j.is_object())
-    return error{errc::invalid_argument, "the body must be a JSON object",
+    return error{errc::invalid_argument,
+                 "the body must be a JSON object",
                  {{"reason", "MALFORMED_JSON"}, {"field", "body"}}};
   return j;
 }
@@ -277,8 +277,8 @@ status read_string(const json& j, std::string_view key, std::string& out, bool r
   if (!v->is_string())
     return bad_field(std::string{key}, std::string{key} + " must be a string");
   if (v->get_ref<const std::string&>().size() > max_bytes)
-    return bad_field(std::string{key}, std::string{key} + " is longer than " +
-                                           std::to_string(max_bytes) + " bytes");
+    return bad_field(std::string{key},
+                     std::string{key} + " is longer than " + std::to_string(max_bytes) + " bytes");
   out = v->get<std::string>();
   return {};
 }

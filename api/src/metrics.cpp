@@ -6,7 +6,8 @@ namespace qx::api {
 
 namespace {
 
-prometheus::Gauge* gauge(prometheus::Registry& r, const std::string& name, const std::string& help) {
+prometheus::Gauge* gauge(prometheus::Registry& r, const std::string& name,
+                         const std::string& help) {
   return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
 }
 
@@ -52,8 +53,8 @@ metrics::metrics()
       counter(r, "qvdc_log_append_conflicts_total", "Appends refused for a version conflict");
   events_written_ = counter(r, "qvdc_log_events_written_total", "Events made durable");
   batches_ = counter(r, "qvdc_log_batches_total", "Durable writes (group commits)");
-  watch_overflows_ = counter(r, "qvdc_watch_overflows_total",
-                             "Watchers closed for falling too far behind");
+  watch_overflows_ =
+      counter(r, "qvdc_watch_overflows_total", "Watchers closed for falling too far behind");
   connections_refused_ =
       counter(r, "qvdc_http_connections_refused_total", "Connections refused at the cap");
 }
@@ -64,8 +65,7 @@ void metrics::request(const std::string& route, const std::string& method, unsig
       .Increment();
   static const prometheus::Histogram::BucketBoundaries buckets{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-  latency_.Add({{"route", route}}, buckets)
-      .Observe(std::chrono::duration<double>(latency).count());
+  latency_.Add({{"route", route}}, buckets).Observe(std::chrono::duration<double>(latency).count());
 }
 
 std::string metrics::render(const snapshot& s) {

@@ -136,8 +136,8 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
   void run(http::request<http::string_body> req) {
     const auto& limits = st_.deps.limits;
     // Beast pings an idle peer after half the idle timeout and drops it after the whole.
-    ws_.set_option(websocket::stream_base::timeout{limits.handshake_timeout,
-                                                   limits.ping_interval * 2, true});
+    ws_.set_option(
+        websocket::stream_base::timeout{limits.handshake_timeout, limits.ping_interval * 2, true});
     ws_.read_message_max(limits.max_ws_message_bytes);
     ws_.async_accept(req, beast::bind_front_handler(&watch_session::on_accept, shared_from_this()));
   }
@@ -154,21 +154,21 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     std::weak_ptr<watch_session> weak = shared_from_this();
     auto executor = ws_.get_executor();
     auto* pending = &wake_pending_;
-    listener_ = st_.deps.hub.add(watch_hub::listener{
-        [weak, executor, pending] {
-          if (pending->exchange(true))
-            return; // a wake is on its way already
-          net::post(executor, [weak] {
-            if (auto self = weak.lock())
-              self->pump();
-          });
-        },
-        [weak, executor](std::shared_ptr<const std::string> text) {
-          net::post(executor, [weak, text = std::move(text)] {
-            if (auto self = weak.lock())
-              self->push_side(text);
-          });
-        }});
+    listener_ = st_.deps.hub.add(
+        watch_hub::listener{[weak, executor, pending] {
+                              if (pending->exchange(true))
+                                return; // a wake is on its way already
+                              net::post(executor, [weak] {
+                                if (auto self = weak.lock())
+                                  self->pump();
+                              });
+                            },
+                            [weak, executor](std::shared_ptr<const std::string> text) {
+                              net::post(executor, [weak, text = std::move(text)] {
+                                if (auto self = weak.lock())
+                                  self->push_side(text);
+                              });
+                            }});
     registered_ = true;
     do_read();
     pump();
@@ -305,8 +305,8 @@ result<watch_params> watch_params_of(const http_request& req, std::uint64_t head
       std::uint64_t v = 0;
       const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
       if (value.empty() || r.ec != std::errc{} || r.ptr != value.data() + value.size())
-        return error{errc::invalid_argument, "from must be a log position or \"now\"",
-                     {{"field", "from"}}};
+        return error{
+            errc::invalid_argument, "from must be a log position or \"now\"", {{"field", "from"}}};
       p.from = v;
     } else if (key == "types") {
       std::string_view rest{value};
@@ -428,8 +428,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   bool system_route(const http_request& req) {
     const auto& p = req.path;
-    if (p != "/health" && p != "/live" && p != "/ready" && p != "/metrics" &&
-        p != "/api/v1/watch")
+    if (p != "/health" && p != "/live" && p != "/ready" && p != "/metrics" && p != "/api/v1/watch")
       return false;
     route_ = p;
     if (req.method != "GET") {
@@ -442,10 +441,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     } else if (p == "/ready") {
       const auto& proj = st_.deps.proj;
       const bool ready = proj.caught_up() && !proj.failure();
-      send(json_response(ready ? 200 : 503,
-                         json{{"ready", ready},
-                              {"projectionPosition", proj.position()},
-                              {"logHead", st_.deps.store.head().position}}),
+      send(json_response(ready ? 200 : 503, json{{"ready", ready},
+                                                 {"projectionPosition", proj.position()},
+                                                 {"logHead", st_.deps.store.head().position}}),
            version_);
     } else if (p == "/metrics") {
       metrics::snapshot snap;
@@ -572,7 +570,7 @@ net_server::~net_server() {
 }
 
 result<std::uint16_t> net_server::start(const std::string& host, std::uint16_t port,
-                                         unsigned threads) {
+                                        unsigned threads) {
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (ec)
@@ -587,8 +585,8 @@ result<std::uint16_t> net_server::start(const std::string& host, std::uint16_t p
   if (!ec)
     a.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
-    return error{errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port) +
-                                        ": " + ec.message(),
+    return error{errc::unavailable,
+                 "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message(),
                  {{"field", "listen"}}};
   impl_->accept();
   for (unsigned i = 0; i < std::max(1U, threads); ++i)

@@ -23,8 +23,8 @@ namespace qx::api {
 
 struct operation {
   std::string id;
-  std::string kind;   ///< "vm.start", "vm.migrate", "vm.snapshot"
-  std::string target; ///< The resource's stream ("vm-web1").
+  std::string kind;              ///< "vm.start", "vm.migrate", "vm.snapshot"
+  std::string target;            ///< The resource's stream ("vm-web1").
   std::string state = "running"; ///< running, succeeded, failed
   int progress = 0;
   json result = json::object();

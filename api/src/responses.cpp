@@ -22,8 +22,9 @@ std::string camel(std::string_view snake) {
 }
 
 json detail_value(const std::string& v) {
-  const bool number = !v.empty() && v.size() < 19 &&
-                      std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
+  const bool number =
+      !v.empty() && v.size() < 19 &&
+      std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
   return number ? json(std::stoull(v)) : json(v);
 }
 

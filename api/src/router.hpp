@@ -14,8 +14,8 @@ namespace qx::api {
 
 struct api_context;
 using path_params = std::map<std::string, std::string, std::less<>>;
-using handler = std::function<void(api_context&, const http_request&, const path_params&,
-                                   responder)>;
+using handler =
+    std::function<void(api_context&, const http_request&, const path_params&, responder)>;
 
 struct route {
   std::string method;

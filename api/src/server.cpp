@@ -25,8 +25,8 @@ namespace {
 class server_impl final : public server {
  public:
   server_impl(server_options opts, std::unique_ptr<events::event_store> store)
-      : opts_(std::move(opts)), store_(std::move(store)), proj_(*store_),
-        ops_(proj_.inv()), system_(configure()) {}
+      : opts_(std::move(opts)), store_(std::move(store)), proj_(*store_), ops_(proj_.inv()),
+        system_(configure()) {}
 
   ~server_impl() override { stop(); }
   server_impl(const server_impl&) = delete;
@@ -38,8 +38,8 @@ class server_impl final : public server {
       return std::move(dc).error();
     dc_ = std::move(*dc);
     gateway_ = std::make_unique<gateway>(system_, dc_);
-    ctx_.reset(new api_context{*gateway_, proj_, *store_, ops_, idempotency_,
-                               opts_.limits.max_in_flight});
+    ctx_.reset(
+        new api_context{*gateway_, proj_, *store_, ops_, idempotency_, opts_.limits.max_in_flight});
     if (opts_.hypervisor_stand_in)
       stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
     proj_.add_observer([this](const events::recorded_event& e) {
@@ -124,7 +124,8 @@ result<std::unique_ptr<server>> server::start(server_options opts) {
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
   if (ec)
-    return error{errc::io_error, "cannot create " + opts.data_dir + ": " + ec.message(),
+    return error{errc::io_error,
+                 "cannot create " + opts.data_dir + ": " + ec.message(),
                  {{"field", "data_dir"}}};
   events::rocksdb_store_options store_opts;
   store_opts.path = (std::filesystem::path{opts.data_dir} / "log").string();

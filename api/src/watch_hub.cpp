@@ -9,9 +9,9 @@ watch_frame make_frame(const events::recorded_event& e) {
   // The event's own "type" is its protobuf type; the frame's "type" says what the frame is.
   j["eventType"] = std::move(j["type"]);
   j["type"] = "event";
-  return watch_frame{e.position, e.stream, e.type,
-                     std::make_shared<const std::string>(
-                         j.dump(-1, ' ', false, json::error_handler_t::replace))};
+  return watch_frame{
+      e.position, e.stream, e.type,
+      std::make_shared<const std::string>(j.dump(-1, ' ', false, json::error_handler_t::replace))};
 }
 
 watch_hub::watch_hub(std::size_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}

@@ -41,7 +41,8 @@ class watch_hub {
 
   /// Frames with position > after, at most `max`, appended to `out`. False when `after` is
   /// older than the ring keeps (the caller reads the log instead).
-  [[nodiscard]] bool read(std::uint64_t after, std::size_t max, std::vector<watch_frame>& out) const;
+  [[nodiscard]] bool read(std::uint64_t after, std::size_t max,
+                          std::vector<watch_frame>& out) const;
   /// The newest position published.
   [[nodiscard]] std::uint64_t head() const { return head_.load(); }
 

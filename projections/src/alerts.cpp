@@ -78,8 +78,8 @@ void alerts::apply_vm(const events::recorded_event& e) {
 }
 
 void alerts::apply_pool(const events::recorded_event& e) {
-  const auto id = std::string_view{e.stream}.substr(
-      actors::storage_pool_aggregate::stream("").size());
+  const auto id =
+      std::string_view{e.stream}.substr(actors::storage_pool_aggregate::stream("").size());
   const auto pool = inventory_.get<actors::storage_pool_aggregate>(id);
   if (!pool || pool->state.capacity_bytes() == 0) {
     clear(e, "pool_usage");

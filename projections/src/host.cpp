@@ -30,9 +30,8 @@ void host::start() {
   start_head_ = store_.head().position;
   if (start_head_ == 0)
     mark_caught_up();
-  subscription_ = store_.subscribe(0, [this](const events::recorded_event& e) {
-    return on_event(e);
-  });
+  subscription_ =
+      store_.subscribe(0, [this](const events::recorded_event& e) { return on_event(e); });
 }
 
 void host::stop() {

@@ -26,14 +26,15 @@ std::optional<cluster_usage> usage_of(const inventory& inv, std::string_view id)
     u.memory_capacity_mib += static_cast<std::uint64_t>(domain::node::memory_capacity_mib(s));
     u.memory_allocated_mib += domain::node::allocated_memory_mib(s);
   }
-  inv.for_each<actors::storage_pool_aggregate>([&](const resource<actors::storage_pool_aggregate>& p) {
-    const auto& nodes = p.state.node_ids();
-    if (std::none_of(nodes.begin(), nodes.end(),
-                     [&](const std::string& n) { return members.contains(n); }))
-      return;
-    u.storage_total_bytes += p.state.capacity_bytes();
-    u.storage_allocated_bytes += domain::storage_pool::allocated_bytes(p.state);
-  });
+  inv.for_each<actors::storage_pool_aggregate>(
+      [&](const resource<actors::storage_pool_aggregate>& p) {
+        const auto& nodes = p.state.node_ids();
+        if (std::none_of(nodes.begin(), nodes.end(),
+                         [&](const std::string& n) { return members.contains(n); }))
+          return;
+        u.storage_total_bytes += p.state.capacity_bytes();
+        u.storage_allocated_bytes += domain::storage_pool::allocated_bytes(p.state);
+      });
   return u;
 }
 

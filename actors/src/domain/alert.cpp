@@ -53,7 +53,9 @@ decision<event> decide(const state& s, const command& c) {
 
 void evolve(state& s, const event& e) {
   std::visit(overloaded{[&](const AlertAcknowledged&) { s.set_acknowledged(true); },
-                        [&](const AlertResolved&) { s.set_resolved(true); }},
+                        [&](const AlertResolved&) {
+                          s.set_resolved(true);
+                        }},
              e);
 }
 

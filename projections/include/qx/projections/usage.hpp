@@ -15,9 +15,9 @@ namespace qx::projections {
 struct cluster_usage {
   std::string cluster_id;
   std::uint32_t nodes = 0;
-  std::uint64_t cpu_threads = 0;     ///< Hardware threads of its member nodes.
-  std::uint64_t cpu_capacity = 0;    ///< threads x cpu overcommit, in vCPUs.
-  std::uint64_t cpu_allocated = 0;   ///< vCPUs reserved by VMs.
+  std::uint64_t cpu_threads = 0;   ///< Hardware threads of its member nodes.
+  std::uint64_t cpu_capacity = 0;  ///< threads x cpu overcommit, in vCPUs.
+  std::uint64_t cpu_allocated = 0; ///< vCPUs reserved by VMs.
   std::uint64_t memory_total_mib = 0;
   std::uint64_t memory_capacity_mib = 0;
   std::uint64_t memory_allocated_mib = 0;
