@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 
 namespace qx::api {
 
@@ -61,6 +63,9 @@ class metrics {
   prometheus::Counter* connections_refused_;
   std::mutex mutex_;
   events::store_stats last_{};
+  /// Per (route, method, status): the counter and the route's histogram, found once.
+  std::mutex series_mutex_;
+  std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> series_;
 };
 
 } // namespace qx::api

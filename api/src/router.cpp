@@ -22,17 +22,14 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-bool matches(std::string_view pattern, std::string_view path, path_params& params) {
-  const auto want = segments(pattern);
-  const auto got = segments(path);
+bool matches(const std::vector<std::string>& want, const std::vector<std::string_view>& got,
+             path_params& params) {
   if (want.size() != got.size())
     return false;
   path_params found;
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (want[i].starts_with('{')) {
-      if (got[i].empty())
-        return false;
-      found.emplace(std::string{want[i].substr(1, want[i].size() - 2)}, std::string{got[i]});
+      found.emplace(want[i].substr(1, want[i].size() - 2), std::string{got[i]});
     } else if (want[i] != got[i]) {
       return false;
     }
@@ -44,14 +41,18 @@ bool matches(std::string_view pattern, std::string_view path, path_params& param
 } // namespace
 
 void router::add(std::string method, std::string pattern, handler fn) {
-  routes_.push_back(route{std::move(method), std::move(pattern), std::move(fn)});
+  std::vector<std::string> parts;
+  for (const auto part : segments(pattern))
+    parts.emplace_back(part);
+  routes_.push_back(route{std::move(method), std::move(pattern), std::move(fn), std::move(parts)});
 }
 
 router::match router::find(std::string_view method, std::string_view path) const {
   match m;
+  const auto got = segments(path);
   for (const auto& r : routes_) {
     path_params params;
-    if (!matches(r.pattern, path, params))
+    if (!matches(r.segments, got, params))
       continue;
     if (r.method == method) {
       m.found = &r;

@@ -21,6 +21,7 @@ struct route {
   std::string method;
   std::string pattern;
   handler fn;
+  std::vector<std::string> segments; ///< The pattern split at '/', "{name}" for parameters.
 };
 
 class router {
