@@ -83,13 +83,22 @@ void gather(coordinator_pointer self, std::vector<std::string> ids,
   }
 }
 
+/// The metadata of a step a rule takes on another aggregate: same principal and correlation,
+/// but neither the caller's idempotency key (it is its own command, not a retry of the
+/// caller's) nor the caller's If-Match (that version is the caller's aggregate's).
+command_meta side_meta(const command_meta& meta) {
+  auto m = meta;
+  m.command_id.clear();
+  m.expected_version.reset();
+  return m;
+}
+
 /// Releases the VM's reservation on `node_id` (no-op when there is none).
 void release(coordinator_pointer self, const std::string& node_id, const std::string& vm_id,
              const command_meta& meta) {
   if (node_id.empty())
     return;
-  auto m = meta;
-  m.command_id.clear(); // the release is its own command, not a retry of the caller's
+  const auto m = side_meta(meta);
   send<node_aggregate>(self, node_id, node::release{vm_id}, m, [](command_outcome) {});
 }
 
@@ -169,8 +178,7 @@ void reserve_then(coordinator_pointer self, vm::state vmst, std::string fixed_no
       return;
     }
     const auto target = choice->node_id;
-    auto m = meta;
-    m.command_id.clear();
+    const auto m = side_meta(meta);
     send<node_aggregate>(
         self, target, node::reserve{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib()}, m,
         [=](command_outcome reserved) mutable {
@@ -196,6 +204,25 @@ void reserve_then(coordinator_pointer self, vm::state vmst, std::string fixed_no
   });
 }
 
+/// A start or migrate the VM's rules refuse may be a retry of one already applied (same
+/// idempotency key): the aggregate, which remembers command ids, answers it as a duplicate.
+void refuse_unless_retry(coordinator_pointer self, const vm::state& vmst, const vm::command& cmd,
+                         const command_meta& meta, error refusal,
+                         caf::typed_response_promise<placement_outcome> rp) {
+  if (meta.command_id.empty()) {
+    rp.deliver(placement_outcome{std::move(refusal)});
+    return;
+  }
+  auto m = meta;
+  m.expected_version.reset();
+  send<vm_aggregate>(self, vmst.id(), cmd, m, [=](command_outcome r) mutable {
+    if (r && r->duplicate)
+      rp.deliver(placement_outcome{placement_reply{vmst.node_id(), *r}});
+    else
+      rp.deliver(placement_outcome{refusal});
+  });
+}
+
 caf::typed_response_promise<placement_outcome> handle_start(coordinator_pointer self,
                                                             start_vm& req) {
   auto rp = self->make_response_promise<placement_outcome>();
@@ -207,9 +234,9 @@ caf::typed_response_promise<placement_outcome> handle_start(coordinator_pointer 
         }
         const auto& vmst = got[0]->state;
         // Let the VM's own rules refuse first (not found, wrong power state, bad node id).
-        if (auto pre = vm::decide(vmst, vm::start{req.node_id.empty() ? "placement" : req.node_id});
-            !pre) {
-          rp.deliver(placement_outcome{std::move(pre).error()});
+        const vm::command probe = vm::start{req.node_id.empty() ? "placement" : req.node_id};
+        if (auto pre = vm::decide(vmst, probe); !pre) {
+          refuse_unless_retry(self, vmst, probe, req.meta, std::move(pre).error(), rp);
           return;
         }
         reserve_then(
@@ -223,24 +250,24 @@ caf::typed_response_promise<placement_outcome> handle_start(coordinator_pointer 
 caf::typed_response_promise<placement_outcome> handle_migrate(coordinator_pointer self,
                                                               migrate_vm& req) {
   auto rp = self->make_response_promise<placement_outcome>();
-  gather<vm_aggregate>(self, {req.vm_id},
-                       [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
-                         if (!got[0]) {
-                           rp.deliver(placement_outcome{got[0].error()});
-                           return;
-                         }
-                         const auto& vmst = got[0]->state;
-                         const auto probe = req.target_node_id.empty() ? std::string{"placement"}
-                                                                       : req.target_node_id;
-                         if (auto pre = vm::decide(vmst, vm::migrate{probe}); !pre) {
-                           rp.deliver(placement_outcome{std::move(pre).error()});
-                           return;
-                         }
-                         reserve_then(
-                             self, vmst, req.target_node_id, vmst.node_id(), req.meta, 3,
-                             [](const std::string& n) { return vm::command{vm::migrate{n}}; },
-                             [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
-                       });
+  gather<vm_aggregate>(
+      self, {req.vm_id}, [=](std::vector<state_outcome<vm_aggregate>> got) mutable {
+        if (!got[0]) {
+          rp.deliver(placement_outcome{got[0].error()});
+          return;
+        }
+        const auto& vmst = got[0]->state;
+        const auto probe =
+            req.target_node_id.empty() ? std::string{"placement"} : req.target_node_id;
+        if (auto pre = vm::decide(vmst, vm::migrate{probe}); !pre) {
+          refuse_unless_retry(self, vmst, vm::migrate{probe}, req.meta, std::move(pre).error(), rp);
+          return;
+        }
+        reserve_then(
+            self, vmst, req.target_node_id, vmst.node_id(), req.meta, 3,
+            [](const std::string& n) { return vm::command{vm::migrate{n}}; },
+            [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
+      });
   return rp;
 }
 
@@ -323,8 +350,7 @@ caf::typed_response_promise<command_outcome>
 handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req) {
   namespace cl = domain::cluster;
   auto rp = self->make_response_promise<command_outcome>();
-  auto m = req.meta;
-  m.command_id.clear();
+  const auto m = side_meta(req.meta);
   if (const auto* add = std::get_if<cl::add_node>(&req.command)) {
     const auto node_id = add->node_id;
     gather<cluster_aggregate>(
@@ -375,8 +401,7 @@ caf::typed_response_promise<command_outcome> handle_volume(coordinator_pointer s
   namespace vol = domain::volume;
   namespace pool = domain::storage_pool;
   auto rp = self->make_response_promise<command_outcome>();
-  auto m = req.meta;
-  m.command_id.clear();
+  const auto m = side_meta(req.meta);
   if (const auto* create = std::get_if<vol::create>(&req.command)) {
     const auto pool_id = create->pool_id;
     const auto size = create->size_bytes;
@@ -445,6 +470,23 @@ caf::typed_response_promise<command_outcome> handle_volume(coordinator_pointer s
                 rp.deliver(std::move(removed));
               });
         });
+    return rp;
+  }
+  if (const auto* attach = std::get_if<vol::attach>(&req.command)) {
+    // A volume is attached to a VM that exists (and is not deleted).
+    const auto vm_id = attach->vm_id;
+    gather<vm_aggregate>(self, {vm_id}, [=](std::vector<state_outcome<vm_aggregate>> v) mutable {
+      const bool exists = v[0] && !v[0]->state.power_state().empty() &&
+                          v[0]->state.power_state() != vm::power::deleted;
+      if (!exists) {
+        rp.deliver(command_outcome{error{errc::not_found,
+                                         "vm " + vm_id + " does not exist",
+                                         {{"field", "vm_id"}, {"id", vm_id}}}});
+        return;
+      }
+      send<volume_aggregate>(self, req.id, req.command, req.meta,
+                             [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+    });
     return rp;
   }
   send<volume_aggregate>(self, req.id, req.command, req.meta,

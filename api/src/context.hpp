@@ -6,6 +6,7 @@
 #include "gateway.hpp"
 #include "idempotency.hpp"
 #include "operations.hpp"
+#include "render_cache.hpp"
 
 #include <qx/events/event_store.hpp>
 #include <qx/projections/host.hpp>
@@ -16,12 +17,17 @@
 namespace qx::api {
 
 struct api_context {
+  api_context(gateway& g, projections::host& p, events::event_store& s, operations& o,
+              idempotency_cache& i, std::size_t max)
+      : gw(g), proj(p), store(s), ops(o), idempotency(i), max_in_flight(max) {}
+
   gateway& gw;
   projections::host& proj;
   events::event_store& store;
   operations& ops;
   idempotency_cache& idempotency;
   std::size_t max_in_flight = 4096;
+  render_cache renders;
   std::atomic<std::size_t> in_flight{0};
 };
 

@@ -4,6 +4,7 @@
 #include <google/protobuf/dynamic_message.h>
 
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 
@@ -101,6 +102,12 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   tm.tm_min = mi;
   tm.tm_sec = se;
   const std::int64_t secs = timegm(&tm) - offset;
+  // Nanoseconds since 1970 fit in 64 bits from 1677 to 2262; times beyond clamp to the ends.
+  constexpr std::int64_t limit = INT64_MAX / 1'000'000'000 - 1;
+  if (secs > limit)
+    return INT64_MAX;
+  if (secs < -limit)
+    return INT64_MIN;
   return secs * 1'000'000'000 + nanos;
 }
 

@@ -1,6 +1,7 @@
 #include "handlers_common.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <random>
 
 namespace qx::api {
@@ -47,6 +48,28 @@ std::string scalar_text(const google::protobuf::Message& m,
   }
 }
 
+double numeric_value(const google::protobuf::Message& m,
+                     const google::protobuf::FieldDescriptor& f) {
+  using FD = google::protobuf::FieldDescriptor;
+  const auto& r = *m.GetReflection();
+  switch (f.cpp_type()) {
+  case FD::CPPTYPE_DOUBLE:
+    return r.GetDouble(m, &f);
+  case FD::CPPTYPE_FLOAT:
+    return r.GetFloat(m, &f);
+  case FD::CPPTYPE_INT32:
+    return r.GetInt32(m, &f);
+  case FD::CPPTYPE_INT64:
+    return static_cast<double>(r.GetInt64(m, &f));
+  case FD::CPPTYPE_UINT32:
+    return r.GetUInt32(m, &f);
+  case FD::CPPTYPE_UINT64:
+    return static_cast<double>(r.GetUInt64(m, &f));
+  default:
+    return 0;
+  }
+}
+
 } // namespace
 
 result<json> body_of(const http_request& req) {
@@ -68,8 +91,12 @@ result<actors::command_meta> meta_of(const http_request& req) {
   actors::command_meta meta;
   meta.principal = req.principal;
   meta.correlation_id = req.request_id;
+  // The request's fingerprint is part of the command id: after a restart (when the answer
+  // cache is gone) a retry is still recognised by the log, and the same key with another
+  // request is a new command, never mistaken for the first one.
   if (!req.idempotency_key.empty())
-    meta.command_id = "idem:" + req.principal + ":" + req.idempotency_key;
+    meta.command_id = "idem:" + stable_hash(req.principal + "\n" + req.idempotency_key) + ":" +
+                      stable_hash(req.method + " " + req.path + "\n" + req.body);
   if (!req.if_match.empty()) {
     std::string_view v{req.if_match};
     if (v.starts_with("W/"))
@@ -135,10 +162,41 @@ result<std::vector<field_filter>> filters_of(const http_request& req,
 }
 
 bool passes(const google::protobuf::Message& m, const std::vector<field_filter>& filters) {
-  for (const auto& f : filters)
-    if (scalar_text(m, *f.field) != f.value)
+  using FD = google::protobuf::FieldDescriptor;
+  for (const auto& f : filters) {
+    const auto type = f.field->cpp_type();
+    if (type == FD::CPPTYPE_DOUBLE || type == FD::CPPTYPE_FLOAT || type == FD::CPPTYPE_INT32 ||
+        type == FD::CPPTYPE_INT64 || type == FD::CPPTYPE_UINT32 || type == FD::CPPTYPE_UINT64) {
+      // Numbers compare as numbers: cpuOvercommit=4 matches 4.0, vlanId=010 matches 10.
+      char* end = nullptr;
+      const double wanted = std::strtod(f.value.c_str(), &end);
+      if (f.value.empty() || end != f.value.c_str() + f.value.size() ||
+          wanted != numeric_value(m, *f.field))
+        return false;
+    } else if (scalar_text(m, *f.field) != f.value) {
       return false;
+    }
+  }
   return true;
+}
+
+responder renaming_fields(responder respond, field_renames renames) {
+  return [respond = std::move(respond), renames = std::move(renames)](http_response resp) {
+    if (resp.status == 400) {
+      auto j = json::parse(resp.body, nullptr, false);
+      if (j.is_object() && j["error"]["details"].contains("field") &&
+          j["error"]["details"]["field"].is_string()) {
+        const auto field = j["error"]["details"]["field"].get<std::string>();
+        for (const auto& [from, to] : renames)
+          if (field.starts_with(from)) {
+            j["error"]["details"]["field"] = to + field.substr(from.size());
+            resp.body = j.dump();
+            break;
+          }
+      }
+    }
+    respond(std::move(resp));
+  };
 }
 
 http_response list_response(json items, const std::string& next_token) {

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 #include <vector>
 
 #include <string>
@@ -108,11 +109,28 @@ void write(api_context& ctx, const http_request& req, std::string id, typename A
               });
 }
 
-/// GET of one resource.
+/// GET of one resource, rendered once per version.
 template<class A>
 void read_one(api_context& ctx, const std::string& id, responder respond) {
-  const auto r = ctx.proj.inv().get<A>(id);
-  respond(r ? resource_response<A>(200, *r) : not_found<A>(id));
+  const auto version = ctx.proj.inv().version_of<A>(id);
+  std::shared_ptr<const std::string> body;
+  if (version)
+    body = ctx.renders.find(A::kind, id, *version);
+  if (!body) {
+    const auto r = ctx.proj.inv().get<A>(id);
+    if (!r) {
+      respond(not_found<A>(id));
+      return;
+    }
+    auto resp = resource_response<A>(200, *r);
+    ctx.renders.store(A::kind, id, r->version, std::make_shared<const std::string>(resp.body));
+    respond(std::move(resp));
+    return;
+  }
+  http_response resp;
+  resp.body = *body;
+  resp.headers.emplace_back("ETag", "\"" + std::to_string(*version) + "\"");
+  respond(std::move(resp));
 }
 
 /// Page size and token of a list request.
@@ -161,6 +179,13 @@ void read_list(api_context& ctx, const http_request& req, responder respond) {
                         rows.size() > p->limit ? rows[p->limit - 1].state.id() : std::string{}));
 }
 
+/// Where the domain names a field differently from the request body: {domain name as the
+/// error shows it (camelCase), request field}.
+using field_renames = std::vector<std::pair<std::string, std::string>>;
+
+/// A responder that rewrites details.field of a 400 by `renames` (prefix match).
+[[nodiscard]] responder renaming_fields(responder respond, field_renames renames);
+
 /// GET path (list) and GET path/{id}.
 template<class A>
 void list_route(router& r, const std::string& path) {
@@ -176,10 +201,13 @@ void list_route(router& r, const std::string& path) {
 
 /// A route that sends one command to A built by `make(body, params) -> result<command>`.
 template<class A, class Make>
-handler command_route(std::initializer_list<std::string_view> allowed, unsigned status, Make make) {
+handler command_route(std::initializer_list<std::string_view> allowed, unsigned status, Make make,
+                      field_renames renames = {}) {
   std::vector<std::string_view> fields{allowed};
-  return [fields, status, make](api_context& ctx, const http_request& req, const path_params& p,
-                                responder respond) {
+  return [fields, status, make, renames](api_context& ctx, const http_request& req,
+                                         const path_params& p, responder respond) {
+    if (!renames.empty())
+      respond = renaming_fields(std::move(respond), renames);
     auto body = body_of(req);
     if (!body) {
       respond(error_response(body.error()));

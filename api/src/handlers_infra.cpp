@@ -82,14 +82,30 @@ result<node::command> node_register(const json& b, const path_params&) {
   return node::command{std::move(c)};
 }
 
-result<node::command> node_overcommit(const json& b, const path_params&) {
-  node::set_overcommit c;
-  status ok = read_double(b, "cpuOvercommit", c.cpu_ratio);
-  if (ok)
-    ok = read_double(b, "memoryOvercommit", c.memory_ratio);
-  if (!ok)
-    return ok.error();
-  return node::command{c};
+/// PATCH: a ratio left out keeps its current value (read from the inventory; If-Match
+/// guards against a change in between).
+void node_patch(api_context& ctx, const http_request& req, const path_params& p,
+                responder respond) {
+  const auto current = ctx.proj.inv().get<node_aggregate>(p.at("id"));
+  if (!current) {
+    respond(not_found<node_aggregate>(p.at("id")));
+    return;
+  }
+  const double cpu = current->state.cpu_overcommit();
+  const double memory = current->state.memory_overcommit();
+  command_route<node_aggregate>(
+      {"cpuOvercommit", "memoryOvercommit"}, 200,
+      [cpu, memory](const json& b, const path_params&) -> result<node::command> {
+        node::set_overcommit c{cpu, memory};
+        status ok = read_double(b, "cpuOvercommit", c.cpu_ratio);
+        if (ok)
+          ok = read_double(b, "memoryOvercommit", c.memory_ratio);
+        if (!ok)
+          return ok.error();
+        return node::command{c};
+      },
+      {{"cpuRatio", "cpuOvercommit"}, {"memoryRatio", "memoryOvercommit"}})(ctx, req, p,
+                                                                            std::move(respond));
 }
 
 template<class Command>
@@ -134,8 +150,7 @@ void add_node_routes(router& r) {
   r.add(
       "POST", "/api/v1/nodes",
       command_route<node_aggregate>({"id", "hostname", "address", "hardware"}, 201, node_register));
-  r.add("PATCH", "/api/v1/nodes/{id}",
-        command_route<node_aggregate>({"cpuOvercommit", "memoryOvercommit"}, 200, node_overcommit));
+  r.add("PATCH", "/api/v1/nodes/{id}", node_patch);
   r.add("DELETE", "/api/v1/nodes/{id}",
         command_route<node_aggregate>({}, 200, node_plain<node::decommission>));
   r.add("POST", "/api/v1/nodes/{id}/connect",

@@ -83,7 +83,8 @@ void add_network_routes(router& r) {
   // The rule id is the group's to give ("rule-<n>").
   r.add("POST", "/api/v1/security-groups/{id}/rules",
         command_route<security_group_aggregate>(
-            {"direction", "protocol", "portFrom", "portTo", "cidr"}, 200, sg_add_rule));
+            {"direction", "protocol", "portFrom", "portTo", "cidr"}, 200, sg_add_rule,
+            {{"rule.", ""}}));
   r.add("DELETE", "/api/v1/security-groups/{id}/rules/{ruleId}",
         command_route<security_group_aggregate>({}, 200, [](const json&, const path_params& p) {
           return result<sg::command>{sg::remove_rule{p.at("ruleId")}};

@@ -183,10 +183,11 @@ void alert_command(api_context& ctx, const http_request& req, const path_params&
       respond(error_response(meta.error()));
       return;
     }
+    const bool if_match = meta->expected_version.has_value();
     ctx.gw.send(actors::command_request<alert_aggregate>{id, cmd, std::move(*meta)},
-                [&ctx, id, respond](actors::command_outcome o) {
+                [&ctx, id, if_match, respond](actors::command_outcome o) {
                   if (!o) {
-                    respond(error_response(o.error()));
+                    respond(error_response(o.error(), if_match));
                     return;
                   }
                   ctx.proj.when_applied(last_position(*o), [&ctx, id, respond] {

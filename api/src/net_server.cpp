@@ -418,11 +418,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     dispatch(st_.deps.ctx, st_.deps.routes, std::move(req),
              [self = shared_from_this()](http_response resp, const std::string& route) {
-               net::post(self->stream_.get_executor(),
-                         [self, resp = std::move(resp), route]() mutable {
-                           self->route_ = route;
-                           self->send(std::move(resp), self->version_);
-                         });
+               // dispatch: runs at once when the answer comes on this connection's strand
+               // (reads), and is queued to it from the actors' and projections' threads.
+               net::dispatch(self->stream_.get_executor(),
+                             [self, resp = std::move(resp), route]() mutable {
+                               self->route_ = route;
+                               self->send(std::move(resp), self->version_);
+                             });
              });
   }
 
@@ -516,9 +518,25 @@ class http_session : public std::enable_shared_from_this<http_session> {
                       });
   }
 
+  /// Closes gracefully: our side first, then whatever the client still sends is read and
+  /// dropped (up to 5 s), so a client still sending a refused body gets our answer instead
+  /// of a reset (RFC 9112, 9.6).
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return;
+    stream_.expires_after(std::chrono::seconds{5});
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec)
+                                self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;

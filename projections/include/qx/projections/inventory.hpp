@@ -60,6 +60,17 @@ class inventory {
     return it->second;
   }
 
+  /// The version of live resource `id` of kind A, without copying its state.
+  template<class A>
+  [[nodiscard]] std::optional<std::uint64_t> version_of(std::string_view id) const {
+    std::shared_lock lock{mutex_};
+    const auto& t = std::get<table<A>>(tables_);
+    const auto it = t.find(id);
+    if (it == t.end() || !is_live(it->second.state))
+      return std::nullopt;
+    return it->second.version;
+  }
+
   /// Up to `limit` live resources of kind A with id > after_id that `keep` accepts, by id.
   template<class A>
   [[nodiscard]] std::vector<resource<A>>
