@@ -1,4 +1,5 @@
-// qvdc: the Quantix vDC control plane. Subcommands: `log` (inspect the event log), `serve` (the API).
+// qvdc: the Quantix vDC control plane. Subcommands: `log` (inspect the event log), `serve` (the
+// API).
 #include "log_command.hpp"
 #include "serve_command.hpp"
 

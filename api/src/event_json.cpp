@@ -87,7 +87,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     if (!digits(s, i + 1, 2, oh) || s[i + 3] != ':' || !digits(s, i + 4, 2, om) || oh > 23 ||
         om > 59)
       return std::nullopt;
-    offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset = (s[i] == '+' ? 1 : -1) * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
     i += 6;
   } else {
     return std::nullopt;

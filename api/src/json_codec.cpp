@@ -71,6 +71,10 @@ bool integer_in_range(const json& v) {
   return false;
 }
 
+std::string join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string{key} : path + "." + std::string{key};
+}
+
 status set_scalar(const json& v, Message& m, const FieldDescriptor& f, const std::string& path);
 
 status add_value(const json& v, Message& m, const FieldDescriptor& f, const std::string& path) {
@@ -146,7 +150,7 @@ status set_map(const json& v, Message& m, const FieldDescriptor& f, const std::s
       key_json = json::parse(key, nullptr, false);
     if (auto ok = add_value(key_json, *entry, *key_f, path); !ok)
       return ok;
-    if (auto ok = add_value(value, *entry, *value_f, path + "." + key); !ok)
+    if (auto ok = add_value(value, *entry, *value_f, join(path, key)); !ok)
       return ok;
   }
   return {};
@@ -163,10 +167,6 @@ status set_scalar(const json& v, Message& m, const FieldDescriptor& f, const std
     if (auto ok = add_value(v[i], m, f, path + "[" + std::to_string(i) + "]"); !ok)
       return ok;
   return {};
-}
-
-std::string join(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string{key} : path + "." + std::string{key};
 }
 
 } // namespace

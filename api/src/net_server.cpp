@@ -532,7 +532,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
+    stream_.async_read_some(buffer_.prepare(std::size_t{64} << 10U),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (!ec)
                                 self->drain();
@@ -559,7 +559,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 // The listener
 
 struct net_server::impl {
-  explicit impl(net_dependencies deps) : state{std::move(deps)} {}
+  explicit impl(net_dependencies deps) : state{deps} {}
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
@@ -581,7 +581,7 @@ struct net_server::impl {
   std::vector<std::thread> threads;
 };
 
-net_server::net_server(net_dependencies deps) : impl_(std::make_unique<impl>(std::move(deps))) {}
+net_server::net_server(net_dependencies deps) : impl_(std::make_unique<impl>(deps)) {}
 
 net_server::~net_server() {
   stop();

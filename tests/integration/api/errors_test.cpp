@@ -268,7 +268,7 @@ TEST_F(api_errors, if_match_applies_at_that_version_only) {
 // cluster's ETag against the node's version (412).
 TEST_F(api_errors, if_match_on_multi_resource_commands_applies_to_the_named_resource) {
   SCOPED_TRACE(
-      "server bug: the coordinator forwards If-Match (expected_version) to the node aggregate");
+      "regression: the coordinator forwards If-Match (expected_version) to the node aggregate");
   register_node("n1");
   ASSERT_EQ(api().patch("/api/v1/nodes/n1", R"({"cpuOvercommit":5})").status, 200u); // node v2
   create_vm("vm1");                                                                  // vm v1
@@ -311,14 +311,14 @@ TEST_F(api_errors, body_over_one_mib_is_413) {
   EXPECT_EQ(api().get("/health").status, 200u) << "the server still answers";
 }
 
-// Server bug: a client that sends a too-large body in one go (cpprestsdk does; so do most
-// clients without "Expect: 100-continue") never sees the 413: the server answers, then closes
-// the socket with the body unread, and the kernel resets the connection, which the client
-// reports as a write error ("Failed to write request body"). RFC 9112 section 9.6: close in
+// Regression (fixed in the server): a client that sends a too-large body in one go (cpprestsdk
+// does; so do most clients without "Expect: 100-continue") never sees the 413: the server answers,
+// then closes the socket with the body unread, and the kernel resets the connection, which the
+// client reports as a write error ("Failed to write request body"). RFC 9112 section 9.6: close in
 // stages (half-close, keep reading for a while) so that the answer reaches the client.
 TEST_F(api_errors, body_over_one_mib_is_413_for_a_client_that_sends_it_all) {
   SCOPED_TRACE(
-      "server bug: 413 then close with the body unread: the client gets a reset, not the answer");
+      "regression: 413 then close with the body unread: the client gets a reset, not the answer");
   const auto before = event_count();
   std::string over = R"({"id":"c2","name":"two"})";
   over.insert(1, std::string((1U << 20U) + 1 - over.size(), ' '));

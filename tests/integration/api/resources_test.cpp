@@ -167,11 +167,11 @@ TEST_F(api_crud, nodes_register_get_list_patch_overcommit) {
   EXPECT_TRUE(is_error(api().get("/api/v1/nodes/ghost"), 404, "NOT_FOUND"));
 }
 
-// Server bug: a range error of the overcommit PATCH names the domain's field ("cpuRatio"),
-// not the request's ("cpuOvercommit"), so a client cannot point at the field it sent.
+// Regression (fixed in the server): a range error of the overcommit PATCH names the domain's field
+// ("cpuRatio"), not the request's ("cpuOvercommit"), so a client cannot point at the field it sent.
 TEST_F(api_crud, node_overcommit_out_of_range_names_the_request_field) {
   SCOPED_TRACE(
-      "server bug: overcommit range errors name the domain field (cpuRatio), not cpuOvercommit");
+      "regression: overcommit range errors name the domain field (cpuRatio), not cpuOvercommit");
   register_node("n1");
   const auto before = event_count();
   EXPECT_TRUE(is_error(api().patch("/api/v1/nodes/n1", R"({"cpuOvercommit":100})"), 400,
@@ -351,13 +351,13 @@ TEST_F(api_crud, vm_create_get_list_and_power_actions) {
   EXPECT_TRUE(is_error(api().post("/api/v1/vms/ghost/start"), 404, "NOT_FOUND"));
 }
 
-// Server bug: when the hypervisor stand-in confirms a stop (or the end of a migration), the
-// coordinator releases the node's reservation with the stand-in's command metadata, which
-// pins the VM's version (expected_version); the node aggregate is at another version, refuses
+// Regression (fixed in the server): when the hypervisor stand-in confirms a stop (or the end of a
+// migration), the coordinator releases the node's reservation with the stand-in's command metadata,
+// which pins the VM's version (expected_version); the node aggregate is at another version, refuses
 // the release as a conflict, and the capacity stays reserved for a VM that is off (or gone):
 // the node fills up with ghosts and placement eventually refuses every start.
 TEST_F(api_crud, stop_and_migration_give_the_node_capacity_back) {
-  SCOPED_TRACE("server bug: release after a stand-in confirmation carries its pinned "
+  SCOPED_TRACE("regression: release after a stand-in confirmation carries its pinned "
                "expected_version and is refused");
   register_node("n1");
   register_node("n2");
@@ -561,7 +561,7 @@ TEST_F(api_crud, volume_create_resize_attach_detach_delete) {
 // A volume can be attached only to a VM that exists (the contract's resources refer to each
 // other by id; an attachment to nothing would be a dangling reference).
 TEST_F(api_crud, volume_attach_to_unknown_vm_is_refused) {
-  SCOPED_TRACE("server bug: attach accepts a VM id that does not exist");
+  SCOPED_TRACE("regression: attach accepts a VM id that does not exist");
   ASSERT_EQ(api()
                 .post("/api/v1/storage/pools", R"({"id":"p1","name":"local","type":"dir",)"
                                                R"("settings":{"path":"/srv"},)"
@@ -665,10 +665,11 @@ TEST_F(api_crud, security_group_create_add_remove_rule_delete) {
   EXPECT_TRUE(ids(api().get("/api/v1/security-groups")).empty());
 }
 
-// Server bug: a bad rule names "rule.<field>" although the body carries the rule's fields at
-// the top level ({"direction":...,"portFrom":...}): details.field must name the body's field.
+// Regression (fixed in the server): a bad rule names "rule.<field>" although the body carries the
+// rule's fields at the top level ({"direction":...,"portFrom":...}): details.field must name the
+// body's field.
 TEST_F(api_crud, security_rule_errors_name_the_body_field) {
-  SCOPED_TRACE("server bug: rule errors name rule.<field>, the body has <field>");
+  SCOPED_TRACE("regression: rule errors name rule.<field>, the body has <field>");
   ASSERT_EQ(api().post("/api/v1/security-groups", R"({"id":"sg1","name":"web"})").status, 201u);
   const auto before = event_count();
   EXPECT_TRUE(
@@ -848,11 +849,12 @@ TEST_F(api_crud, events_query_by_stream_principal_type_position_and_time) {
   EXPECT_TRUE(is_error(api().get("/api/v1/events?actor=bob"), 400, "INVALID_ARGUMENT", "actor"));
 }
 
-// Server bug: times past 2262-04-11 (the int64 nanosecond range) overflow in the time filter:
-// toTime=9999-12-31T23:59:59Z ("no upper bound") matches nothing and fromTime in that range
-// matches everything. Either refuse them with 400 (details.field) or treat them as far future.
+// Regression (fixed in the server): times past 2262-04-11 (the int64 nanosecond range) overflow in
+// the time filter: toTime=9999-12-31T23:59:59Z ("no upper bound") matches nothing and fromTime in
+// that range matches everything. Either refuse them with 400 (details.field) or treat them as far
+// future.
 TEST_F(api_crud, events_query_far_future_time_bounds) {
-  SCOPED_TRACE("server bug: fromTime/toTime past 2262 overflow int64 nanoseconds");
+  SCOPED_TRACE("regression: fromTime/toTime past 2262 overflow int64 nanoseconds");
   register_node("n1");
   const auto total = all_events().size();
   for (const char* t : {"2999-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {

@@ -238,12 +238,12 @@ TEST_F(api_slow_restart, idempotency_key_reused_with_another_body_after_restart_
   EXPECT_EQ(event_count(), events);
 }
 
-// Server bug: a VM start retried with its Idempotency-Key after a restart is refused 409
-// INVALID_POWER_STATE (the coordinator checks the power state before the aggregate sees that
-// the command id was already applied), so a client that lost the first answer in a crash is
+// Regression (fixed in the server): a VM start retried with its Idempotency-Key after a restart is
+// refused 409 INVALID_POWER_STATE (the coordinator checks the power state before the aggregate sees
+// that the command id was already applied), so a client that lost the first answer in a crash is
 // told its start failed although the VM runs.
 TEST_F(api_slow_restart, retried_start_after_restart_is_not_refused) {
-  SCOPED_TRACE("server bug: start pre-check refuses before the command-id dedupe");
+  SCOPED_TRACE("regression: start pre-check refuses before the command-id dedupe");
   register_node("n1");
   create_vm("vm1");
   const header_list key{{"Idempotency-Key", "start-vm1"}};

@@ -16,15 +16,15 @@ namespace qx::api {
 
 /// Limits, with their defaults (docs/operations.md lists them too).
 struct server_limits {
-  std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::seconds idle_timeout{60};        ///< A keep-alive connection with no request.
-  std::chrono::seconds request_timeout{30};     ///< Reading one request, headers and body.
-  std::chrono::seconds handshake_timeout{10};   ///< WebSocket upgrade.
-  std::size_t max_connections = 10'000;         ///< Beyond: 503 and close.
-  std::size_t max_in_flight = 4096;             ///< Commands waiting for the actors; beyond: 429.
-  std::size_t max_ws_message_bytes = 64 * 1024; ///< Frames a watcher may send us.
-  std::size_t watch_queue_events = 4096;        ///< Events a watcher may lag before overflow.
+  std::size_t max_header_bytes = std::size_t{16} << 10U;
+  std::size_t max_body_bytes = std::size_t{1} << 20U;
+  std::chrono::seconds idle_timeout{60};      ///< A keep-alive connection with no request.
+  std::chrono::seconds request_timeout{30};   ///< Reading one request, headers and body.
+  std::chrono::seconds handshake_timeout{10}; ///< WebSocket upgrade.
+  std::size_t max_connections = 10'000;       ///< Beyond: 503 and close.
+  std::size_t max_in_flight = 4096;           ///< Commands waiting for the actors; beyond: 429.
+  std::size_t max_ws_message_bytes = std::size_t{64} << 10U; ///< Frames a watcher may send us.
+  std::size_t watch_queue_events = 4096; ///< Events a watcher may lag before overflow.
   std::chrono::seconds ping_interval{20};
 };
 
