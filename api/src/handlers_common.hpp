@@ -213,12 +213,10 @@ handler command_route(std::initializer_list<std::string_view> allowed, unsigned 
       respond(error_response(body.error()));
       return;
     }
-    for (const auto& [key, value] : body->items())
-      if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
-        respond(error_response(
-            error{errc::invalid_argument, "unknown field " + key, {{"field", key}}}));
-        return;
-      }
+    if (auto ok = only_fields(*body, fields); !ok) {
+      respond(error_response(ok.error()));
+      return;
+    }
     auto cmd = make(*body, p);
     if (!cmd) {
       respond(error_response(cmd.error()));

@@ -248,7 +248,7 @@ result<json> parse_body(std::string_view body, int max_depth) {
   return j;
 }
 
-status only_fields(const json& j, std::initializer_list<std::string_view> allowed,
+status only_fields(const json& j, std::span<const std::string_view> allowed,
                    const std::string& path) {
   for (const auto& [key, value] : j.items())
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())

@@ -30,8 +30,13 @@ using json = nlohmann::json;
 [[nodiscard]] result<json> parse_body(std::string_view body, int max_depth = 32);
 
 /// Refuses any key of `j` not in `allowed` (400 naming the field).
-[[nodiscard]] status only_fields(const json& j, std::initializer_list<std::string_view> allowed,
+[[nodiscard]] status only_fields(const json& j, std::span<const std::string_view> allowed,
                                  const std::string& path = {});
+[[nodiscard]] inline status only_fields(const json& j,
+                                        std::initializer_list<std::string_view> allowed,
+                                        const std::string& path = {}) {
+  return only_fields(j, std::span<const std::string_view>{allowed.begin(), allowed.size()}, path);
+}
 
 /// Typed reads of optional members: absent leaves `out` as it is.
 [[nodiscard]] status read_string(const json& j, std::string_view key, std::string& out,
