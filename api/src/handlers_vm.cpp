@@ -68,6 +68,9 @@ void respond_operation(responder& respond, const operation& op) {
   respond(std::move(resp));
 }
 
+template<class Request>
+constexpr bool starts_vm = std::is_same_v<Request, actors::start_vm>;
+
 /// Start and migrate: the coordinator places and reserves, then an operation follows the VM.
 template<class Request>
 void placed_action(api_context& ctx, const http_request& req, const path_params& p,
@@ -81,18 +84,18 @@ void placed_action(api_context& ctx, const http_request& req, const path_params&
       return;
     }
     const auto id = p.at("id");
-    const bool start = std::is_same_v<Request, actors::start_vm>;
-    ctx.gw.send(Request{id, node, std::move(*meta)}, [&ctx, id, start, respond](
+    ctx.gw.send(Request{id, node, std::move(*meta)}, [&ctx, id, respond](
                                                          actors::placement_outcome o) mutable {
       if (!o) {
         respond(error_response(o.error()));
         return;
       }
       const auto node_id = o->node_id;
-      ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, start, respond]() mutable {
-        auto op = ctx.ops.begin(start ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
-                                vm_reaches(id, vm::power::running, start ? std::string{} : node_id),
-                                json{{"vmId", id}, {"nodeId", node_id}});
+      ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, respond]() mutable {
+        auto op = ctx.ops.begin(
+            starts_vm<Request> ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
+            vm_reaches(id, vm::power::running, starts_vm<Request> ? std::string{} : node_id),
+            json{{"vmId", id}, {"nodeId", node_id}});
         respond_operation(respond, op);
       });
     });

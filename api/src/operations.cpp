@@ -54,7 +54,8 @@ bool operations::check(operation& op, const goal& g) {
   return true;
 }
 
-operation operations::begin(std::string kind, std::string target, goal g, json result) {
+operation operations::begin(std::string kind, std::string target, goal g, json result,
+                            std::vector<std::string> also_watch) {
   operation op;
   std::function<void(const operation&)> listener;
   {
@@ -69,7 +70,7 @@ operation operations::begin(std::string kind, std::string target, goal g, json r
     check(op, g);
     ops_[op.id] = op;
     if (op.state == "running")
-      goals_[op.id] = std::move(g);
+      goals_[op.id] = watched{std::move(g), {also_watch.begin(), also_watch.end()}};
     trim();
     listener = listener_;
   }
@@ -85,7 +86,8 @@ void operations::on_event(const events::recorded_event& e) {
     std::lock_guard lock{mutex_};
     for (auto it = goals_.begin(); it != goals_.end();) {
       auto& op = ops_[it->first];
-      if (op.target != e.stream || !check(op, it->second)) {
+      const auto& w = it->second;
+      if ((op.target != e.stream && !w.streams.contains(e.stream)) || !check(op, w.g)) {
         ++it;
         continue;
       }

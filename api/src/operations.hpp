@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,11 @@ class operations {
  public:
   explicit operations(const projections::inventory& inv, std::size_t keep = 10'000);
 
-  /// Starts an operation on `target` and checks its goal at once.
-  operation begin(std::string kind, std::string target, goal g, json result);
+  /// Starts an operation on `target` and checks its goal at once. The goal is checked again
+  /// on every event of `target` and of the streams in `also_watch` (an evacuation follows
+  /// its node and the VMs leaving it).
+  operation begin(std::string kind, std::string target, goal g, json result,
+                  std::vector<std::string> also_watch = {});
   /// Re-checks the goals of the operations on e.stream (the projection host calls this).
   void on_event(const events::recorded_event& e);
   /// Called on every change of an operation (the watch stream).
@@ -69,7 +73,11 @@ class operations {
   mutable std::mutex mutex_;
   std::uint64_t next_ = 1;
   std::map<std::string, operation> ops_;
-  std::map<std::string, goal> goals_; ///< Of the running ones.
+  struct watched {
+    goal g;
+    std::set<std::string, std::less<>> streams; ///< Besides the target.
+  };
+  std::map<std::string, watched> goals_; ///< Of the running ones.
   std::function<void(const operation&)> listener_;
 };
 

@@ -69,6 +69,7 @@ router make_router() {
   router r;
   add_cluster_routes(r);
   add_node_routes(r);
+  add_evacuation_routes(r);
   add_vm_routes(r);
   add_storage_routes(r);
   add_network_routes(r);

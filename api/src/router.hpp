@@ -43,6 +43,7 @@ class router {
 /// Registers every REST route of /api/v1 (handlers_*.cpp).
 void add_cluster_routes(router& r);
 void add_node_routes(router& r);
+void add_evacuation_routes(router& r);
 void add_vm_routes(router& r);
 void add_storage_routes(router& r);
 void add_network_routes(router& r);

@@ -922,5 +922,68 @@ TEST_F(api_crud, cluster_usage_sums_member_nodes_vms_and_pools) {
   EXPECT_TRUE(is_error(api().get("/api/v1/clusters/ghost/usage"), 404, "NOT_FOUND"));
 }
 
+
+TEST_F(api_crud, evacuate_moves_every_running_vm_off_a_node) {
+  register_node("n1");
+  EXPECT_TRUE(is_error(api().post("/api/v1/nodes/ghost/evacuate"), 404, "NOT_FOUND"));
+  // An empty node is evacuated at once.
+  auto op = run_operation("/api/v1/nodes/n1/evacuate");
+  EXPECT_EQ(str(op, "kind"), "node.evacuate");
+  EXPECT_EQ(str(op, "state"), "succeeded") << op.serialize();
+
+  // Alone in the datacenter, the VM has nowhere to go: the operation says which VM and why,
+  // and the VM keeps running where it was.
+  create_vm("vm1");
+  start_vm("vm1", "n1");
+  op = run_operation("/api/v1/nodes/n1/evacuate");
+  EXPECT_EQ(str(op, "state"), "failed") << op.serialize();
+  EXPECT_EQ(str(op.at("error"), "code"), "EVACUATION_INCOMPLETE");
+  ASSERT_EQ(op.at("result").at("refused").size(), 1u) << op.serialize();
+  EXPECT_EQ(str(op.at("result").at("refused").at(0), "vmId"), "vm1");
+  EXPECT_EQ(str(get_json("/api/v1/vms/vm1"), "nodeId"), "n1");
+  EXPECT_EQ(str(get_json("/api/v1/vms/vm1"), "powerState"), "running");
+
+  register_node("n2");
+  register_node("n3");
+  create_vm("vm2");
+  create_vm("vm3");
+  start_vm("vm2", "n1");
+  start_vm("vm3", "n1");
+  create_vm("paused");
+  start_vm("paused", "n1");
+  ASSERT_EQ(api().post("/api/v1/vms/paused/pause").status, 200u);
+
+  // A paused VM cannot live-migrate: the others move, the paused one is named.
+  op = run_operation("/api/v1/nodes/n1/evacuate");
+  EXPECT_EQ(str(op, "state"), "failed") << op.serialize();
+  const auto& refused = op.at("result").at("refused");
+  ASSERT_EQ(refused.size(), 1u) << op.serialize();
+  EXPECT_EQ(str(refused.at(0), "vmId"), "paused");
+  EXPECT_EQ(str(refused.at(0), "code"), "INVALID_POWER_STATE");
+  EXPECT_EQ(op.at("result").at("moves").size(), 3u) << op.serialize();
+  for (const auto* id : {"vm1", "vm2", "vm3"}) {
+    const auto v = get_json(std::string{"/api/v1/vms/"} + id);
+    EXPECT_NE(str(v, "nodeId"), "n1") << id;
+    EXPECT_EQ(str(v, "powerState"), "running") << id;
+  }
+
+  // Resumed, it moves too; then the node is empty and can enter maintenance.
+  ASSERT_EQ(api().post("/api/v1/vms/paused/resume").status, 200u);
+  op = run_operation("/api/v1/nodes/n1/evacuate");
+  EXPECT_EQ(str(op, "state"), "succeeded") << op.serialize();
+  EXPECT_EQ(op.at("result").at("moves").size(), 1u) << op.serialize();
+  EXPECT_TRUE(eventually(
+      [&] { return get_json("/api/v1/nodes/n1").at("allocations").size() == 0; }, 5s))
+      << get_json("/api/v1/nodes/n1").serialize();
+  const auto r = api().post("/api/v1/nodes/n1/enter-maintenance");
+  EXPECT_EQ(r.status, 200u) << show(r);
+
+  // A disconnected node's VMs cannot live-migrate.
+  ASSERT_EQ(api().post("/api/v1/nodes/n2/disconnect").status, 200u);
+  EXPECT_TRUE(is_error(api().post("/api/v1/nodes/n2/evacuate"), 409, "NODE_DISCONNECTED"));
+  EXPECT_TRUE(is_error(api().post("/api/v1/nodes/n3/evacuate", R"({"force":true})"), 400,
+                       "INVALID_ARGUMENT"));
+}
+
 } // namespace
 } // namespace qx::test
