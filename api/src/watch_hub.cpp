@@ -40,6 +40,11 @@ void watch_hub::broadcast(const std::shared_ptr<const std::string>& text) {
 }
 
 bool watch_hub::read(std::uint64_t after, std::size_t max, std::vector<watch_frame>& out) const {
+  return visit(after, max, [&out](const watch_frame& f) { out.push_back(f); });
+}
+
+bool watch_hub::visit(std::uint64_t after, std::size_t max,
+                      const std::function<void(const watch_frame&)>& f) const {
   std::shared_lock lock{ring_mutex_};
   const auto head = head_.load();
   if (after >= head)
@@ -47,7 +52,7 @@ bool watch_hub::read(std::uint64_t after, std::size_t max, std::vector<watch_fra
   if (after + 1 < oldest_)
     return false;
   for (auto p = after + 1; p <= head && max > 0; ++p, --max)
-    out.push_back(ring_[p % ring_.size()]);
+    f(ring_[p % ring_.size()]);
   return true;
 }
 

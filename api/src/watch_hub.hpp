@@ -43,6 +43,11 @@ class watch_hub {
   /// older than the ring keeps (the caller reads the log instead).
   [[nodiscard]] bool read(std::uint64_t after, std::size_t max,
                           std::vector<watch_frame>& out) const;
+  /// Calls f(frame) for the frames with position > after, at most `max`, under the ring's
+  /// read lock (f must be quick and must not call back into the hub): a watcher takes what
+  /// it wants without copying the frames. False as read() is.
+  bool visit(std::uint64_t after, std::size_t max,
+             const std::function<void(const watch_frame&)>& f) const;
   /// The newest position published.
   [[nodiscard]] std::uint64_t head() const { return head_.load(); }
 

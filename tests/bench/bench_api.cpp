@@ -105,6 +105,8 @@ struct options {
   int timeout = 0;           // watchdog in seconds (0: derived from the other options)
   bool keep_temp = false;
   bool beast_watchers = false; // Beast's websocket::stream instead of the lean frame reader
+  int batch = 100; // batch=N of the extra fan-out run with the most watchers (1: no such run)
+  int batch_window_ms = -1; // batchWindowMs of that run (-1: the server's default)
 };
 
 void usage() {
@@ -112,7 +114,8 @@ void usage() {
                "usage: bench_api [--quick] [--qvdc PATH] [--seconds N] [--watchers=100,1000]\n"
                "                 [--rate W] [--write-seconds S] [--event-rate E]\n"
                "                 [--watch-seconds S] [--connections C] [--nginx-workers K]\n"
-               "                 [--timeout S] [--keep-temp] [--beast-watchers]\n");
+               "                 [--timeout S] [--keep-temp] [--beast-watchers] [--batch N]\n"
+               "                 [--batch-window MS]\n");
 }
 
 std::vector<int> parse_int_list(const std::string& s) {
@@ -145,6 +148,10 @@ void apply_option(options& o, const std::string& name, const std::string& value)
     o.nginx_workers = std::stoi(value);
   else if (name == "--timeout")
     o.timeout = std::stoi(value);
+  else if (name == "--batch")
+    o.batch = std::stoi(value);
+  else if (name == "--batch-window")
+    o.batch_window_ms = std::stoi(value);
   else
     throw std::invalid_argument("unknown option " + name);
 }
@@ -188,7 +195,7 @@ std::optional<options> parse_options(int argc, char** argv) {
     return std::nullopt;
   }
   if (o.watchers.empty() || o.rate <= 0 || o.event_rate <= 0 || o.seconds <= 0 ||
-      o.connections <= 0)
+      o.connections <= 0 || o.batch < 1 || o.batch > 1000)
     return std::nullopt;
   return o;
 }
@@ -1025,7 +1032,7 @@ std::string_view id_in_stream(std::string_view stream) {
 struct event_record {
   std::uint64_t position = 0;
   std::uint64_t version = 0;
-  std::string stream;
+  std::string id; // the resource id in the stream: short enough for no allocation (SSO)
   clock_type::time_point received;
 };
 
@@ -1104,8 +1111,9 @@ std::string close_payload(unsigned code) {
 
 class fanout {
  public:
-  fanout(int port, int n, std::string probe_id, std::size_t expected_events, bool lean)
-      : port_(port), probe_id_(std::move(probe_id)), lean_(lean) {
+  fanout(int port, int n, std::string probe_id, std::size_t expected_events, bool lean,
+         std::string target)
+      : port_(port), probe_id_(std::move(probe_id)), lean_(lean), target_(std::move(target)) {
     for (int i = 0; i < n; ++i) {
       watchers_.push_back(std::make_unique<watcher>(io_));
       watchers_.back()->events.reserve(expected_events);
@@ -1171,8 +1179,8 @@ class fanout {
       lowest.expires_never();
       w.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
       w.ws.read_message_max(16 * 1024 * 1024);
-      co_await w.ws.async_handshake(res, "127.0.0.1:" + std::to_string(port_),
-                                    "/api/v1/watch?from=now", asio::use_awaitable);
+      co_await w.ws.async_handshake(res, "127.0.0.1:" + std::to_string(port_), target_,
+                                    asio::use_awaitable);
       co_return true;
     } catch (const std::exception& e) {
       w.error = std::string{"handshake: "} + e.what() + " (HTTP " +
@@ -1208,7 +1216,7 @@ class fanout {
       co_await s.async_connect(
           tcp::endpoint{asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)},
           asio::use_awaitable);
-      http::request<http::empty_body> req{http::verb::get, "/api/v1/watch?from=now", 11};
+      http::request<http::empty_body> req{http::verb::get, target_, 11};
       req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));
       req.set(http::field::upgrade, "websocket");
       req.set(http::field::connection, "Upgrade");
@@ -1310,12 +1318,33 @@ class fanout {
     }
   }
 
+  /// One message: a frame, or with batch=N an array of frames.
   void on_frame(watcher& w, std::string_view text, clock_type::time_point now) {
+    std::size_t i = skip_ws(text, 0);
+    if (i >= text.size() || text[i] != '[') {
+      on_one_frame(w, text, now);
+      return;
+    }
+    i = skip_ws(text, i + 1);
+    while (i < text.size() && text[i] != ']') {
+      const auto end = skip_value(text, i);
+      if (end == npos) {
+        ++w.unparsed;
+        return;
+      }
+      on_one_frame(w, text.substr(i, end - i), now);
+      i = skip_ws(text, end);
+      if (i < text.size() && text[i] == ',')
+        i = skip_ws(text, i + 1);
+    }
+  }
+
+  void on_one_frame(watcher& w, std::string_view text, clock_type::time_point now) {
     const auto f = scan_frame(text);
     if (!f.ok) {
       ++w.unparsed;
     } else if (f.type == "event") {
-      w.events.push_back({f.position, f.version, std::string{f.stream}, now});
+      w.events.push_back({f.position, f.version, std::string{id_in_stream(f.stream)}, now});
       ++events_;
       if (!w.probe_seen && id_in_stream(f.stream) == probe_id_) {
         w.probe_seen = true;
@@ -1355,6 +1384,7 @@ class fanout {
   int port_;
   std::string probe_id_;
   bool lean_;
+  std::string target_;
   asio::io_context io_;
   std::vector<std::unique_ptr<watcher>> watchers_;
   std::size_t next_ = 0;
@@ -1552,7 +1582,7 @@ void match_watcher(const watcher& w, const std::vector<fan_write>& writes,
       ++st.duplicates;
       continue;
     }
-    const std::string id{id_in_stream(e.stream)};
+    const auto& id = e.id;
     const auto it = by_id.find(id);
     if (it == by_id.end()) {
       st.unmatched += id == probe_id ? 0 : 1;
@@ -1701,12 +1731,11 @@ std::uint64_t connect_watchers(fanout& f, int n, pid_t server, int port,
   return body["version"].get<std::uint64_t>();
 }
 
-/// Appends `rate` events/s as VM creates f<n>x<k> for `seconds`; records each write.
-std::vector<fan_write> append_events(const options& o, int n, int port, double write_rate,
-                                     std::vector<sample>& samples) {
+/// Appends `rate` events/s as VM creates <prefix><k> for `seconds`; records each write.
+std::vector<fan_write> append_events(const options& o, const std::string& prefix, int port,
+                                     double write_rate, std::vector<sample>& samples) {
   const auto total = static_cast<std::size_t>(std::llround(write_rate * o.watch_seconds));
   std::vector<fan_write> writes(total);
-  const auto prefix = "f" + std::to_string(n) + "x";
   open_loop loop{port, o.connections,
                  [&](std::size_t k) {
                    writes[k].id = prefix + std::to_string(k);
@@ -1759,14 +1788,19 @@ void report_fanout(const fan_stats& st, const std::vector<sample>& samples, int 
   strict_p99 = all.p99;
 }
 
-bool phase_watch_one(const options& o, int n, pid_t server, int port, double& watch_p99) {
-  std::printf("\n[3] fan-out: %d watchers on /api/v1/watch?from=now, %.0f events/s for %.1f s "
-              "(%s)\n",
-              n, o.event_rate, o.watch_seconds,
+bool phase_watch_one(const options& o, int n, int batch, pid_t server, int port,
+                     double& watch_p99) {
+  std::string target = "/api/v1/watch?from=now";
+  if (batch > 1)
+    target += "&batch=" + std::to_string(batch);
+  if (batch > 1 && o.batch_window_ms >= 0)
+    target += "&batchWindowMs=" + std::to_string(o.batch_window_ms);
+  std::printf("\n[3] fan-out: %d watchers on %s, %.0f events/s for %.1f s (%s)\n", n,
+              target.c_str(), o.event_rate, o.watch_seconds,
               o.beast_watchers ? "Beast websocket::stream readers" : "lean 64 KiB frame readers");
-  const auto probe_id = "probe" + std::to_string(n);
+  const auto probe_id = "probe" + std::to_string(n) + "b" + std::to_string(batch);
   const auto expected = static_cast<std::size_t>(o.event_rate * o.watch_seconds * 1.2) + 16;
-  fanout f{port, n, probe_id, expected, !o.beast_watchers};
+  fanout f{port, n, probe_id, expected, !o.beast_watchers, target};
   const auto events_per_write = connect_watchers(f, n, server, port, probe_id);
   if (events_per_write == 0)
     return false;
@@ -1778,7 +1812,8 @@ bool phase_watch_one(const options& o, int n, pid_t server, int port, double& wa
   const auto t0 = clock_type::now();
   const double server_cpu0 = process_cpu_seconds(server);
   lag_sampler lag{port};
-  const auto writes = append_events(o, n, port, write_rate, samples);
+  const auto writes = append_events(o, "f" + std::to_string(n) + "b" + std::to_string(batch) + "x",
+                                    port, write_rate, samples);
   const auto per_watcher = expected_events(writes);
   wait_for_frames(f, before + per_watcher * static_cast<std::size_t>(f.connected()));
   const double max_lag = lag.finish();
@@ -1804,7 +1839,8 @@ bool phase_watch_one(const options& o, int n, pid_t server, int port, double& wa
 int watchdog_seconds(const options& o) {
   if (o.timeout > 0)
     return o.timeout;
-  const double fan = static_cast<double>(o.watchers.size()) * (o.watch_seconds + 90);
+  const double fan =
+      static_cast<double>(o.watchers.size() + (o.batch > 1 ? 1 : 0)) * (o.watch_seconds + 90);
   return static_cast<int>(120 + 2 * o.seconds + 2 * o.write_seconds + fan);
 }
 
@@ -1846,14 +1882,22 @@ int run(const options& o) {
   if (!phase_get(o, dir, server.port(), vm->first, vm->second, fig))
     return 1;
   phase_write(o, server.port(), vm->first, fig);
-  // The headline watch figure is the run with the most watchers.
+  // Every count of watchers with one frame per message; then the most watchers again with
+  // batch=N, the mode for clients that follow everything. The headline watch figure is that
+  // last run (the run with the most watchers when --batch 1).
   const int most = *std::max_element(o.watchers.begin(), o.watchers.end());
   for (const int n : o.watchers) {
     double p99 = inf;
-    if (!phase_watch_one(o, n, server.pid(), server.port(), p99))
+    if (!phase_watch_one(o, n, 1, server.pid(), server.port(), p99))
       return 1;
     if (n == most)
       fig.watch_p99_ms = p99;
+  }
+  if (o.batch > 1) {
+    double p99 = inf;
+    if (!phase_watch_one(o, most, o.batch, server.pid(), server.port(), p99))
+      return 1;
+    fig.watch_p99_ms = p99;
   }
   std::printf("\nserver: %s; load average now %s\n", server.stop().c_str(), load_average().c_str());
   std::printf("RESULT get_ratio=%.3f get_per_s=%.0f nginx_per_s=%.0f write_p99_ms=%s "

@@ -106,6 +106,7 @@ struct watch_client::impl {
   std::condition_variable cv;
   std::vector<web::json::value> frames;
   std::uint64_t last = 0;
+  std::size_t messages = 0;
   bool keeping = true;
   bool closed = false;
   int code = 0;
@@ -128,9 +129,19 @@ watch_client::watch_client(const std::string& ws_base, const std::string& query)
     std::lock_guard lock{self->mutex};
     if (!self->keeping)
       return;
-    if (v.is_object() && v.has_field("type") && v.at("type").as_string() == "event")
-      self->last = std::max(self->last, v.at("position").as_number().to_uint64());
-    self->frames.push_back(std::move(v));
+    ++self->messages;
+    // batch=N: a message is an array of frames.
+    std::vector<web::json::value> got;
+    if (v.is_array())
+      for (std::size_t i = 0; i < v.size(); ++i)
+        got.push_back(v.at(i));
+    else
+      got.push_back(std::move(v));
+    for (auto& f : got) {
+      if (f.is_object() && f.has_field("type") && f.at("type").as_string() == "event")
+        self->last = std::max(self->last, f.at("position").as_number().to_uint64());
+      self->frames.push_back(std::move(f));
+    }
     self->cv.notify_all();
   });
   impl_->client.set_close_handler(
@@ -156,6 +167,11 @@ watch_client::~watch_client() {
 std::vector<web::json::value> watch_client::frames() const {
   std::lock_guard lock{impl_->mutex};
   return impl_->frames;
+}
+
+std::size_t watch_client::messages() const {
+  std::lock_guard lock{impl_->mutex};
+  return impl_->messages;
 }
 
 std::uint64_t watch_client::last_position() const {

@@ -89,7 +89,9 @@ class watch_client {
   watch_client(const watch_client&) = delete;
   watch_client& operator=(const watch_client&) = delete;
 
-  /// A copy of the frames received so far.
+  /// WebSocket messages received (with batch=N one message holds several frames).
+  [[nodiscard]] std::size_t messages() const;
+  /// A copy of the frames received so far (those of a batch message one by one).
   [[nodiscard]] std::vector<web::json::value> frames() const;
   /// Highest event position received (0 for none).
   [[nodiscard]] std::uint64_t last_position() const;

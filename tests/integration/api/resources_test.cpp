@@ -922,7 +922,6 @@ TEST_F(api_crud, cluster_usage_sums_member_nodes_vms_and_pools) {
   EXPECT_TRUE(is_error(api().get("/api/v1/clusters/ghost/usage"), 404, "NOT_FOUND"));
 }
 
-
 TEST_F(api_crud, evacuate_moves_every_running_vm_off_a_node) {
   register_node("n1");
   EXPECT_TRUE(is_error(api().post("/api/v1/nodes/ghost/evacuate"), 404, "NOT_FOUND"));
@@ -972,8 +971,8 @@ TEST_F(api_crud, evacuate_moves_every_running_vm_off_a_node) {
   op = run_operation("/api/v1/nodes/n1/evacuate");
   EXPECT_EQ(str(op, "state"), "succeeded") << op.serialize();
   EXPECT_EQ(op.at("result").at("moves").size(), 1u) << op.serialize();
-  EXPECT_TRUE(eventually(
-      [&] { return get_json("/api/v1/nodes/n1").at("allocations").size() == 0; }, 5s))
+  EXPECT_TRUE(
+      eventually([&] { return get_json("/api/v1/nodes/n1").at("allocations").size() == 0; }, 5s))
       << get_json("/api/v1/nodes/n1").serialize();
   const auto r = api().post("/api/v1/nodes/n1/enter-maintenance");
   EXPECT_EQ(r.status, 200u) << show(r);

@@ -92,6 +92,37 @@ TEST_F(api_watch, from_zero_delivers_every_event_in_position_order) {
   EXPECT_EQ(positions_of(w.frames()), range(1, log_head()));
 }
 
+TEST_F(api_watch, batch_sends_several_frames_per_message_without_gap_or_duplicate) {
+  register_node("n1");
+  for (int i = 0; i < 20; ++i)
+    create_vm("vm" + std::to_string(i));
+  const auto head = log_head();
+  // Catching up from 0, the frames come in arrays of at most 8.
+  watch_client w{server().ws_url(), "from=0&batch=8"};
+  ASSERT_TRUE(w.wait_for_position(head, 10s)) << "got up to " << w.last_position();
+  EXPECT_EQ(positions_of(w.frames()), range(1, head));
+  EXPECT_GE(w.messages(), (head + 7) / 8);
+  EXPECT_LT(w.messages(), head) << "batch=8 sent one message per event";
+  // Live events and operations still arrive, in order.
+  start_vm("vm0", "n1");
+  ASSERT_TRUE(w.wait_for_position(log_head(), 5s));
+  EXPECT_EQ(positions_of(w.frames()), range(1, log_head()));
+
+  for (const auto* bad : {"batch=0", "batch=1001", "batch=x", "batch=", "batch=-1",
+                          "batch=5&batchWindowMs=1001", "batch=5&batchWindowMs=-3"}) {
+    raw_socket s{server().port()};
+    s.write_all(std::string{"GET /api/v1/watch?"} + bad +
+                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    const auto resp = s.read_response(5s);
+    ASSERT_TRUE(resp) << bad;
+    EXPECT_EQ(resp->first.rfind("HTTP/1.1 400", 0), 0u) << bad << ": " << resp->first;
+    const std::string field =
+        std::string_view{bad}.find("Window") == std::string_view::npos ? "batch" : "batchWindowMs";
+    EXPECT_NE(resp->second.find("\"field\":\"" + field + "\""), std::string::npos) << resp->second;
+  }
+}
+
 TEST_F(api_watch, types_and_stream_filters) {
   register_node("n1");
   create_vm("vm1");
