@@ -80,6 +80,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-bytes", args->opts.limits.max_body_bytes, "Largest request body")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20U))
       ->capture_default_str();
+  cmd->add_option("--max-upload-bytes", args->opts.limits.max_upload_bytes,
+                  "Largest image upload body")
+      ->check(CLI::Range(std::uint64_t{1}, (std::uint64_t{1} << 40U) + (std::uint64_t{1} << 20U)))
+      ->capture_default_str();
   cmd->add_option("--max-connections", args->opts.limits.max_connections,
                   "Open connections before new ones get 503")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

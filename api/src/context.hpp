@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <string>
 
 namespace qx::api {
 
@@ -27,6 +28,7 @@ struct api_context {
   operations& ops;
   idempotency_cache& idempotency;
   std::size_t max_in_flight = 4096;
+  std::string images_dir; ///< Where uploaded images are kept (<data dir>/images).
   render_cache renders;
   std::atomic<std::size_t> in_flight{0};
 };

@@ -51,7 +51,9 @@ void dispatch(api_context& ctx, const router& routes, http_request req,
     return;
   }
   const bool writes = req.method != "GET";
-  if (writes && !req.body.empty() && !has_json_type(req.content_type)) {
+  // The upload route takes multipart/form-data and checks it itself.
+  if (writes && !req.body.empty() && !has_json_type(req.content_type) &&
+      pattern != "/api/v1/images/upload") {
     respond(error_response(415, "UNSUPPORTED_MEDIA_TYPE", "bodies must be application/json",
                            json{{"contentType", req.content_type}}),
             pattern);

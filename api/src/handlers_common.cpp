@@ -84,6 +84,9 @@ status check_id(std::string_view field, std::string_view id) {
   for (char c : id)
     if (!id_char(c))
       return bad(std::string{field}, std::string{field} + " may hold only A-Z a-z 0-9 . _ -");
+  // Ids name files too (images, later pools and volumes on nodes): never ".", ".." or hidden.
+  if (id.front() == '.' || id.front() == '-')
+    return bad(std::string{field}, std::string{field} + " must start with a letter, digit or _");
   return {};
 }
 

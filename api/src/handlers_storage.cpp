@@ -1,5 +1,6 @@
 // /api/v1/storage/pools, /api/v1/volumes and /api/v1/images.
 #include "handlers_common.hpp"
+#include "image_upload.hpp"
 
 namespace qx::api {
 
@@ -83,6 +84,23 @@ result<image::command> image_create(const json& b, const path_params&) {
   return image::command{std::move(c)};
 }
 
+/// The upload with the body already read whole. The server streams this route's body instead
+/// (net_server.cpp); this path serves requests routed without a socket, and the route table
+/// (405 for other methods, the OpenAPI parity test).
+void upload_whole(api_context& ctx, const http_request& req, const path_params&,
+                  responder respond) {
+  const auto size = req.body.size();
+  auto started = image_upload::start(ctx, req, size, size);
+  if (auto* refused = std::get_if<http_response>(&started)) {
+    respond(std::move(*refused));
+    return;
+  }
+  auto upload = std::get<std::shared_ptr<image_upload>>(std::move(started));
+  if (!upload->feed(req.body.data(), size, respond))
+    return;
+  upload->finish([upload, respond](http_response resp) { respond(std::move(resp)); });
+}
+
 } // namespace
 
 void add_storage_routes(router& r) {
@@ -121,6 +139,7 @@ void add_storage_routes(router& r) {
   list_route<image_aggregate>(r, "/api/v1/images");
   r.add("POST", "/api/v1/images",
         command_route<image_aggregate>({"id", "name", "format", "sizeBytes"}, 201, image_create));
+  r.add("POST", "/api/v1/images/upload", upload_whole);
   r.add("DELETE", "/api/v1/images/{id}",
         command_route<image_aggregate>({}, 200, [](const json&, const path_params&) {
           return result<image::command>{image::remove{}};

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "event_json.hpp"
+#include "image_upload.hpp"
 #include "responses.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -31,6 +32,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+
+constexpr std::string_view upload_path = "/api/v1/images/upload";
 
 struct shared_state {
   net_dependencies deps;
@@ -434,10 +437,128 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(st_.deps.limits.max_header_bytes));
-    parser_->body_limit(st_.deps.limits.max_body_bytes);
+    // Beast checks Content-Length against the limit as soon as the head is in: until the
+    // route is known, the limit is the larger of a request's and an upload's.
+    parser_->body_limit(std::max<std::uint64_t>(st_.deps.limits.max_body_bytes,
+                                                st_.deps.limits.max_upload_bytes));
     stream_.expires_after(st_.deps.limits.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  /// The head is in: an upload streams its body, any other request reads it whole.
+  void on_header(beast::error_code ec, std::size_t) {
+    if (!ec && parser_->get().method() == http::verb::post) {
+      const auto target = parser_->get().target();
+      http_request req;
+      if (std::string_view{target.data(), target.size()}.starts_with(upload_path) &&
+          request_of(parser_->get(), req) && req.path == upload_path) {
+        start_upload(std::move(req));
+        return;
+      }
+    }
+    if (ec) {
+      on_read(ec, 0);
+      return;
+    }
+    parser_->body_limit(st_.deps.limits.max_body_bytes);
+    if (const auto length = parser_->content_length();
+        length && *length > st_.deps.limits.max_body_bytes) {
+      on_read(http::error::body_limit, 0);
+      return;
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  // --- POST /api/v1/images/upload: the body goes to image_upload as it arrives.
+
+  void start_upload(http_request req) {
+    started_ = std::chrono::steady_clock::now();
+    const auto& head = parser_->get();
+    version_ = head.version();
+    keep_alive_ = false; // an upload's connection is not reused: its end is the simplest fence
+    route_ = upload_path;
+    method_ = req.method;
+    const auto length = parser_->content_length();
+    auto started = image_upload::start(st_.deps.ctx, std::move(req),
+                                       length ? std::optional<std::uint64_t>{*length}
+                                              : std::optional<std::uint64_t>{},
+                                       st_.deps.limits.max_upload_bytes);
+    if (auto* refused = std::get_if<http_response>(&started)) {
+      send(std::move(*refused), version_);
+      return;
+    }
+    upload_ = std::get<std::shared_ptr<image_upload>>(std::move(started));
+    const bool expect_continue = beast::iequals(head[http::field::expect], "100-continue");
+    upload_parser_.emplace(std::move(*parser_));
+    upload_parser_->body_limit(st_.deps.limits.max_upload_bytes);
+    chunk_.resize(std::size_t{256} << 10U);
+    if (!expect_continue) {
+      read_upload();
+      return;
+    }
+    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    http::async_write(stream_, *cont,
+                      [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
+                        if (e) {
+                          self->upload_->abort("the connection ended");
+                          self->close();
+                          return;
+                        }
+                        self->read_upload();
+                      });
+  }
+
+  void read_upload() {
+    auto& body = upload_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    body.more = true;
+    stream_.expires_after(st_.deps.limits.idle_timeout); // per chunk: uploads take long
+    http::async_read(stream_, buffer_, *upload_parser_,
+                     beast::bind_front_handler(&http_session::on_upload_read, shared_from_this()));
+  }
+
+  void on_upload_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer)
+      ec = {};
+    const auto got = chunk_.size() - upload_parser_->get().body().size;
+    if (got > 0 && !upload_->feed(chunk_.data(), got, strand_responder())) {
+      upload_.reset();
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      upload_->abort("the body exceeded the limit");
+      upload_.reset();
+      send(error_response(413, "TOO_LARGE", "the upload exceeds the limit",
+                          json{{"limit", st_.deps.limits.max_upload_bytes}}),
+           version_);
+      return;
+    }
+    if (ec) {
+      upload_->abort("the connection ended (" + ec.message() + ")");
+      upload_.reset();
+      close();
+      return;
+    }
+    if (!upload_parser_->is_done()) {
+      read_upload();
+      return;
+    }
+    stream_.expires_never(); // the answer waits for durability, not for the client
+    auto upload = std::move(upload_);
+    upload->finish(strand_responder());
+  }
+
+  /// Answers on this connection's strand, from whichever thread the answer comes.
+  responder strand_responder() {
+    return [self = shared_from_this()](http_response resp) {
+      net::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+        self->send(std::move(resp), self->version_);
+      });
+    };
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -467,19 +588,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     handle(parser_->release());
   }
 
-  void handle(http::request<http::string_body> raw) {
-    started_ = std::chrono::steady_clock::now();
-    version_ = raw.version();
-    keep_alive_ = raw.keep_alive();
-    http_request req;
+  /// The head of `raw` as the handlers see it; false when the target is not a valid path.
+  bool request_of(const http::request_header<>& raw, http_request& req) {
     req.method = std::string{raw.method_string()};
-    if (!split_target(std::string_view{raw.target().data(), raw.target().size()}, req)) {
-      keep_alive_ = false;
-      send(error_response(400, "BAD_REQUEST", "the request target is not a valid path"), version_);
-      return;
-    }
-    method_ = req.method;
-    req.body = std::move(raw.body());
+    if (!split_target(std::string_view{raw.target().data(), raw.target().size()}, req))
+      return false;
     req.content_type = std::string{raw[http::field::content_type]};
     req.if_match = std::string{raw[http::field::if_match]};
     req.idempotency_key = std::string{raw["Idempotency-Key"]};
@@ -490,6 +603,21 @@ class http_session : public std::enable_shared_from_this<http_session> {
                          ? std::string{given_id}
                          : "req-" + std::to_string(st_.request_ids.fetch_add(1) + 1);
     request_id_ = req.request_id;
+    return true;
+  }
+
+  void handle(http::request<http::string_body> raw) {
+    started_ = std::chrono::steady_clock::now();
+    version_ = raw.version();
+    keep_alive_ = raw.keep_alive();
+    http_request req;
+    if (!request_of(raw, req)) {
+      keep_alive_ = false;
+      send(error_response(400, "BAD_REQUEST", "the request target is not a valid path"), version_);
+      return;
+    }
+    method_ = req.method;
+    req.body = std::move(raw.body());
     if (req.path == "/api/v1/watch" && websocket::is_upgrade(raw)) {
       upgrade(std::move(raw), req);
       return;
@@ -624,6 +752,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   connection_slot slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+  std::shared_ptr<image_upload> upload_;
+  std::vector<char> chunk_;
   std::string remote_;
   std::string route_;
   std::string method_;

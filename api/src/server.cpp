@@ -40,6 +40,7 @@ class server_impl final : public server {
     gateway_ = std::make_unique<gateway>(system_, dc_);
     ctx_ = std::make_unique<api_context>(*gateway_, proj_, *store_, ops_, idempotency_,
                                          opts_.limits.max_in_flight);
+    ctx_->images_dir = opts_.data_dir + "/images";
     if (opts_.hypervisor_stand_in)
       stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
     proj_.add_observer([this](const events::recorded_event& e) {

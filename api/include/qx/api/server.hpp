@@ -18,6 +18,8 @@ namespace qx::api {
 struct server_limits {
   std::size_t max_header_bytes = std::size_t{16} << 10U;
   std::size_t max_body_bytes = std::size_t{1} << 20U;
+  /// A whole POST /api/v1/images/upload body: the largest image (1 TiB) and its framing.
+  std::uint64_t max_upload_bytes = (std::uint64_t{1} << 40U) + (std::uint64_t{1} << 20U);
   std::chrono::seconds idle_timeout{60};      ///< A keep-alive connection with no request.
   std::chrono::seconds request_timeout{30};   ///< Reading one request, headers and body.
   std::chrono::seconds handshake_timeout{10}; ///< WebSocket upgrade.

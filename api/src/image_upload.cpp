@@ -1,0 +1,566 @@
+#include "image_upload.hpp"
+
+#include "handlers_common.hpp"
+#include "multipart.hpp"
+
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+namespace qx::api {
+
+namespace {
+
+using actors::image_aggregate;
+namespace image = domain::image;
+
+/// The fields a client may send besides the file.
+constexpr std::array<std::string_view, 5> upload_fields = {"name", "format", "id", "sizeBytes",
+                                                           "sha256"};
+
+/// The format a file name suggests, when the client names none.
+std::string format_of_filename(std::string_view filename) {
+  const auto dot = filename.rfind('.');
+  const auto ext = dot == std::string_view::npos ? std::string_view{} : filename.substr(dot + 1);
+  if (ext == "iso")
+    return "iso";
+  if (ext == "qcow2")
+    return "qcow2";
+  if (ext == "raw" || ext == "img")
+    return "raw";
+  return {};
+}
+
+std::string hex(const unsigned char* d, unsigned n) {
+  static constexpr std::string_view digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::size_t{n} * 2);
+  for (unsigned i = 0; i < n; ++i) {
+    out += digits[d[i] >> 4U];
+    out += digits[d[i] & 0x0FU];
+  }
+  return out;
+}
+
+http_response refusal(unsigned status, std::string_view code, std::string message,
+                      std::string_view field = {}) {
+  return error_response(status, code, message,
+                        field.empty() ? json::object() : json{{"field", field}});
+}
+
+/// An operation's goal: the image reaches ready; progress follows the bytes received.
+goal image_ready(std::string id) {
+  return [id = std::move(id)](const projections::inventory& inv) {
+    const auto r = inv.get<image_aggregate>(id, true);
+    if (!r)
+      return verdict{verdict::kind::failed, 0, "NOT_FOUND", "image " + id + " is gone"};
+    const auto& s = r->state;
+    if (s.state() == image::phase::ready)
+      return verdict{verdict::kind::succeeded, 100, "", ""};
+    if (s.state() == image::phase::in_error || s.deleted())
+      return verdict{verdict::kind::failed, 0, "UPLOAD_FAILED",
+                     "image " + id + ": " + (s.error().empty() ? "deleted" : s.error())};
+    const auto size = std::max<std::uint64_t>(s.size_bytes(), 1);
+    return verdict{verdict::kind::pending, static_cast<int>(s.received_bytes() * 99 / size), "",
+                   ""};
+  };
+}
+
+} // namespace
+
+struct image_upload::impl : std::enable_shared_from_this<impl> {
+  impl(api_context& c, http_request h) : ctx(c), head(std::move(h)) {}
+  ~impl() {
+    if (fd >= 0)
+      ::close(fd);
+    if (sha != nullptr)
+      EVP_MD_CTX_free(sha);
+    if (!kept && !temp_path.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(temp_path, ec);
+    }
+  }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  api_context& ctx;
+  http_request head;
+  std::optional<std::uint64_t> content_length;
+  std::unique_ptr<multipart_reader> reader;
+  std::string boundary;
+  json fields = json::object();
+  std::optional<http_response> refused; ///< Set by a handler that stopped the reader.
+
+  // The file part.
+  std::string id;
+  std::uint64_t declared = 0;
+  std::string expected_sha;
+  std::filesystem::path temp_path;
+  std::filesystem::path final_path;
+  int fd = -1;
+  EVP_MD_CTX* sha = nullptr;
+  std::uint64_t received = 0;
+  bool kept = false; ///< The file became the image: keep it.
+
+  // Shared with the gateway's callbacks (actor threads).
+  std::mutex mutex;
+  enum class creation : std::uint8_t { none, waiting, done, failed } created = creation::none;
+  std::optional<error> create_error;
+  bool progress_in_flight = false;
+  std::uint64_t reported = 0;
+  responder pending_finish;     ///< finish() came before the create's reply.
+  bool settled = false;         ///< complete or fail sent: nothing more goes to the image.
+  std::string pending_fail;     ///< Failed before the create's reply: fail once it comes,
+  http_response pending_answer; ///< then answer this
+  responder pending_respond;    ///< through this.
+  std::string operation_id;
+
+  [[nodiscard]] actors::command_meta later_meta() const {
+    auto m = create_meta;
+    m.command_id.clear(); // one id per request: the create's; the rest must not dedupe on it
+    m.expected_version.reset();
+    return m;
+  }
+  actors::command_meta create_meta;
+
+  bool on_field(const std::string& name, std::string value) {
+    if (std::find(upload_fields.begin(), upload_fields.end(), name) == upload_fields.end()) {
+      refused = refusal(400, "INVALID_ARGUMENT", "unknown field " + name, name);
+      return false;
+    }
+    if (name == "sizeBytes") {
+      std::uint64_t v = 0;
+      const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (value.empty() || r.ec != std::errc{} || r.ptr != value.data() + value.size()) {
+        refused =
+            refusal(400, "INVALID_ARGUMENT", "sizeBytes must be a number of bytes", "sizeBytes");
+        return false;
+      }
+      fields[name] = v;
+    } else {
+      fields[name] = std::move(value);
+    }
+    return true;
+  }
+
+  bool on_file_begin(const std::string& filename) {
+    if (!fields.contains("name") && !filename.empty())
+      fields["name"] = filename;
+    if (!fields.contains("format"))
+      if (auto f = format_of_filename(filename); !f.empty())
+        fields["format"] = f;
+    if (!fields.contains("sizeBytes")) {
+      // The file is the last part: what is left of the body, less the close delimiter
+      // ("\r\n--" boundary "--\r\n", as curl, browsers and HTTP libraries send it).
+      if (!content_length) {
+        refused = refusal(411, "LENGTH_REQUIRED",
+                          "without Content-Length the sizeBytes field must precede the file",
+                          "sizeBytes");
+        return false;
+      }
+      const auto trailer = boundary.size() + 8;
+      const auto consumed = reader->consumed();
+      if (*content_length < consumed + trailer) {
+        refused = refusal(400, "INVALID_MULTIPART", "the body is shorter than its own framing");
+        return false;
+      }
+      fields["sizeBytes"] = *content_length - consumed - trailer;
+    }
+    image::create c;
+    auto new_image = new_id(fields, head);
+    status ok =
+        new_image ? read_string(fields, "name", c.name, true, 256) : status{new_image.error()};
+    if (ok)
+      ok = read_string(fields, "format", c.format, true, 16);
+    if (ok)
+      ok = read_u64(fields, "sizeBytes", c.size_bytes, true);
+    if (ok)
+      ok = read_string(fields, "sha256", expected_sha, false, 64);
+    if (ok && !expected_sha.empty() &&
+        (expected_sha.size() != 64 ||
+         expected_sha.find_first_not_of("0123456789abcdef") != std::string::npos))
+      ok = status{error{errc::invalid_argument,
+                        "sha256 must be 64 lower-case hex digits",
+                        {{"field", "sha256"}}}};
+    if (!ok) {
+      refused = error_response(ok.error());
+      return false;
+    }
+    auto meta = meta_of(head);
+    if (!meta) {
+      refused = error_response(meta.error());
+      return false;
+    }
+    create_meta = *meta;
+    id = *new_image;
+    declared = c.size_bytes;
+    if (!open_file())
+      return false;
+    {
+      std::lock_guard lock{mutex};
+      created = creation::waiting;
+    }
+    // The callbacks hold the upload: it lives until the image has heard its end.
+    ctx.gw.send(
+        actors::command_request<image_aggregate>{id, std::move(c), create_meta},
+        [self = shared_from_this()](actors::command_outcome o) { self->on_created(std::move(o)); });
+    return true;
+  }
+
+  bool open_file() {
+    const std::filesystem::path dir = ctx.images_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    final_path = dir / id;
+    static std::atomic<std::uint64_t> uploads{0};
+    temp_path = dir / (".incoming-" + id + "-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(uploads.fetch_add(1)));
+    fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    sha = EVP_MD_CTX_new();
+    if (fd < 0 || sha == nullptr || EVP_DigestInit_ex(sha, EVP_sha256(), nullptr) != 1) {
+      refused =
+          refusal(500, "IO_ERROR",
+                  "the image file could not be created: " + std::string{std::strerror(errno)});
+      return false;
+    }
+    return true;
+  }
+
+  bool on_file_data(const char* data, std::size_t n) {
+    if (received + n > declared) {
+      refused =
+          refusal(400, "SIZE_MISMATCH",
+                  "the file is larger than the " + std::to_string(declared) + " bytes declared",
+                  "sizeBytes");
+      return false;
+    }
+    for (std::size_t done = 0; done < n;) {
+      const auto w = ::write(fd, data + done, n - done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        refused = refusal(500, "IO_ERROR",
+                          "writing the image failed: " + std::string{std::strerror(errno)});
+        return false;
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    EVP_DigestUpdate(sha, data, n);
+    {
+      std::lock_guard lock{mutex};
+      received += n;
+    }
+    report_progress(false);
+    return true;
+  }
+
+  /// Sends the bytes received as progress: every 1 % (at least 1 MiB), one at a time. With
+  /// `last`: whatever is left, then `then` once it is recorded (or at once when nothing is).
+  void report_progress(bool last, std::function<void()> then = {}) {
+    std::uint64_t amount = 0;
+    {
+      std::lock_guard lock{mutex};
+      if (last && progress_in_flight) {
+        after_progress = std::move(then); // the reply in flight calls us again
+        return;
+      }
+      const auto step = std::max<std::uint64_t>(declared / 100, std::uint64_t{1} << 20U);
+      const bool due = created == creation::done && !settled && !progress_in_flight &&
+                       (last ? received > reported : received - reported >= step);
+      if (due) {
+        progress_in_flight = true;
+        amount = received;
+        if (last)
+          after_progress = std::move(then);
+      }
+    }
+    if (amount == 0) {
+      if (then)
+        then();
+      return;
+    }
+    std::weak_ptr<impl> weak = shared_from_this();
+    ctx.gw.send(actors::command_request<image_aggregate>{id, image::progress{amount}, later_meta()},
+                [weak, amount](actors::command_outcome) {
+                  auto self = weak.lock();
+                  if (!self)
+                    return;
+                  std::function<void()> next;
+                  {
+                    std::lock_guard lock{self->mutex};
+                    self->progress_in_flight = false;
+                    // Recorded or refused, it is not sent again: a refusal shows at complete.
+                    self->reported = amount;
+                    next = std::move(self->after_progress);
+                  }
+                  if (next)
+                    self->report_progress(true, std::move(next));
+                });
+  }
+  std::function<void()> after_progress;
+
+  void on_created(actors::command_outcome o) {
+    responder waiting;
+    {
+      std::lock_guard lock{mutex};
+      if (o) {
+        created = creation::done;
+      } else {
+        created = creation::failed;
+        create_error = o.error();
+      }
+      waiting = std::move(pending_finish);
+    }
+    std::string fail_reason;
+    http_response answer;
+    responder answer_to;
+    {
+      std::lock_guard lock{mutex};
+      fail_reason = std::move(pending_fail);
+      answer = std::move(pending_answer);
+      answer_to = std::move(pending_respond);
+    }
+    if (!o) {
+      if (waiting)
+        waiting(error_response(*create_error));
+      if (answer_to)
+        answer_to(std::move(answer));
+      return;
+    }
+    if (!fail_reason.empty()) {
+      send_fail(std::move(fail_reason), std::move(answer), std::move(answer_to));
+      return;
+    }
+    // Watchers see the upload as an operation from its first byte.
+    auto self = shared_from_this();
+    ctx.proj.when_applied(last_position(*o), [self, waiting]() mutable {
+      auto op = self->ctx.ops.begin("image.upload", image_aggregate::stream(self->id),
+                                    image_ready(self->id),
+                                    json{{"imageId", self->id}, {"sizeBytes", self->declared}});
+      {
+        std::lock_guard lock{self->mutex};
+        self->operation_id = op.id;
+      }
+      if (waiting)
+        self->complete(std::move(waiting));
+      else
+        self->report_progress(false);
+    });
+  }
+
+  /// The create failed: the answer to give instead of reading on.
+  std::optional<http_response> create_refusal() {
+    std::lock_guard lock{mutex};
+    if (created == creation::failed)
+      return error_response(*create_error);
+    return std::nullopt;
+  }
+
+  /// The body is in: make the file durable, record the last progress and complete.
+  void complete(responder respond) {
+    if (received != declared) {
+      fail_then("the body held " + std::to_string(received) + " bytes of file, not the " +
+                    std::to_string(declared) + " declared",
+                refusal(400, "SIZE_MISMATCH",
+                        "the file has " + std::to_string(received) + " bytes, " +
+                            std::to_string(declared) +
+                            " were declared (send sizeBytes when the body ends without CRLF)",
+                        "sizeBytes"),
+                std::move(respond));
+      return;
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned length = 0;
+    EVP_DigestFinal_ex(sha, digest.data(), &length);
+    const auto sum = hex(digest.data(), length);
+    if (!expected_sha.empty() && expected_sha != sum) {
+      fail_then("checksum mismatch: expected " + expected_sha + ", got " + sum,
+                refusal(422, "CHECKSUM_MISMATCH",
+                        "the file's SHA-256 is " + sum + ", not " + expected_sha, "sha256"),
+                std::move(respond));
+      return;
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+      fd = -1;
+      fail_then("the image file could not be made durable",
+                refusal(500, "IO_ERROR", "the image file could not be made durable"),
+                std::move(respond));
+      return;
+    }
+    fd = -1;
+    std::error_code ec;
+    std::filesystem::rename(temp_path, final_path, ec);
+    if (ec) {
+      fail_then("the image file could not be put in place",
+                refusal(500, "IO_ERROR", "the image file could not be put in place"),
+                std::move(respond));
+      return;
+    }
+    kept = true;
+    auto self = shared_from_this();
+    report_progress(true, [self, sum, respond]() mutable {
+      {
+        std::lock_guard lock{self->mutex};
+        self->settled = true;
+      }
+      self->ctx.gw.send(actors::command_request<image_aggregate>{self->id, image::complete{sum},
+                                                                 self->later_meta()},
+                        [self, respond](actors::command_outcome o) mutable {
+                          if (!o) {
+                            respond(error_response(o.error()));
+                            return;
+                          }
+                          self->ctx.proj.when_applied(last_position(*o), [self, respond]() mutable {
+                            std::string op_id;
+                            {
+                              std::lock_guard lock{self->mutex};
+                              op_id = self->operation_id;
+                            }
+                            const auto op = self->ctx.ops.get(op_id);
+                            auto resp = json_response(202, op ? to_json(*op) : json::object());
+                            resp.headers.emplace_back("Location", "/api/v1/operations/" + op_id);
+                            respond(std::move(resp));
+                          });
+                        });
+    });
+  }
+
+  /// Records the failure on the image (when it exists), then answers `answer`.
+  void fail_then(std::string reason, http_response answer, responder respond) {
+    bool send = false;
+    {
+      std::lock_guard lock{mutex};
+      send = created == creation::done && !settled;
+      if (created == creation::waiting && !settled) {
+        // The create is on its way: on_created fails the image, then answers.
+        pending_fail = std::move(reason);
+        pending_answer = std::move(answer);
+        pending_respond = std::move(respond);
+        settled = true;
+        return;
+      }
+      settled = true;
+    }
+    if (send)
+      send_fail(std::move(reason), std::move(answer), std::move(respond));
+    else if (respond)
+      respond(std::move(answer));
+  }
+
+  void send_fail(std::string reason, http_response answer, responder respond) {
+    ctx.gw.send(
+        actors::command_request<image_aggregate>{id, image::fail{std::move(reason)}, later_meta()},
+        [self = shared_from_this(), answer = std::move(answer),
+         respond](actors::command_outcome o) mutable {
+          if (!respond)
+            return;
+          if (!o) {
+            respond(std::move(answer));
+            return;
+          }
+          self->ctx.proj.when_applied(
+              last_position(*o),
+              [answer = std::move(answer), respond]() mutable { respond(std::move(answer)); });
+        });
+  }
+};
+
+image_upload::image_upload(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
+image_upload::~image_upload() = default;
+
+std::variant<std::shared_ptr<image_upload>, http_response>
+image_upload::start(api_context& ctx, http_request head,
+                    std::optional<std::uint64_t> content_length, std::uint64_t max_bytes) {
+  if (!ctx.proj.caught_up())
+    return error_response(503, "NOT_READY", "the read models are replaying the log");
+  if (content_length && *content_length > max_bytes)
+    return error_response(413, "TOO_LARGE", "the upload exceeds the limit",
+                          json{{"limit", max_bytes}});
+  auto boundary = multipart_boundary(head.content_type);
+  if (!boundary)
+    return error_response(415, "UNSUPPORTED_MEDIA_TYPE",
+                          "an upload is multipart/form-data with a boundary",
+                          json{{"contentType", head.content_type}});
+  auto i = std::make_shared<impl>(ctx, std::move(head));
+  i->content_length = content_length;
+  i->boundary = *boundary;
+  impl* raw = i.get();
+  multipart_reader::handlers h;
+  h.field = [raw](const std::string& name, std::string value) {
+    return raw->on_field(name, std::move(value));
+  };
+  h.file_begin = [raw](const std::string& filename) {
+    return raw->on_file_begin(filename);
+  };
+  h.file_data = [raw](const char* d, std::size_t n) {
+    return raw->on_file_data(d, n);
+  };
+  h.file_end = [] {
+    return true;
+  };
+  i->reader = std::make_unique<multipart_reader>(*boundary, std::move(h));
+  return std::shared_ptr<image_upload>(new image_upload(std::move(i)));
+}
+
+bool image_upload::feed(const char* data, std::size_t n, const responder& on_refusal) {
+  auto& i = *impl_;
+  if (auto r = i.create_refusal()) {
+    on_refusal(std::move(*r));
+    return false;
+  }
+  if (const auto err = i.reader->feed(data, n)) {
+    auto answer =
+        i.refused ? std::move(*i.refused) : refusal(400, err->code, err->message, err->field);
+    auto j = json::parse(answer.body, nullptr, false);
+    const auto reason =
+        "the upload was refused: " + (j.is_object() && j["error"].is_object()
+                                          ? j["error"].value("message", err->message)
+                                          : err->message);
+    i.fail_then(reason, std::move(answer), on_refusal);
+    return false;
+  }
+  return true;
+}
+
+void image_upload::finish(responder respond) {
+  auto& i = *impl_;
+  if (const auto err = i.reader->finish()) {
+    i.fail_then("the upload was refused: " + err->message,
+                refusal(400, err->code, err->message, err->field), std::move(respond));
+    return;
+  }
+  if (i.id.empty()) {
+    respond(refusal(400, "INVALID_ARGUMENT", "the upload has no part named file", "file"));
+    return;
+  }
+  {
+    std::lock_guard lock{i.mutex};
+    if (i.created == impl::creation::waiting) {
+      i.pending_finish = std::move(respond);
+      return;
+    }
+    if (i.created == impl::creation::failed) {
+      respond(error_response(*i.create_error));
+      return;
+    }
+  }
+  i.complete(std::move(respond));
+}
+
+void image_upload::abort(const std::string& why) {
+  impl_->fail_then(why + " after " + std::to_string(impl_->received) + " of " +
+                       std::to_string(impl_->declared) + " bytes",
+                   http_response{}, {});
+}
+
+} // namespace qx::api
