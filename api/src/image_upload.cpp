@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <vector>
 
 namespace qx::api {
 
@@ -561,6 +562,29 @@ void image_upload::abort(const std::string& why) {
   impl_->fail_then(why + " after " + std::to_string(impl_->received) + " of " +
                        std::to_string(impl_->declared) + " bytes",
                    http_response{}, {});
+}
+
+void abandon_interrupted_uploads(api_context& ctx, std::uint64_t last_position_before) {
+  // Only another process's files: an upload of this one may have begun already.
+  const auto mine = "-" + std::to_string(::getpid()) + "-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator{ctx.images_dir, ec}) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with(".incoming-") && name.find(mine) == std::string::npos)
+      std::filesystem::remove(e.path(), ec);
+  }
+  std::vector<std::string> unfinished;
+  ctx.proj.inv().for_each<image_aggregate>([&](const projections::resource<image_aggregate>& r) {
+    if (r.state.state() == image::phase::uploading && r.position <= last_position_before)
+      unfinished.push_back(r.state.id());
+  });
+  actors::command_meta meta;
+  meta.principal = "system:qvdc";
+  for (const auto& id : unfinished)
+    ctx.gw.send(
+        actors::command_request<image_aggregate>{
+            id, image::fail{"the server stopped during the upload"}, meta},
+        [](actors::command_outcome) {});
 }
 
 } // namespace qx::api

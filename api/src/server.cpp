@@ -2,6 +2,7 @@
 // an order that never lets a callback outlive what it touches.
 #include "context.hpp"
 #include "hypervisor_stand_in.hpp"
+#include "image_upload.hpp"
 #include "metrics.hpp"
 #include "net_server.hpp"
 #include "router.hpp"
@@ -49,8 +50,12 @@ class server_impl final : public server {
       if (stand_in_ && proj_.caught_up())
         stand_in_->on_event(e);
     });
-    if (stand_in_)
-      proj_.on_caught_up([this] { stand_in_->settle_all(); });
+    const auto head_at_open = store_->head().position;
+    proj_.on_caught_up([this, head_at_open] {
+      if (stand_in_)
+        stand_in_->settle_all();
+      abandon_interrupted_uploads(*ctx_, head_at_open);
+    });
     ops_.set_listener([this](const operation& op) {
       hub_.broadcast(std::make_shared<const std::string>(
           json{{"type", "operation"}, {"operation", to_json(op)}}.dump()));

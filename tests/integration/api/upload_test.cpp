@@ -318,5 +318,32 @@ TEST_F(api_upload, a_broken_connection_leaves_the_image_in_error_and_no_file) {
   EXPECT_EQ(refused->first.rfind("HTTP/1.1 411", 0), 0u) << refused->first;
 }
 
+TEST_F(api_upload, an_upload_cut_by_a_crash_fails_at_the_next_start) {
+  const auto content = bytes(std::size_t{3} << 20U, 6);
+  const auto body =
+      field("id", "crash") + field("format", "raw") + file_part(content, "c.raw") + close_crlf();
+  raw_socket s{server().port()};
+  s.write_all("POST /api/v1/images/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
+              content_type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+              body.substr(0, body.size() / 2));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto r = api().get("/api/v1/images/crash");
+        return r.status == 200 && num(r.json(), "receivedBytes") > 0;
+      },
+      10s));
+  ASSERT_FALSE(image_files().empty()) << "no temporary file while uploading";
+  restart(SIGKILL);
+  ASSERT_TRUE(
+      eventually([&] { return str(get_json("/api/v1/images/crash"), "state") == "error"; }, 10s))
+      << get_json("/api/v1/images/crash").serialize();
+  EXPECT_NE(str(get_json("/api/v1/images/crash"), "error").find("server stopped"),
+            std::string::npos);
+  EXPECT_TRUE(image_files().empty()) << image_files().front();
+  // The id is taken, and a new upload under another works.
+  const auto r = upload(field("id", "after") + file_part("again", "a.raw") + close_crlf());
+  EXPECT_EQ(r.status, 202u) << show(r);
+}
+
 } // namespace
 } // namespace qx::test
