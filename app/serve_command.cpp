@@ -96,6 +96,14 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Events a watcher may lag behind before it is told to resume")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
       ->capture_default_str();
+  cmd->add_option_function<unsigned>(
+         "--watch-batch-window-ms",
+         [args](unsigned ms) {
+           args->opts.limits.watch_batch_window = std::chrono::milliseconds{ms};
+         },
+         "How often watchers with batch=N get what was published meanwhile (ms)")
+      ->check(CLI::Range(1U, 1000U))
+      ->default_str("20");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

@@ -269,6 +269,7 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
   /// `last`: whatever is left, then `then` once it is recorded (or at once when nothing is).
   void report_progress(bool last, std::function<void()> then = {}) {
     std::uint64_t amount = 0;
+    std::function<void()> now; ///< `then`, when nothing is to be sent
     {
       std::lock_guard lock{mutex};
       if (last && progress_in_flight) {
@@ -278,7 +279,9 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
       const auto step = std::max<std::uint64_t>(declared / 100, std::uint64_t{1} << 20U);
       const bool due = created == creation::done && !settled && !progress_in_flight &&
                        (last ? received > reported : received - reported >= step);
-      if (due) {
+      if (!due) {
+        now = std::move(then);
+      } else {
         progress_in_flight = true;
         amount = received;
         if (last)
@@ -286,16 +289,12 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
       }
     }
     if (amount == 0) {
-      if (then)
-        then();
+      if (now)
+        now();
       return;
     }
-    std::weak_ptr<impl> weak = shared_from_this();
     ctx.gw.send(actors::command_request<image_aggregate>{id, image::progress{amount}, later_meta()},
-                [weak, amount](actors::command_outcome) {
-                  auto self = weak.lock();
-                  if (!self)
-                    return;
+                [self = shared_from_this(), amount](actors::command_outcome) {
                   std::function<void()> next;
                   {
                     std::lock_guard lock{self->mutex};

@@ -10,7 +10,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -123,15 +122,13 @@ struct watch_params {
   std::set<std::string> types;
   std::string stream;
   std::size_t batch = 1; ///< Frames per message; above 1 every message is a JSON array.
-  /// With batch > 1: how long a wake waits for more frames before the message is written.
-  std::chrono::milliseconds window{10};
 };
 
 class watch_session : public std::enable_shared_from_this<watch_session> {
  public:
   watch_session(tcp::socket&& socket, shared_state& st, watch_params params)
       : ws_(std::move(socket)), st_(st), slot_(st.connections), params_(std::move(params)),
-        cursor_(params_.from), sent_(params_.from), window_timer_(ws_.get_executor()) {}
+        cursor_(params_.from), sent_(params_.from) {}
 
   ~watch_session() {
     if (registered_)
@@ -161,22 +158,27 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     std::weak_ptr<watch_session> weak = shared_from_this();
     auto executor = ws_.get_executor();
     auto* pending = &wake_pending_;
-    const bool windowed = params_.batch > 1 && params_.window.count() > 0;
-    listener_ = st_.deps.hub.add(
-        watch_hub::listener{[weak, executor, pending, windowed] {
-                              if (pending->exchange(true))
-                                return; // a wake is on its way already
-                              net::post(executor, [weak, windowed] {
-                                if (auto self = weak.lock())
-                                  windowed ? self->after_window() : self->pump();
-                              });
-                            },
-                            [weak, executor](std::shared_ptr<const std::string> text) {
-                              net::post(executor, [weak, text = std::move(text)] {
-                                if (auto self = weak.lock())
-                                  self->push_side(text);
-                              });
-                            }});
+    auto wake = [weak, executor, pending] {
+      if (pending->exchange(true))
+        return; // a wake is on its way already
+      net::post(executor, [weak] {
+        if (auto self = weak.lock())
+          self->pump();
+      });
+    };
+    watch_hub::listener l;
+    // A batching watcher is woken by the hub's ticks, one per window, not by every event.
+    if (batching())
+      l.tick = wake;
+    else
+      l.wake = wake;
+    l.side = [weak, executor](std::shared_ptr<const std::string> text) {
+      net::post(executor, [weak, text = std::move(text)] {
+        if (auto self = weak.lock())
+          self->push_side(text);
+      });
+    };
+    listener_ = st_.deps.hub.add(std::move(l));
     registered_ = true;
     do_read();
     pump();
@@ -193,14 +195,15 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     });
   }
 
-  /// Batching: one message per window collects the frames published meanwhile, so a watcher
-  /// of a busy log costs one write per window instead of one per event.
-  void after_window() {
-    window_timer_.expires_after(params_.window);
-    window_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec)
-        self->pump();
-    });
+  [[nodiscard]] bool batching() const { return params_.batch > 1; }
+  [[nodiscard]] bool filtered() const { return !params_.types.empty() || !params_.stream.empty(); }
+  /// The newest position this watcher may send: the hub's head, or for a batching watcher
+  /// the last tick's (what came after goes out with the next tick, in step with the others).
+  [[nodiscard]] std::uint64_t horizon() const {
+    if (!batching())
+      return st_.deps.hub.head();
+    const auto b = st_.deps.hub.batch();
+    return b ? b->last : st_.deps.hub.ticked();
   }
 
   void push_side(std::shared_ptr<const std::string> text) {
@@ -218,17 +221,20 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
            (params_.stream.empty() || params_.stream == f.stream);
   }
 
-  /// Queues the next frames after the cursor, from the ring or else the log.
-  void fill() {
-    const bool filtered = !params_.types.empty() || !params_.stream.empty();
-    const bool in_ring = st_.deps.hub.visit(cursor_, 256, [&](const watch_frame& f) {
+  /// Queues the next frames after the cursor up to `limit`, from the ring or else the log.
+  void fill(std::uint64_t limit) {
+    if (limit <= cursor_)
+      return;
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(256, limit - cursor_));
+    const bool all = !filtered();
+    const bool in_ring = st_.deps.hub.visit(cursor_, n, [&](const watch_frame& f) {
       cursor_ = f.position;
-      if (!filtered || wanted(f))
+      if (all || wanted(f))
         queue_.push_back(queued{f.position, f.text});
     });
     if (in_ring)
       return;
-    auto events = st_.deps.store.read_all(cursor_ + 1, 256);
+    auto events = st_.deps.store.read_all(cursor_ + 1, n);
     if (!events) {
       close(websocket::close_code::internal_error, "the log could not be read");
       return;
@@ -251,11 +257,13 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     wake_pending_ = false;
     if (closed_)
       return;
+    if (batching() && queue_.empty() && !overflowing_ && !filtered() && write_shared_batch())
+      return;
     if (queue_.empty() && !overflowing_) {
-      fill();
+      const auto head = horizon();
+      fill(head);
       if (closed_)
         return;
-      const auto head = st_.deps.hub.head();
       if (!live_ && cursor_ >= head)
         live_ = true; // caught up once: from now on, falling behind is the client's doing
       if (live_ && head > cursor_ + st_.deps.limits.watch_queue_events) {
@@ -281,6 +289,21 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
                     [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
                       self->after_write(ec, next.position);
                     });
+  }
+
+  /// The tick's shared batch when it starts where this watcher is: written as it is, no copy.
+  bool write_shared_batch() {
+    const auto b = st_.deps.hub.batch();
+    if (!b || !b->text || b->after != cursor_ || b->last - b->after > params_.batch)
+      return false;
+    cursor_ = b->last;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*b->text),
+                    [self = shared_from_this(), b](beast::error_code ec, std::size_t) {
+                      self->after_write(ec, b->last);
+                    });
+    return true;
   }
 
   /// batch=N: up to N queued frames as one JSON array in one message: under load a watcher
@@ -343,7 +366,6 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
   std::uint64_t cursor_; ///< Last position looked at (sent or filtered out).
   std::uint64_t sent_;   ///< Last event position written to the client.
   std::deque<queued> queue_;
-  net::steady_timer window_timer_;
   beast::flat_buffer in_;
   std::atomic<bool> wake_pending_{false};
   std::uint64_t listener_ = 0;
@@ -357,7 +379,7 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-constexpr std::size_t max_watch_batch = 1000;
+constexpr std::size_t max_watch_batch = max_shared_batch;
 
 /// Parses /api/v1/watch's query: from (position or "now"), types (comma list), stream, batch.
 result<watch_params> watch_params_of(const http_request& req, std::uint64_t head) {
@@ -393,14 +415,6 @@ result<watch_params> watch_params_of(const http_request& req, std::uint64_t head
                          std::to_string(max_watch_batch),
                      {{"field", "batch"}}};
       p.batch = v;
-    } else if (key == "batchWindowMs") {
-      unsigned v = 0;
-      const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (value.empty() || r.ec != std::errc{} || r.ptr != value.data() + value.size() || v > 1000)
-        return error{errc::invalid_argument,
-                     "batchWindowMs must be from 0 to 1000",
-                     {{"field", "batchWindowMs"}}};
-      p.window = std::chrono::milliseconds{v};
     } else {
       return error{errc::invalid_argument, "unknown query parameter " + key, {{"field", key}}};
     }
@@ -439,8 +453,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_->header_limit(static_cast<std::uint32_t>(st_.deps.limits.max_header_bytes));
     // Beast checks Content-Length against the limit as soon as the head is in: until the
     // route is known, the limit is the larger of a request's and an upload's.
-    parser_->body_limit(std::max<std::uint64_t>(st_.deps.limits.max_body_bytes,
-                                                st_.deps.limits.max_upload_bytes));
+    parser_->body_limit(
+        std::max<std::uint64_t>(st_.deps.limits.max_body_bytes, st_.deps.limits.max_upload_bytes));
     stream_.expires_after(st_.deps.limits.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,

@@ -106,7 +106,7 @@ struct options {
   bool keep_temp = false;
   bool beast_watchers = false; // Beast's websocket::stream instead of the lean frame reader
   int batch = 100; // batch=N of the extra fan-out run with the most watchers (1: no such run)
-  int batch_window_ms = -1; // batchWindowMs of that run (-1: the server's default)
+  int batch_window_ms = -1; // the server's --watch-batch-window-ms (-1: its default)
 };
 
 void usage() {
@@ -439,11 +439,14 @@ class server_process {
   }
 
   /// Starts `qvdc serve` and waits up to 30 s for its "listening on" line.
-  bool start(const std::string& qvdc, const std::string& dir) {
+  bool start(const std::string& qvdc, const std::string& dir,
+             const std::vector<std::string>& extra = {}) {
     log_path_ = dir + "/server.log";
     std::filesystem::create_directories(dir + "/data");
-    auto c = spawn({qvdc, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir + "/data"},
-                   log_path_, true);
+    std::vector<std::string> args{qvdc,          "serve",      "--listen",
+                                  "127.0.0.1:0", "--data-dir", dir + "/data"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto c = spawn(args, log_path_, true);
     if (c.pid <= 0)
       return false;
     pid_ = c.pid;
@@ -905,67 +908,15 @@ std::string status_counts(const std::vector<sample>& samples) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Watch frames: a scanner for the top-level fields only (the frame's "data" may hold fields
-// of the same names), cheap enough to run on the receiving thread for 10^5..10^6 frames/s.
-
-struct frame_fields {
-  std::string_view type;
-  std::string_view stream;
-  std::uint64_t position = 0;
-  std::uint64_t version = 0;
-  std::uint64_t resume_from = 0;
-  bool ok = false;
-};
+// Watch messages: a scanner cheap enough for 10^5..10^6 frames/s on the receiving thread (a
+// full JSON walk cost the driver more CPU than the server it measures). It relies on what the
+// server's JSON library guarantees: object keys in sorted order. So an event frame ends with
+// "type":"event","version":V} and its top-level "position" and "stream" are the last ones
+// before that tail (they follow "data", whatever "data" holds); an operation frame ends with
+// "type":"operation"} and an overflow frame with "type":"overflow"}. A message is one frame,
+// or with batch=N an array of them: the scanner finds each frame by its tail.
 
 constexpr std::size_t npos = std::string_view::npos;
-
-std::size_t skip_ws(std::string_view s, std::size_t i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
-    ++i;
-  return i;
-}
-
-/// `s[i]` is the opening quote; returns the index past the closing one.
-std::size_t skip_string(std::string_view s, std::size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\')
-      ++i;
-    else if (s[i] == '"')
-      return i + 1;
-  }
-  return npos;
-}
-
-std::size_t skip_nested(std::string_view s, std::size_t i) {
-  int depth = 0;
-  while (i < s.size()) {
-    const char c = s[i];
-    if (c == '"') {
-      i = skip_string(s, i);
-      if (i == npos)
-        return npos;
-      continue;
-    }
-    if (c == '{' || c == '[')
-      ++depth;
-    else if ((c == '}' || c == ']') && --depth == 0)
-      return i + 1;
-    ++i;
-  }
-  return npos;
-}
-
-std::size_t skip_value(std::string_view s, std::size_t i) {
-  if (i >= s.size())
-    return npos;
-  if (s[i] == '"')
-    return skip_string(s, i);
-  if (s[i] == '{' || s[i] == '[')
-    return skip_nested(s, i);
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ')
-    ++i;
-  return i;
-}
 
 std::uint64_t to_u64(std::string_view v) {
   std::uint64_t out = 0;
@@ -973,48 +924,86 @@ std::uint64_t to_u64(std::string_view v) {
   return out;
 }
 
-std::string_view unquote(std::string_view v) {
-  return v.size() >= 2 && v.front() == '"' ? v.substr(1, v.size() - 2) : v;
-}
-
-void assign_field(frame_fields& f, std::string_view key, std::string_view value) {
-  if (key == "type")
-    f.type = unquote(value);
-  else if (key == "stream")
-    f.stream = unquote(value);
-  else if (key == "position")
-    f.position = to_u64(value);
-  else if (key == "version")
-    f.version = to_u64(value);
-  else if (key == "resumeFrom")
-    f.resume_from = to_u64(value);
-}
-
-frame_fields scan_frame(std::string_view s) {
-  frame_fields f;
-  std::size_t i = skip_ws(s, 0);
-  if (i >= s.size() || s[i] != '{')
-    return f;
-  i = skip_ws(s, i + 1);
-  while (i < s.size() && s[i] == '"') {
-    const auto key_end = skip_string(s, i);
-    if (key_end == npos)
-      return f;
-    const auto key = s.substr(i + 1, key_end - i - 2);
-    i = skip_ws(s, key_end);
-    if (i >= s.size() || s[i] != ':')
-      return f;
-    i = skip_ws(s, i + 1);
-    const auto value_end = skip_value(s, i);
-    if (value_end == npos)
-      return f;
-    assign_field(f, key, s.substr(i, value_end - i));
-    i = skip_ws(s, value_end);
-    if (i < s.size() && s[i] == ',')
-      i = skip_ws(s, i + 1);
+/// The number after `key` in s[from, to), searching backwards from `to`; npos when absent.
+std::uint64_t number_before(std::string_view s, std::size_t from, std::size_t to,
+                            std::string_view key, bool& ok) {
+  const auto at = s.rfind(key, to);
+  if (at == npos || at < from) {
+    ok = false;
+    return 0;
   }
-  f.ok = i < s.size() && s[i] == '}';
-  return f;
+  return to_u64(s.substr(at + key.size()));
+}
+
+struct message_counts {
+  std::size_t events = 0;
+  std::size_t operations = 0;
+  std::size_t overflows = 0;
+  std::size_t unparsed = 0;
+};
+
+/// Occurrences of a needle, found with Boyer-Moore-Horspool: the needles start with '"', which
+/// is every few bytes of JSON, so a memchr-then-compare search spends its time on false starts.
+class finder {
+ public:
+  explicit finder(std::string_view needle)
+      : needle_(needle), searcher_(needle_.begin(), needle_.end()) {}
+  [[nodiscard]] std::size_t size() const { return needle_.size(); }
+  /// The first occurrence at or after `from`; npos when none.
+  [[nodiscard]] std::size_t find(std::string_view s, std::size_t from) const {
+    if (from >= s.size())
+      return npos;
+    const auto it = std::search(s.begin() + static_cast<std::ptrdiff_t>(from), s.end(), searcher_);
+    return it == s.end() ? npos : static_cast<std::size_t>(it - s.begin());
+  }
+  template<class F>
+  std::size_t for_each(std::string_view s, F&& f) const {
+    std::size_t n = 0;
+    for (auto at = find(s, 0); at != npos; at = find(s, at + needle_.size())) {
+      f(at);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  std::string_view needle_;
+  std::boyer_moore_horspool_searcher<std::string_view::const_iterator> searcher_;
+};
+
+/// Calls on_event(position, version, stream) for every event frame of the message.
+template<class OnEvent>
+message_counts scan_message(std::string_view s, OnEvent&& on_event) {
+  static const finder event_tail{R"("type":"event","version":)"};
+  static const finder operation_tail{R"("type":"operation"})"};
+  static const finder overflow_tail{R"("type":"overflow"})"};
+  static constexpr std::string_view stream_key = R"("stream":")";
+  static constexpr std::string_view position_key = R"("position":)";
+  message_counts c;
+  std::size_t frame_start = 0;
+  event_tail.for_each(s, [&](std::size_t at) {
+    bool ok = true;
+    const auto position = number_before(s, frame_start, at, position_key, ok);
+    const auto stream_at = s.rfind(stream_key, at);
+    const auto version = to_u64(s.substr(at + event_tail.size()));
+    if (!ok || stream_at == npos || stream_at < frame_start) {
+      ++c.unparsed;
+    } else {
+      const auto begin = stream_at + stream_key.size();
+      const auto end = s.find('"', begin);
+      on_event(position, version, s.substr(begin, end - begin));
+      ++c.events;
+    }
+    frame_start = at + event_tail.size();
+  });
+  // Operation and overflow frames are rare: skip the search when no such word is there.
+  if (s.find("operation") != npos)
+    c.operations = operation_tail.for_each(s, [](std::size_t) {});
+  if (s.find("overflow") != npos)
+    c.overflows = overflow_tail.for_each(s, [](std::size_t) {});
+  if (c.events + c.operations + c.overflows == 0)
+    ++c.unparsed;
+  return c;
 }
 
 /// The resource id inside an event's stream name: the text after the last character that
@@ -1320,43 +1309,19 @@ class fanout {
 
   /// One message: a frame, or with batch=N an array of frames.
   void on_frame(watcher& w, std::string_view text, clock_type::time_point now) {
-    std::size_t i = skip_ws(text, 0);
-    if (i >= text.size() || text[i] != '[') {
-      on_one_frame(w, text, now);
-      return;
-    }
-    i = skip_ws(text, i + 1);
-    while (i < text.size() && text[i] != ']') {
-      const auto end = skip_value(text, i);
-      if (end == npos) {
-        ++w.unparsed;
-        return;
-      }
-      on_one_frame(w, text.substr(i, end - i), now);
-      i = skip_ws(text, end);
-      if (i < text.size() && text[i] == ',')
-        i = skip_ws(text, i + 1);
-    }
-  }
-
-  void on_one_frame(watcher& w, std::string_view text, clock_type::time_point now) {
-    const auto f = scan_frame(text);
-    if (!f.ok) {
-      ++w.unparsed;
-    } else if (f.type == "event") {
-      w.events.push_back({f.position, f.version, std::string{id_in_stream(f.stream)}, now});
-      ++events_;
-      if (!w.probe_seen && id_in_stream(f.stream) == probe_id_) {
-        w.probe_seen = true;
-        ++probe_seen_;
-      }
-    } else if (f.type == "operation") {
-      ++w.operations;
-    } else if (f.type == "overflow") {
-      ++w.overflows;
-    } else {
-      ++w.unparsed;
-    }
+    const auto c = scan_message(
+        text, [&](std::uint64_t position, std::uint64_t version, std::string_view stream) {
+          const auto id = id_in_stream(stream);
+          w.events.push_back({position, version, std::string{id}, now});
+          ++events_;
+          if (!w.probe_seen && id == probe_id_) {
+            w.probe_seen = true;
+            ++probe_seen_;
+          }
+        });
+    w.operations += c.operations;
+    w.overflows += c.overflows;
+    w.unparsed += c.unparsed;
   }
 
   void close_all(bool force) {
@@ -1793,8 +1758,6 @@ bool phase_watch_one(const options& o, int n, int batch, pid_t server, int port,
   std::string target = "/api/v1/watch?from=now";
   if (batch > 1)
     target += "&batch=" + std::to_string(batch);
-  if (batch > 1 && o.batch_window_ms >= 0)
-    target += "&batchWindowMs=" + std::to_string(o.batch_window_ms);
   std::printf("\n[3] fan-out: %d watchers on %s, %.0f events/s for %.1f s (%s)\n", n,
               target.c_str(), o.event_rate, o.watch_seconds,
               o.beast_watchers ? "Beast websocket::stream readers" : "lean 64 KiB frame readers");
@@ -1862,7 +1825,10 @@ int run(const options& o) {
   temp_dir dir;
   dir.keep = o.keep_temp;
   server_process server;
-  if (!server.start(o.qvdc, dir.path)) {
+  std::vector<std::string> server_args;
+  if (o.batch_window_ms > 0)
+    server_args = {"--watch-batch-window-ms", std::to_string(o.batch_window_ms)};
+  if (!server.start(o.qvdc, dir.path, server_args)) {
     std::printf("error: `%s serve --listen 127.0.0.1:0 --data-dir %s/data` printed no "
                 "\"qvdc serve: listening on 127.0.0.1:<port>\" line on stdout (it exited, or 30 s "
                 "passed)\nstdout: %s\n"

@@ -43,10 +43,7 @@ TEST(watch_hub, wakes_listeners_and_broadcasts) {
   watch_hub hub{8};
   int wakes = 0;
   std::vector<std::string> side;
-  const auto id = hub.add({[&] { ++wakes; },
-                           [&](auto t) {
-                             side.push_back(*t);
-                           }});
+  const auto id = hub.add({[&] { ++wakes; }, [&](auto t) { side.push_back(*t); }, {}});
   hub.publish(event_at(1));
   hub.broadcast(std::make_shared<const std::string>("op"));
   EXPECT_EQ(wakes, 1);
@@ -56,6 +53,53 @@ TEST(watch_hub, wakes_listeners_and_broadcasts) {
   hub.publish(event_at(2));
   EXPECT_EQ(wakes, 1);
   EXPECT_EQ(hub.clients(), 0U);
+}
+
+TEST(watch_hub, ticks_make_one_shared_batch_and_wake_only_batching_watchers) {
+  watch_hub hub{16};
+  int wakes = 0;
+  int ticks = 0;
+  watch_hub::listener batching;
+  batching.side = [](auto) {
+  };
+  batching.tick = [&] {
+    ++ticks;
+  };
+  const auto batching_id = hub.add(std::move(batching));
+  const auto plain_id = hub.add({[&] { ++wakes; }, [](auto) {}, {}});
+  EXPECT_NE(batching_id, plain_id);
+  for (std::uint64_t p = 1; p <= 3; ++p)
+    hub.publish(event_at(p));
+  EXPECT_EQ(wakes, 3);
+  EXPECT_EQ(ticks, 0) << "a batching watcher was woken by an event";
+  hub.tick(10);
+  EXPECT_EQ(ticks, 1);
+  auto b = hub.batch();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->after, 0U);
+  EXPECT_EQ(b->last, 3U);
+  ASSERT_TRUE(b->text);
+  const auto frames = json::parse(*b->text);
+  ASSERT_TRUE(frames.is_array());
+  ASSERT_EQ(frames.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(frames[i]["position"], i + 1);
+  }
+  EXPECT_EQ(hub.ticked(), 3U);
+  // Nothing new: no batch, no wake.
+  hub.tick(10);
+  EXPECT_EQ(ticks, 1);
+  EXPECT_EQ(hub.batch()->last, 3U);
+  // More frames than a shared batch may hold: watchers read the ring themselves.
+  for (std::uint64_t p = 4; p <= 9; ++p)
+    hub.publish(event_at(p));
+  hub.tick(5);
+  b = hub.batch();
+  EXPECT_EQ(b->after, 3U);
+  EXPECT_EQ(b->last, 9U);
+  EXPECT_FALSE(b->text);
+  EXPECT_EQ(ticks, 2);
+  EXPECT_EQ(hub.clients(), 2U);
 }
 
 TEST(rfc3339, round_trips_and_refuses_garbage) {

@@ -27,6 +27,8 @@ struct server_limits {
   std::size_t max_in_flight = 4096;           ///< Commands waiting for the actors; beyond: 429.
   std::size_t max_ws_message_bytes = std::size_t{64} << 10U; ///< Frames a watcher may send us.
   std::size_t watch_queue_events = 4096; ///< Events a watcher may lag before overflow.
+  /// How often watchers with batch=N get the frames published meanwhile, as one message.
+  std::chrono::milliseconds watch_batch_window{20};
   std::chrono::seconds ping_interval{20};
 };
 
