@@ -564,26 +564,34 @@ void image_upload::abort(const std::string& why) {
 }
 
 void abandon_interrupted_uploads(api_context& ctx, std::uint64_t last_position_before) {
-  // Only another process's files: an upload of this one may have begun already.
+  // An upload in progress has a file .incoming-<id>-<pid>-<n>; another process's files are
+  // what a crash left. Only their images are failed: an image created without an upload
+  // (POST /images) has no file and is left alone.
   const auto mine = "-" + std::to_string(::getpid()) + "-";
+  std::vector<std::string> cut;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator{ctx.images_dir, ec}) {
     const auto name = e.path().filename().string();
-    if (name.starts_with(".incoming-") && name.find(mine) == std::string::npos)
-      std::filesystem::remove(e.path(), ec);
+    if (!name.starts_with(".incoming-") || name.find(mine) != std::string::npos)
+      continue;
+    std::filesystem::remove(e.path(), ec);
+    const auto n_at = name.rfind('-');
+    const auto pid_at =
+        n_at == std::string::npos || n_at == 0 ? std::string::npos : name.rfind('-', n_at - 1);
+    if (pid_at != std::string::npos && pid_at > 10)
+      cut.push_back(name.substr(10, pid_at - 10));
   }
-  std::vector<std::string> unfinished;
-  ctx.proj.inv().for_each<image_aggregate>([&](const projections::resource<image_aggregate>& r) {
-    if (r.state.state() == image::phase::uploading && r.position <= last_position_before)
-      unfinished.push_back(r.state.id());
-  });
   actors::command_meta meta;
   meta.principal = "system:qvdc";
-  for (const auto& id : unfinished)
+  for (const auto& id : cut) {
+    const auto r = ctx.proj.inv().get<image_aggregate>(id);
+    if (!r || r->state.state() != image::phase::uploading || r->position > last_position_before)
+      continue;
     ctx.gw.send(
         actors::command_request<image_aggregate>{
             id, image::fail{"the server stopped during the upload"}, meta},
         [](actors::command_outcome) {});
+  }
 }
 
 } // namespace qx::api

@@ -50,9 +50,9 @@ class image_upload {
 };
 
 /// After a restart, once the read models caught up: uploads the previous process left
-/// unfinished (images still `uploading` whose last event is at or before
-/// `last_position_before`, the log's head when this process opened it) fail with a reason,
-/// and their temporary files go.
+/// unfinished (a temporary file of another process, its image still `uploading` with its last
+/// event at or before `last_position_before`, the log's head when this process opened it)
+/// fail with a reason, and the temporary files go.
 void abandon_interrupted_uploads(api_context& ctx, std::uint64_t last_position_before);
 
 } // namespace qx::api
