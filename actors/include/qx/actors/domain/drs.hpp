@@ -1,0 +1,106 @@
+#pragma once
+
+// DRS, the pure part: given a cluster's hosts, its VMs with their measured demand, its rules
+// and settings, what to move now. No actors, no clock: the DRS actor (and the simulator)
+// gather the facts, call plan(), and turn each move into a migrate command with its reason.
+//
+// The model is the one of VMware's DRS paper: a host's load is demand / capacity (the larger
+// of CPU and memory), the cluster's imbalance is the standard deviation of its hosts' loads,
+// and a migration threshold 1..5 sets how much imbalance is tolerated. Moves are chosen
+// greedily: the candidate with the best score (imbalance gained minus a cost that grows with
+// the VM's memory, which a live migration copies) until the target is met, the gain is too
+// small, or a per-pass or concurrency limit is reached. Mandatory moves come first: VMs on a
+// host entering maintenance, and VMs breaking a must rule. Deterministic: ties go to the
+// smaller VM id, then the smaller host id.
+
+#include "qx/actors/domain/placement.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace qx::domain::drs {
+
+struct host {
+  placement::node_view node; ///< state, allocation-based admission, pools (as placement)
+  double cpu_threads = 0;    ///< physical capacity for CPU demand
+  double memory_mib = 0;     ///< physical capacity for memory demand
+  /// Maintenance was asked for: its VMs must leave (the node enters maintenance once empty).
+  bool evacuate = false;
+};
+
+struct vm {
+  std::string id;
+  std::string host_id;
+  std::uint32_t vcpus = 0;        ///< allocation, checked against the target's capacity
+  std::uint64_t memory_mib = 0;   ///< allocation; also what a migration copies
+  double cpu_demand = 0;          ///< vCPUs busy, measured
+  double memory_demand_mib = 0;   ///< memory touched, measured
+  std::set<std::string> pool_ids; ///< the target must reach these pools
+  bool migrating = false;         ///< already moving: counted against the limits, not moved
+};
+
+enum class rule_kind : std::uint8_t {
+  keep_together,   ///< the VMs run on one host
+  keep_apart,      ///< no two of the VMs on one host
+  must_run_on,     ///< the VMs run on one of the hosts
+  must_not_run_on, ///< the VMs never run on these hosts
+  should_run_on,   ///< preferred hosts: moving away costs `should_penalty`
+};
+
+struct rule {
+  std::string name;
+  rule_kind kind = rule_kind::keep_apart;
+  std::vector<std::string> vm_ids;
+  std::set<std::string> host_ids;
+};
+
+struct settings {
+  std::uint32_t threshold = 3; ///< 1 conservative (mandatory moves only) .. 5
+  std::size_t max_moves_per_pass = 8;
+  std::size_t max_concurrent_per_host = 2; ///< migrations in or out of one host at once
+  std::size_t max_concurrent_per_cluster = 8;
+  double min_gain = 0.005;      ///< a balancing move must gain at least this much
+  double cost_per_gib = 0.0005; ///< migration cost per GiB of VM memory, in imbalance units
+  double should_penalty = 0.05; ///< leaving a should_run_on host, in imbalance units
+};
+
+/// The imbalance a threshold tolerates: 1 none is acted on, 5 almost none.
+[[nodiscard]] double target_imbalance(std::uint32_t threshold);
+
+struct move {
+  std::string vm_id;
+  std::string from;
+  std::string to;
+  std::string reason; ///< "BALANCE", "MAINTENANCE", "RULE:<rule name>"
+  double imbalance_before = 0;
+  double imbalance_after = 0;
+  double score = 0; ///< gain minus cost (mandatory moves: informational)
+};
+
+struct pass {
+  double imbalance_before = 0;
+  double imbalance_after = 0;
+  double target = 0;
+  std::vector<move> moves;
+  /// Why the pass ended: TARGET_MET, NO_GAIN, PASS_LIMIT, CONCURRENCY_LIMIT, DISABLED (threshold
+  /// 1 after the mandatory moves), NO_HOSTS.
+  std::string stopped;
+  /// Mandatory moves that found no target: vm id -> reason.
+  std::map<std::string, std::string> stuck;
+};
+
+/// A host's load: max(CPU demand / threads, memory demand / memory) of the VMs on it.
+[[nodiscard]] double load_of(const host& h, const std::vector<vm>& vms);
+
+/// The standard deviation of the loads of the hosts that take VMs (connected, not in
+/// maintenance).
+[[nodiscard]] double imbalance(const std::vector<host>& hosts, const std::vector<vm>& vms);
+
+/// What DRS would do now. Nothing is changed: the what-if call and the actor both use it.
+[[nodiscard]] pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
+                        const std::vector<rule>& rules, const settings& s);
+
+} // namespace qx::domain::drs

@@ -1,0 +1,373 @@
+#include "qx/actors/domain/drs.hpp"
+
+#include "qx/actors/domain/node.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace qx::domain::drs {
+
+namespace {
+
+constexpr double no_target = std::numeric_limits<double>::infinity();
+
+double ratio(double demand, double capacity) {
+  if (capacity > 0)
+    return demand / capacity;
+  return demand > 0 ? 1e9 : 0; // a host without capacity is full as soon as it holds anything
+}
+
+bool takes_vms(const host& h) {
+  return h.node.state == node::states::connected && !h.evacuate;
+}
+
+bool must_leave(const host& h) {
+  return h.evacuate || h.node.state == node::states::maintenance;
+}
+
+bool contains(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+/// The cluster as plan() changes it, move by move, with the sums the imbalance needs.
+class model {
+ public:
+  model(const std::vector<host>& hosts, const std::vector<vm>& vms, const settings& s)
+      : hosts_(hosts), vms_(vms), s_(s) {
+    std::sort(hosts_.begin(), hosts_.end(),
+              [](const host& a, const host& b) { return a.node.id < b.node.id; });
+    std::sort(vms_.begin(), vms_.end(), [](const vm& a, const vm& b) { return a.id < b.id; });
+    cpu_.assign(hosts_.size(), 0);
+    memory_.assign(hosts_.size(), 0);
+    in_flight_.assign(hosts_.size(), 0);
+    for (std::size_t i = 0; i < hosts_.size(); ++i)
+      index_[hosts_[i].node.id] = i;
+    for (const auto& v : vms_) {
+      const auto h = host_of(v);
+      if (h == npos)
+        continue;
+      cpu_[h] += v.cpu_demand;
+      memory_[h] += v.memory_demand_mib;
+      if (v.migrating) {
+        ++in_flight_[h];
+        ++cluster_in_flight_;
+      }
+    }
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      if (!takes_vms(hosts_[i]))
+        continue;
+      const auto l = load(i);
+      s1_ += l;
+      s2_ += l * l;
+      ++n_;
+    }
+  }
+
+  static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+
+  [[nodiscard]] std::size_t host_of(const vm& v) const {
+    const auto it = index_.find(v.host_id);
+    return it == index_.end() ? npos : it->second;
+  }
+  [[nodiscard]] const std::vector<host>& hosts() const { return hosts_; }
+  [[nodiscard]] const std::vector<vm>& vms() const { return vms_; }
+  [[nodiscard]] std::size_t eligible() const { return n_; }
+
+  [[nodiscard]] double load(std::size_t h) const {
+    return std::max(ratio(cpu_[h], hosts_[h].cpu_threads), ratio(memory_[h], hosts_[h].memory_mib));
+  }
+
+  [[nodiscard]] double imbalance() const { return spread(s1_, s2_); }
+
+  /// The imbalance if `v` moved to host `to`.
+  [[nodiscard]] double imbalance_after(const vm& v, std::size_t to) const {
+    const auto from = host_of(v);
+    double s1 = s1_;
+    double s2 = s2_;
+    const auto shift = [&](std::size_t h, double cpu, double memory) {
+      if (h == npos || !takes_vms(hosts_[h]))
+        return;
+      const double before = load(h);
+      const double after = std::max(ratio(cpu_[h] + cpu, hosts_[h].cpu_threads),
+                                    ratio(memory_[h] + memory, hosts_[h].memory_mib));
+      s1 += after - before;
+      s2 += after * after - before * before;
+    };
+    shift(from, -v.cpu_demand, -v.memory_demand_mib);
+    shift(to, v.cpu_demand, v.memory_demand_mib);
+    return spread(s1, s2);
+  }
+
+  /// Why `v` cannot go to host `to` now, or "" when it can (rules aside).
+  [[nodiscard]] std::string refusal(const vm& v, std::size_t to) const {
+    const auto from = host_of(v);
+    if (to == from)
+      return "SAME_HOST";
+    if (!takes_vms(hosts_[to]))
+      return "HOST_NOT_AVAILABLE";
+    if (auto r = placement::reject_reason(
+            hosts_[to].node, placement::request{v.id, v.vcpus, v.memory_mib, v.pool_ids});
+        !r.empty())
+      return r;
+    if (cluster_in_flight_ >= s_.max_concurrent_per_cluster)
+      return "CLUSTER_CONCURRENCY";
+    if (in_flight_[to] >= s_.max_concurrent_per_host ||
+        (from != npos && in_flight_[from] >= s_.max_concurrent_per_host))
+      return "HOST_CONCURRENCY";
+    return {};
+  }
+
+  [[nodiscard]] bool cluster_busy() const {
+    return cluster_in_flight_ >= s_.max_concurrent_per_cluster;
+  }
+
+  void apply(std::size_t vm_index, std::size_t to) {
+    auto& v = vms_[vm_index];
+    const auto from = host_of(v);
+    const auto shift = [&](std::size_t h, double sign) {
+      if (h == npos)
+        return;
+      const bool counted = takes_vms(hosts_[h]);
+      const double before = load(h);
+      cpu_[h] += sign * v.cpu_demand;
+      memory_[h] += sign * v.memory_demand_mib;
+      auto& n = hosts_[h].node;
+      if (sign > 0) {
+        n.cpu_allocated += v.vcpus;
+        n.memory_allocated_mib += v.memory_mib;
+      } else {
+        n.cpu_allocated -= std::min<std::uint64_t>(n.cpu_allocated, v.vcpus);
+        n.memory_allocated_mib -= std::min(n.memory_allocated_mib, v.memory_mib);
+      }
+      ++in_flight_[h];
+      if (counted) {
+        const double after = load(h);
+        s1_ += after - before;
+        s2_ += after * after - before * before;
+      }
+    };
+    shift(from, -1);
+    shift(to, 1);
+    ++cluster_in_flight_;
+    v.host_id = hosts_[to].node.id;
+    v.migrating = true;
+  }
+
+ private:
+  [[nodiscard]] double spread(double s1, double s2) const {
+    if (n_ == 0)
+      return 0;
+    const double mean = s1 / static_cast<double>(n_);
+    return std::sqrt(std::max(0.0, s2 / static_cast<double>(n_) - mean * mean));
+  }
+
+  std::vector<host> hosts_;
+  std::vector<vm> vms_;
+  settings s_;
+  std::map<std::string, std::size_t, std::less<>> index_;
+  std::vector<double> cpu_;
+  std::vector<double> memory_;
+  std::vector<std::size_t> in_flight_;
+  std::size_t cluster_in_flight_ = 0;
+  double s1_ = 0;
+  double s2_ = 0;
+  std::size_t n_ = 0;
+};
+
+/// The rules `v` would break on host `to` (given where the others are now); "" when none.
+std::string rule_broken(const model& m, const std::vector<rule>& rules, const vm& v,
+                        const std::string& to) {
+  for (const auto& r : rules) {
+    if (!contains(r.vm_ids, v.id))
+      continue;
+    switch (r.kind) {
+    case rule_kind::must_run_on:
+      if (!r.host_ids.contains(to))
+        return r.name;
+      break;
+    case rule_kind::must_not_run_on:
+      if (r.host_ids.contains(to))
+        return r.name;
+      break;
+    case rule_kind::keep_apart:
+      for (const auto& other : m.vms())
+        if (other.id != v.id && other.host_id == to && contains(r.vm_ids, other.id))
+          return r.name;
+      break;
+    case rule_kind::keep_together:
+      for (const auto& other : m.vms())
+        if (other.id != v.id && contains(r.vm_ids, other.id) && other.host_id != to)
+          return r.name;
+      break;
+    case rule_kind::should_run_on:
+      break;
+    }
+  }
+  return {};
+}
+
+/// Why `v` must leave its host now: "MAINTENANCE", "RULE:<name>", or "".
+std::string mandatory_reason(const model& m, const std::vector<rule>& rules, const vm& v) {
+  const auto h = m.host_of(v);
+  if (h == model::npos || v.migrating)
+    return {};
+  if (must_leave(m.hosts()[h]))
+    return "MAINTENANCE";
+  for (const auto& r : rules) {
+    if (!contains(r.vm_ids, v.id))
+      continue;
+    const bool broken = (r.kind == rule_kind::must_run_on && !r.host_ids.contains(v.host_id)) ||
+                        (r.kind == rule_kind::must_not_run_on && r.host_ids.contains(v.host_id));
+    bool crowded = false;
+    if (r.kind == rule_kind::keep_apart)
+      for (const auto& other : m.vms()) // the first by id stays, the others leave
+        crowded = crowded ||
+                  (other.id < v.id && other.host_id == v.host_id && contains(r.vm_ids, other.id));
+    if (broken || crowded)
+      return "RULE:" + r.name;
+  }
+  return {};
+}
+
+double preference(const std::vector<rule>& rules, const vm& v, const std::string& from,
+                  const std::string& to, double penalty) {
+  double p = 0;
+  for (const auto& r : rules)
+    if (r.kind == rule_kind::should_run_on && contains(r.vm_ids, v.id))
+      p += (r.host_ids.contains(to) ? penalty : 0) - (r.host_ids.contains(from) ? penalty : 0);
+  return p;
+}
+
+double cost_of(const vm& v, const settings& s) {
+  return s.cost_per_gib * static_cast<double>(v.memory_mib) / 1024.0;
+}
+
+} // namespace
+
+double target_imbalance(std::uint32_t threshold) {
+  switch (std::clamp<std::uint32_t>(threshold, 1, 5)) {
+  case 1:
+    return no_target;
+  case 2:
+    return 0.20;
+  case 3:
+    return 0.10;
+  case 4:
+    return 0.05;
+  default:
+    return 0.02;
+  }
+}
+
+double load_of(const host& h, const std::vector<vm>& vms) {
+  double cpu = 0;
+  double memory = 0;
+  for (const auto& v : vms)
+    if (v.host_id == h.node.id) {
+      cpu += v.cpu_demand;
+      memory += v.memory_demand_mib;
+    }
+  return std::max(ratio(cpu, h.cpu_threads), ratio(memory, h.memory_mib));
+}
+
+double imbalance(const std::vector<host>& hosts, const std::vector<vm>& vms) {
+  return model{hosts, vms, settings{}}.imbalance();
+}
+
+pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
+          const std::vector<rule>& rules, const settings& s) {
+  model m{hosts, vms, s};
+  pass out;
+  out.target = target_imbalance(s.threshold);
+  out.imbalance_before = m.imbalance();
+  const auto finish = [&](std::string why) {
+    out.imbalance_after = m.imbalance();
+    out.stopped = std::move(why);
+    return out;
+  };
+  if (m.eligible() == 0 && m.vms().empty())
+    return finish("NO_HOSTS");
+
+  // Mandatory moves: each to the admissible host that leaves the least imbalance.
+  for (std::size_t i = 0; i < m.vms().size(); ++i) {
+    const auto v = m.vms()[i];
+    const auto reason = mandatory_reason(m, rules, v);
+    if (reason.empty())
+      continue;
+    if (out.moves.size() >= s.max_moves_per_pass)
+      return finish("PASS_LIMIT");
+    if (m.cluster_busy())
+      return finish("CONCURRENCY_LIMIT");
+    std::size_t best = model::npos;
+    double best_after = 0;
+    std::string why = "NO_SUITABLE_HOST";
+    for (std::size_t h = 0; h < m.hosts().size(); ++h) {
+      if (auto r = m.refusal(v, h); !r.empty()) {
+        if (r == "HOST_CONCURRENCY")
+          why = r;
+        continue;
+      }
+      if (!rule_broken(m, rules, v, m.hosts()[h].node.id).empty())
+        continue;
+      const double after = m.imbalance_after(v, h);
+      if (best == model::npos || after < best_after) {
+        best = h;
+        best_after = after;
+      }
+    }
+    if (best == model::npos) {
+      out.stuck[v.id] = why;
+      continue;
+    }
+    const double before = m.imbalance();
+    out.moves.push_back(
+        move{v.id, v.host_id, m.hosts()[best].node.id, reason, before, best_after, 0});
+    m.apply(i, best);
+  }
+
+  if (out.target == no_target)
+    return finish("DISABLED");
+  for (;;) {
+    const double now = m.imbalance();
+    if (now <= out.target)
+      return finish("TARGET_MET");
+    if (out.moves.size() >= s.max_moves_per_pass)
+      return finish("PASS_LIMIT");
+    if (m.cluster_busy())
+      return finish("CONCURRENCY_LIMIT");
+    std::size_t best_vm = model::npos;
+    std::size_t best_host = model::npos;
+    double best_score = -no_target;
+    double best_after = now;
+    for (std::size_t i = 0; i < m.vms().size(); ++i) {
+      const auto& v = m.vms()[i];
+      if (v.migrating || m.host_of(v) == model::npos)
+        continue;
+      for (std::size_t h = 0; h < m.hosts().size(); ++h) {
+        if (!m.refusal(v, h).empty())
+          continue;
+        const auto& to = m.hosts()[h].node.id;
+        if (!rule_broken(m, rules, v, to).empty())
+          continue;
+        const double after = m.imbalance_after(v, h);
+        const double score =
+            (now - after) - cost_of(v, s) + preference(rules, v, v.host_id, to, s.should_penalty);
+        if (score > best_score) { // strict: ties keep the smaller VM id, then host id
+          best_vm = i;
+          best_host = h;
+          best_score = score;
+          best_after = after;
+        }
+      }
+    }
+    if (best_vm == model::npos || best_score < s.min_gain)
+      return finish("NO_GAIN");
+    const auto& v = m.vms()[best_vm];
+    out.moves.push_back(move{v.id, v.host_id, m.hosts()[best_host].node.id, "BALANCE", now,
+                             best_after, best_score});
+    m.apply(best_vm, best_host);
+  }
+}
+
+} // namespace qx::domain::drs

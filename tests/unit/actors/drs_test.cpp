@@ -1,0 +1,307 @@
+// DRS's planner on hand-made clusters: what it moves, what it never does (break a rule,
+// overfill a host, reach a pool a host lacks, exceed the concurrency limits, ping-pong), and
+// that its answer depends on the cluster only, not on the order the facts came in.
+#include <qx/actors/domain/drs.hpp>
+#include <qx/actors/domain/node.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+namespace qx::domain::drs {
+namespace {
+
+host make_host(const std::string& id, double threads = 16, double memory_mib = 65536) {
+  host h;
+  h.node.id = id;
+  h.node.state = node::states::connected;
+  h.node.cpu_capacity = threads * 4;
+  h.node.memory_capacity_mib = memory_mib;
+  h.node.pool_ids = {"shared"};
+  h.cpu_threads = threads;
+  h.memory_mib = memory_mib;
+  return h;
+}
+
+vm make_vm(const std::string& id, const std::string& host_id, double cpu, double memory = 1024,
+           std::uint64_t memory_mib = 2048) {
+  vm v;
+  v.id = id;
+  v.host_id = host_id;
+  v.vcpus = 2;
+  v.memory_mib = memory_mib;
+  v.cpu_demand = cpu;
+  v.memory_demand_mib = memory;
+  return v;
+}
+
+/// The hosts' allocations as the VMs on them make them.
+std::vector<host> allocate(std::vector<host> hosts, const std::vector<vm>& vms) {
+  for (auto& h : hosts)
+    for (const auto& v : vms)
+      if (v.host_id == h.node.id) {
+        h.node.cpu_allocated += v.vcpus;
+        h.node.memory_allocated_mib += v.memory_mib;
+      }
+  return hosts;
+}
+
+/// The VMs after a pass's moves.
+std::vector<vm> after(std::vector<vm> vms, const pass& p) {
+  for (const auto& m : p.moves)
+    for (auto& v : vms)
+      if (v.id == m.vm_id)
+        v.host_id = m.to;
+  return vms;
+}
+
+std::string host_of(const std::vector<vm>& vms, const std::string& id) {
+  for (const auto& v : vms)
+    if (v.id == id)
+      return v.host_id;
+  return {};
+}
+
+/// Ten busy VMs on h1 of four equal hosts.
+struct crowded {
+  std::vector<vm> vms;
+  std::vector<host> hosts;
+  crowded() {
+    for (int i = 0; i < 10; ++i)
+      vms.push_back(make_vm("vm" + std::to_string(i), "h1", 2.0));
+    hosts = allocate({make_host("h1"), make_host("h2"), make_host("h3"), make_host("h4")}, vms);
+  }
+};
+
+TEST(drs, load_and_imbalance_follow_the_papers_definitions) {
+  const std::vector<vm> vms = {make_vm("a", "h1", 8.0, 1024), make_vm("b", "h1", 4.0, 40000)};
+  const auto h1 = make_host("h1");
+  // CPU 12/16 = 0.75, memory 41024/65536 = 0.626: the larger counts.
+  EXPECT_DOUBLE_EQ(load_of(h1, vms), 0.75);
+  // Loads 0.75 and 0: mean 0.375, standard deviation 0.375.
+  EXPECT_NEAR(imbalance({h1, make_host("h2")}, vms), 0.375, 1e-12);
+  EXPECT_DOUBLE_EQ(imbalance({make_host("h1"), make_host("h2")}, {}), 0.0);
+  // A host in maintenance takes no VMs and is not part of the imbalance.
+  auto off = make_host("h3");
+  off.node.state = node::states::maintenance;
+  EXPECT_NEAR(imbalance({h1, make_host("h2"), off}, vms), 0.375, 1e-12);
+}
+
+TEST(drs, thresholds_map_to_targets) {
+  EXPECT_TRUE(std::isinf(target_imbalance(1)));
+  EXPECT_GT(target_imbalance(2), target_imbalance(3));
+  EXPECT_GT(target_imbalance(3), target_imbalance(4));
+  EXPECT_GT(target_imbalance(4), target_imbalance(5));
+  EXPECT_EQ(target_imbalance(0), target_imbalance(1));
+  EXPECT_EQ(target_imbalance(9), target_imbalance(5));
+}
+
+TEST(drs, a_crowded_host_is_spread_until_the_target_is_met) {
+  const crowded c;
+  settings s;
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  const auto p = plan(c.hosts, c.vms, {}, s);
+  EXPECT_EQ(p.stopped, "TARGET_MET");
+  EXPECT_GT(p.imbalance_before, 0.5);
+  EXPECT_LE(p.imbalance_after, target_imbalance(3));
+  ASSERT_FALSE(p.moves.empty());
+  for (const auto& m : p.moves) {
+    EXPECT_EQ(m.from, "h1");
+    EXPECT_EQ(m.reason, "BALANCE");
+    EXPECT_LT(m.imbalance_after, m.imbalance_before);
+    EXPECT_GE(m.score, s.min_gain);
+  }
+  // What the pass reports is what the moves do.
+  EXPECT_NEAR(imbalance(c.hosts, after(c.vms, p)), p.imbalance_after, 1e-9);
+}
+
+TEST(drs, the_limits_stop_a_pass) {
+  const crowded c;
+  settings s;
+  s.max_moves_per_pass = 2;
+  auto p = plan(c.hosts, c.vms, {}, s);
+  EXPECT_EQ(p.moves.size(), 2u);
+  EXPECT_EQ(p.stopped, "PASS_LIMIT");
+  // Two migrations out of one host at once by default: the third waits.
+  s.max_moves_per_pass = 100;
+  p = plan(c.hosts, c.vms, {}, s);
+  EXPECT_EQ(p.moves.size(), 2u);
+  EXPECT_EQ(p.stopped, "NO_GAIN") << "h1 is busy: nothing else may move";
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 3;
+  p = plan(c.hosts, c.vms, {}, s);
+  EXPECT_EQ(p.moves.size(), 3u);
+  EXPECT_EQ(p.stopped, "CONCURRENCY_LIMIT");
+  // Migrations already running count too.
+  auto busy = c.vms;
+  busy[0].migrating = true;
+  busy[1].migrating = true;
+  s.max_concurrent_per_cluster = 100;
+  s.max_concurrent_per_host = 2;
+  p = plan(c.hosts, busy, {}, s);
+  EXPECT_TRUE(p.moves.empty());
+}
+
+TEST(drs, a_balanced_result_is_left_alone_so_drs_never_ping_pongs) {
+  const crowded c;
+  settings s;
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  const auto first = plan(c.hosts, c.vms, {}, s);
+  auto moved = after(c.vms, first);
+  for (auto& v : moved)
+    v.migrating = false;
+  const auto second =
+      plan(allocate({make_host("h1"), make_host("h2"), make_host("h3"), make_host("h4")}, moved),
+           moved, {}, s);
+  EXPECT_TRUE(second.moves.empty()) << second.moves.front().vm_id;
+  // One VM alone on one of two hosts: moving it only swaps the imbalance, so nothing moves.
+  const std::vector<vm> lone = {make_vm("a", "h1", 8.0)};
+  const auto p = plan(allocate({make_host("h1"), make_host("h2")}, lone), lone, {}, s);
+  EXPECT_TRUE(p.moves.empty());
+  EXPECT_EQ(p.stopped, "NO_GAIN");
+}
+
+TEST(drs, threshold_one_makes_only_mandatory_moves) {
+  const crowded c;
+  settings s;
+  s.threshold = 1;
+  auto p = plan(c.hosts, c.vms, {}, s);
+  EXPECT_TRUE(p.moves.empty());
+  EXPECT_EQ(p.stopped, "DISABLED");
+  auto hosts = c.hosts;
+  hosts[0].evacuate = true; // h1 asked for maintenance
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  s.max_moves_per_pass = 100;
+  p = plan(hosts, c.vms, {}, s);
+  EXPECT_EQ(p.moves.size(), c.vms.size());
+  for (const auto& m : p.moves) {
+    EXPECT_EQ(m.reason, "MAINTENANCE");
+    EXPECT_NE(m.to, "h1");
+  }
+}
+
+TEST(drs, maintenance_evacuates_and_reports_what_cannot_leave) {
+  std::vector<vm> vms = {make_vm("a", "h1", 1.0), make_vm("big", "h1", 1.0, 1024, 60000)};
+  auto hosts = allocate({make_host("h1"), make_host("h2", 16, 32768)}, vms);
+  hosts[0].evacuate = true;
+  const auto p = plan(hosts, vms, {}, settings{});
+  ASSERT_EQ(p.moves.size(), 1u);
+  EXPECT_EQ(p.moves[0].vm_id, "a");
+  EXPECT_EQ(p.moves[0].to, "h2");
+  ASSERT_EQ(p.stuck.count("big"), 1u) << "a VM too big for any other host is reported";
+  EXPECT_EQ(p.stuck.at("big"), "NO_SUITABLE_HOST");
+  // Nothing is ever moved onto a host that is being evacuated.
+  std::vector<vm> onto = {make_vm("x", "h2", 6.0), make_vm("y", "h2", 6.0)};
+  auto hs = allocate({make_host("h1"), make_host("h2")}, onto);
+  hs[0].evacuate = true;
+  EXPECT_TRUE(plan(hs, onto, {}, settings{}).moves.empty());
+}
+
+TEST(drs, rules_are_kept_and_broken_ones_are_mended) {
+  const crowded c;
+  settings s;
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  const std::vector<rule> rules = {
+      {"apart", rule_kind::keep_apart, {"vm0", "vm1"}, {}},
+      {"pinned", rule_kind::must_run_on, {"vm2", "vm3"}, {"h1"}},
+      {"never-h2", rule_kind::must_not_run_on, {"vm4", "vm5", "vm6"}, {"h2"}},
+      {"together", rule_kind::keep_together, {"vm7", "vm8"}, {}},
+  };
+  const auto p = plan(c.hosts, c.vms, rules, s);
+  const auto end = after(c.vms, p);
+  EXPECT_NE(host_of(end, "vm0"), host_of(end, "vm1"));
+  EXPECT_EQ(host_of(end, "vm2"), "h1");
+  EXPECT_EQ(host_of(end, "vm3"), "h1");
+  for (const auto* id : {"vm4", "vm5", "vm6"}) {
+    EXPECT_NE(host_of(end, id), "h2") << id;
+  }
+  EXPECT_EQ(host_of(end, "vm7"), host_of(end, "vm8"));
+  // vm0 and vm1 share h1 at the start: one of them had to leave, and says why.
+  const auto m =
+      std::find_if(p.moves.begin(), p.moves.end(), [](const move& x) { return x.vm_id == "vm1"; });
+  ASSERT_NE(m, p.moves.end());
+  EXPECT_EQ(m->reason, "RULE:apart");
+
+  // Balancing never puts a VM beside its partner, even when that is the only gain left.
+  const std::vector<vm> pair = {make_vm("a", "h1", 8.0), make_vm("a2", "h1", 8.0),
+                                make_vm("b", "h2", 0.5)};
+  const auto kept = plan(allocate({make_host("h1"), make_host("h2")}, pair), pair,
+                         {{"ab", rule_kind::keep_apart, {"a", "b"}, {}},
+                          {"a2b", rule_kind::keep_apart, {"a2", "b"}, {}}},
+                         s);
+  EXPECT_TRUE(kept.moves.empty()) << kept.moves.front().vm_id << " -> " << kept.moves.front().to;
+
+  // A VM off its must-run host goes back, even with balancing off.
+  std::vector<vm> strayed = {make_vm("p", "h2", 1.0)};
+  s.threshold = 1;
+  const auto back = plan(allocate({make_host("h1"), make_host("h2")}, strayed), strayed,
+                         {{"pin", rule_kind::must_run_on, {"p"}, {"h1"}}}, s);
+  ASSERT_EQ(back.moves.size(), 1u);
+  EXPECT_EQ(back.moves[0].to, "h1");
+  EXPECT_EQ(back.moves[0].reason, "RULE:pin");
+}
+
+TEST(drs, targets_must_have_capacity_and_the_vms_pools) {
+  const crowded c;
+  settings s;
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  auto hosts = c.hosts;
+  hosts[1].node.cpu_capacity = 1; // h2: allocation full
+  hosts[2].node.pool_ids = {};    // h3: cannot reach the VMs' pool
+  auto vms = c.vms;
+  for (auto& v : vms)
+    v.pool_ids = {"shared"};
+  const auto p = plan(hosts, vms, {}, s);
+  ASSERT_FALSE(p.moves.empty());
+  for (const auto& m : p.moves) {
+    EXPECT_EQ(m.to, "h4") << m.vm_id;
+  }
+}
+
+TEST(drs, a_cheaper_move_wins_when_the_gain_is_the_same) {
+  std::vector<vm> vms = {make_vm("heavy", "h1", 4.0, 1024, 60000),
+                         make_vm("light", "h1", 4.0, 1024, 1024),
+                         make_vm("rest", "h1", 4.0, 1024, 1024)};
+  auto hosts = allocate({make_host("h1", 16, 131072), make_host("h2", 16, 131072)}, vms);
+  const auto p = plan(hosts, vms, {}, settings{});
+  ASSERT_FALSE(p.moves.empty());
+  EXPECT_EQ(p.moves[0].vm_id, "light") << "the smaller copy goes first";
+}
+
+TEST(drs, the_answer_does_not_depend_on_the_order_of_the_facts) {
+  crowded c;
+  for (int i = 0; i < 6; ++i)
+    c.vms.push_back(make_vm("w" + std::to_string(i), "h2", 1.0 + i * 0.5));
+  c.hosts = allocate({make_host("h1"), make_host("h2"), make_host("h3"), make_host("h4")}, c.vms);
+  settings s;
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  const auto want = plan(c.hosts, c.vms, {}, s);
+  std::mt19937 rng{7};
+  for (int round = 0; round < 20; ++round) {
+    auto vms = c.vms;
+    auto hosts = c.hosts;
+    std::shuffle(vms.begin(), vms.end(), rng);
+    std::shuffle(hosts.begin(), hosts.end(), rng);
+    const auto got = plan(hosts, vms, {}, s);
+    ASSERT_EQ(got.moves.size(), want.moves.size()) << "round " << round;
+    for (std::size_t i = 0; i < got.moves.size(); ++i) {
+      EXPECT_EQ(got.moves[i].vm_id, want.moves[i].vm_id);
+      EXPECT_EQ(got.moves[i].to, want.moves[i].to);
+    }
+  }
+}
+
+} // namespace
+} // namespace qx::domain::drs
