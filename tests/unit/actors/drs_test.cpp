@@ -278,6 +278,33 @@ TEST(drs, a_cheaper_move_wins_when_the_gain_is_the_same) {
   EXPECT_EQ(p.moves[0].vm_id, "light") << "the smaller copy goes first";
 }
 
+TEST(drs, placement_fits_agrees_with_reject_reason) {
+  std::mt19937 rng{11};
+  std::uniform_int_distribution<int> small{0, 40};
+  const std::vector<std::string> states = {node::states::connected, node::states::maintenance,
+                                           node::states::disconnected};
+  for (int i = 0; i < 2000; ++i) {
+    placement::node_view n;
+    n.id = "n";
+    n.state = states[static_cast<std::size_t>(small(rng)) % states.size()];
+    n.cpu_capacity = small(rng);
+    n.cpu_allocated = static_cast<std::uint64_t>(small(rng));
+    n.memory_capacity_mib = small(rng) * 1024.0;
+    n.memory_allocated_mib = static_cast<std::uint64_t>(small(rng)) * 1024;
+    if (small(rng) % 2 == 0)
+      n.pool_ids = {"p1"};
+    placement::request r{"vm",
+                         static_cast<std::uint32_t>(small(rng) % 9),
+                         static_cast<std::uint64_t>(small(rng) % 9) * 1024,
+                         {}};
+    if (small(rng) % 2 == 0)
+      r.pool_ids = {"p1"};
+    EXPECT_EQ(placement::fits(n, r.vcpus, r.memory_mib, r.pool_ids),
+              placement::reject_reason(n, r).empty())
+        << i;
+  }
+}
+
 TEST(drs, the_answer_does_not_depend_on_the_order_of_the_facts) {
   crowded c;
   for (int i = 0; i < 6; ++i)

@@ -62,9 +62,11 @@ struct settings {
   std::size_t max_moves_per_pass = 8;
   std::size_t max_concurrent_per_host = 2; ///< migrations in or out of one host at once
   std::size_t max_concurrent_per_cluster = 8;
-  double min_gain = 0.005;      ///< a balancing move must gain at least this much
-  double cost_per_gib = 0.0005; ///< migration cost per GiB of VM memory, in imbalance units
-  double should_penalty = 0.05; ///< leaving a should_run_on host, in imbalance units
+  // Scores are imbalance gained times the number of hosts (one VM moves the spread of n
+  // hosts by about 1/n of its two hosts' change): the limits mean the same in any cluster.
+  double min_gain = 0.01;      ///< a balancing move must score at least this much
+  double cost_per_gib = 0.001; ///< migration cost per GiB of VM memory
+  double should_penalty = 0.1; ///< leaving a should_run_on host
 };
 
 /// The imbalance a threshold tolerates: 1 none is acted on, 5 almost none.
@@ -77,7 +79,7 @@ struct move {
   std::string reason; ///< "BALANCE", "MAINTENANCE", "RULE:<rule name>"
   double imbalance_before = 0;
   double imbalance_after = 0;
-  double score = 0; ///< gain minus cost (mandatory moves: informational)
+  double score = 0; ///< gain x hosts minus cost (0 for mandatory moves)
 };
 
 struct pass {

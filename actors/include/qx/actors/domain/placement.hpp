@@ -46,6 +46,11 @@ struct choice {
 /// Why `node` cannot take `req`, or an empty string when it can.
 [[nodiscard]] std::string reject_reason(const node_view& node, const request& req);
 
+/// Whether a VM of that size and pools fits `node` (reject_reason(...).empty() without building
+/// a request or a reason: DRS asks this for every VM and host of a pass).
+[[nodiscard]] bool fits(const node_view& node, std::uint32_t vcpus, std::uint64_t memory_mib,
+                        const std::set<std::string>& pool_ids);
+
 /// The node that fits and is least allocated afterwards; errc::resource_exhausted with
 /// reason NO_SUITABLE_NODE (and each node's reason in the details) when none fits.
 [[nodiscard]] result<choice> choose(const request& req, const std::vector<node_view>& nodes);
