@@ -4,6 +4,8 @@
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <qx/events/v1/cluster.pb.h>
+#include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/ha.pb.h>
 #include <qx/events/v1/network.pb.h>
 #include <qx/events/v1/node.pb.h>
 #include <qx/events/v1/storage.pb.h>
@@ -20,7 +22,8 @@ namespace {
 // the generated pool, in every program that links this library statically.
 void keep_schemas_linked() {
   static const std::array files{
-      v1::ClusterCreated::descriptor()->file(), v1::NetworkCreated::descriptor()->file(),
+      v1::ClusterCreated::descriptor()->file(), v1::DrsRecommended::descriptor()->file(),
+      v1::HaNodeFailed::descriptor()->file(),   v1::NetworkCreated::descriptor()->file(),
       v1::NodeRegistered::descriptor()->file(), v1::VolumeCreated::descriptor()->file(),
       v1::VmCreated::descriptor()->file()};
   static_cast<void>(files);

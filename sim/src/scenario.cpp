@@ -389,12 +389,30 @@ void check_step_refs(const step_spec& st, const std::string& path, references& r
     refuse(at(path, "duration"), "must be above 0 for " + a);
 }
 
+expectation read_expectation(const YAML::Node& n) {
+  expect_map(n, "expect", {"running_on", "running", "not_running", "events", "no_events"});
+  expectation e;
+  if (const auto m = n["running_on"]; m.IsDefined() && !m.IsNull()) {
+    if (!m.IsMap())
+      refuse("expect.running_on", "must be a map of VM to host");
+    for (const auto& kv : m) {
+      const auto vm = scalar(kv.first, "expect.running_on");
+      e.running_on[vm] = scalar(kv.second, at("expect.running_on", vm));
+    }
+  }
+  read_list(n, "running", "expect", e.running, 100'000);
+  read_list(n, "not_running", "expect", e.not_running, 100'000);
+  read_list(n, "events", "expect", e.events, 1000);
+  read_list(n, "no_events", "expect", e.no_events, 1000);
+  return e;
+}
+
 scenario read_scenario(const YAML::Node& root, const fs::path& base,
                        const scenario_limits& limits) {
   scenario s;
   expect_map(root, "",
              {"name", "duration", "drs_interval", "metrics_interval", "hosts", "clusters", "vms",
-              "rules", "timeline"});
+              "rules", "timeline", "expect"});
   read(root, "name", "", s.name, false, 256);
   read(root, "duration", "", s.duration, true, limits.max_duration);
   read(root, "drs_interval", "", s.drs_interval, false, std::chrono::hours{24});
@@ -472,6 +490,9 @@ scenario read_scenario(const YAML::Node& root, const fs::path& base,
   for (std::size_t i = 0; i < steps.size(); ++i)
     s.timeline.push_back(read_step(steps[i], at("timeline", i), base, limits));
 
+  if (const auto e = root["expect"]; e.IsDefined() && !e.IsNull())
+    s.expect = read_expectation(e);
+
   references refs{s};
   for (std::size_t i = 0; i < s.hosts.size(); ++i)
     if (!s.hosts[i].cluster.empty())
@@ -495,6 +516,15 @@ scenario read_scenario(const YAML::Node& root, const fs::path& base,
     sorted.push_back(s.timeline[i]);
   }
   s.timeline = std::move(sorted);
+  // Checked after the timeline, whose add_vm steps may add the VMs the expectation names.
+  for (const auto& [vm, host] : s.expect.running_on) {
+    refs.vm(vm, at("expect.running_on", vm));
+    refs.host(host, at("expect.running_on", vm));
+  }
+  for (const auto* list : {&s.expect.running, &s.expect.not_running})
+    for (std::size_t i = 0; i < list->size(); ++i)
+      refs.vm((*list)[i],
+              at(list == &s.expect.running ? "expect.running" : "expect.not_running", i));
   return s;
 }
 

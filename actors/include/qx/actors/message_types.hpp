@@ -5,6 +5,7 @@
 
 #include "qx/actors/actors.hpp"
 #include "qx/actors/aggregates.hpp"
+#include "qx/actors/reactors.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
@@ -14,6 +15,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::directory_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::placement_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::start_vm)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::migrate_vm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::result<std::string>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::events::recorded_event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::actors::vm_demand>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::domain::drs::rule>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::domain::drs::pass)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::actors::drs::recommendation>)
 
 #define QX_AGGREGATE_MESSAGE_TYPES(type_name)                                                      \
   CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_request<qx::actors::type_name>)                \

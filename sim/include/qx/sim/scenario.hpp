@@ -96,6 +96,15 @@ struct step_spec {
 /// The actions a step may name.
 [[nodiscard]] const std::vector<std::string>& step_actions();
 
+/// What a library scenario promises about its end (checked by the tests, not by the run).
+struct expectation {
+  std::map<std::string, std::string> running_on; ///< VM -> the host it runs on at the end
+  std::vector<std::string> running;              ///< VMs running somewhere at the end
+  std::vector<std::string> not_running;          ///< VMs not running at the end
+  std::vector<std::string> events;    ///< event types (short: "HaRestartPlanned") that occur
+  std::vector<std::string> no_events; ///< event types that never occur
+};
+
 struct scenario {
   std::string name;
   sim_duration duration{std::chrono::hours{1}};
@@ -106,6 +115,7 @@ struct scenario {
   std::vector<vm_spec> vms;
   std::vector<rule_spec> rules;
   std::vector<step_spec> timeline; ///< sorted by `at` (stable)
+  expectation expect;
 };
 
 /// What a scenario may hold; beyond, the file is refused (a scenario is a program's input,

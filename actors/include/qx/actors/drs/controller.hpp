@@ -1,0 +1,96 @@
+#pragma once
+
+// The DRS reactor's logic, without actors or clock: it folds the log into a cluster view,
+// keeps the latest demand per VM, and on each pass turns the planner's moves into events that
+// carry their reason and into migrate commands, following each cluster's automation level:
+//
+// - fully_automated: a move is recorded (automatic) and applied at once;
+// - partially_automated, manual: a move is recorded as a recommendation and waits for
+//   approve() or reject(); a pending recommendation whose VM has moved or stopped, or that a
+//   later pass no longer proposes, is rejected as STALE. Initial placement (place()) is made in
+//   every mode (the simulated operator accepts the first placement recommendation, as vSphere's
+//   user does in manual mode).
+//
+// A balancing move happens only once the imbalance has stayed above the target for the hold
+// period; mandatory moves (maintenance, must rules) do not wait. With the planner's minimum
+// gain this keeps DRS from moving a VM back and forth.
+
+#include "qx/actors/domain/cluster_view.hpp"
+#include "qx/actors/domain/drs.hpp"
+#include "qx/actors/messages.hpp"
+
+#include <qx/events/types.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qx::actors::drs {
+
+using time_point = std::chrono::milliseconds; ///< since a fixed epoch (virtual in the simulator)
+
+inline constexpr const char* principal = "system:drs";
+
+struct config {
+  std::chrono::milliseconds hold{std::chrono::minutes{10}};
+  domain::drs::settings planner; ///< threshold is taken from each cluster's settings
+};
+
+/// What a pass or a call asks the actor to do: records to append (stream "drs-<cluster>"),
+/// then migrations to send to the coordinator.
+struct actions {
+  std::vector<events::append_request> records;
+  std::vector<migrate_vm> migrations;
+};
+
+struct recommendation {
+  std::string id;
+  std::string cluster_id;
+  domain::drs::move move;
+};
+
+class controller {
+ public:
+  explicit controller(config cfg = {}) : cfg_(std::move(cfg)) {}
+
+  void on_event(const events::recorded_event& e) { view_.apply(e); }
+  /// The latest measure of a VM: vCPUs busy and memory MiB touched.
+  void on_demand(const std::string& vm_id, double cpu, double memory_mib);
+  /// Replaces the rules of a cluster.
+  void set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules);
+
+  /// One pass over every cluster with DRS enabled.
+  [[nodiscard]] actions run_pass(time_point now);
+  /// What DRS would do in `cluster_id` now, changing nothing.
+  [[nodiscard]] domain::drs::pass what_if(const std::string& cluster_id) const;
+  /// Applies or drops a pending recommendation. NOT_FOUND when unknown or no longer pending.
+  [[nodiscard]] result<actions> approve(const std::string& cluster_id, const std::string& id,
+                                        const std::string& by);
+  [[nodiscard]] result<actions> reject(const std::string& cluster_id, const std::string& id,
+                                       const std::string& by);
+  /// Initial placement of `vm_id` in `cluster_id`: the node that fits (placement rules, the
+  /// cluster's must rules) with the lowest load afterwards. NO_SUITABLE_NODE when none.
+  [[nodiscard]] result<std::string> place(const std::string& cluster_id, const std::string& vm_id,
+                                          actions& out) const;
+
+  [[nodiscard]] std::vector<recommendation> pending(const std::string& cluster_id) const;
+  [[nodiscard]] const domain::cluster_view& view() const { return view_; }
+
+ private:
+  [[nodiscard]] domain::drs::pass plan_for(const std::string& cluster_id) const;
+  void record(actions& out, const std::string& cluster_id, const std::string& type,
+              const std::string& payload, const std::string& by) const;
+  void drop_stale(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
+
+  config cfg_;
+  domain::cluster_view view_;
+  std::map<std::string, std::pair<double, double>> demand_;
+  std::map<std::string, std::vector<domain::drs::rule>> rules_;
+  std::map<std::string, time_point> above_since_; ///< cluster -> since when above target
+  std::map<std::string, std::map<std::string, recommendation>> pending_; ///< cluster -> id ->
+  std::uint64_t next_id_ = 1;
+};
+
+} // namespace qx::actors::drs

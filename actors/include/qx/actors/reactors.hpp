@@ -1,0 +1,87 @@
+#pragma once
+
+// The DRS and HA reactors as actors: thin shells around drs::controller and ha::controller.
+// They are fed the log (events_atom, in order, by whoever follows the store: the server's
+// subscription or the simulator), heartbeats and demand; they append their decisions to the
+// log under their own principal and send commands to the datacenter coordinator like any
+// client. Their timers run on the actor clock, so under CAF's deterministic scheduler they run
+// on virtual time.
+
+#include "qx/actors/actors.hpp"
+#include "qx/actors/drs/controller.hpp"
+#include "qx/actors/ha/controller.hpp"
+
+#include <qx/events/event_store.hpp>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace qx::actors {
+
+using events_atom = caf::atom_constant<caf::atom("events")>;       ///< log events, in order
+using demand_atom = caf::atom_constant<caf::atom("demand")>;       ///< VM demand measures
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>; ///< nodes heard from now
+using tick_atom = caf::atom_constant<caf::atom("tick")>;           ///< the reactor's timer
+using rules_atom = caf::atom_constant<caf::atom("rules")>;         ///< a cluster's rules
+using what_if_atom = caf::atom_constant<caf::atom("whatif")>;      ///< DRS: plan, change nothing
+using approve_atom = caf::atom_constant<caf::atom("approve")>;     ///< DRS: apply a recommendation
+using reject_atom = caf::atom_constant<caf::atom("reject")>;       ///< DRS: drop a recommendation
+using place_atom = caf::atom_constant<caf::atom("place")>;         ///< DRS: initial placement
+using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< DRS: recommendations
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;   ///< HA: a host shut down
+using policy_atom = caf::atom_constant<caf::atom("policy")>;       ///< HA: shutdown policy
+using admit_atom = caf::atom_constant<caf::atom("admit")>;         ///< HA: admission control
+
+/// One VM's measured demand: vCPUs busy and memory touched.
+struct vm_demand {
+  std::string vm_id;
+  double cpu = 0;
+  double memory_mib = 0;
+};
+
+// clang-format off
+using drs_actor = caf::typed_actor<
+  // The store finished appending the records of decision `ticket` (internal).
+  caf::reacts_to<appended_atom, std::uint64_t, status>,
+  caf::reacts_to<events_atom, std::vector<events::recorded_event>>,
+  caf::reacts_to<demand_atom, std::vector<vm_demand>>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
+  // What DRS would do in a cluster now.
+  caf::replies_to<what_if_atom, std::string>::with<domain::drs::pass>,
+  // (cluster, recommendation id, principal): answered once the decision is durable.
+  caf::replies_to<approve_atom, std::string, std::string, std::string>::with<status>,
+  caf::replies_to<reject_atom, std::string, std::string, std::string>::with<status>,
+  // (cluster, vm): the node chosen, recorded; the caller starts the VM there.
+  caf::replies_to<place_atom, std::string, std::string>::with<result<std::string>>,
+  caf::replies_to<pending_atom, std::string>::with<std::vector<drs::recommendation>>>;
+
+using ha_actor = caf::typed_actor<
+  caf::reacts_to<appended_atom, std::uint64_t, status>,
+  caf::reacts_to<events_atom, std::vector<events::recorded_event>>,
+  caf::reacts_to<heartbeat_atom, std::vector<std::string>>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
+  caf::reacts_to<policy_atom, std::string, std::string>,
+  // A host is being shut down on purpose: answered once its policy's commands are sent.
+  caf::replies_to<shutdown_atom, std::string>::with<bool>,
+  // (cluster, vcpus, memory MiB): may this start go ahead under admission control?
+  caf::replies_to<admit_atom, std::string, std::uint32_t, std::uint64_t>::with<bool>>;
+// clang-format on
+
+/// The DRS reactor; a pass every `interval` on the actor clock.
+[[nodiscard]] drs_actor spawn_drs(caf::actor_system& sys, events::event_store& store,
+                                  datacenter_actor coordinator, drs::config cfg,
+                                  std::chrono::milliseconds interval);
+
+/// The HA reactor; a tick every `interval` on the actor clock.
+[[nodiscard]] ha_actor spawn_ha(caf::actor_system& sys, events::event_store& store,
+                                datacenter_actor coordinator, ha::config cfg,
+                                std::chrono::milliseconds interval);
+
+} // namespace qx::actors

@@ -1,0 +1,223 @@
+#include "qx/actors/drs/controller.hpp"
+
+#include <qx/events/v1/drs.pb.h>
+
+#include <algorithm>
+
+namespace qx::actors::drs {
+
+namespace {
+
+namespace v1 = events::v1;
+using domain::drs::rule_kind;
+
+bool mandatory(const domain::drs::move& m) {
+  return m.reason != "BALANCE";
+}
+
+bool same_move(const domain::drs::move& a, const domain::drs::move& b) {
+  return a.vm_id == b.vm_id && a.from == b.from && a.to == b.to;
+}
+
+/// Whether the cluster's rules let `vm_id` run on `node_id`, given where the others run.
+bool rules_allow(const std::vector<domain::drs::rule>& rules, const std::string& vm_id,
+                 const std::string& node_id, const domain::cluster_view& view) {
+  for (const auto& r : rules) {
+    if (std::find(r.vm_ids.begin(), r.vm_ids.end(), vm_id) == r.vm_ids.end())
+      continue;
+    const bool listed = r.host_ids.count(node_id) != 0;
+    if ((r.kind == rule_kind::must_run_on && !listed) ||
+        (r.kind == rule_kind::must_not_run_on && listed))
+      return false;
+    if (r.kind != rule_kind::keep_apart && r.kind != rule_kind::keep_together)
+      continue;
+    for (const auto& other : r.vm_ids) {
+      const auto it = view.vms().find(other);
+      if (other == vm_id || it == view.vms().end() ||
+          !domain::cluster_view::holds_capacity(it->second.power))
+        continue;
+      const bool together = it->second.node_id == node_id;
+      if (together == (r.kind == rule_kind::keep_apart))
+        return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+void controller::on_demand(const std::string& vm_id, double cpu, double memory_mib) {
+  demand_[vm_id] = {cpu, memory_mib};
+}
+
+void controller::set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules) {
+  rules_[cluster_id] = std::move(rules);
+}
+
+domain::drs::pass controller::plan_for(const std::string& cluster_id) const {
+  const auto& cluster = view_.clusters().at(cluster_id);
+  auto facts = view_.drs_input(cluster_id, demand_);
+  auto s = cfg_.planner;
+  s.threshold = cluster.drs.migration_threshold() == 0 ? 3 : cluster.drs.migration_threshold();
+  const auto rules = rules_.find(cluster_id);
+  static const std::vector<domain::drs::rule> none;
+  return domain::drs::plan(facts.hosts, facts.vms, rules == rules_.end() ? none : rules->second, s);
+}
+
+domain::drs::pass controller::what_if(const std::string& cluster_id) const {
+  if (view_.clusters().count(cluster_id) == 0)
+    return {};
+  return plan_for(cluster_id);
+}
+
+void controller::record(actions& out, const std::string& cluster_id, const std::string& type,
+                        const std::string& payload, const std::string& by) const {
+  events::append_request req;
+  req.stream = "drs-" + cluster_id;
+  req.expected = events::expected_version::any();
+  req.events.push_back({type, payload});
+  req.metadata.actor = by;
+  out.records.push_back(std::move(req));
+}
+
+void controller::drop_stale(const std::string& cluster_id, const domain::drs::pass& p,
+                            actions& out) {
+  auto& pending = pending_[cluster_id];
+  for (auto it = pending.begin(); it != pending.end();) {
+    const auto& m = it->second.move;
+    const auto vm = view_.vms().find(m.vm_id);
+    const bool still_there =
+        vm != view_.vms().end() && vm->second.power == "running" && vm->second.node_id == m.from;
+    const bool still_wanted =
+        std::any_of(p.moves.begin(), p.moves.end(), [&](const auto& x) { return same_move(x, m); });
+    if (still_there && still_wanted) {
+      ++it;
+      continue;
+    }
+    v1::DrsRecommendationRejected ev;
+    ev.set_cluster_id(cluster_id);
+    ev.set_recommendation_id(it->first);
+    ev.set_reason("STALE");
+    record(out, cluster_id, "qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString(),
+           principal);
+    it = pending.erase(it);
+  }
+}
+
+actions controller::run_pass(time_point now) {
+  actions out;
+  for (const auto& [cluster_id, cluster] : view_.clusters()) {
+    if (!cluster.drs.enabled())
+      continue;
+    auto p = plan_for(cluster_id);
+    // The hold period: balancing waits until the imbalance has stayed above target that long.
+    const bool above = p.imbalance_before > p.target;
+    if (!above)
+      above_since_.erase(cluster_id);
+    else
+      above_since_.try_emplace(cluster_id, now);
+    const bool held = above && now - above_since_.at(cluster_id) >= cfg_.hold;
+    std::erase_if(p.moves, [&](const auto& m) { return !mandatory(m) && !held; });
+    drop_stale(cluster_id, p, out);
+    const bool automatic = cluster.drs.automation() == "fully_automated";
+    auto& pending = pending_[cluster_id];
+    for (const auto& m : p.moves) {
+      if (std::any_of(pending.begin(), pending.end(),
+                      [&](const auto& kv) { return same_move(kv.second.move, m); }))
+        continue;
+      const auto id = cluster_id + "-" + std::to_string(next_id_++);
+      v1::DrsRecommended ev;
+      ev.set_cluster_id(cluster_id);
+      ev.set_recommendation_id(id);
+      ev.set_vm_id(m.vm_id);
+      ev.set_source_node_id(m.from);
+      ev.set_target_node_id(m.to);
+      ev.set_reason(m.reason);
+      ev.set_imbalance_before(m.imbalance_before);
+      ev.set_imbalance_after(m.imbalance_after);
+      ev.set_target_imbalance(p.target);
+      ev.set_score(m.score);
+      ev.set_automatic(automatic);
+      record(out, cluster_id, "qx.events.v1.DrsRecommended", ev.SerializeAsString(), principal);
+      if (!automatic) {
+        pending.emplace(id, recommendation{id, cluster_id, m});
+        continue;
+      }
+      v1::DrsRecommendationApplied applied;
+      applied.set_cluster_id(cluster_id);
+      applied.set_recommendation_id(id);
+      record(out, cluster_id, "qx.events.v1.DrsRecommendationApplied", applied.SerializeAsString(),
+             principal);
+      out.migrations.push_back(migrate_vm{m.vm_id, m.to, command_meta{principal, "", id, id, {}}});
+    }
+  }
+  return out;
+}
+
+result<actions> controller::approve(const std::string& cluster_id, const std::string& id,
+                                    const std::string& by) {
+  auto& pending = pending_[cluster_id];
+  const auto it = pending.find(id);
+  if (it == pending.end())
+    return error{errc::not_found, "no pending recommendation " + id, {{"field", "id"}}};
+  actions out;
+  v1::DrsRecommendationApplied ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_recommendation_id(id);
+  record(out, cluster_id, "qx.events.v1.DrsRecommendationApplied", ev.SerializeAsString(), by);
+  const auto& m = it->second.move;
+  out.migrations.push_back(migrate_vm{m.vm_id, m.to, command_meta{by, "", id, id, {}}});
+  pending.erase(it);
+  return out;
+}
+
+result<actions> controller::reject(const std::string& cluster_id, const std::string& id,
+                                   const std::string& by) {
+  auto& pending = pending_[cluster_id];
+  const auto it = pending.find(id);
+  if (it == pending.end())
+    return error{errc::not_found, "no pending recommendation " + id, {{"field", "id"}}};
+  actions out;
+  v1::DrsRecommendationRejected ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_recommendation_id(id);
+  ev.set_reason("REJECTED");
+  record(out, cluster_id, "qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString(), by);
+  pending.erase(it);
+  return out;
+}
+
+result<std::string> controller::place(const std::string& cluster_id, const std::string& vm_id,
+                                      actions& out) const {
+  const auto vm = view_.vms().find(vm_id);
+  if (vm == view_.vms().end())
+    return error{errc::not_found, "unknown VM " + vm_id, {{"field", "vm_id"}}};
+  if (view_.clusters().count(cluster_id) == 0)
+    return error{errc::not_found, "unknown cluster " + cluster_id, {{"field", "cluster_id"}}};
+  const auto rules = rules_.find(cluster_id);
+  std::vector<domain::placement::node_view> candidates;
+  for (auto& n : view_.node_views(cluster_id))
+    if (rules == rules_.end() || rules_allow(rules->second, vm_id, n.id, view_))
+      candidates.push_back(std::move(n));
+  const auto chosen = domain::placement::choose(
+      {vm_id, vm->second.vcpus, vm->second.memory_mib, view_.pools_of(vm->second)}, candidates);
+  if (!chosen)
+    return chosen.error();
+  v1::DrsVmPlaced ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_vm_id(vm_id);
+  ev.set_node_id(chosen->node_id);
+  ev.set_load_after(chosen->load_after);
+  record(out, cluster_id, "qx.events.v1.DrsVmPlaced", ev.SerializeAsString(), principal);
+  return chosen->node_id;
+}
+
+std::vector<recommendation> controller::pending(const std::string& cluster_id) const {
+  std::vector<recommendation> out;
+  if (const auto it = pending_.find(cluster_id); it != pending_.end())
+    for (const auto& [id, r] : it->second)
+      out.push_back(r);
+  return out;
+}
+
+} // namespace qx::actors::drs

@@ -1,0 +1,131 @@
+// The DRS actor: feeds its controller, runs a pass per interval, records each decision, then
+// sends the migrations it decided. A refused migration is recorded as a rejected
+// recommendation with the refusal's code.
+#include "qx/actors/reactors.hpp"
+#include "reactor_io.hpp"
+
+#include <qx/events/v1/drs.pb.h>
+
+namespace qx::actors {
+
+namespace {
+
+struct drs_state {
+  std::unique_ptr<drs::controller> logic;
+  events::event_store* store = nullptr;
+  datacenter_actor coordinator;
+  std::chrono::milliseconds interval{0};
+  record_tracker tracker;
+};
+
+using drs_pointer = drs_actor::stateful_pointer<drs_state>;
+
+drs::time_point now_of(drs_pointer self) {
+  return std::chrono::duration_cast<drs::time_point>(self->clock().now().time_since_epoch());
+}
+
+void refused(drs_pointer self, const migrate_vm& m, const qx::error& err) {
+  events::v1::DrsRecommendationRejected ev;
+  const auto cluster = self->state.logic->view().cluster_of_vm(m.vm_id);
+  ev.set_cluster_id(cluster);
+  ev.set_recommendation_id(m.meta.correlation_id);
+  ev.set_reason(err.details.count("reason") != 0 ? err.details.at("reason")
+                                                 : std::string{to_string(err.code)});
+  events::append_request req;
+  req.stream = "drs-" + cluster;
+  req.events.push_back({"qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString()});
+  req.metadata.actor = drs::principal;
+  append_then(drs_actor{self}, self->state.tracker, *self->state.store, {std::move(req)},
+              [](const status&) {});
+}
+
+/// Records, then (if durable) migrates; `done` learns whether the records are durable.
+void perform(drs_pointer self, drs::actions a, std::function<void(status)> done) {
+  append_then(drs_actor{self}, self->state.tracker, *self->state.store, std::move(a.records),
+              [self, migrations = std::move(a.migrations), done = std::move(done)](status s) {
+                if (s)
+                  for (const auto& m : migrations)
+                    self->request(self->state.coordinator, caf::infinite, m)
+                        .then([self, m](placement_outcome& r) {
+                          if (!r)
+                            refused(self, m, r.error());
+                        });
+                done(std::move(s));
+              });
+}
+
+drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* store,
+                                      datacenter_actor coordinator, drs::config cfg,
+                                      std::chrono::milliseconds interval) {
+  self->state.logic = std::make_unique<drs::controller>(std::move(cfg));
+  self->state.store = store;
+  self->state.coordinator = std::move(coordinator);
+  self->state.interval = interval;
+  if (interval.count() > 0)
+    self->delayed_send(self, interval, tick_atom::value);
+  return {[self](appended_atom, std::uint64_t ticket, status& s) {
+            appended(self->state.tracker, ticket, std::move(s));
+          },
+          [self](events_atom, std::vector<events::recorded_event>& batch) {
+            for (const auto& e : batch)
+              self->state.logic->on_event(e);
+          },
+          [self](demand_atom, std::vector<vm_demand>& measures) {
+            for (const auto& m : measures)
+              self->state.logic->on_demand(m.vm_id, m.cpu, m.memory_mib);
+          },
+          [self](tick_atom) {
+            perform(self, self->state.logic->run_pass(now_of(self)), [](const status&) {});
+            if (self->state.interval.count() > 0)
+              self->delayed_send(self, self->state.interval, tick_atom::value);
+          },
+          [self](rules_atom, std::string& cluster, std::vector<domain::drs::rule>& rules) {
+            self->state.logic->set_rules(cluster, std::move(rules));
+          },
+          [self](what_if_atom, const std::string& cluster) {
+            return self->state.logic->what_if(cluster);
+          },
+          [self](approve_atom, const std::string& cluster, const std::string& id,
+                 const std::string& by) -> caf::result<status> {
+            auto a = self->state.logic->approve(cluster, id, by);
+            if (!a)
+              return status{std::move(a).error()};
+            auto rp = self->make_response_promise<status>();
+            perform(self, std::move(*a), [rp](status s) mutable { rp.deliver(std::move(s)); });
+            return rp;
+          },
+          [self](reject_atom, const std::string& cluster, const std::string& id,
+                 const std::string& by) -> caf::result<status> {
+            auto a = self->state.logic->reject(cluster, id, by);
+            if (!a)
+              return status{std::move(a).error()};
+            auto rp = self->make_response_promise<status>();
+            perform(self, std::move(*a), [rp](status s) mutable { rp.deliver(std::move(s)); });
+            return rp;
+          },
+          [self](place_atom, const std::string& cluster,
+                 const std::string& vm) -> caf::result<result<std::string>> {
+            drs::actions a;
+            auto node = self->state.logic->place(cluster, vm, a);
+            if (!node)
+              return node;
+            auto rp = self->make_response_promise<result<std::string>>();
+            perform(self, std::move(a), [rp, id = *node](status s) mutable {
+              rp.deliver(s ? result<std::string>{id} : result<std::string>{std::move(s).error()});
+            });
+            return rp;
+          },
+          [self](pending_atom, const std::string& cluster) {
+            return self->state.logic->pending(cluster);
+          }};
+}
+
+} // namespace
+
+drs_actor spawn_drs(caf::actor_system& sys, events::event_store& store,
+                    datacenter_actor coordinator, drs::config cfg,
+                    std::chrono::milliseconds interval) {
+  return sys.spawn(drs_behavior, &store, std::move(coordinator), std::move(cfg), interval);
+}
+
+} // namespace qx::actors

@@ -1,0 +1,53 @@
+#pragma once
+
+// What a simulator run writes beside its event log: metrics over time (CSV) and report.html,
+// one self-contained page (inline SVG, no script, no external file) that shows the run at a
+// glance: per-host load, cluster imbalance, migrations, VM downtime.
+
+#include "qx/sim/scenario.hpp"
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace qx::sim {
+
+/// The state of the simulated datacenter at one instant.
+struct metrics_sample {
+  sim_duration at{0};
+  std::map<std::string, double> host_load;         ///< host id -> load (0..; 1 = full)
+  std::map<std::string, double> cluster_imbalance; ///< cluster id -> std. deviation of loads
+  std::uint64_t migrations_total = 0;              ///< migrations completed so far
+  std::uint64_t restarts_total = 0;                ///< HA restarts so far
+  std::uint32_t vms_running = 0;
+  std::uint32_t vms_down = 0; ///< VMs that should run (started by the scenario) but do not
+};
+
+/// The outcome of a run, for the report's header and tables.
+struct run_summary {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  sim_duration duration{0};
+  std::string log_hash; ///< hex SHA-256 of the last record (the chain head)
+  std::uint64_t events = 0;
+  std::uint64_t migrations = 0;
+  std::uint64_t restarts = 0;
+  std::vector<std::string> violations;          ///< invariant violations (empty: none)
+  std::map<std::string, sim_duration> downtime; ///< VM id -> time it should have run but did not
+  double wall_seconds = 0;
+};
+
+/// Writes `at_s,cluster:<id>...,host:<id>...,migrations,restarts,vms_running,vms_down` rows,
+/// one per sample, with a header line. Columns are the union of ids over all samples, sorted;
+/// a host or cluster absent from a sample is an empty field.
+void write_metrics_csv(std::ostream& out, const std::vector<metrics_sample>& samples);
+
+/// The whole report.html. Every text that comes from the scenario (names, ids) is
+/// HTML-escaped; large runs are thinned so the page stays small (at most ~2,000 points per
+/// line, at most 64 host lines drawn: the busiest by peak load, the rest named as omitted).
+[[nodiscard]] std::string render_report(const run_summary& summary,
+                                        const std::vector<metrics_sample>& samples);
+
+} // namespace qx::sim

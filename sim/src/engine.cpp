@@ -1,0 +1,566 @@
+#include "engine.hpp"
+
+#include <qx/actors/domain/cluster.hpp>
+#include <qx/actors/domain/node.hpp>
+#include <qx/actors/domain/storage_pool.hpp>
+#include <qx/actors/domain/vm.hpp>
+#include <qx/actors/domain/volume.hpp>
+#include <qx/events/memory_store.hpp>
+#include <qx/events/v1/vm.pb.h>
+
+#include <algorithm>
+
+namespace qx::sim {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace dom = qx::domain;
+using actors::command_outcome;
+using actors::placement_outcome;
+
+constexpr const char* principal = "user:sim";
+constexpr sim_duration agent_restart_time = 10s;
+
+caf::actor_system_config& deterministic(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+events::v1::HaSettings ha_settings(const ha_spec& h) {
+  events::v1::HaSettings out;
+  out.set_enabled(h.enabled);
+  out.set_admission_policy(h.admission == "none" ? "" : h.admission);
+  out.set_host_failures_to_tolerate(h.host_failures_to_tolerate);
+  out.set_reserved_cpu_percent(h.reserved_percent);
+  out.set_reserved_memory_percent(h.reserved_percent);
+  return out;
+}
+
+events::v1::DrsSettings drs_settings(const drs_spec& d) {
+  events::v1::DrsSettings out;
+  out.set_enabled(d.enabled);
+  out.set_automation(d.automation);
+  out.set_migration_threshold(d.threshold);
+  return out;
+}
+
+dom::drs::rule_kind kind_of(const std::string& k) {
+  if (k == "keep_together")
+    return dom::drs::rule_kind::keep_together;
+  if (k == "must_run_on")
+    return dom::drs::rule_kind::must_run_on;
+  if (k == "must_not_run_on")
+    return dom::drs::rule_kind::must_not_run_on;
+  if (k == "should_run_on")
+    return dom::drs::rule_kind::should_run_on;
+  return dom::drs::rule_kind::keep_apart;
+}
+
+std::string volume_id(const std::string& vm, const std::string& pool) {
+  return vm + "-" + pool;
+}
+
+} // namespace
+
+engine::engine(const scenario& s, const run_options& opts)
+    : scenario_(s), opts_(opts), clock_(opts.epoch_unix_ms * 1'000'000) {
+  sys_ = std::make_unique<caf::actor_system>(deterministic(cfg_));
+  sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+  store_ = events::make_memory_store({&clock_, {}});
+}
+
+engine::~engine() {
+  if (dc_.coordinator)
+    actors::shutdown(dc_);
+  caf::anon_send_exit(drs_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ha_, caf::exit_reason::user_shutdown);
+  sched_->run();
+}
+
+template<class Reply, class Handle, class... Ts>
+void engine::ask(const Handle& dest, std::function<void(Reply&)> then, Ts... xs) {
+  sys_->spawn(
+      [this, dest, then = std::move(then), xs...](caf::event_based_actor* self,
+                                                  int /*see tests/README.md*/) {
+        self->request(dest, caf::infinite, xs...).then([this, then](Reply& r) {
+          if constexpr (std::is_same_v<Reply, command_outcome>) {
+            if (r && r->events > 0)
+              acknowledged_.emplace_back(r->first_position, r->events);
+          } else if constexpr (std::is_same_v<Reply, placement_outcome>) {
+            if (r && r->vm.events > 0)
+              acknowledged_.emplace_back(r->vm.first_position, r->vm.events);
+          }
+          if (then)
+            then(r);
+        });
+      },
+      0);
+}
+
+template<class A>
+void engine::command(const std::string& id, typename A::command c,
+                     std::function<void(command_outcome&)> then) {
+  ask<command_outcome>(dc_.coordinator, std::move(then),
+                       actors::command_request<A>{id, std::move(c), {principal, "", "", "", {}}});
+}
+
+sim_duration engine::latency(const std::string& host) const {
+  const auto it = world_.hosts().find(host);
+  return opts_.libvirt_latency + (it == world_.hosts().end() ? 0ms : it->second.slow);
+}
+
+std::string engine::cluster_of(const std::string& vm) const {
+  const auto it = world_.vms().find(vm);
+  return it == world_.vms().end() ? std::string{} : it->second.cluster;
+}
+
+// ---- setup ------------------------------------------------------------------------------
+
+void engine::set_up() {
+  auto dc = actors::spawn_datacenter(*sys_, *store_);
+  if (!dc)
+    throw std::runtime_error(dc.error().to_string());
+  dc_ = std::move(*dc);
+  actors::drs::config drs_cfg;
+  drs_cfg.hold = 2 * scenario_.drs_interval;
+  drs_ = actors::spawn_drs(*sys_, *store_, dc_.coordinator, drs_cfg, scenario_.drs_interval);
+  actors::ha::config ha_cfg;
+  ha_cfg.lease = {opts_.lease, opts_.fence_bound};
+  ha_ = actors::spawn_ha(*sys_, *store_, dc_.coordinator, ha_cfg, opts_.step);
+
+  for (const auto& c : scenario_.clusters) {
+    command<actors::cluster_aggregate>(
+        c.id, dom::cluster::create{c.id, "", ha_settings(c.ha), drs_settings(c.drs)});
+    caf::anon_send(ha_, actors::policy_atom::value, c.id, c.ha.shutdown_policy);
+  }
+  std::set<std::string> pools;
+  for (const auto& h : scenario_.hosts) {
+    world_.add_host(h);
+    events::v1::NodeHardware hw;
+    hw.set_cpu_cores(h.cpus);
+    hw.set_cpu_threads(h.cpus);
+    hw.set_memory_mib(h.memory_mib);
+    command<actors::node_aggregate>(h.id, dom::node::register_node{h.id, h.id, hw});
+    pools.insert(h.pools.begin(), h.pools.end());
+  }
+  for (const auto& p : pools)
+    command<actors::storage_pool_aggregate>(
+        p, dom::storage_pool::create{p, "nfs", {}, std::uint64_t{1} << 50U});
+  settle();
+  for (const auto& h : scenario_.hosts) {
+    if (!h.cluster.empty())
+      command<actors::cluster_aggregate>(h.cluster, dom::cluster::add_node{h.id});
+    for (const auto& p : h.pools)
+      command<actors::storage_pool_aggregate>(p, dom::storage_pool::assign{h.id});
+  }
+  rules_ = scenario_.rules;
+  send_rules();
+  for (const auto& v : scenario_.vms)
+    create_vm(v);
+  settle();
+  for (const auto& v : scenario_.vms)
+    start_vm(v.id, v.host);
+  settle();
+}
+
+void engine::create_vm(const vm_spec& v) {
+  world_.add_vm(v);
+  auto w = workload::make(v.workload, v, opts_.seed);
+  if (w)
+    workloads_.insert_or_assign(v.id, std::move(*w));
+  else
+    notes_.push_back("workload of " + v.id + " unusable: " + w.error().to_string());
+  events::v1::VmSpec spec;
+  spec.set_name(v.id);
+  spec.set_vcpus(v.vcpus);
+  spec.set_memory_mib(v.memory_mib);
+  spec.set_ha_restart_priority(v.ha_protected ? v.priority + 3 : 0);
+  for (const auto& p : v.pools) {
+    spec.add_volume_ids(volume_id(v.id, p));
+    command<actors::volume_aggregate>(volume_id(v.id, p),
+                                      dom::volume::create{v.id, p, std::uint64_t{10} << 30U});
+  }
+  command<actors::vm_aggregate>(v.id, dom::vm::create{spec});
+}
+
+/// Admission control first (HA), then placement (DRS) unless the host is given, then start.
+void engine::start_vm(const std::string& vm, std::string host) {
+  desired_.insert(vm);
+  const auto cluster = cluster_of(vm);
+  const auto& spec = world_.vms().at(vm);
+  auto go = [this, vm](const std::string& node) {
+    ask<placement_outcome>(
+        dc_.coordinator,
+        [this, vm, node](placement_outcome& r) {
+          if (!r)
+            notes_.push_back("start of " + vm + " on " + node +
+                             " refused: " + r.error().to_string());
+        },
+        actors::start_vm{vm, node, {principal, "", "", "", {}}});
+  };
+  ask<bool>(
+      ha_,
+      [this, vm, host, cluster, go](bool& admitted) {
+        if (!admitted) {
+          desired_.erase(vm);
+          notes_.push_back("start of " + vm + " refused by admission control");
+          return;
+        }
+        if (!host.empty() || cluster.empty()) {
+          go(host);
+          return;
+        }
+        ask<result<std::string>>(
+            drs_,
+            [this, vm, go](result<std::string>& node) {
+              if (node)
+                go(*node);
+              else
+                notes_.push_back("no placement for " + vm + ": " + node.error().to_string());
+            },
+            actors::place_atom::value, cluster, vm);
+      },
+      actors::admit_atom::value, cluster, spec.vcpus, spec.memory_mib);
+}
+
+void engine::send_rules() {
+  std::map<std::string, std::vector<dom::drs::rule>> by_cluster;
+  for (const auto& c : scenario_.clusters)
+    by_cluster[c.id];
+  for (const auto& r : rules_) {
+    dom::drs::rule out{r.name, kind_of(r.kind), r.vms, {r.hosts.begin(), r.hosts.end()}};
+    const auto cluster = r.vms.empty() ? std::string{} : cluster_of(r.vms.front());
+    by_cluster[cluster].push_back(std::move(out));
+  }
+  for (const auto& [cluster, rules] : by_cluster) {
+    caf::anon_send(drs_, actors::rules_atom::value, cluster, rules);
+    caf::anon_send(ha_, actors::rules_atom::value, cluster, rules);
+  }
+}
+
+// ---- the log, as the agents and the reactors learn it -----------------------------------
+
+/// Runs the actors until they are idle and every new event has been delivered.
+void engine::settle() {
+  for (;;) {
+    sched_->run();
+    auto batch = store_->read_all(next_position_, 4096);
+    if (!batch || batch->empty())
+      return;
+    next_position_ = batch->back().position + 1;
+    for (const auto& e : *batch)
+      observe(e);
+    caf::anon_send(drs_, actors::events_atom::value, *batch);
+    caf::anon_send(ha_, actors::events_atom::value, std::move(*batch));
+  }
+}
+
+void engine::observe(const events::recorded_event& e) {
+  view_.apply(e);
+  ++event_counts_[e.type];
+  if (e.type == "qx.events.v1.VmMigrated") {
+    ++migrations_;
+  } else if (e.type == "qx.events.v1.HaRestartPlanned") {
+    ++restarts_;
+  } else if (e.type == "qx.events.v1.VmMigrationStarted") {
+    events::v1::VmMigrationStarted ev;
+    if (!ev.ParseFromString(e.payload))
+      return;
+    const auto memory = world_.vms().count(ev.id()) != 0 ? world_.vms().at(ev.id()).memory_mib : 0;
+    const auto copy = std::chrono::milliseconds{static_cast<std::int64_t>(
+        static_cast<double>(memory) / 1024.0 / opts_.migration_gib_per_s * 1000.0)};
+    actions_.emplace(now_ + latency(ev.target_node_id()) + copy,
+                     agent_action{agent_action::kind::migrate, ev.id(), ev.source_node_id(),
+                                  ev.target_node_id()});
+  } else if (e.type == "qx.events.v1.VmPowerStateChanged") {
+    events::v1::VmPowerStateChanged ev;
+    if (!ev.ParseFromString(e.payload))
+      return;
+    if (ev.to() == "starting")
+      actions_.emplace(now_ + latency(ev.node_id()),
+                       agent_action{agent_action::kind::start, ev.id(), ev.node_id(), {}});
+    else if (ev.to() == "stopping")
+      actions_.emplace(now_ + latency(ev.node_id()),
+                       agent_action{agent_action::kind::stop, ev.id(), ev.node_id(), {}});
+    else if (ev.to() == "stopped" && world_.reachable(ev.node_id()))
+      world_.stop(ev.id(), ev.node_id()); // forced off: the agent destroys it now
+    if (ev.to() == "stopped")
+      if (const auto r = relocations_.find(ev.id()); r != relocations_.end()) {
+        auto target = r->second;
+        relocations_.erase(r);
+        start_vm(ev.id(), target);
+      }
+  }
+}
+
+// ---- agents ---------------------------------------------------------------------------------
+
+void engine::run_due_actions() {
+  while (!actions_.empty() && actions_.begin()->first <= now_) {
+    const auto a = actions_.begin()->second;
+    actions_.erase(actions_.begin());
+    run_action(a);
+  }
+}
+
+void engine::run_action(const agent_action& a) {
+  const auto vm = view_.vms().find(a.vm);
+  if (vm == view_.vms().end())
+    return;
+  const auto& host = world_.hosts().at(a.host);
+  const bool failing = now_ < host.failing_until;
+  switch (a.what) {
+  case agent_action::kind::start:
+    // The control plane may have changed its mind, or cannot reach the agent.
+    if (vm->second.power != "starting" || vm->second.node_id != a.host || !world_.reachable(a.host))
+      return;
+    if (failing) {
+      command<actors::vm_aggregate>(a.vm, dom::vm::force_stop{"LIBVIRT_ERROR"});
+      return;
+    }
+    world_.run(a.vm, a.host, now_);
+    command<actors::vm_aggregate>(a.vm, dom::vm::confirm_running{});
+    return;
+  case agent_action::kind::stop:
+    if (vm->second.power != "stopping" || !world_.reachable(a.host))
+      return;
+    world_.stop(a.vm, a.host);
+    command<actors::vm_aggregate>(a.vm, dom::vm::confirm_stopped{});
+    return;
+  case agent_action::kind::migrate:
+    if (vm->second.power != "migrating" || vm->second.migration_target != a.target)
+      return;
+    if (!world_.reachable(a.host) || !world_.reachable(a.target) || failing ||
+        now_ < world_.hosts().at(a.target).failing_until) {
+      command<actors::vm_aggregate>(a.vm, dom::vm::fail_migration{"HOST_UNREACHABLE"});
+      return;
+    }
+    world_.stop(a.vm, a.host);
+    world_.run(a.vm, a.target, now_);
+    command<actors::vm_aggregate>(a.vm, dom::vm::complete_migration{});
+    return;
+  }
+}
+
+/// Heartbeats from every agent that is up and connected; self-fencing for the others.
+void engine::agents() {
+  std::vector<std::string> heard;
+  for (auto& [id, h] : world_.hosts()) {
+    if (!h.agent && now_ >= h.agent_back_at)
+      h.agent = true;
+    if (h.powered && h.agent && h.network) {
+      heard.push_back(id);
+      h.last_ack = now_;
+      if (!h.heard) {
+        h.heard = true;
+        reconcile(id);
+      }
+      continue;
+    }
+    h.heard = false;
+    // The watchdog: once the lease has lapsed the host stops its VMs, agent or not.
+    if (h.powered && now_ - h.last_ack >= opts_.lease && !world_.vms_on(id).empty()) {
+      notes_.push_back("t=" + std::to_string(now_.count() / 1000) + "s: " + id +
+                       " fenced itself, stopping " + std::to_string(world_.vms_on(id).size()) +
+                       " VMs");
+      world_.stop_all(id);
+    }
+  }
+  caf::anon_send(ha_, actors::heartbeat_atom::value, std::move(heard));
+}
+
+/// After a reconnect the agent reports what really runs; the log is the reference.
+void engine::reconcile(const std::string& host) {
+  for (const auto& [id, vm] : view_.vms())
+    if (vm.node_id == host && (vm.power == "running" || vm.power == "paused") &&
+        !world_.runs(id, host))
+      command<actors::vm_aggregate>(id, dom::vm::force_stop{"FOUND_STOPPED"});
+  for (const auto& id : world_.vms_on(host)) {
+    const auto vm = view_.vms().find(id);
+    if (vm == view_.vms().end() || vm->second.node_id != host ||
+        !dom::cluster_view::holds_capacity(vm->second.power)) {
+      notes_.push_back("t=" + std::to_string(now_.count() / 1000) + "s: " + host +
+                       " destroyed stray " + id);
+      world_.stop(id, host);
+    }
+  }
+}
+
+void engine::telemetry() {
+  std::vector<actors::vm_demand> measures;
+  for (auto& [id, w] : workloads_) {
+    if (world_.host_of(id).empty())
+      continue;
+    const auto d = w.at(now_);
+    const auto& spec = world_.vms().at(id);
+    measures.push_back({id, d.cpu * spec.vcpus, d.memory * static_cast<double>(spec.memory_mib)});
+  }
+  caf::anon_send(drs_, actors::demand_atom::value, std::move(measures));
+}
+
+void engine::sample() {
+  metrics_sample m;
+  m.at = now_;
+  std::map<std::string, std::pair<double, double>> used; // host -> cpu, memory
+  for (auto& [id, w] : workloads_) {
+    const auto host = world_.host_of(id);
+    if (host.empty())
+      continue;
+    ++m.vms_running;
+    const auto d = w.at(now_);
+    const auto& spec = world_.vms().at(id);
+    used[host].first += d.cpu * spec.vcpus;
+    used[host].second += d.memory * static_cast<double>(spec.memory_mib);
+  }
+  std::map<std::string, std::vector<double>> loads;
+  for (const auto& [id, h] : world_.hosts()) {
+    if (!h.powered)
+      continue;
+    const auto& u = used[id];
+    const double load =
+        std::max(u.first / std::max(1U, h.spec.cpus),
+                 u.second / static_cast<double>(std::max<std::uint64_t>(1, h.spec.memory_mib)));
+    m.host_load[id] = load;
+    if (!h.spec.cluster.empty())
+      loads[h.spec.cluster].push_back(load);
+  }
+  for (const auto& [cluster, l] : loads) {
+    double mean = 0;
+    for (auto x : l)
+      mean += x;
+    mean /= static_cast<double>(l.size());
+    double var = 0;
+    for (auto x : l)
+      var += (x - mean) * (x - mean);
+    m.cluster_imbalance[cluster] = std::sqrt(var / static_cast<double>(l.size()));
+  }
+  m.migrations_total = migrations_;
+  m.restarts_total = restarts_;
+  for (const auto& vm : desired_)
+    if (world_.host_of(vm).empty())
+      ++m.vms_down;
+  samples_.push_back(std::move(m));
+}
+
+// ---- the timeline -------------------------------------------------------------------------
+
+void engine::host_power_off(const std::string& host) {
+  auto& h = world_.hosts().at(host);
+  h.powered = false;
+  world_.stop_all(host);
+}
+
+void engine::host_power_on(const std::string& host) {
+  auto& h = world_.hosts().at(host);
+  h.powered = true;
+  h.agent = true;
+  h.network = true;
+  h.last_ack = now_;
+  if (h.power_off_when_empty) {
+    h.power_off_when_empty = false;
+    command<actors::node_aggregate>(host, dom::node::exit_maintenance{});
+  }
+}
+
+void engine::host_shutdown(const std::string& host) {
+  const auto& spec = world_.hosts().at(host).spec;
+  std::string policy = "failover";
+  for (const auto& c : scenario_.clusters)
+    if (c.id == spec.cluster)
+      policy = c.ha.shutdown_policy;
+  ask<bool>(ha_, {}, actors::shutdown_atom::value, host);
+  if (policy == "migrate")
+    world_.hosts().at(host).power_off_when_empty = true; // DRS evacuates it first
+  else
+    host_power_off(host);
+}
+
+void engine::apply_step(const step_spec& st) {
+  const auto& a = st.action;
+  if (a == "host_power_off") {
+    host_power_off(st.target);
+  } else if (a == "host_power_on") {
+    host_power_on(st.target);
+  } else if (a == "host_shutdown") {
+    host_shutdown(st.target);
+  } else if (a == "network_off" || a == "network_on") {
+    world_.hosts().at(st.target).network = a == "network_on";
+  } else if (a == "agent_restart") {
+    auto& h = world_.hosts().at(st.target);
+    h.agent = false;
+    h.agent_back_at = now_ + (st.duration.count() > 0 ? st.duration : agent_restart_time);
+  } else if (a == "maintenance_enable") {
+    command<actors::node_aggregate>(st.target, dom::node::enter_maintenance{});
+  } else if (a == "maintenance_disable") {
+    command<actors::node_aggregate>(st.target, dom::node::exit_maintenance{});
+  } else if (a == "vm_start") {
+    start_vm(st.target, st.to);
+  } else if (a == "vm_stop") {
+    desired_.erase(st.target);
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+  } else if (a == "vm_migrate") {
+    ask<placement_outcome>(dc_.coordinator, {},
+                           actors::migrate_vm{st.target, st.to, {principal, "", "", "", {}}});
+  } else if (a == "vm_relocate") {
+    relocations_[st.target] = st.to; // cold: off, then on at the target
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+  } else if (a == "add_vm" && st.vm) {
+    create_vm(*st.vm);
+    settle();
+    start_vm(st.vm->id, st.vm->host);
+  } else if (a == "delete_vm") {
+    desired_.erase(st.target);
+    const auto id = st.target;
+    command<actors::vm_aggregate>(id, dom::vm::force_stop{"DELETED"}, [this, id](auto&) {
+      command<actors::vm_aggregate>(id, dom::vm::remove{});
+    });
+  } else if (a == "set_rule" && st.rule) {
+    std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.rule->name; });
+    rules_.push_back(*st.rule);
+    send_rules();
+  } else if (a == "remove_rule") {
+    std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.target; });
+    send_rules();
+  } else if (a == "slow_libvirt") {
+    world_.hosts().at(st.target).slow = st.duration;
+  } else if (a == "fail_libvirt") {
+    world_.hosts().at(st.target).failing_until = now_ + st.duration;
+  }
+}
+
+// ---- the loop -------------------------------------------------------------------------------
+
+void engine::step() {
+  clock_.set((opts_.epoch_unix_ms + now_.count()) * 1'000'000);
+  while (next_step_ < scenario_.timeline.size() && scenario_.timeline[next_step_].at <= now_)
+    apply_step(scenario_.timeline[next_step_++]);
+  run_due_actions();
+  for (auto& [id, h] : world_.hosts())
+    if (h.power_off_when_empty && h.powered && world_.vms_on(id).empty())
+      host_power_off(id);
+  agents();
+  if (now_.count() % std::chrono::milliseconds{1min}.count() == 0)
+    telemetry();
+  settle();
+  for (const auto& vm : desired_)
+    if (world_.host_of(vm).empty())
+      downtime_[vm] += opts_.step;
+  if (now_.count() % scenario_.metrics_interval.count() == 0)
+    sample();
+}
+
+result<run_result> engine::play() {
+  set_up();
+  for (now_ = 0ms; now_ <= scenario_.duration; now_ += opts_.step) {
+    if (now_.count() > 0)
+      sched_->advance_time(opts_.step);
+    step();
+  }
+  now_ = scenario_.duration;
+  return finish();
+}
+
+} // namespace qx::sim

@@ -1,0 +1,110 @@
+#pragma once
+
+// The simulator's engine: owns the deterministic actor system, the in-memory log, the
+// datacenter and the DRS and HA reactors, the simulated hosts (world) and the clock. One
+// engine plays one scenario once.
+
+#include "qx/sim/run.hpp"
+#include "qx/sim/workload.hpp"
+#include "world.hpp"
+
+#include <qx/actors/datacenter.hpp>
+#include <qx/actors/domain/cluster_view.hpp>
+#include <qx/actors/message_types.hpp>
+#include <qx/actors/reactors.hpp>
+#include <qx/events/clock.hpp>
+#include <qx/events/event_store.hpp>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace qx::sim {
+
+class engine {
+ public:
+  engine(const scenario& s, const run_options& opts);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+  engine(engine&&) = delete;
+  engine& operator=(engine&&) = delete;
+
+  [[nodiscard]] result<run_result> play();
+
+ private:
+  /// Something an agent will do once its (simulated) libvirt call returns.
+  struct agent_action {
+    enum class kind : std::uint8_t { start, stop, migrate } what = kind::start;
+    std::string vm;
+    std::string host;
+    std::string target;
+  };
+
+  // Setup and the time loop.
+  void set_up();
+  void step();
+  void settle();
+  void observe(const events::recorded_event& e);
+  void run_due_actions();
+  void run_action(const agent_action& a);
+  void agents();
+  void reconcile(const std::string& host);
+  void telemetry();
+  void sample();
+  void apply_step(const step_spec& st);
+  void host_power_off(const std::string& host);
+  void host_power_on(const std::string& host);
+  void host_shutdown(const std::string& host);
+
+  // Commands, as a client would send them; replies are tracked for the final check.
+  template<class Reply, class Handle, class... Ts>
+  void ask(const Handle& dest, std::function<void(Reply&)> then, Ts... xs);
+  template<class A>
+  void command(const std::string& id, typename A::command c,
+               std::function<void(actors::command_outcome&)> then = {});
+  void create_vm(const vm_spec& v);
+  void start_vm(const std::string& vm, std::string host);
+  void send_rules();
+
+  [[nodiscard]] sim_duration latency(const std::string& host) const;
+  [[nodiscard]] std::string cluster_of(const std::string& vm) const;
+  [[nodiscard]] result<run_result> finish();
+
+  const scenario& scenario_;
+  run_options opts_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  manual_clock clock_;
+  std::unique_ptr<events::event_store> store_;
+  actors::datacenter dc_;
+  actors::drs_actor drs_;
+  actors::ha_actor ha_;
+
+  world world_;
+  domain::cluster_view view_; ///< the log as the agents learn it
+  std::map<std::string, workload> workloads_;
+  std::vector<rule_spec> rules_;
+  std::multimap<sim_duration, agent_action> actions_;
+  std::set<std::string> desired_;                  ///< VMs that should be running
+  std::map<std::string, std::string> relocations_; ///< vm -> host to start on once stopped
+  std::map<std::string, sim_duration> downtime_;
+  std::size_t next_step_ = 0;
+  sim_duration now_{0};
+  std::uint64_t next_position_ = 1;
+  std::uint64_t migrations_ = 0;
+  std::uint64_t restarts_ = 0;
+  std::map<std::string, std::uint64_t> event_counts_;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> acknowledged_; ///< first position, count
+  std::vector<metrics_sample> samples_;
+  std::vector<std::string> notes_; ///< what the run did that the log cannot say
+};
+
+} // namespace qx::sim

@@ -1,0 +1,415 @@
+// The simulator's metrics CSV and report.html. Charts are inline SVG drawn by `svg_chart`,
+// the one place that scales, thins and draws series; everything else gathers the series.
+// Values that are NaN, infinite or absurdly large (|v| >= 1e15) are skipped in charts and
+// written as empty fields in the CSV, so neither output ever contains "nan" or "inf".
+#include "qx/sim/report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+
+namespace qx::sim {
+
+namespace {
+
+constexpr std::size_t max_points_per_line = 2000;
+constexpr std::size_t min_points_per_line = 200;
+constexpr std::size_t points_per_chart = 40'000; ///< shared by the lines of one chart
+constexpr std::size_t max_host_lines = 64;
+constexpr std::size_t max_rows = 200; ///< downtime rows and violations listed
+constexpr double max_plotted = 1e15;
+
+struct point {
+  double x = 0; ///< seconds
+  double y = 0;
+};
+
+struct series {
+  std::string name;
+  std::vector<point> points;
+};
+
+struct range {
+  double lo = 0;
+  double hi = 0;
+};
+
+bool usable(double v) {
+  return std::isfinite(v) && std::abs(v) < max_plotted;
+}
+
+std::string fixed(double v, int decimals) {
+  std::array<char, 400> buf{}; // room for any finite double
+  const auto [end, ec] =
+      std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed, decimals);
+  return ec == std::errc{} ? std::string{buf.data(), end} : std::string{};
+}
+
+double seconds_of(sim_duration d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
+
+/// Whole seconds as an integer, otherwise with milliseconds: "90", "90.250".
+std::string seconds_text(sim_duration d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) : fixed(seconds_of(d), 3);
+}
+
+/// "1h30m", "45s", "2h5s": whole seconds, zero parts left out.
+std::string time_label(double seconds) {
+  const auto total = std::llabs(std::llround(seconds));
+  const auto h = total / 3600;
+  const auto m = total % 3600 / 60;
+  const auto s = total % 60;
+  std::string out = seconds < 0 && total > 0 ? "-" : "";
+  if (h > 0)
+    out += std::to_string(h) + "h";
+  if (m > 0)
+    out += std::to_string(m) + "m";
+  if (s > 0 || total == 0)
+    out += std::to_string(s) + "s";
+  return out;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos)
+    return std::string{text};
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"')
+      out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::optional<double> lookup(const std::map<std::string, double>& values, const std::string& id) {
+  const auto i = values.find(id);
+  return i == values.end() ? std::nullopt : std::optional{i->second};
+}
+
+/// One point per sample where `get` yields a usable value.
+template<class Get>
+series collect(std::string name, const std::vector<metrics_sample>& samples, Get get) {
+  series out{std::move(name), {}};
+  for (const auto& sample : samples)
+    if (const std::optional<double> v = get(sample); v && usable(*v))
+      out.points.push_back({seconds_of(sample.at), *v});
+  return out;
+}
+
+/// At most `max` points: the first, the last, and the lowest and highest of each bucket in
+/// between, so spikes survive thinning.
+std::vector<point> thin(const std::vector<point>& points, std::size_t max) {
+  if (points.size() <= max)
+    return points;
+  const std::size_t inner = points.size() - 2;
+  const std::size_t buckets = (max - 2) / 2;
+  const auto by_y = [](const point& a, const point& b) {
+    return a.y < b.y;
+  };
+  std::vector<point> out{points.front()};
+  for (std::size_t b = 0; b < buckets; ++b) {
+    const auto first = points.begin() + static_cast<std::ptrdiff_t>(1 + b * inner / buckets);
+    const auto last = points.begin() + static_cast<std::ptrdiff_t>(1 + (b + 1) * inner / buckets);
+    if (first == last)
+      continue;
+    auto [lo, hi] = std::minmax_element(first, last, by_y);
+    if (hi < lo)
+      std::swap(lo, hi);
+    out.push_back(*lo);
+    if (hi != lo)
+      out.push_back(*hi);
+  }
+  out.push_back(points.back());
+  return out;
+}
+
+/// 1, 2 or 5 times a power of ten, giving about four steps over `span` (> 0).
+double nice_step(double span) {
+  const double raw = span / 4;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double norm = raw / magnitude;
+  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
+}
+
+/// A nice step in seconds, minutes or hours, never below a second.
+double time_step(double span) {
+  const double unit = span < 120 ? 1 : span < 7200 ? 60 : 3600;
+  return std::max(1.0, nice_step(span / unit) * unit);
+}
+
+std::vector<double> ticks(range r, double step) {
+  std::vector<double> out;
+  const double first = std::ceil(r.lo / step) * step;
+  for (int i = 0; i < 20; ++i) {
+    const double t = first + static_cast<double>(i) * step;
+    if (t > r.hi + step * 1e-9)
+      break;
+    out.push_back(t);
+  }
+  return out;
+}
+
+std::string color(std::size_t i) { // golden-angle hues: neighbours differ
+  return "hsl(" + fixed(std::fmod(static_cast<double>(i) * 137.508, 360.0), 0) + ",70%,40%)";
+}
+
+/// A titled line chart over time `x` (seconds) with a legend; `note` is HTML added below.
+std::string svg_chart(std::string_view title, const std::vector<series>& lines, range x,
+                      std::string_view note = {}) {
+  constexpr double width = 900;
+  constexpr double height = 260;
+  constexpr double left = 64;
+  constexpr double right = 16;
+  constexpr double top = 12;
+  constexpr double bottom = 28;
+  range y{0, 0};
+  for (const auto& line : lines)
+    for (const auto& p : line.points)
+      y = {std::min(y.lo, p.y), std::max(y.hi, p.y)};
+  if (y.hi <= y.lo)
+    y.hi = y.lo + 1;
+  const double y_step = nice_step(y.hi - y.lo);
+  y = {std::floor(y.lo / y_step) * y_step, std::ceil(y.hi / y_step) * y_step};
+  if (x.hi <= x.lo)
+    x.hi = x.lo + 1;
+  const auto px = [&](double v) {
+    return fixed(left + (v - x.lo) / (x.hi - x.lo) * (width - left - right), 1);
+  };
+  const auto py = [&](double v) {
+    return fixed(height - bottom - (v - y.lo) / (y.hi - y.lo) * (height - top - bottom), 1);
+  };
+  const int decimals = y_step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(y_step) - 1e-9));
+
+  std::string out = "<section>\n<h2>" + html_escape(title) + "</h2>\n<svg viewBox=\"0 0 " +
+                    fixed(width, 0) + ' ' + fixed(height, 0) + "\" role=\"img\" aria-label=\"" +
+                    html_escape(title) + "\">\n";
+  for (const double t : ticks(y, y_step))
+    out += "<line class=\"grid\" x1=\"" + px(x.lo) + "\" x2=\"" + px(x.hi) + "\" y1=\"" + py(t) +
+           "\" y2=\"" + py(t) + "\"/><text x=\"" + fixed(left - 6, 0) + "\" y=\"" + py(t) +
+           "\" dy=\"4\" text-anchor=\"end\">" + fixed(t, decimals) + "</text>\n";
+  for (const double t : ticks(x, time_step(x.hi - x.lo)))
+    out += "<line class=\"axis\" x1=\"" + px(t) + "\" x2=\"" + px(t) + "\" y1=\"" + py(y.lo) +
+           "\" y2=\"" + fixed(height - bottom + 4, 0) + "\"/><text x=\"" + px(t) + "\" y=\"" +
+           fixed(height - 8, 0) + "\" text-anchor=\"middle\">" + time_label(t) + "</text>\n";
+  out += "<line class=\"axis\" x1=\"" + px(x.lo) + "\" x2=\"" + px(x.hi) + "\" y1=\"" + py(y.lo) +
+         "\" y2=\"" + py(y.lo) + "\"/>\n";
+
+  const std::size_t per_line = std::clamp(points_per_chart / std::max<std::size_t>(lines.size(), 1),
+                                          min_points_per_line, max_points_per_line);
+  std::string legend;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto name = html_escape(lines[i].name);
+    const auto points = thin(lines[i].points, per_line);
+    if (points.size() == 1) {
+      out += "<circle r=\"2\" cx=\"" + px(points[0].x) + "\" cy=\"" + py(points[0].y) +
+             "\" fill=\"" + color(i) + "\"><title>" + name + "</title></circle>\n";
+    } else if (!points.empty()) {
+      out += "<polyline stroke=\"" + color(i) + "\" points=\"";
+      std::string previous;
+      for (const auto& p : points) // points on the same pixel are drawn once
+        if (auto xy = px(p.x) + ',' + py(p.y); xy != previous) {
+          out += xy + ' ';
+          previous = std::move(xy);
+        }
+      out.back() = '"';
+      out += "><title>" + name + "</title></polyline>\n";
+    }
+    legend += "<span><i style=\"background:" + color(i) + "\"></i>" + name + "</span> ";
+  }
+  return out + "</svg>\n<p class=\"legend\">" + legend + "</p>\n" + std::string{note} +
+         "</section>\n";
+}
+
+std::string charts(const std::vector<metrics_sample>& samples) {
+  range x{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  std::map<std::string, double> peak; // host id -> peak load
+  std::set<std::string> clusters;
+  for (const auto& sample : samples) {
+    x = {std::min(x.lo, seconds_of(sample.at)), std::max(x.hi, seconds_of(sample.at))};
+    for (const auto& [id, load] : sample.host_load) {
+      auto& p = peak.try_emplace(id, -std::numeric_limits<double>::infinity()).first->second;
+      if (usable(load))
+        p = std::max(p, load);
+    }
+    for (const auto& entry : sample.cluster_imbalance)
+      clusters.insert(entry.first);
+  }
+  std::vector<std::pair<std::string, double>> busiest{peak.begin(), peak.end()};
+  std::stable_sort(busiest.begin(), busiest.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string note;
+  if (busiest.size() > max_host_lines) {
+    note = "<p class=\"note\">" + std::to_string(busiest.size() - max_host_lines) +
+           " hosts omitted: only the " + std::to_string(max_host_lines) +
+           " busiest by peak load are drawn.</p>\n";
+    busiest.resize(max_host_lines);
+  }
+
+  std::vector<series> hosts;
+  hosts.reserve(busiest.size());
+  for (const auto& host : busiest)
+    hosts.push_back(collect(host.first, samples,
+                            [&](const auto& s) { return lookup(s.host_load, host.first); }));
+  std::vector<series> imbalance;
+  imbalance.reserve(clusters.size());
+  for (const auto& id : clusters)
+    imbalance.push_back(
+        collect(id, samples, [&](const auto& s) { return lookup(s.cluster_imbalance, id); }));
+  const auto count = [](auto member) {
+    return [member](const metrics_sample& s) {
+      return std::optional{static_cast<double>(s.*member)};
+    };
+  };
+  const std::vector<series> events{
+      collect("migrations", samples, count(&metrics_sample::migrations_total)),
+      collect("HA restarts", samples, count(&metrics_sample::restarts_total))};
+  const std::vector<series> down{collect("VMs down", samples, count(&metrics_sample::vms_down))};
+
+  return svg_chart("Host load", hosts, x, note) +
+         svg_chart("Cluster imbalance (std. deviation of host loads)", imbalance, x) +
+         svg_chart("Migrations and HA restarts (cumulative)", events, x) +
+         svg_chart("VMs down", down, x);
+}
+
+std::string more_note(std::size_t total, std::string_view what) {
+  return total <= max_rows ? std::string{}
+                           : "<p class=\"note\">" + std::to_string(total - max_rows) + " more " +
+                                 std::string{what} + " not listed.</p>\n";
+}
+
+std::string violations_section(const std::vector<std::string>& violations) {
+  if (violations.empty())
+    return "<section>\n<h2>Invariants</h2>\n<p class=\"ok\">0 violations</p>\n</section>\n";
+  std::string out = "<section>\n<h2>Invariants</h2>\n<p class=\"bad\">" +
+                    std::to_string(violations.size()) +
+                    (violations.size() == 1 ? " violation" : " violations") + "</p>\n<ul>\n";
+  for (std::size_t i = 0; i < violations.size() && i < max_rows; ++i)
+    out += "<li>" + html_escape(violations[i]) + "</li>\n";
+  return out + "</ul>\n" + more_note(violations.size(), "violations") + "</section>\n";
+}
+
+std::string downtime_section(const std::map<std::string, sim_duration>& downtime) {
+  std::vector<std::pair<std::string, sim_duration>> rows;
+  for (const auto& [vm, d] : downtime)
+    if (d > sim_duration::zero())
+      rows.emplace_back(vm, d);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out = "<section>\n<h2>VM downtime</h2>\n";
+  if (rows.empty())
+    return out + "<p class=\"ok\">No VM was down.</p>\n</section>\n";
+  out += "<table>\n<tr><th>VM</th><th>Downtime</th><th>Seconds</th></tr>\n";
+  for (std::size_t i = 0; i < rows.size() && i < max_rows; ++i)
+    out += "<tr><td>" + html_escape(rows[i].first) + "</td><td>" +
+           time_label(seconds_of(rows[i].second)) + "</td><td>" + seconds_text(rows[i].second) +
+           "</td></tr>\n";
+  return out + "</table>\n" + more_note(rows.size(), "VMs with downtime") + "</section>\n";
+}
+
+constexpr std::string_view style = R"(<style>
+body{font:14px system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}
+table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}
+svg{width:100%;height:auto;font-size:11px}polyline{fill:none;stroke-width:1.2}
+.grid{stroke:#e4e4e4}.axis{stroke:#888}.note{color:#666}.legend span{margin-right:1em}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
+.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
+</style>)";
+
+} // namespace
+
+void write_metrics_csv(std::ostream& out, const std::vector<metrics_sample>& samples) {
+  std::set<std::string> clusters;
+  std::set<std::string> hosts;
+  for (const auto& sample : samples) {
+    for (const auto& entry : sample.cluster_imbalance)
+      clusters.insert(entry.first);
+    for (const auto& entry : sample.host_load)
+      hosts.insert(entry.first);
+  }
+  out << "at_s";
+  for (const auto& id : clusters)
+    out << ',' << csv_field("cluster:" + id);
+  for (const auto& id : hosts)
+    out << ',' << csv_field("host:" + id);
+  out << ",migrations,restarts,vms_running,vms_down\n";
+
+  const auto field = [&out](const std::map<std::string, double>& values, const std::string& id) {
+    out << ',';
+    if (const auto v = lookup(values, id); v && std::isfinite(*v))
+      out << fixed(*v, 4);
+  };
+  for (const auto& sample : samples) {
+    out << seconds_text(sample.at);
+    for (const auto& id : clusters)
+      field(sample.cluster_imbalance, id);
+    for (const auto& id : hosts)
+      field(sample.host_load, id);
+    out << ',' << sample.migrations_total << ',' << sample.restarts_total << ','
+        << sample.vms_running << ',' << sample.vms_down << '\n';
+  }
+}
+
+std::string render_report(const run_summary& summary, const std::vector<metrics_sample>& samples) {
+  const auto name = html_escape(summary.scenario);
+  const auto row = [](std::string_view key, const std::string& value) {
+    return "<tr><th>" + std::string{key} + "</th><td>" + value + "</td></tr>\n";
+  };
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<title>qvdc-sim report: " +
+                     name + "</title>\n" + std::string{style} + "\n</head>\n<body>\n<h1>Scenario " +
+                     name + "</h1>\n<table>\n";
+  html += row("Seed", std::to_string(summary.seed));
+  html += row("Simulated duration", time_label(seconds_of(summary.duration)) + " (" +
+                                        seconds_text(summary.duration) + " s)");
+  html += row("Events", std::to_string(summary.events));
+  html += row("Log hash", "<code>" + html_escape(summary.log_hash) + "</code>");
+  html += row("Migrations", std::to_string(summary.migrations));
+  html += row("HA restarts", std::to_string(summary.restarts));
+  html += row("Metrics samples", std::to_string(samples.size()));
+  html += row("Wall seconds",
+              usable(summary.wall_seconds) ? fixed(summary.wall_seconds, 3) : std::string{"?"});
+  html += "</table>\n" + violations_section(summary.violations);
+  html += samples.empty() ? "<p class=\"note\">No metrics samples were recorded: there is no data "
+                            "to chart.</p>\n"
+                          : charts(samples);
+  return html + downtime_section(summary.downtime) + "</body>\n</html>\n";
+}
+
+} // namespace qx::sim
