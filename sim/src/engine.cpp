@@ -156,10 +156,10 @@ void engine::set_up() {
     for (const auto& p : h.pools)
       command<actors::storage_pool_aggregate>(p, dom::storage_pool::assign{h.id});
   }
-  rules_ = scenario_.rules;
-  send_rules();
   for (const auto& v : scenario_.vms)
     create_vm(v);
+  rules_ = scenario_.rules;
+  send_rules();
   settle();
   for (const auto& v : scenario_.vms)
     start_vm(v.id, v.host);
@@ -362,7 +362,8 @@ void engine::agents() {
     }
     h.heard = false;
     // The watchdog: once the lease has lapsed the host stops its VMs, agent or not.
-    if (h.powered && now_ - h.last_ack >= opts_.lease && !world_.vms_on(id).empty()) {
+    if (opts_.self_fencing && h.powered && now_ - h.last_ack >= opts_.lease &&
+        !world_.vms_on(id).empty()) {
       notes_.push_back("t=" + std::to_string(now_.count() / 1000) + "s: " + id +
                        " fenced itself, stopping " + std::to_string(world_.vms_on(id).size()) +
                        " VMs");
@@ -472,10 +473,12 @@ void engine::host_shutdown(const std::string& host) {
     if (c.id == spec.cluster)
       policy = c.ha.shutdown_policy;
   ask<bool>(ha_, {}, actors::shutdown_atom::value, host);
-  if (policy == "migrate")
-    world_.hosts().at(host).power_off_when_empty = true; // DRS evacuates it first
-  else
+  if (policy == "migrate") {
+    caf::anon_send(drs_, actors::maintenance_atom::value, host, true);
+    world_.hosts().at(host).power_off_when_empty = true; // once DRS has emptied it
+  } else {
     host_power_off(host);
+  }
 }
 
 void engine::apply_step(const step_spec& st) {
@@ -493,8 +496,9 @@ void engine::apply_step(const step_spec& st) {
     h.agent = false;
     h.agent_back_at = now_ + (st.duration.count() > 0 ? st.duration : agent_restart_time);
   } else if (a == "maintenance_enable") {
-    command<actors::node_aggregate>(st.target, dom::node::enter_maintenance{});
+    caf::anon_send(drs_, actors::maintenance_atom::value, st.target, true);
   } else if (a == "maintenance_disable") {
+    caf::anon_send(drs_, actors::maintenance_atom::value, st.target, false);
     command<actors::node_aggregate>(st.target, dom::node::exit_maintenance{});
   } else if (a == "vm_start") {
     start_vm(st.target, st.to);

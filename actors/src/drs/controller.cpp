@@ -1,5 +1,7 @@
 #include "qx/actors/drs/controller.hpp"
 
+#include "qx/actors/domain/node.hpp"
+
 #include <qx/events/v1/drs.pb.h>
 
 #include <algorithm>
@@ -50,6 +52,13 @@ void controller::on_demand(const std::string& vm_id, double cpu, double memory_m
   demand_[vm_id] = {cpu, memory_mib};
 }
 
+void controller::request_maintenance(const std::string& node_id, bool enable) {
+  if (enable)
+    evacuating_.insert(node_id);
+  else
+    evacuating_.erase(node_id);
+}
+
 void controller::set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules) {
   rules_[cluster_id] = std::move(rules);
 }
@@ -57,6 +66,8 @@ void controller::set_rules(const std::string& cluster_id, std::vector<domain::dr
 domain::drs::pass controller::plan_for(const std::string& cluster_id) const {
   const auto& cluster = view_.clusters().at(cluster_id);
   auto facts = view_.drs_input(cluster_id, demand_);
+  for (auto& h : facts.hosts)
+    h.evacuate = evacuating_.count(h.node.id) != 0;
   auto s = cfg_.planner;
   s.threshold = cluster.drs.migration_threshold() == 0 ? 3 : cluster.drs.migration_threshold();
   const auto rules = rules_.find(cluster_id);
@@ -106,6 +117,7 @@ void controller::drop_stale(const std::string& cluster_id, const domain::drs::pa
 
 actions controller::run_pass(time_point now) {
   actions out;
+  enter_emptied(out);
   for (const auto& [cluster_id, cluster] : view_.clusters()) {
     if (!cluster.drs.enabled())
       continue;
@@ -152,6 +164,25 @@ actions controller::run_pass(time_point now) {
     }
   }
   return out;
+}
+
+void controller::enter_emptied(actions& out) {
+  for (auto it = evacuating_.begin(); it != evacuating_.end();) {
+    const auto node = view_.nodes().find(*it);
+    if (node == view_.nodes().end() || node->second.state == "maintenance") {
+      it = evacuating_.erase(it);
+      continue;
+    }
+    const bool empty = std::none_of(view_.vms().begin(), view_.vms().end(), [&](const auto& kv) {
+      const auto& vm = kv.second;
+      return domain::cluster_view::holds_capacity(vm.power) &&
+             (vm.node_id == *it || vm.migration_target == *it);
+    });
+    if (empty)
+      out.node_commands.push_back(
+          {*it, domain::node::enter_maintenance{}, command_meta{principal, "", "", "", {}}});
+    ++it;
+  }
 }
 
 result<actions> controller::approve(const std::string& cluster_id, const std::string& id,

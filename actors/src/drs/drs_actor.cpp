@@ -41,17 +41,22 @@ void refused(drs_pointer self, const migrate_vm& m, const qx::error& err) {
 
 /// Records, then (if durable) migrates; `done` learns whether the records are durable.
 void perform(drs_pointer self, drs::actions a, std::function<void(status)> done) {
-  append_then(drs_actor{self}, self->state.tracker, *self->state.store, std::move(a.records),
-              [self, migrations = std::move(a.migrations), done = std::move(done)](status s) {
-                if (s)
-                  for (const auto& m : migrations)
-                    self->request(self->state.coordinator, caf::infinite, m)
-                        .then([self, m](placement_outcome& r) {
-                          if (!r)
-                            refused(self, m, r.error());
-                        });
-                done(std::move(s));
-              });
+  append_then(
+      drs_actor{self}, self->state.tracker, *self->state.store, std::move(a.records),
+      [self, migrations = std::move(a.migrations), nodes = std::move(a.node_commands),
+       done = std::move(done)](status s) {
+        if (s)
+          for (const auto& c : nodes)
+            self->request(self->state.coordinator, caf::infinite, c).then([](command_outcome&) {});
+        if (s)
+          for (const auto& m : migrations)
+            self->request(self->state.coordinator, caf::infinite, m)
+                .then([self, m](placement_outcome& r) {
+                  if (!r)
+                    refused(self, m, r.error());
+                });
+        done(std::move(s));
+      });
 }
 
 drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* store,
@@ -81,6 +86,10 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
           },
           [self](rules_atom, std::string& cluster, std::vector<domain::drs::rule>& rules) {
             self->state.logic->set_rules(cluster, std::move(rules));
+          },
+          [self](maintenance_atom, const std::string& node, bool enable) {
+            self->state.logic->request_maintenance(node, enable);
+            perform(self, self->state.logic->run_pass(now_of(self)), [](const status&) {});
           },
           [self](what_if_atom, const std::string& cluster) {
             return self->state.logic->what_if(cluster);

@@ -83,8 +83,9 @@ actions controller::tick(time_point now) {
   for (const auto& [node_id, node] : view_.nodes()) {
     const auto cluster = view_.clusters().find(node.cluster_id);
     if (cluster == view_.clusters().end() || !cluster->second.ha.enabled() ||
-        node.state == domain::node::states::decommissioned)
-      continue;
+        node.state == domain::node::states::decommissioned ||
+        node.state == domain::node::states::maintenance)
+      continue; // a node in maintenance may be powered off on purpose
     node_health(node_id, node, now, out);
   }
   track_in_flight(now, out);
@@ -148,11 +149,8 @@ actions controller::host_shutdown(const std::string& node_id, time_point now) {
   const auto& cluster_id = node->second.cluster_id;
   const auto policy = shutdown_policy_.count(cluster_id) != 0 ? shutdown_policy_.at(cluster_id)
                                                               : std::string{"failover"};
-  if (policy == "migrate") {
-    out.node_commands.push_back(
-        {node_id, domain::node::enter_maintenance{}, meta("HOST_SHUTDOWN")});
-    return out;
-  }
+  if (policy == "migrate")
+    return out; // DRS evacuates it (maintenance); HA has nothing to do
   // The shutdown stops the VMs cleanly, so there is no lease to wait for: the node counts as
   // failed now, and its heartbeats' silence is expected.
   failed_.insert(node_id);

@@ -35,6 +35,7 @@ using place_atom = caf::atom_constant<caf::atom("place")>;         ///< DRS: ini
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< DRS: recommendations
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;   ///< HA: a host shut down
 using policy_atom = caf::atom_constant<caf::atom("policy")>;       ///< HA: shutdown policy
+using maintenance_atom = caf::atom_constant<caf::atom("maint")>;   ///< DRS: evacuate a node
 using admit_atom = caf::atom_constant<caf::atom("admit")>;         ///< HA: admission control
 
 /// One VM's measured demand: vCPUs busy and memory touched.
@@ -52,6 +53,8 @@ using drs_actor = caf::typed_actor<
   caf::reacts_to<demand_atom, std::vector<vm_demand>>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
+  // (node, enable): evacuate the node, then put it in maintenance (a pass runs at once).
+  caf::reacts_to<maintenance_atom, std::string, bool>,
   // What DRS would do in a cluster now.
   caf::replies_to<what_if_atom, std::string>::with<domain::drs::pass>,
   // (cluster, recommendation id, principal): answered once the decision is durable.

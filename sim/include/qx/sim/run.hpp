@@ -32,6 +32,9 @@ struct run_options {
   sim_duration libvirt_latency{std::chrono::seconds{2}}; ///< start, stop, before any slowness
   double migration_gib_per_s = 1.0;                      ///< memory copied per second
   std::int64_t epoch_unix_ms = 1'767'225'600'000;        ///< 2026-01-01T00:00:00Z
+  /// Agents stop their VMs once their lease lapses. Off only to show what the invariant check
+  /// catches without it (a partitioned host keeps running VMs HA restarts elsewhere).
+  bool self_fencing = true;
 };
 
 struct run_result {

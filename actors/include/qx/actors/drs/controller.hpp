@@ -15,6 +15,7 @@
 // period; mandatory moves (maintenance, must rules) do not wait. With the planner's minimum
 // gain this keeps DRS from moving a VM back and forth.
 
+#include "qx/actors/aggregates.hpp"
 #include "qx/actors/domain/cluster_view.hpp"
 #include "qx/actors/domain/drs.hpp"
 #include "qx/actors/messages.hpp"
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,8 @@ struct config {
 struct actions {
   std::vector<events::append_request> records;
   std::vector<migrate_vm> migrations;
+  /// Hosts emptied for maintenance enter it (the node aggregate refuses while VMs remain).
+  std::vector<command_request<node_aggregate>> node_commands;
 };
 
 struct recommendation {
@@ -58,6 +62,9 @@ class controller {
   void on_event(const events::recorded_event& e) { view_.apply(e); }
   /// The latest measure of a VM: vCPUs busy and memory MiB touched.
   void on_demand(const std::string& vm_id, double cpu, double memory_mib);
+  /// Maintenance asked for (or withdrawn) on a node: DRS moves its VMs away first, then the
+  /// node enters maintenance once nothing holds capacity on it.
+  void request_maintenance(const std::string& node_id, bool enable);
   /// Replaces the rules of a cluster.
   void set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules);
 
@@ -82,12 +89,14 @@ class controller {
   [[nodiscard]] domain::drs::pass plan_for(const std::string& cluster_id) const;
   void record(actions& out, const std::string& cluster_id, const std::string& type,
               const std::string& payload, const std::string& by) const;
+  void enter_emptied(actions& out);
   void drop_stale(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
 
   config cfg_;
   domain::cluster_view view_;
   std::map<std::string, std::pair<double, double>> demand_;
   std::map<std::string, std::vector<domain::drs::rule>> rules_;
+  std::set<std::string> evacuating_;
   std::map<std::string, time_point> above_since_; ///< cluster -> since when above target
   std::map<std::string, std::map<std::string, recommendation>> pending_; ///< cluster -> id ->
   std::uint64_t next_id_ = 1;

@@ -16,7 +16,8 @@
 //
 // A host shut down on purpose follows its cluster's policy: freeze (its VMs stay down and start
 // again on it when it returns), failover (restart elsewhere now: the shutdown stopped them
-// cleanly, no lease to wait for) or migrate (enter maintenance so DRS moves them first).
+// cleanly, no lease to wait for) or migrate (the caller asks DRS to evacuate the host into
+// maintenance first; nodes in maintenance are not watched).
 
 #include "qx/actors/aggregates.hpp"
 #include "qx/actors/domain/cluster_view.hpp"
