@@ -86,18 +86,29 @@ void engine::ask(const Handle& dest, std::function<void(Reply&)> then, Ts... xs)
       [this, dest, then = std::move(then), xs...](caf::event_based_actor* self,
                                                   int /*see tests/README.md*/) {
         self->request(dest, caf::infinite, xs...).then([this, then](Reply& r) {
-          if constexpr (std::is_same_v<Reply, command_outcome>) {
-            if (r && r->events > 0)
-              acknowledged_.emplace_back(r->first_position, r->events);
-          } else if constexpr (std::is_same_v<Reply, placement_outcome>) {
-            if (r && r->vm.events > 0)
-              acknowledged_.emplace_back(r->vm.first_position, r->vm.events);
-          }
+          acknowledge(r);
           if (then)
             then(r);
         });
       },
       0);
+}
+
+template<class Reply>
+void engine::acknowledge(const Reply& r) {
+  if constexpr (std::is_same_v<Reply, command_outcome>) {
+    if (r && r->events > 0)
+      acknowledged_.emplace_back(r->first_position, r->events);
+  } else if constexpr (std::is_same_v<Reply, placement_outcome>) {
+    if (r && r->vm.events > 0)
+      acknowledged_.emplace_back(r->vm.first_position, r->vm.events);
+  }
+}
+
+void engine::note(std::string_view what) {
+  auto line = "t=" + std::to_string(now_.count() / 1000) + "s: ";
+  line += what;
+  notes_.push_back(std::move(line));
 }
 
 template<class A>
@@ -189,6 +200,7 @@ void engine::create_vm(const vm_spec& v) {
 /// Admission control first (HA), then placement (DRS) unless the host is given, then start.
 void engine::start_vm(const std::string& vm, std::string host) {
   desired_.insert(vm);
+  ++desired_generation_;
   const auto cluster = cluster_of(vm);
   const auto& spec = world_.vms().at(vm);
   auto go = [this, vm](const std::string& node) {
@@ -206,6 +218,7 @@ void engine::start_vm(const std::string& vm, std::string host) {
       [this, vm, host, cluster, go](bool& admitted) {
         if (!admitted) {
           desired_.erase(vm);
+          ++desired_generation_;
           notes_.push_back("start of " + vm + " refused by admission control");
           return;
         }
@@ -364,9 +377,7 @@ void engine::agents() {
     // The watchdog: once the lease has lapsed the host stops its VMs, agent or not.
     if (opts_.self_fencing && h.powered && now_ - h.last_ack >= opts_.lease &&
         !world_.vms_on(id).empty()) {
-      notes_.push_back("t=" + std::to_string(now_.count() / 1000) + "s: " + id +
-                       " fenced itself, stopping " + std::to_string(world_.vms_on(id).size()) +
-                       " VMs");
+      note(id + " fenced itself, stopping " + std::to_string(world_.vms_on(id).size()) + " VMs");
       world_.stop_all(id);
     }
   }
@@ -383,8 +394,8 @@ void engine::reconcile(const std::string& host) {
     const auto vm = view_.vms().find(id);
     if (vm == view_.vms().end() || vm->second.node_id != host ||
         !dom::cluster_view::holds_capacity(vm->second.power)) {
-      notes_.push_back("t=" + std::to_string(now_.count() / 1000) + "s: " + host +
-                       " destroyed stray " + id);
+      note(host + " destroyed stray VM");
+      notes_.back() += " " + id;
       world_.stop(id, host);
     }
   }
@@ -504,6 +515,7 @@ void engine::apply_step(const step_spec& st) {
     start_vm(st.target, st.to);
   } else if (a == "vm_stop") {
     desired_.erase(st.target);
+    ++desired_generation_;
     command<actors::vm_aggregate>(st.target, dom::vm::stop{});
   } else if (a == "vm_migrate") {
     ask<placement_outcome>(dc_.coordinator, {},
@@ -517,6 +529,7 @@ void engine::apply_step(const step_spec& st) {
     start_vm(st.vm->id, st.vm->host);
   } else if (a == "delete_vm") {
     desired_.erase(st.target);
+    ++desired_generation_;
     const auto id = st.target;
     command<actors::vm_aggregate>(id, dom::vm::force_stop{"DELETED"}, [this, id](auto&) {
       command<actors::vm_aggregate>(id, dom::vm::remove{});
@@ -537,6 +550,22 @@ void engine::apply_step(const step_spec& st) {
 
 // ---- the loop -------------------------------------------------------------------------------
 
+/// Adds a step of downtime to every VM that should run and does not; the list is only rebuilt
+/// when a VM started or stopped somewhere or the desired set changed.
+void engine::count_downtime() {
+  if (world_.generation() != down_world_generation_ ||
+      desired_generation_ != down_desired_generation_) {
+    down_.clear();
+    for (const auto& vm : desired_)
+      if (world_.host_of(vm).empty())
+        down_.push_back(vm);
+    down_world_generation_ = world_.generation();
+    down_desired_generation_ = desired_generation_;
+  }
+  for (const auto& vm : down_)
+    downtime_[vm] += opts_.step;
+}
+
 void engine::step() {
   clock_.set((opts_.epoch_unix_ms + now_.count()) * 1'000'000);
   while (next_step_ < scenario_.timeline.size() && scenario_.timeline[next_step_].at <= now_)
@@ -549,9 +578,7 @@ void engine::step() {
   if (now_.count() % std::chrono::milliseconds{1min}.count() == 0)
     telemetry();
   settle();
-  for (const auto& vm : desired_)
-    if (world_.host_of(vm).empty())
-      downtime_[vm] += opts_.step;
+  count_downtime();
   if (now_.count() % scenario_.metrics_interval.count() == 0)
     sample();
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qx::sim {
@@ -66,6 +67,10 @@ class engine {
   // Commands, as a client would send them; replies are tracked for the final check.
   template<class Reply, class Handle, class... Ts>
   void ask(const Handle& dest, std::function<void(Reply&)> then, Ts... xs);
+  /// Remembers where an acknowledged command's events landed (checked at the end).
+  template<class Reply>
+  void acknowledge(const Reply& r);
+  void note(std::string_view what);
   template<class A>
   void command(const std::string& id, typename A::command c,
                std::function<void(actors::command_outcome&)> then = {});
@@ -96,6 +101,11 @@ class engine {
   std::set<std::string> desired_;                  ///< VMs that should be running
   std::map<std::string, std::string> relocations_; ///< vm -> host to start on once stopped
   std::map<std::string, sim_duration> downtime_;
+  void count_downtime();
+  std::vector<std::string> down_; ///< desired VMs not running, as of the generations below
+  std::uint64_t down_world_generation_ = ~std::uint64_t{0};
+  std::uint64_t desired_generation_ = 0;
+  std::uint64_t down_desired_generation_ = ~std::uint64_t{0};
   std::size_t next_step_ = 0;
   sim_duration now_{0};
   std::uint64_t next_position_ = 1;

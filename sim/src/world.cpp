@@ -17,6 +17,7 @@ void world::add_host(const host_spec& h) {
 }
 
 void world::remove_vm(const std::string& id) {
+  ++generation_;
   for (const auto& h : running_[id])
     on_host_[h].erase(id);
   running_.erase(id);
@@ -24,6 +25,7 @@ void world::remove_vm(const std::string& id) {
 }
 
 void world::run(const std::string& vm, const std::string& host, sim_duration now) {
+  ++generation_;
   auto& where = running_[vm];
   where.insert(host);
   on_host_[host].insert(vm);
@@ -37,6 +39,7 @@ void world::run(const std::string& vm, const std::string& host, sim_duration now
 }
 
 void world::stop(const std::string& vm, const std::string& host) {
+  ++generation_;
   if (auto it = running_.find(vm); it != running_.end()) {
     it->second.erase(host);
     if (it->second.empty())

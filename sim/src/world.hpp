@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace qx::sim {
@@ -47,6 +48,8 @@ class world {
   [[nodiscard]] const std::map<std::string, host_truth>& hosts() const { return hosts_; }
   [[nodiscard]] const std::map<std::string, vm_spec>& vms() const { return vms_; }
   [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
+  /// Changes whenever a VM starts or stops anywhere (callers cache what they derive).
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
  private:
   void check_capacity(const std::string& host, sim_duration now);
@@ -56,6 +59,7 @@ class world {
   std::map<std::string, std::set<std::string>> running_; ///< vm -> hosts running it
   std::map<std::string, std::set<std::string>> on_host_; ///< host -> vms
   std::vector<std::string> violations_;
+  std::uint64_t generation_ = 0;
 };
 
 /// Overcommit ratios the simulated hosts are registered with (the node aggregate's defaults).

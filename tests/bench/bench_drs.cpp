@@ -6,6 +6,8 @@
 //
 // usage: bench_drs [--quick] [--hosts N] [--vms N] [--runs N]
 // Last line: RESULT drs_pass_ms=<median> moves=<n> hosts=<h> vms=<v>
+#include "drs_cluster.hpp"
+
 #include <qx/actors/domain/drs.hpp>
 #include <qx/actors/domain/node.hpp>
 
@@ -27,65 +29,6 @@ struct options {
   int vms = 8000;
   int runs = 15;
 };
-
-struct cluster {
-  std::vector<drs::host> hosts;
-  std::vector<drs::vm> vms;
-  std::vector<drs::rule> rules;
-};
-
-cluster make_cluster(const options& o) {
-  std::mt19937_64 rng{42};
-  cluster c;
-  for (int h = 0; h < o.hosts; ++h) {
-    drs::host x;
-    char id[16];
-    std::snprintf(id, sizeof id, "h%03d", h);
-    x.node.id = id;
-    x.node.state = node::states::connected;
-    x.cpu_threads = 128;
-    x.memory_mib = 2048.0 * 1024;
-    x.node.cpu_capacity = x.cpu_threads * 8;
-    x.node.memory_capacity_mib = x.memory_mib * 1.5;
-    x.node.pool_ids = {"shared"};
-    c.hosts.push_back(x);
-  }
-  std::uniform_int_distribution<int> vcpus{1, 8};
-  std::uniform_int_distribution<int> gib{1, 16};
-  std::uniform_real_distribution<double> busy{0.02, 0.3};
-  std::uniform_int_distribution<int> any_host{0, o.hosts - 1};
-  std::uniform_int_distribution<int> hot_host{0, std::max(0, o.hosts / 8 - 1)};
-  for (int i = 0; i < o.vms; ++i) {
-    drs::vm v;
-    char id[16];
-    std::snprintf(id, sizeof id, "vm%05d", i);
-    v.id = id;
-    // A sixth of the VMs crowd the first eighth of the hosts: there is work to do.
-    const int h = (i % 6 == 0) ? hot_host(rng) : any_host(rng);
-    v.host_id = c.hosts[static_cast<std::size_t>(h)].node.id;
-    v.vcpus = static_cast<std::uint32_t>(vcpus(rng));
-    v.memory_mib = static_cast<std::uint64_t>(gib(rng)) * 1024;
-    v.cpu_demand = v.vcpus * busy(rng);
-    v.memory_demand_mib = static_cast<double>(v.memory_mib) * busy(rng);
-    v.pool_ids = {"shared"};
-    auto& node = c.hosts[static_cast<std::size_t>(h)].node;
-    node.cpu_allocated += v.vcpus;
-    node.memory_allocated_mib += v.memory_mib;
-    c.vms.push_back(v);
-  }
-  for (int r = 0; r < 200 && 2 * r + 1 < o.vms; ++r)
-    c.rules.push_back(
-        {"apart" + std::to_string(r),
-         drs::rule_kind::keep_apart,
-         {c.vms[static_cast<std::size_t>(2 * r)].id, c.vms[static_cast<std::size_t>(2 * r + 1)].id},
-         {}});
-  for (int r = 0; r < 50 && 1000 + r < o.vms; ++r)
-    c.rules.push_back({"pin" + std::to_string(r),
-                       drs::rule_kind::must_run_on,
-                       {c.vms[static_cast<std::size_t>(1000 + r)].id},
-                       {c.vms[static_cast<std::size_t>(1000 + r)].host_id}});
-  return c;
-}
 
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
@@ -121,7 +64,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_drs: need at least 2 hosts, 1 VM and 1 run\n");
     return 1;
   }
-  const auto c = make_cluster(o);
+  const auto c = qx::bench::make_drs_cluster(o.hosts, o.vms);
   drs::settings s; // threshold 3, 8 moves a pass, 2 per host, 8 per cluster
   std::printf("bench_drs: one DRS pass over %d hosts, %d VMs, %zu rules (threshold %u, at most "
               "%zu moves)\n",

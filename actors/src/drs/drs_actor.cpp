@@ -62,7 +62,7 @@ void perform(drs_pointer self, drs::actions a, std::function<void(status)> done)
 drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* store,
                                       datacenter_actor coordinator, drs::config cfg,
                                       std::chrono::milliseconds interval) {
-  self->state.logic = std::make_unique<drs::controller>(std::move(cfg));
+  self->state.logic = std::make_unique<drs::controller>(cfg);
   self->state.store = store;
   self->state.coordinator = std::move(coordinator);
   self->state.interval = interval;
@@ -134,7 +134,7 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
 drs_actor spawn_drs(caf::actor_system& sys, events::event_store& store,
                     datacenter_actor coordinator, drs::config cfg,
                     std::chrono::milliseconds interval) {
-  return sys.spawn(drs_behavior, &store, std::move(coordinator), std::move(cfg), interval);
+  return sys.spawn(drs_behavior, &store, std::move(coordinator), cfg, interval);
 }
 
 } // namespace qx::actors

@@ -57,7 +57,7 @@ struct recommendation {
 
 class controller {
  public:
-  explicit controller(config cfg = {}) : cfg_(std::move(cfg)) {}
+  explicit controller(config cfg = {}) : cfg_(cfg) {}
 
   void on_event(const events::recorded_event& e) { view_.apply(e); }
   /// The latest measure of a VM: vCPUs busy and memory MiB touched.
