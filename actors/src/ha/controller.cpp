@@ -27,7 +27,12 @@ void controller::on_event(const events::recorded_event& e) {
   if (e.type != "qx.events.v1.VmPowerStateChanged")
     return;
   v1::VmPowerStateChanged ev;
-  if (!ev.ParseFromString(e.payload) || ev.to() != "stopped" || ev.reason() != "FOUND_STOPPED")
+  if (!ev.ParseFromString(e.payload))
+    return;
+  if (auto q = queue_.find(ev.id());
+      q != queue_.end() && q->second.in_flight && ev.to() == "starting")
+    q->second.seen_starting = true; // the restart landed; a stop from now on is its failure
+  if (ev.to() != "stopped" || ev.reason() != "FOUND_STOPPED")
     return;
   const auto vm = view_.vms().find(ev.id());
   const auto node = view_.nodes().find(ev.node_id());
@@ -199,13 +204,18 @@ void controller::track_in_flight(time_point now, actions& out) {
       done.push_back(vm_id);
       continue;
     }
-    if (power == "starting" && now - q.started_at >= cfg_.start_timeout) {
+    if (power == "starting")
+      q.seen_starting = true;
+    // Until the log shows the start, a stopped VM is one whose start has not landed yet.
+    const bool stopped_again = q.seen_starting && (power == "stopped" || power == "defined");
+    if ((power == "starting" || !q.seen_starting) && now - q.started_at >= cfg_.start_timeout) {
       // Not confirmed in time: stop what may be half-started and try another node.
-      out.vm_commands.push_back(
-          {vm_id, domain::vm::force_stop{"HA_START_TIMEOUT"}, meta("HA_START_TIMEOUT")});
+      if (power == "starting")
+        out.vm_commands.push_back(
+            {vm_id, domain::vm::force_stop{"HA_START_TIMEOUT"}, meta("HA_START_TIMEOUT")});
       q.in_flight = false;
       ++q.attempts;
-    } else if (power == "stopped" || power == "defined") {
+    } else if (stopped_again) {
       q.in_flight = false; // the node refused or failed the start
       ++q.attempts;
     }
@@ -275,6 +285,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
     for (const auto& r : t) {
       auto& q = queue_.at(r.vm_id);
       q.in_flight = true;
+      q.seen_starting = false;
       q.target = r.node_id;
       q.started_at = now;
       v1::HaRestartPlanned ev;

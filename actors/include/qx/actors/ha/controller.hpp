@@ -88,8 +88,9 @@ class controller {
     std::string target;
     time_point started_at{0};
     bool reported_down = false;
-    bool seen_down = false; ///< the log has recorded it stopped since it was queued
-    std::string only_node;  ///< freeze: restart on this node only
+    bool seen_down = false;     ///< the log has recorded it stopped since it was queued
+    bool seen_starting = false; ///< the log has shown the current restart attempt
+    std::string only_node;      ///< freeze: restart on this node only
   };
   static queued_vm queued(std::string cluster_id, std::string failed_node, std::int32_t priority) {
     queued_vm q;

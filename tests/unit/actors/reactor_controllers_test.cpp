@@ -1,0 +1,308 @@
+// The DRS and HA controllers without actors: a small log is folded in, time is passed in, and
+// what they decide (records, commands) is checked directly.
+#include <qx/actors/domain/node.hpp>
+#include <qx/actors/domain/vm.hpp>
+#include <qx/actors/drs/controller.hpp>
+#include <qx/actors/ha/controller.hpp>
+#include <qx/events/v1/cluster.pb.h>
+#include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/node.pb.h>
+#include <qx/events/v1/vm.pb.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = qx::events::v1;
+using qx::events::recorded_event;
+
+/// A datacenter's log, as the reactors see it: one cluster, its hosts, running VMs.
+class log_builder {
+ public:
+  template<class M>
+  recorded_event event(const std::string& type, const M& m) {
+    recorded_event e;
+    e.position = ++position_;
+    e.type = "qx.events.v1." + type;
+    e.payload = m.SerializeAsString();
+    return e;
+  }
+  std::vector<recorded_event> cluster(const std::string& automation, bool ha) {
+    v1::ClusterCreated c;
+    c.set_id("c1");
+    c.mutable_drs()->set_enabled(true);
+    c.mutable_drs()->set_automation(automation);
+    c.mutable_drs()->set_migration_threshold(4);
+    c.mutable_ha()->set_enabled(ha);
+    c.mutable_ha()->set_admission_policy("host_failures");
+    c.mutable_ha()->set_host_failures_to_tolerate(1);
+    return {event("ClusterCreated", c)};
+  }
+  std::vector<recorded_event> host(const std::string& id) {
+    v1::NodeRegistered r;
+    r.set_id(id);
+    r.mutable_hardware()->set_cpu_threads(16);
+    r.mutable_hardware()->set_memory_mib(65536);
+    v1::ClusterNodeAdded a;
+    a.set_cluster_id("c1");
+    a.set_node_id(id);
+    return {event("NodeRegistered", r), event("ClusterNodeAdded", a)};
+  }
+  std::vector<recorded_event> vm(const std::string& id, const std::string& host,
+                                 std::int32_t priority = 3, const std::string& power = "running") {
+    v1::VmCreated c;
+    c.set_id(id);
+    c.mutable_spec()->set_vcpus(4);
+    c.mutable_spec()->set_memory_mib(4096);
+    c.mutable_spec()->set_ha_restart_priority(priority);
+    return {event("VmCreated", c), state(id, host, power)};
+  }
+  recorded_event state(const std::string& id, const std::string& host, const std::string& to) {
+    v1::VmPowerStateChanged p;
+    p.set_id(id);
+    p.set_to(to);
+    p.set_node_id(host);
+    return event("VmPowerStateChanged", p);
+  }
+
+ private:
+  std::uint64_t position_ = 0;
+};
+
+template<class C>
+void feed(C& c, const std::vector<recorded_event>& events) {
+  for (const auto& e : events)
+    c.on_event(e);
+}
+
+std::vector<std::string> types(const std::vector<qx::events::append_request>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records)
+    for (const auto& e : r.events)
+      out.push_back(e.type.substr(std::string{"qx.events.v1."}.size()));
+  return out;
+}
+
+/// Four busy VMs on h1, an idle h2: DRS has something to balance.
+template<class C>
+void hot_cluster(C& c, log_builder& log, const std::string& automation) {
+  feed(c, log.cluster(automation, false));
+  feed(c, log.host("h1"));
+  feed(c, log.host("h2"));
+  for (const auto* id : {"a1", "a2", "a3", "a4"}) {
+    feed(c, log.vm(id, "h1"));
+    c.on_demand(id, 3.5, 2048);
+  }
+}
+
+TEST(drs_controller, fully_automated_waits_for_the_hold_period_then_moves_with_its_reason) {
+  qx::actors::drs::controller drs{{10min, {}}};
+  log_builder log;
+  hot_cluster(drs, log, "fully_automated");
+  const auto first = drs.run_pass(0ms);
+  EXPECT_TRUE(first.migrations.empty()) << "above target for 0 of the 10 minutes";
+  EXPECT_TRUE(drs.run_pass(5min).migrations.empty());
+  const auto held = drs.run_pass(10min);
+  ASSERT_FALSE(held.migrations.empty());
+  EXPECT_EQ(held.migrations.front().target_node_id, "h2");
+  EXPECT_EQ(held.migrations.front().meta.principal, "system:drs");
+  const auto t = types(held.records);
+  ASSERT_GE(t.size(), 2U);
+  EXPECT_EQ(t[0], "DrsRecommended");
+  EXPECT_EQ(t[1], "DrsRecommendationApplied");
+  v1::DrsRecommended rec;
+  ASSERT_TRUE(rec.ParseFromString(held.records.front().events.front().payload));
+  EXPECT_EQ(rec.reason(), "BALANCE");
+  EXPECT_TRUE(rec.automatic());
+  EXPECT_GT(rec.imbalance_before(), rec.imbalance_after());
+  EXPECT_EQ(held.records.front().stream, "drs-c1");
+}
+
+TEST(drs_controller, manual_mode_only_recommends_until_approved_or_rejected) {
+  qx::actors::drs::controller drs{{0ms, {}}};
+  log_builder log;
+  hot_cluster(drs, log, "manual");
+  const auto pass = drs.run_pass(0ms);
+  EXPECT_TRUE(pass.migrations.empty());
+  const auto pending = drs.pending("c1");
+  ASSERT_GE(pending.size(), 2U);
+  // A second pass proposes the same moves: nothing recorded twice.
+  EXPECT_TRUE(types(drs.run_pass(1min).records).empty());
+
+  const auto approved = drs.approve("c1", pending[0].id, "user:alice");
+  ASSERT_TRUE(approved) << approved.error().to_string();
+  ASSERT_EQ(approved->migrations.size(), 1U);
+  EXPECT_EQ(approved->migrations.front().meta.principal, "user:alice");
+  EXPECT_EQ(approved->records.front().metadata.actor, "user:alice");
+  EXPECT_EQ(drs.approve("c1", pending[0].id, "user:alice").error().code, qx::errc::not_found);
+
+  const auto rejected = drs.reject("c1", pending[1].id, "user:bob");
+  ASSERT_TRUE(rejected) << rejected.error().to_string();
+  EXPECT_EQ(types(rejected->records), std::vector<std::string>{"DrsRecommendationRejected"});
+  EXPECT_TRUE(rejected->migrations.empty());
+}
+
+TEST(drs_controller, a_recommendation_whose_vm_stopped_is_rejected_as_stale) {
+  qx::actors::drs::controller drs{{0ms, {}}};
+  log_builder log;
+  hot_cluster(drs, log, "manual");
+  static_cast<void>(drs.run_pass(0ms));
+  const auto pending = drs.pending("c1");
+  ASSERT_FALSE(pending.empty());
+  drs.on_event(log.state(pending[0].move.vm_id, "h1", "stopped"));
+  const auto next = drs.run_pass(1min);
+  v1::DrsRecommendationRejected stale;
+  bool found = false;
+  for (const auto& r : next.records)
+    if (r.events.front().type == "qx.events.v1.DrsRecommendationRejected" &&
+        stale.ParseFromString(r.events.front().payload) &&
+        stale.recommendation_id() == pending[0].id)
+      found = stale.reason() == "STALE";
+  EXPECT_TRUE(found);
+}
+
+TEST(drs_controller, maintenance_moves_vms_at_once_then_enters_maintenance_when_empty) {
+  qx::actors::drs::controller drs{{1h, {}}};
+  log_builder log;
+  feed(drs, log.cluster("fully_automated", false));
+  feed(drs, log.host("h1"));
+  feed(drs, log.host("h2"));
+  feed(drs, log.vm("a1", "h1"));
+  drs.request_maintenance("h1", true);
+  const auto pass = drs.run_pass(0ms); // no hold for mandatory moves
+  ASSERT_EQ(pass.migrations.size(), 1U);
+  EXPECT_EQ(pass.migrations.front().vm_id, "a1");
+  EXPECT_TRUE(pass.node_commands.empty()) << "a1 still holds capacity on h1";
+  v1::VmMigrated moved;
+  moved.set_id("a1");
+  moved.set_target_node_id("h2");
+  drs.on_event(log.event("VmMigrated", moved));
+  const auto after = drs.run_pass(5min);
+  ASSERT_EQ(after.node_commands.size(), 1U);
+  EXPECT_EQ(after.node_commands.front().id, "h1");
+  EXPECT_TRUE(
+      std::holds_alternative<qx::domain::node::enter_maintenance>(after.node_commands[0].command));
+}
+
+TEST(drs_controller, initial_placement_keeps_vms_apart_and_is_recorded) {
+  qx::actors::drs::controller drs;
+  log_builder log;
+  feed(drs, log.cluster("fully_automated", false));
+  feed(drs, log.host("h1"));
+  feed(drs, log.host("h2"));
+  feed(drs, log.vm("a1", "h2"));
+  feed(drs, log.vm("a2", "", 3, "defined"));
+  drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}}});
+  qx::actors::drs::actions out;
+  const auto node = drs.place("c1", "a2", out);
+  ASSERT_TRUE(node) << node.error().to_string();
+  EXPECT_EQ(*node, "h1");
+  EXPECT_EQ(types(out.records), std::vector<std::string>{"DrsVmPlaced"});
+  EXPECT_EQ(drs.place("c1", "nope", out).error().code, qx::errc::not_found);
+}
+
+class ha_controller : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    feed(ha_, log_.cluster("manual", true));
+    for (const auto* h : {"h1", "h2", "h3"})
+      feed(ha_, log_.host(h));
+    feed(ha_, log_.vm("high", "h1", 5));
+    feed(ha_, log_.vm("low", "h1", 1));
+    feed(ha_, log_.vm("unprotected", "h1", 0));
+  }
+  void beat(std::chrono::milliseconds at, std::initializer_list<const char*> nodes) {
+    for (const auto* n : nodes)
+      ha_.on_heartbeat(n, at);
+  }
+  /// The log records what HA asked: the forced stops land.
+  void stopped(const std::string& vm) { ha_.on_event(log_.state(vm, "h1", "stopped")); }
+
+  qx::actors::ha::controller ha_{{{15s, 10s}, {2}, 2min, 5min}};
+  log_builder log_;
+};
+
+TEST_F(ha_controller, a_silent_node_is_suspect_after_the_lease_and_failed_after_the_bound) {
+  beat(0s, {"h1", "h2", "h3"});
+  EXPECT_TRUE(ha_.tick(10s).empty());
+  beat(14s, {"h2", "h3"});
+  const auto suspect = ha_.tick(16s);
+  EXPECT_EQ(types(suspect.records), std::vector<std::string>{"HaNodeSuspected"});
+  ASSERT_EQ(suspect.node_commands.size(), 1U);
+  EXPECT_EQ(suspect.node_commands[0].id, "h1");
+  EXPECT_TRUE(suspect.vm_commands.empty()) << "nothing is stopped before the fencing bound";
+  beat(24s, {"h2", "h3"});
+  const auto failed = ha_.tick(26s);
+  EXPECT_EQ(types(failed.records), std::vector<std::string>{"HaNodeFailed"});
+  EXPECT_EQ(failed.vm_commands.size(), 3U) << "every VM the log had on h1 is recorded stopped";
+  EXPECT_TRUE(failed.starts.empty()) << "restarts wait until the stops are in the log";
+}
+
+TEST_F(ha_controller, restarts_go_by_priority_tier_and_skip_unprotected_vms) {
+  beat(0s, {"h1", "h2", "h3"});
+  beat(30s, {"h2", "h3"});
+  static_cast<void>(ha_.tick(30s));
+  for (const auto* vm : {"high", "low", "unprotected"})
+    stopped(vm);
+  beat(35s, {"h2", "h3"});
+  const auto first = ha_.tick(35s);
+  ASSERT_EQ(first.starts.size(), 1U);
+  EXPECT_EQ(first.starts[0].vm_id, "high");
+  EXPECT_EQ(first.starts[0].meta.principal, "system:ha");
+  beat(40s, {"h2", "h3"});
+  EXPECT_TRUE(ha_.tick(40s).starts.empty()) << "low waits for high's tier";
+  ha_.on_event(log_.state("high", first.starts[0].node_id, "running"));
+  beat(45s, {"h2", "h3"});
+  const auto second = ha_.tick(45s);
+  ASSERT_EQ(second.starts.size(), 1U);
+  EXPECT_EQ(second.starts[0].vm_id, "low");
+}
+
+TEST_F(ha_controller, refused_restarts_are_retried_then_the_vm_is_left_down_in_error) {
+  beat(0s, {"h1", "h2", "h3"});
+  beat(30s, {"h2", "h3"});
+  static_cast<void>(ha_.tick(30s));
+  stopped("high");
+  stopped("low");
+  stopped("unprotected");
+  auto now = 35s;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    beat(now, {"h2", "h3"});
+    const auto a = ha_.tick(now);
+    ASSERT_EQ(a.starts.size(), 1U) << "attempt " << attempt;
+    ha_.on_start_refused("high", a.starts[0].node_id);
+    now += 5s;
+  }
+  beat(now, {"h2", "h3"});
+  const auto gave_up = ha_.tick(now);
+  const auto t = types(gave_up.records);
+  EXPECT_NE(std::find(t.begin(), t.end(), "HaVmLeftDown"), t.end());
+  bool in_error = false;
+  for (const auto& c : gave_up.vm_commands)
+    in_error = in_error ||
+               (c.id == "high" && std::holds_alternative<qx::domain::vm::mark_error>(c.command));
+  EXPECT_TRUE(in_error);
+}
+
+TEST_F(ha_controller, a_host_shut_down_under_failover_fails_over_at_once) {
+  beat(0s, {"h1", "h2", "h3"});
+  ha_.set_shutdown_policy("c1", "failover");
+  const auto a = ha_.host_shutdown("h1", 1s);
+  EXPECT_EQ(types(a.records), std::vector<std::string>{"HaNodeFailed"});
+  EXPECT_EQ(a.vm_commands.size(), 3U);
+  ha_.set_shutdown_policy("c1", "migrate");
+  EXPECT_TRUE(ha_.host_shutdown("h2", 1s).empty()) << "migrate: DRS evacuates, HA does nothing";
+}
+
+TEST_F(ha_controller, admission_control_keeps_room_for_a_host_failure) {
+  // Three hosts of 16 threads x4 and 64 GiB; 12 GiB used. One host's worth must stay free.
+  EXPECT_TRUE(ha_.admits("c1", 4, 4096));
+  EXPECT_FALSE(ha_.admits("c1", 4, 120 * 1024));
+}
+
+} // namespace
