@@ -1,7 +1,8 @@
 #pragma once
 
-// What the DRS and HA actors share: append a decision's records, in order, and only once they
-// are durable run what follows (the commands), on the actor's own thread.
+// What the DRS and HA actors share: their state, their clock, and appending a decision's
+// records in order so that what follows (the commands) runs only once they are durable, on the
+// actor's own thread.
 
 #include "qx/actors/message_types.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +24,53 @@ struct record_tracker {
   std::map<std::uint64_t, std::function<void(status)>> waiting;
 };
 
+/// A reactor actor's state: its pure controller and what it talks to.
+template<class Controller>
+struct reactor_state {
+  std::unique_ptr<Controller> logic;
+  events::event_store* store = nullptr;
+  datacenter_actor coordinator;
+  std::chrono::milliseconds interval{0};
+  record_tracker tracker;
+};
+
+/// The actor clock as the controllers count time (virtual under the deterministic scheduler).
+template<class Self>
+std::chrono::milliseconds now_of(Self* self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      self->clock().now().time_since_epoch());
+}
+
+namespace detail {
+
+/// Appends records[i], then the next from the store's callback; the callbacks keep the chain
+/// alive, and the last answer goes back to the actor as a message.
+template<class Handle>
+struct append_chain : std::enable_shared_from_this<append_chain<Handle>> {
+  append_chain(Handle h, std::uint64_t t, events::event_store& s,
+               std::vector<events::append_request> r)
+      : self_handle(std::move(h)), ticket(t), store(s), records(std::move(r)) {}
+
+  void append(std::size_t i) {
+    store.append_async(records[i],
+                       [chain = this->shared_from_this(), i](result<events::append_result> r) {
+                         if (r && i + 1 < chain->records.size()) {
+                           chain->append(i + 1);
+                           return;
+                         }
+                         caf::anon_send(chain->self_handle, appended_atom::value, chain->ticket,
+                                        r ? status{} : status{std::move(r).error()});
+                       });
+  }
+
+  Handle self_handle;
+  std::uint64_t ticket;
+  events::event_store& store;
+  std::vector<events::append_request> records;
+};
+
+} // namespace detail
+
 /// Appends `records` one after the other; then calls `then` with the first failure or success.
 /// The store may answer on its own thread, so its answer comes back as a message.
 template<class Handle>
@@ -33,25 +82,8 @@ void append_then(const Handle& self_handle, record_tracker& tracker, events::eve
     caf::anon_send(self_handle, appended_atom::value, ticket, status{});
     return;
   }
-  auto shared = std::make_shared<std::vector<events::append_request>>(std::move(records));
-  auto step = std::make_shared<std::function<void(std::size_t)>>();
-  *step = [self_handle, ticket, shared, &store, weak = std::weak_ptr(step)](std::size_t i) {
-    store.append_async((*shared)[i],
-                       [self_handle, ticket, shared, i, weak](result<events::append_result> r) {
-                         const auto next = weak.lock();
-                         if (!r || i + 1 == shared->size() || !next) {
-                           caf::anon_send(self_handle, appended_atom::value, ticket,
-                                          r ? status{} : status{std::move(r).error()});
-                           return;
-                         }
-                         (*next)(i + 1);
-                       });
-  };
-  (*step)(0);
-  // The chain of callbacks holds `step` through `shared` only weakly; keep it until done.
-  tracker.waiting[ticket] = [keep = step, then = std::move(tracker.waiting[ticket])](status s) {
-    then(std::move(s));
-  };
+  std::make_shared<detail::append_chain<Handle>>(self_handle, ticket, store, std::move(records))
+      ->append(0);
 }
 
 /// Called from the actor's appended_atom handler.

@@ -14,6 +14,11 @@ namespace qx::node::detail {
 
 namespace {
 
+/// The states in which shutdown, destroy and reboot are refused.
+bool inactive(domain_state s) {
+  return !is_active(s);
+}
+
 bool running_or_blocked(domain_state s) {
   return s == domain_state::running || s == domain_state::blocked;
 }
@@ -60,24 +65,19 @@ status libvirt_hypervisor::start_domain(const std::string& id) {
 }
 
 status libvirt_hypervisor::shutdown_domain(const std::string& id) {
-  return shielded("shutdown_domain", [&] {
-    return power_op("virDomainShutdown", id, &virDomainShutdown,
-                    [](domain_state s) { return !is_active(s); });
-  });
+  return shielded("shutdown_domain",
+                  [&] { return power_op("virDomainShutdown", id, &virDomainShutdown, &inactive); });
 }
 
 status libvirt_hypervisor::destroy_domain(const std::string& id) {
-  return shielded("destroy_domain", [&] {
-    return power_op("virDomainDestroy", id, &virDomainDestroy,
-                    [](domain_state s) { return !is_active(s); });
-  });
+  return shielded("destroy_domain",
+                  [&] { return power_op("virDomainDestroy", id, &virDomainDestroy, &inactive); });
 }
 
 status libvirt_hypervisor::reboot_domain(const std::string& id) {
   return shielded("reboot_domain", [&] {
     return power_op(
-        "virDomainReboot", id, [](virDomainPtr d) { return virDomainReboot(d, 0); },
-        [](domain_state s) { return !is_active(s); });
+        "virDomainReboot", id, [](virDomainPtr d) { return virDomainReboot(d, 0); }, &inactive);
   });
 }
 

@@ -394,8 +394,10 @@ void engine::reconcile(const std::string& host) {
     const auto vm = view_.vms().find(id);
     if (vm == view_.vms().end() || vm->second.node_id != host ||
         !dom::cluster_view::holds_capacity(vm->second.power)) {
-      note(host + " destroyed stray VM");
-      notes_.back() += " " + id;
+      std::string what = host;
+      what += " destroyed stray ";
+      what += id;
+      note(what);
       world_.stop(id, host);
     }
   }

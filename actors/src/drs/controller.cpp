@@ -1,6 +1,7 @@
 #include "qx/actors/drs/controller.hpp"
 
 #include "qx/actors/domain/node.hpp"
+#include "reactor_record.hpp"
 
 #include <qx/events/v1/drs.pb.h>
 
@@ -12,6 +13,20 @@ namespace {
 
 namespace v1 = events::v1;
 using domain::drs::rule_kind;
+
+template<class Message>
+void record(actions& out, const std::string& cluster_id, const Message& m, const std::string& by) {
+  out.records.push_back(decision("drs-" + cluster_id, m, by));
+}
+
+void record_rejection(actions& out, const std::string& cluster_id, const std::string& id,
+                      const std::string& reason, const std::string& by) {
+  v1::DrsRecommendationRejected ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_recommendation_id(id);
+  ev.set_reason(reason);
+  record(out, cluster_id, ev, by);
+}
 
 bool mandatory(const domain::drs::move& m) {
   return m.reason != "BALANCE";
@@ -81,16 +96,6 @@ domain::drs::pass controller::what_if(const std::string& cluster_id) const {
   return plan_for(cluster_id);
 }
 
-void controller::record(actions& out, const std::string& cluster_id, const std::string& type,
-                        const std::string& payload, const std::string& by) const {
-  events::append_request req;
-  req.stream = "drs-" + cluster_id;
-  req.expected = events::expected_version::any();
-  req.events.push_back({type, payload});
-  req.metadata.actor = by;
-  out.records.push_back(std::move(req));
-}
-
 void controller::drop_stale(const std::string& cluster_id, const domain::drs::pass& p,
                             actions& out) {
   auto& pending = pending_[cluster_id];
@@ -105,12 +110,7 @@ void controller::drop_stale(const std::string& cluster_id, const domain::drs::pa
       ++it;
       continue;
     }
-    v1::DrsRecommendationRejected ev;
-    ev.set_cluster_id(cluster_id);
-    ev.set_recommendation_id(it->first);
-    ev.set_reason("STALE");
-    record(out, cluster_id, "qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString(),
-           principal);
+    record_rejection(out, cluster_id, it->first, "STALE", principal);
     it = pending.erase(it);
   }
 }
@@ -150,7 +150,7 @@ actions controller::run_pass(time_point now) {
       ev.set_target_imbalance(p.target);
       ev.set_score(m.score);
       ev.set_automatic(automatic);
-      record(out, cluster_id, "qx.events.v1.DrsRecommended", ev.SerializeAsString(), principal);
+      record(out, cluster_id, ev, principal);
       if (!automatic) {
         pending.emplace(id, recommendation{id, cluster_id, m});
         continue;
@@ -158,8 +158,7 @@ actions controller::run_pass(time_point now) {
       v1::DrsRecommendationApplied applied;
       applied.set_cluster_id(cluster_id);
       applied.set_recommendation_id(id);
-      record(out, cluster_id, "qx.events.v1.DrsRecommendationApplied", applied.SerializeAsString(),
-             principal);
+      record(out, cluster_id, applied, principal);
       out.migrations.push_back(migrate_vm{m.vm_id, m.to, command_meta{principal, "", id, id, {}}});
     }
   }
@@ -185,36 +184,46 @@ void controller::enter_emptied(actions& out) {
   }
 }
 
-result<actions> controller::approve(const std::string& cluster_id, const std::string& id,
-                                    const std::string& by) {
+result<recommendation> controller::take_pending(const std::string& cluster_id,
+                                                const std::string& id) {
   auto& pending = pending_[cluster_id];
   const auto it = pending.find(id);
   if (it == pending.end())
     return error{errc::not_found, "no pending recommendation " + id, {{"field", "id"}}};
+  auto r = std::move(it->second);
+  pending.erase(it);
+  return r;
+}
+
+result<actions> controller::approve(const std::string& cluster_id, const std::string& id,
+                                    const std::string& by) {
+  auto r = take_pending(cluster_id, id);
+  if (!r)
+    return std::move(r).error();
   actions out;
   v1::DrsRecommendationApplied ev;
   ev.set_cluster_id(cluster_id);
   ev.set_recommendation_id(id);
-  record(out, cluster_id, "qx.events.v1.DrsRecommendationApplied", ev.SerializeAsString(), by);
-  const auto& m = it->second.move;
-  out.migrations.push_back(migrate_vm{m.vm_id, m.to, command_meta{by, "", id, id, {}}});
-  pending.erase(it);
+  record(out, cluster_id, ev, by);
+  out.migrations.push_back(migrate_vm{r->move.vm_id, r->move.to, command_meta{by, "", id, id, {}}});
   return out;
 }
 
 result<actions> controller::reject(const std::string& cluster_id, const std::string& id,
                                    const std::string& by) {
-  auto& pending = pending_[cluster_id];
-  const auto it = pending.find(id);
-  if (it == pending.end())
-    return error{errc::not_found, "no pending recommendation " + id, {{"field", "id"}}};
+  auto r = take_pending(cluster_id, id);
+  if (!r)
+    return std::move(r).error();
   actions out;
-  v1::DrsRecommendationRejected ev;
-  ev.set_cluster_id(cluster_id);
-  ev.set_recommendation_id(id);
-  ev.set_reason("REJECTED");
-  record(out, cluster_id, "qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString(), by);
-  pending.erase(it);
+  record_rejection(out, cluster_id, id, "REJECTED", by);
+  return out;
+}
+
+actions controller::refused(const migrate_vm& m, const qx::error& err) const {
+  actions out;
+  const auto reason = err.details.count("reason") != 0 ? err.details.at("reason")
+                                                       : std::string{to_string(err.code)};
+  record_rejection(out, view_.cluster_of_vm(m.vm_id), m.meta.correlation_id, reason, principal);
   return out;
 }
 
@@ -239,7 +248,7 @@ result<std::string> controller::place(const std::string& cluster_id, const std::
   ev.set_vm_id(vm_id);
   ev.set_node_id(chosen->node_id);
   ev.set_load_after(chosen->load_after);
-  record(out, cluster_id, "qx.events.v1.DrsVmPlaced", ev.SerializeAsString(), principal);
+  record(out, cluster_id, ev, principal);
   return chosen->node_id;
 }
 

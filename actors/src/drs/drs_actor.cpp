@@ -4,40 +4,12 @@
 #include "qx/actors/reactors.hpp"
 #include "reactor_io.hpp"
 
-#include <qx/events/v1/drs.pb.h>
-
 namespace qx::actors {
 
 namespace {
 
-struct drs_state {
-  std::unique_ptr<drs::controller> logic;
-  events::event_store* store = nullptr;
-  datacenter_actor coordinator;
-  std::chrono::milliseconds interval{0};
-  record_tracker tracker;
-};
-
+using drs_state = reactor_state<drs::controller>;
 using drs_pointer = drs_actor::stateful_pointer<drs_state>;
-
-drs::time_point now_of(drs_pointer self) {
-  return std::chrono::duration_cast<drs::time_point>(self->clock().now().time_since_epoch());
-}
-
-void refused(drs_pointer self, const migrate_vm& m, const qx::error& err) {
-  events::v1::DrsRecommendationRejected ev;
-  const auto cluster = self->state.logic->view().cluster_of_vm(m.vm_id);
-  ev.set_cluster_id(cluster);
-  ev.set_recommendation_id(m.meta.correlation_id);
-  ev.set_reason(err.details.count("reason") != 0 ? err.details.at("reason")
-                                                 : std::string{to_string(err.code)});
-  events::append_request req;
-  req.stream = "drs-" + cluster;
-  req.events.push_back({"qx.events.v1.DrsRecommendationRejected", ev.SerializeAsString()});
-  req.metadata.actor = drs::principal;
-  append_then(drs_actor{self}, self->state.tracker, *self->state.store, {std::move(req)},
-              [](const status&) {});
-}
 
 /// Records, then (if durable) migrates; `done` learns whether the records are durable.
 void perform(drs_pointer self, drs::actions a, std::function<void(status)> done) {
@@ -53,7 +25,7 @@ void perform(drs_pointer self, drs::actions a, std::function<void(status)> done)
             self->request(self->state.coordinator, caf::infinite, m)
                 .then([self, m](placement_outcome& r) {
                   if (!r)
-                    refused(self, m, r.error());
+                    perform(self, self->state.logic->refused(m, r.error()), [](const status&) {});
                 });
         done(std::move(s));
       });

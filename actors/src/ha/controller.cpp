@@ -2,6 +2,7 @@
 
 #include "qx/actors/domain/node.hpp"
 #include "qx/actors/domain/vm.hpp"
+#include "reactor_record.hpp"
 
 #include <qx/events/v1/ha.pb.h>
 #include <qx/events/v1/vm.pb.h>
@@ -14,6 +15,20 @@ namespace {
 
 namespace v1 = events::v1;
 using domain::ha::health;
+
+template<class Message>
+void record(actions& out, const std::string& cluster_id, const Message& m) {
+  out.records.push_back(decision("ha-" + cluster_id, m, principal));
+}
+
+void record_left_down(actions& out, const std::string& cluster_id, const std::string& vm_id,
+                      const std::string& reason) {
+  v1::HaVmLeftDown ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_vm_id(vm_id);
+  ev.set_reason(reason);
+  record(out, cluster_id, ev);
+}
 
 command_meta meta(const std::string& why) {
   return command_meta{principal, "", why, why, {}};
@@ -62,16 +77,6 @@ void controller::set_shutdown_policy(const std::string& cluster_id, std::string 
   shutdown_policy_[cluster_id] = std::move(policy);
 }
 
-void controller::record(actions& out, const std::string& cluster_id, const std::string& type,
-                        const std::string& payload) const {
-  events::append_request req;
-  req.stream = "ha-" + cluster_id;
-  req.expected = events::expected_version::any();
-  req.events.push_back({type, payload});
-  req.metadata.actor = principal;
-  out.records.push_back(std::move(req));
-}
-
 bool controller::admits(const std::string& cluster_id, std::uint32_t vcpus,
                         std::uint64_t memory_mib) const {
   const auto cluster = view_.clusters().find(cluster_id);
@@ -109,7 +114,7 @@ void controller::node_health(const std::string& node_id,
       v1::HaNodeRecovered ev;
       ev.set_cluster_id(node.cluster_id);
       ev.set_node_id(node_id);
-      record(out, node.cluster_id, "qx.events.v1.HaNodeRecovered", ev.SerializeAsString());
+      record(out, node.cluster_id, ev);
     }
     if (node.state == domain::node::states::disconnected)
       out.node_commands.push_back({node_id, domain::node::connect{}, meta("HEARTBEAT")});
@@ -120,7 +125,7 @@ void controller::node_health(const std::string& node_id,
     ev.set_cluster_id(node.cluster_id);
     ev.set_node_id(node_id);
     ev.set_last_heartbeat_unix_ms(last.count());
-    record(out, node.cluster_id, "qx.events.v1.HaNodeSuspected", ev.SerializeAsString());
+    record(out, node.cluster_id, ev);
     if (node.state == domain::node::states::connected)
       out.node_commands.push_back(
           {node_id, domain::node::disconnect{"HEARTBEAT_LOST"}, meta("HEARTBEAT_LOST")});
@@ -143,7 +148,7 @@ void controller::fail_node(const std::string& node_id, const std::string& cluste
     if (vm.ha_priority > 0)
       queue_[vm_id] = queued(cluster_id, node_id, vm.ha_priority);
   }
-  record(out, cluster_id, "qx.events.v1.HaNodeFailed", ev.SerializeAsString());
+  record(out, cluster_id, ev);
 }
 
 actions controller::host_shutdown(const std::string& node_id, time_point now) {
@@ -170,12 +175,7 @@ actions controller::host_shutdown(const std::string& node_id, time_point now) {
 }
 
 void controller::give_up(const std::string& vm_id, const std::string& reason, actions& out) {
-  const auto& q = queue_.at(vm_id);
-  v1::HaVmLeftDown ev;
-  ev.set_cluster_id(q.cluster_id);
-  ev.set_vm_id(vm_id);
-  ev.set_reason(reason);
-  record(out, q.cluster_id, "qx.events.v1.HaVmLeftDown", ev.SerializeAsString());
+  record_left_down(out, queue_.at(vm_id).cluster_id, vm_id, reason);
   out.vm_commands.push_back({vm_id, domain::vm::mark_error{"HA_" + reason}, meta(reason)});
   queue_.erase(vm_id);
 }
@@ -295,7 +295,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
       ev.set_target_node_id(r.node_id);
       ev.set_priority(r.priority);
       ev.set_attempt(q.attempts + 1);
-      record(out, cluster_id, "qx.events.v1.HaRestartPlanned", ev.SerializeAsString());
+      record(out, cluster_id, ev);
       out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART")});
     }
   for (const auto& [vm_id, reason] : plan.left_down) {
@@ -308,11 +308,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
     if (q.reported_down)
       continue;
     q.reported_down = true;
-    v1::HaVmLeftDown ev;
-    ev.set_cluster_id(cluster_id);
-    ev.set_vm_id(vm_id);
-    ev.set_reason(reason);
-    record(out, cluster_id, "qx.events.v1.HaVmLeftDown", ev.SerializeAsString());
+    record_left_down(out, cluster_id, vm_id, reason);
   }
 }
 

@@ -8,19 +8,8 @@ namespace qx::actors {
 
 namespace {
 
-struct ha_state {
-  std::unique_ptr<ha::controller> logic;
-  events::event_store* store = nullptr;
-  datacenter_actor coordinator;
-  std::chrono::milliseconds interval{0};
-  record_tracker tracker;
-};
-
+using ha_state = reactor_state<ha::controller>;
 using ha_pointer = ha_actor::stateful_pointer<ha_state>;
-
-ha::time_point now_of(ha_pointer self) {
-  return std::chrono::duration_cast<ha::time_point>(self->clock().now().time_since_epoch());
-}
 
 void perform(ha_pointer self, ha::actions a) {
   auto records = std::move(a.records); // before `a` moves into the continuation

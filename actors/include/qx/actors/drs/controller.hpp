@@ -77,6 +77,9 @@ class controller {
                                         const std::string& by);
   [[nodiscard]] result<actions> reject(const std::string& cluster_id, const std::string& id,
                                        const std::string& by);
+  /// The coordinator refused the migration of recommendation `m.meta.correlation_id`: the
+  /// rejection to record, with the refusal's reason (or its code).
+  [[nodiscard]] actions refused(const migrate_vm& m, const qx::error& err) const;
   /// Initial placement of `vm_id` in `cluster_id`: the node that fits (placement rules, the
   /// cluster's must rules) with the lowest load afterwards. NO_SUITABLE_NODE when none.
   [[nodiscard]] result<std::string> place(const std::string& cluster_id, const std::string& vm_id,
@@ -87,8 +90,8 @@ class controller {
 
  private:
   [[nodiscard]] domain::drs::pass plan_for(const std::string& cluster_id) const;
-  void record(actions& out, const std::string& cluster_id, const std::string& type,
-              const std::string& payload, const std::string& by) const;
+  [[nodiscard]] result<recommendation> take_pending(const std::string& cluster_id,
+                                                    const std::string& id);
   void enter_emptied(actions& out);
   void drop_stale(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
 

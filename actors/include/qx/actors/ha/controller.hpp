@@ -109,8 +109,6 @@ class controller {
                   std::vector<domain::ha::protected_vm> candidates, time_point now, actions& out);
   void track_in_flight(time_point now, actions& out);
   void give_up(const std::string& vm_id, const std::string& reason, actions& out);
-  void record(actions& out, const std::string& cluster_id, const std::string& type,
-              const std::string& payload) const;
 
   config cfg_;
   domain::cluster_view view_;
