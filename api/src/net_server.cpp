@@ -7,6 +7,8 @@
 #include "image_upload.hpp"
 #include "responses.hpp"
 
+#include <qx/net/url.hpp>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -48,63 +50,6 @@ struct connection_slot {
   connection_slot(const connection_slot&) = delete;
   connection_slot& operator=(const connection_slot&) = delete;
 };
-
-int hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/// %xx-decodes `s` (and '+' as a space in queries); nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      const int hi = i + 1 < s.size() ? hex(s[i + 1]) : -1;
-      const int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-/// Splits the request target into the decoded path and query parameters.
-bool split_target(std::string_view target, http_request& out) {
-  const auto q = target.find('?');
-  auto path = percent_decode(target.substr(0, q), false);
-  if (!path || path->empty() || path->front() != '/')
-    return false;
-  out.path = std::move(*path);
-  if (q == std::string_view::npos)
-    return true;
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    const auto eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!key || !value)
-      return false;
-    out.query[*key] = std::move(*value);
-  }
-  return true;
-}
 
 http_response text_response(unsigned status, std::string body, std::string type = "text/plain") {
   http_response r;
@@ -605,7 +550,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   /// The head of `raw` as the handlers see it; false when the target is not a valid path.
   bool request_of(const http::request_header<>& raw, http_request& req) {
     req.method = std::string{raw.method_string()};
-    if (!split_target(std::string_view{raw.target().data(), raw.target().size()}, req))
+    if (!qx::net::split_target(std::string_view{raw.target().data(), raw.target().size()}, req.path,
+                           req.query))
       return false;
     req.content_type = std::string{raw[http::field::content_type]};
     req.if_match = std::string{raw[http::field::if_match]};

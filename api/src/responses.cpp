@@ -51,6 +51,10 @@ unsigned status_of(const error& e, bool if_match_given) {
     return 409;
   case errc::too_large:
     return 413;
+  case errc::unauthenticated:
+    return 401;
+  case errc::permission_denied:
+    return 403;
   case errc::unavailable:
     return 503;
   case errc::corrupted:

@@ -24,6 +24,10 @@ std::string_view to_string(errc code) noexcept {
     return "FAILED_PRECONDITION";
   case errc::resource_exhausted:
     return "RESOURCE_EXHAUSTED";
+  case errc::unauthenticated:
+    return "UNAUTHENTICATED";
+  case errc::permission_denied:
+    return "PERMISSION_DENIED";
   }
   return "UNKNOWN";
 }

@@ -1,5 +1,8 @@
 #include "qx/sim/scenario.hpp"
 
+#include "qx/events/mapping_keys.hpp"
+#include "qx/events/utf8.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -39,15 +42,13 @@ void expect_map(const YAML::Node& n, const std::string& path,
                 std::initializer_list<std::string_view> keys) {
   if (!n.IsMap())
     refuse(path, "must be a mapping");
-  std::set<std::string> seen;
+  key_set seen{keys};
   for (const auto& kv : n) {
     if (!kv.first.IsScalar())
       refuse(path, "keys must be plain names");
-    const auto key = kv.first.Scalar();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      refuse(at(path, key), "unknown field " + key);
-    if (!seen.insert(key).second) // YAML keeps one of the two silently
-      refuse(at(path, key), "appears twice");
+    const auto& key = kv.first.Scalar();
+    if (auto why = seen.add(key))
+      refuse(at(path, key), std::move(*why));
   }
 }
 
@@ -526,45 +527,6 @@ scenario read_scenario(const YAML::Node& root, const fs::path& base,
       refs.vm((*list)[i],
               at(list == &s.expect.running ? "expect.running" : "expect.not_running", i));
   return s;
-}
-
-/// The offset of the first byte that breaks UTF-8 (overlong forms and surrogates too).
-std::optional<std::size_t> invalid_utf8_at(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80U) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0U) == 0xC0U) {
-      n = 1;
-      cp = c & 0x1FU;
-    } else if ((c & 0xF0U) == 0xE0U) {
-      n = 2;
-      cp = c & 0x0FU;
-    } else if ((c & 0xF8U) == 0xF0U) {
-      n = 3;
-      cp = c & 0x07U;
-    } else {
-      return i;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size())
-        return i;
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0U) != 0x80U)
-        return i;
-      cp = (cp << 6U) | (cc & 0x3FU);
-    }
-    const std::uint32_t min = n == 1 ? 0x80U : n == 2 ? 0x800U : 0x10000U;
-    if (cp < min || cp > 0x10FFFFU || (cp >= 0xD800U && cp <= 0xDFFFU))
-      return i;
-    i += n + 1;
-  }
-  return std::nullopt;
 }
 
 } // namespace

@@ -32,6 +32,11 @@ enum class errc : std::uint8_t {
   failed_precondition,
   /// Not enough capacity (CPU, memory, storage, addresses) for the command.
   resource_exhausted,
+  /// The caller did not prove who it is (no, a wrong or an expired credential); details["reason"]
+  /// says which ("TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED").
+  unauthenticated,
+  /// The caller is known but may not do this (or not from where it asks).
+  permission_denied,
 };
 
 /// The stable upper-case token of a code, as the API shows it ("CONFLICT").
