@@ -104,6 +104,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
          "How often watchers with batch=N get what was published meanwhile (ms)")
       ->check(CLI::Range(1U, 1000U))
       ->default_str("20");
+  cmd->add_option("--advertise-url", args->opts.advertise_url,
+                  "This control plane's URL as node agents reach it (default http://<listen>)");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

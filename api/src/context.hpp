@@ -3,6 +3,8 @@
 // What the handlers share: the actors (through the gateway), the read models, the log, the
 // operations and the idempotency cache.
 
+#include "agent_registry.hpp"
+#include "blocking_pool.hpp"
 #include "gateway.hpp"
 #include "idempotency.hpp"
 #include "operations.hpp"
@@ -10,6 +12,7 @@
 
 #include <qx/events/event_store.hpp>
 #include <qx/projections/host.hpp>
+#include <qx/security/one_time_tokens.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -29,6 +32,10 @@ struct api_context {
   idempotency_cache& idempotency;
   std::size_t max_in_flight = 4096;
   std::string images_dir; ///< Where uploaded images are kept (<data dir>/images).
+  agent_registry* agents = nullptr; ///< The node agents' sessions.
+  blocking_pool* blocking = nullptr; ///< Where discovery waits for hosts.
+  security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
+  std::string advertise_url; ///< This control plane's URL as the agents reach it.
   render_cache renders;
   std::atomic<std::size_t> in_flight{0};
 };

@@ -50,8 +50,9 @@ void with_body(const http_request& req, responder& respond,
 [[nodiscard]] status check_id(std::string_view field, std::string_view id);
 
 /// Fields of a state that are bookkeeping, not shown.
-inline constexpr std::array<std::string_view, 3> hidden_fields = {"created", "deleted",
-                                                                  "registered"};
+/// (and the hash of a node agent's key: not secret, but nobody's business).
+inline constexpr std::array<std::string_view, 4> hidden_fields = {"created", "deleted",
+                                                                  "registered", "agent_key_sha256"};
 
 template<class A>
 [[nodiscard]] json render(const projections::resource<A>& r) {

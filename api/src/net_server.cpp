@@ -8,6 +8,7 @@
 #include "responses.hpp"
 
 #include <qx/net/url.hpp>
+#include <qx/security/secrets.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -367,6 +368,113 @@ result<watch_params> watch_params_of(const http_request& req, std::uint64_t head
   return p;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Node agent session: one WebSocket per agent, binary protobuf frames both ways, handed to the
+// node's proxy actor through the agent registry.
+
+class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws> {
+ public:
+  agent_ws(tcp::socket&& socket, shared_state& st, std::string node_id)
+      : ws_(std::move(socket)), st_(st), node_id_(std::move(node_id)) {}
+  ~agent_ws() override = default;
+  agent_ws(const agent_ws&) = delete;
+  agent_ws& operator=(const agent_ws&) = delete;
+  agent_ws(agent_ws&&) = delete;
+  agent_ws& operator=(agent_ws&&) = delete;
+
+  void run(http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout{st_.deps.limits.handshake_timeout,
+                                                   st_.deps.limits.ping_interval * 2, true});
+    ws_.read_message_max(std::size_t{16} << 20U);
+    ws_.binary(true);
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      self->epoch_ = self->st_.deps.agents.attach(self->node_id_, self);
+      self->do_read();
+    });
+  }
+
+  void send(std::string bytes) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), b = std::move(bytes)]() mutable {
+      if (self->closing_)
+        return;
+      self->out_.push_back(std::move(b));
+      if (self->out_.size() > 100'000) { // an agent that stopped reading
+        self->closing_ = true;
+        self->out_.clear();
+        beast::get_lowest_layer(self->ws_).close();
+        return;
+      }
+      if (self->out_.size() == 1)
+        self->write_next();
+    });
+  }
+
+  void close(const std::string& reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+      if (self->closing_)
+        return;
+      self->closing_ = true;
+      if (!self->out_.empty()) {
+        self->close_reason_ = reason; // after the queued frames
+        return;
+      }
+      self->ws_.async_close(websocket::close_reason{websocket::close_code::policy_error, reason},
+                            [self](beast::error_code) {});
+    });
+  }
+
+ private:
+  void do_read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        self->st_.deps.agents.closed(self->node_id_, self->epoch_, ec.message());
+        return;
+      }
+      self->st_.deps.agents.frame(self->node_id_, self->epoch_,
+                                  beast::buffers_to_string(self->in_.data()));
+      self->in_.consume(self->in_.size());
+      self->do_read();
+    });
+  }
+
+  void write_next() {
+    ws_.async_write(net::buffer(out_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec)
+                        return;
+                      self->out_.pop_front();
+                      if (!self->out_.empty())
+                        return self->write_next();
+                      if (!self->close_reason_.empty())
+                        self->ws_.async_close(
+                            websocket::close_reason{websocket::close_code::policy_error,
+                                                    self->close_reason_},
+                            [self](beast::error_code) {});
+                    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  shared_state& st_;
+  std::string node_id_;
+  std::uint64_t epoch_ = 0;
+  beast::flat_buffer in_;
+  std::deque<std::string> out_;
+  bool closing_ = false;
+  std::string close_reason_;
+};
+
+/// The node id of /api/v1/nodes/{id}/session, or "".
+std::string session_node_of(std::string_view path) {
+  constexpr std::string_view head = "/api/v1/nodes/";
+  constexpr std::string_view tail = "/session";
+  if (!path.starts_with(head) || !path.ends_with(tail) || path.size() <= head.size() + tail.size())
+    return {};
+  const auto id = path.substr(head.size(), path.size() - head.size() - tail.size());
+  return id.find('/') == std::string_view::npos ? std::string{id} : std::string{};
+}
+
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket&& socket, shared_state& st)
@@ -582,6 +690,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
       upgrade(std::move(raw), req);
       return;
     }
+    if (auto node = session_node_of(req.path); !node.empty() && websocket::is_upgrade(raw)) {
+      agent_upgrade(std::move(raw), node);
+      return;
+    }
     if (system_route(req))
       return;
     dispatch(st_.deps.ctx, st_.deps.routes, std::move(req),
@@ -654,6 +766,30 @@ class http_session : public std::enable_shared_from_this<http_session> {
     stream_.expires_never();
     std::make_shared<watch_session>(stream_.release_socket(), st_, std::move(*params))
         ->run(std::move(raw));
+  }
+
+  /// An agent opens its session: it proves it is the node with the key it got at registration.
+  void agent_upgrade(http::request<http::string_body> raw, const std::string& node_id) {
+    route_ = "/api/v1/nodes/{id}/session";
+    const auto node = st_.deps.proj.inv().get<actors::node_aggregate>(node_id);
+    if (!node) {
+      send(error_response(404, "NOT_FOUND", "no node " + node_id), version_);
+      return;
+    }
+    const auto auth = raw[http::field::authorization];
+    const std::string_view presented{auth.data(), auth.size()};
+    const auto& expected = node->state.agent_key_sha256();
+    if (expected.empty() || !presented.starts_with("Bearer ") ||
+        !security::constant_time_equal(security::sha256_hex(presented.substr(7)), expected)) {
+      send(error_response(401, "AGENT_KEY_INVALID",
+                          "the session of node " + node_id + " needs the key its agent got at "
+                          "registration"),
+           version_);
+      return;
+    }
+    st_.deps.stats.request(route_, method_, 101, std::chrono::steady_clock::now() - started_);
+    stream_.expires_never();
+    std::make_shared<agent_ws>(stream_.release_socket(), st_, node_id)->run(std::move(raw));
   }
 
   void send(http_response resp, unsigned version) {

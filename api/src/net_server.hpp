@@ -4,6 +4,7 @@
 // with limits, answers probes and /metrics, hands the rest to dispatch(), and runs WebSocket
 // watchers. Beast stays inside net_server.cpp: it is the costliest file to compile.
 
+#include "agent_registry.hpp"
 #include "context.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
@@ -24,6 +25,7 @@ struct net_dependencies {
   metrics& stats;
   events::event_store& store;
   projections::host& proj;
+  agent_registry& agents;
   server_limits limits;
 };
 

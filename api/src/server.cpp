@@ -42,6 +42,9 @@ class server_impl final : public server {
     ctx_ = std::make_unique<api_context>(*gateway_, proj_, *store_, ops_, idempotency_,
                                          opts_.limits.max_in_flight);
     ctx_->images_dir = opts_.data_dir + "/images";
+    agents_ = std::make_unique<agent_registry>(system_, *gateway_, proj_.inv());
+    ctx_->agents = agents_.get();
+    ctx_->blocking = &blocking_;
     if (opts_.hypervisor_stand_in)
       stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
     proj_.add_observer([this](const events::recorded_event& e) {
@@ -49,6 +52,8 @@ class server_impl final : public server {
       ops_.on_event(e);
       if (stand_in_ && proj_.caught_up())
         stand_in_->on_event(e);
+      if (proj_.caught_up())
+        agents_->on_event(e);
     });
     const auto head_at_open = store_->head().position;
     proj_.on_caught_up([this, head_at_open] {
@@ -63,11 +68,14 @@ class server_impl final : public server {
     hub_.start_ticks(opts_.limits.watch_batch_window, max_shared_batch);
     proj_.start();
     net_ = std::make_unique<net_server>(
-        net_dependencies{*ctx_, routes_, hub_, metrics_, *store_, proj_, opts_.limits});
+        net_dependencies{*ctx_, routes_, hub_, metrics_, *store_, proj_, *agents_, opts_.limits});
     auto port = net_->start(opts_.listen_host, opts_.listen_port, opts_.io_threads);
     if (!port)
       return std::move(port).error();
     port_ = *port;
+    ctx_->advertise_url = opts_.advertise_url.empty()
+                              ? "http://" + opts_.listen_host + ":" + std::to_string(port_)
+                              : opts_.advertise_url;
     return {};
   }
 
@@ -83,6 +91,9 @@ class server_impl final : public server {
     if (net_)
       net_->stop_accepting();
     hub_.stop_ticks();
+    blocking_.stop();
+    if (agents_)
+      agents_->stop();
     if (dc_.coordinator) {
       actors::shutdown(dc_);
       system_.await_all_actors_done();
@@ -123,6 +134,8 @@ class server_impl final : public server {
   actors::datacenter dc_;
   std::unique_ptr<gateway> gateway_;
   std::unique_ptr<hypervisor_stand_in> stand_in_;
+  std::unique_ptr<agent_registry> agents_;
+  blocking_pool blocking_;
   std::unique_ptr<api_context> ctx_;
   std::unique_ptr<net_server> net_;
   std::uint16_t port_ = 0;

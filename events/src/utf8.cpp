@@ -3,7 +3,9 @@
 namespace qx {
 
 utf8_sequence decode_utf8(std::string_view text, std::size_t i) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
+  const auto byte = [&](std::size_t k) {
+    return static_cast<std::uint8_t>(text[k]);
+  };
   const std::uint8_t lead = byte(i);
   std::size_t length = 0;
   std::uint32_t cp = 0;

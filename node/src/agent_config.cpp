@@ -85,9 +85,9 @@ bool valid_host(std::string_view host) {
     if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
         !std::all_of(label.begin(), label.end(), dns_label_char))
       return false;
-    digits_and_dots_only = digits_and_dots_only && std::all_of(label.begin(), label.end(), [](char ch) {
-                             return ch >= '0' && ch <= '9';
-                           });
+    digits_and_dots_only =
+        digits_and_dots_only &&
+        std::all_of(label.begin(), label.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (dot == std::string_view::npos)
       break;
     start = dot + 1;
@@ -279,8 +279,8 @@ result<agent_config> parse(std::string_view text) {
     if (!root.IsMap())
       return at_mark(invalid("file", "the config must be a mapping of keys to values"),
                      root.Mark());
-    key_set seen{"node_id",  "control_plane_address", "agent_key", "cluster_id",
-                 "listen",   "libvirt_uri",           "pools_root"};
+    key_set seen{"node_id", "control_plane_address", "agent_key", "cluster_id",
+                 "listen",  "libvirt_uri",           "pools_root"};
     for (const auto& kv : root) {
       if (!kv.first.IsScalar())
         return at_mark(invalid("file", "keys must be plain names"), kv.first.Mark());
@@ -327,9 +327,10 @@ status validate(const agent_config& c) {
   const bool has_address = !c.control_plane_address.empty();
   const bool has_key = !c.agent_key.empty();
   if (has_id || has_address || has_key) {
-    const char* missing = !has_id ? "node_id" : !has_address ? "control_plane_address"
-                                            : !has_key       ? "agent_key"
-                                                             : nullptr;
+    const char* missing = !has_id        ? "node_id"
+                          : !has_address ? "control_plane_address"
+                          : !has_key     ? "agent_key"
+                                         : nullptr;
     if (missing != nullptr)
       return invalid(missing, std::string{"node_id, control_plane_address and agent_key are set "
                                           "together or not at all; "} +

@@ -190,8 +190,8 @@ struct agent_session::impl {
       return hv.shutdown_domain(id);
     if (a == "destroy") {
       auto s = hv.query_state(id);
-      if (s && s->state == domain_state::shutoff)
-        return {}; // off already
+      if ((s && s->state == domain_state::shutoff) || (!s && s.error().code == errc::not_found))
+        return {}; // off already, or gone with a restarted host: what was asked holds
       return hv.destroy_domain(id);
     }
     if (a == "reboot")

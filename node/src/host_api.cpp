@@ -303,7 +303,7 @@ class agent_impl final : public agent {
     next.control_plane_address = *address;
     next.agent_key = *key;
     next.cluster_id = body->value("clusterId", std::string{});
-    if (auto ok = validate(next); !ok)
+    if (auto ok = validate_membership(next); !ok)
       return fail(ok.error());
     // Used up only once the whole request is known good: a malformed completion leaves the
     // token valid for a corrected retry.
@@ -371,7 +371,7 @@ class agent_impl final : public agent {
     next.node_id = answer["nodeId"].get<std::string>();
     next.agent_key = answer["agentKey"].get<std::string>();
     next.control_plane_address = url->origin();
-    if (auto ok = validate(next); !ok)
+    if (auto ok = validate_membership(next); !ok)
       return fail(502, "INVALID_RESPONSE", ok.error().message);
     if (auto ok = become(std::move(next)); !ok)
       return fail(ok.error());
@@ -443,6 +443,17 @@ class agent_impl final : public agent {
   }
 
   // -- membership (mutex_ held) -------------------------------------------------------------
+
+  /// Checks the membership fields of `m` as the file will hold them (flags such as a listen
+  /// port 0 are not the file's business).
+  status validate_membership(const agent_config& m) const {
+    auto file = started_file_;
+    file.node_id = m.node_id;
+    file.control_plane_address = m.control_plane_address;
+    file.agent_key = m.agent_key;
+    file.cluster_id = m.cluster_id;
+    return validate(file);
+  }
 
   /// Writes the membership fields of `m` into the config file, leaving the rest of the file
   /// as the operator wrote it (flags given at start are not written back).

@@ -27,9 +27,8 @@ qx::error path_error(std::string_view reason, std::string message) {
 }
 
 qx::error too_long(std::string message, std::size_t limit) {
-  return {errc::too_large,
-          std::move(message),
-          {{"field", "path"}, {"limit", std::to_string(limit)}}};
+  return {
+      errc::too_large, std::move(message), {{"field", "path"}, {"limit", std::to_string(limit)}}};
 }
 
 qx::error os_error(std::string_view field, const std::string& what, int err) {
@@ -110,8 +109,8 @@ std::string percent_decode(std::string_view text) {
 /// decoded it again.
 status check_segment(std::string_view segment) {
   if (segment.size() > max_pool_segment_bytes)
-    return too_long("a component of path is longer than " +
-                        std::to_string(max_pool_segment_bytes) + " bytes",
+    return too_long("a component of path is longer than " + std::to_string(max_pool_segment_bytes) +
+                        " bytes",
                     max_pool_segment_bytes);
   if (segment == "..")
     return path_error("PATH_OUTSIDE_POOL", "path must not hold '..'");
@@ -169,11 +168,13 @@ result<unique_fd> open_child_folder(int parent, const std::string& name, const s
     return fd;
   const int err = errno;
   if (err == ELOOP || err == ENOTDIR) {
-    // With O_DIRECTORY Linux answers ENOTDIR for a symlink too; look at the entry itself
-    // to say which. The answer is a refusal either way: nothing was opened.
+    // Nothing was opened: this is a refusal either way, and a second look at the entry only
+    // picks the reason. With O_DIRECTORY Linux answers ENOTDIR for a symlink too. A folder
+    // found now was something else a moment ago: it was swapped, which counts as a link.
     struct stat st {};
-    if (err == ELOOP ||
-        (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)))
+    if (err != ELOOP && ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return os_error("path", shown, errno);
+    if (err == ELOOP || S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))
       return path_error("PATH_OUTSIDE_POOL",
                         shown + " is a symbolic link; links in a pool are never followed");
     return path_error("NOT_A_DIRECTORY", shown + " is not a folder");
@@ -197,9 +198,8 @@ result<std::vector<pool_file>> list_pool_files(const std::string& pool_root,
                                                std::string_view relative_path,
                                                std::size_t max_entries) {
   if (pool_root.empty() || pool_root.front() != '/' || pool_root.find('\0') != std::string::npos)
-    return qx::error{errc::invalid_argument,
-                     "the pool root must be an absolute path",
-                     {{"field", "pool_root"}}};
+    return qx::error{
+        errc::invalid_argument, "the pool root must be an absolute path", {{"field", "pool_root"}}};
   auto segments = split_path(relative_path);
   if (!segments)
     return std::move(segments).error();
@@ -228,7 +228,9 @@ result<std::vector<pool_file>> list_pool_files(const std::string& pool_root,
   if (stream == nullptr)
     return os_error("path", walked.empty() ? "the pool's root" : walked, errno);
   (void)dir.release(); // the stream owns the descriptor now
-  const auto close_stream = [](DIR* d) { ::closedir(d); };
+  const auto close_stream = [](DIR* d) {
+    ::closedir(d);
+  };
   const std::unique_ptr<DIR, decltype(close_stream)> owner{stream, close_stream};
 
   std::vector<pool_file> files;

@@ -25,7 +25,9 @@ bool printable_ascii(std::string_view text) noexcept {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
 }
 
-bool expired(time_point expires_at, time_point now) noexcept { return now >= expires_at; }
+bool expired(time_point expires_at, time_point now) noexcept {
+  return now >= expires_at;
+}
 
 } // namespace
 
@@ -39,8 +41,10 @@ one_time_tokens::issued_token one_time_tokens::issue() {
   std::lock_guard lock{mutex_};
   const auto now = clock_();
   prune_locked(now);
-  auto live = static_cast<std::size_t>(std::count_if(
-      entries_.begin(), entries_.end(), [&](const entry& e) { return !expired(e.expires_at, now); }));
+  auto live =
+      static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) {
+        return !expired(e.expires_at, now);
+      }));
   while (live >= max_active_) {
     const auto oldest = std::find_if(entries_.begin(), entries_.end(),
                                      [&](const entry& e) { return !expired(e.expires_at, now); });
@@ -76,12 +80,12 @@ status one_time_tokens::consume(std::string_view presented) {
 std::size_t one_time_tokens::active() const {
   std::lock_guard lock{mutex_};
   const auto now = clock_();
-  return static_cast<std::size_t>(std::count_if(
-      entries_.begin(), entries_.end(), [&](const entry& e) { return !expired(e.expires_at, now); }));
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(),
+                    [&](const entry& e) { return !expired(e.expires_at, now); }));
 }
 
-result<std::size_t> one_time_tokens::find_locked(std::string_view presented,
-                                                 time_point now) const {
+result<std::size_t> one_time_tokens::find_locked(std::string_view presented, time_point now) const {
   if (blank(presented))
     return refusal("TOKEN_MISSING", "no token was presented");
   // Neither the length nor the characters of a refused token appear in the message: it may be
@@ -95,7 +99,8 @@ result<std::size_t> one_time_tokens::find_locked(std::string_view presented,
   // which hash (if any) is the one.
   std::size_t found = entries_.size();
   for (std::size_t i = 0; i < entries_.size(); ++i) {
-    const std::size_t match = 0U - static_cast<std::size_t>(constant_time_equal(entries_[i].hash, hash));
+    const std::size_t match =
+        0U - static_cast<std::size_t>(constant_time_equal(entries_[i].hash, hash));
     found = (i & match) | (found & ~match);
   }
   if (found == entries_.size())
@@ -111,8 +116,10 @@ result<std::size_t> one_time_tokens::find_locked(std::string_view presented,
 void one_time_tokens::prune_locked(time_point now) {
   std::erase_if(entries_,
                 [&](const entry& e) { return expired(e.expires_at + expired_memory, now); });
-  auto kept_expired = static_cast<std::size_t>(std::count_if(
-      entries_.begin(), entries_.end(), [&](const entry& e) { return expired(e.expires_at, now); }));
+  auto kept_expired =
+      static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) {
+        return expired(e.expires_at, now);
+      }));
   while (kept_expired > max_expired()) {
     const auto oldest = std::find_if(entries_.begin(), entries_.end(),
                                      [&](const entry& e) { return expired(e.expires_at, now); });

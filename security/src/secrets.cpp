@@ -22,8 +22,8 @@ std::string base64url(const std::vector<unsigned char>& in) {
   out.reserve((in.size() * 4 + 2) / 3);
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{in[i]} << 16U) | (std::uint32_t{in[i + 1]} << 8U) |
-                            std::uint32_t{in[i + 2]};
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16U) | (std::uint32_t{in[i + 1]} << 8U) | std::uint32_t{in[i + 2]};
     out += base64url_alphabet[(v >> 18U) & 0x3FU];
     out += base64url_alphabet[(v >> 12U) & 0x3FU];
     out += base64url_alphabet[(v >> 6U) & 0x3FU];

@@ -154,7 +154,7 @@ void engine::set_up() {
     hw.set_cpu_cores(h.cpus);
     hw.set_cpu_threads(h.cpus);
     hw.set_memory_mib(h.memory_mib);
-    command<actors::node_aggregate>(h.id, dom::node::register_node{h.id, h.id, hw});
+    command<actors::node_aggregate>(h.id, dom::node::register_node{h.id, h.id, hw, ""});
     pools.insert(h.pools.begin(), h.pools.end());
   }
   for (const auto& p : pools)

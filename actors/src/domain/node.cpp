@@ -37,6 +37,10 @@ status validate_hardware(const register_node& cmd) {
     return ok;
   if (auto ok = check_name("address", cmd.address, 253); !ok)
     return ok;
+  const auto& key = cmd.agent_key_sha256;
+  if (!key.empty() && (key.size() != 64 || key.find_first_not_of("0123456789abcdef") !=
+                                               std::string::npos))
+    return invalid_field("agent_key_sha256", "agent_key_sha256 must be 64 lower-case hex digits");
   const auto& hw = cmd.hardware;
   if (hw.cpu_cores() < 1 || hw.cpu_cores() > 4096)
     return invalid_field("hardware.cpu_cores", "cpu_cores must be between 1 and 4096");
@@ -186,6 +190,7 @@ decision<event> decide(const state& s, const command& c) {
             ev.set_hostname(cmd.hostname);
             ev.set_address(cmd.address);
             *ev.mutable_hardware() = cmd.hardware;
+            ev.set_agent_key_sha256(cmd.agent_key_sha256);
             return one(std::move(ev));
           },
           [&](const connect&) -> decision<event> {
@@ -290,6 +295,7 @@ void evolve(state& s, const event& e) {
             s.set_hostname(ev.hostname());
             s.set_address(ev.address());
             *s.mutable_hardware() = ev.hardware();
+            s.set_agent_key_sha256(ev.agent_key_sha256());
             s.set_state(states::connected);
             s.set_cpu_overcommit(default_cpu_overcommit);
             s.set_memory_overcommit(default_memory_overcommit);

@@ -265,8 +265,8 @@ TEST_F(agent_config_file, yaml_syntax_errors_carry_line_and_column) {
   EXPECT_NE(e.message.find("not valid YAML"), std::string::npos);
   EXPECT_NE(e.message.find(path_), std::string::npos) << "the message names the file";
 
-  for (const std::string text : {"a: 'unterminated\n", "a: \"bad \\q escape\"\n", "\t- x: y\n",
-                                 "a: b: c\n", "{a: 1\n", "a: *nowhere\n"})
+  for (const std::string text :
+       {"a: \"bad \\q escape\"\n", "\t- x: y\n", "a: b: c\n", "{a: 1\n", "a: *nowhere\n"})
     EXPECT_EQ(refused(text).details.at("field"), "file") << text;
 }
 
@@ -288,7 +288,7 @@ TEST_F(agent_config_file, invalid_utf8_and_nul_bytes_are_refused_with_their_posi
 }
 
 TEST_F(agent_config_file, a_file_over_64_kib_is_too_large) {
-  const std::string big = "# " + std::string(64 * 1024, 'x') + "\n";
+  const std::string big = "# " + std::string(qx::node::max_agent_config_bytes, 'x') + "\n";
   const auto e = refused(big);
   EXPECT_EQ(e.code, errc::too_large);
   EXPECT_EQ(e.details.at("field"), "file");
@@ -296,8 +296,8 @@ TEST_F(agent_config_file, a_file_over_64_kib_is_too_large) {
 
   // Exactly at the limit is read.
   std::string at_limit = "listen: 127.0.0.1:1\n#";
-  at_limit += std::string(64 * 1024 - at_limit.size() - 1, 'x') + "\n";
-  ASSERT_EQ(at_limit.size(), 64U * 1024U);
+  at_limit += std::string(qx::node::max_agent_config_bytes - at_limit.size() - 1, 'x') + "\n";
+  ASSERT_EQ(at_limit.size(), 65536U);
   write_file(path_, at_limit);
   EXPECT_TRUE(load_agent_config(path_));
 }

@@ -13,7 +13,7 @@ namespace pool = domain::storage_pool;
 class alerts_test : public projection_fixture {
  protected:
   void SetUp() override {
-    run<node_aggregate>("n1", node::register_node{"h1", "10.0.0.1", hardware(8, 16384)});
+    run<node_aggregate>("n1", node::register_node{"h1", "10.0.0.1", hardware(8, 16384), ""});
   }
   std::vector<projections::alert> all(const projections::host& h) {
     return h.alert_model().list("", 100, "", "");

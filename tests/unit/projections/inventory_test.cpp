@@ -22,8 +22,8 @@ class inventory_test : public projection_fixture {
     return c;
   }
   void populate() {
-    run<node_aggregate>("n1", node::register_node{"h1", "10.0.0.1", hardware(16, 65536)});
-    run<node_aggregate>("n2", node::register_node{"h2", "10.0.0.2", hardware(8, 32768)});
+    run<node_aggregate>("n1", node::register_node{"h1", "10.0.0.1", hardware(16, 65536), ""});
+    run<node_aggregate>("n2", node::register_node{"h2", "10.0.0.2", hardware(8, 32768), ""});
     run<cluster_aggregate>("c1", domain::cluster::create{"prod", "", {}, {}});
     run<node_aggregate>("n1", node::join_cluster{"c1"});
     run<cluster_aggregate>("c1", domain::cluster::add_node{"n1"});

@@ -21,10 +21,12 @@ using time_point = std::chrono::system_clock::time_point;
 
 /// A clock the test moves by hand.
 struct manual_time {
-  std::shared_ptr<time_point> now = std::make_shared<time_point>(std::chrono::sys_days{
-      std::chrono::year{2030} / 1 / 1});
+  std::shared_ptr<time_point> now =
+      std::make_shared<time_point>(std::chrono::sys_days{std::chrono::year{2030} / 1 / 1});
   [[nodiscard]] one_time_tokens::clock_fn fn() const {
-    return [n = now] { return *n; };
+    return [n = now] {
+      return *n;
+    };
   }
   void advance(std::chrono::seconds d) const { *now += d; }
 };
@@ -186,15 +188,15 @@ TEST(one_time_tokens, hostile_input_is_invalid_and_changes_nothing) {
   const auto issued = tokens.issue();
   const std::vector<std::string> hostile{
       "x",
-      issued.token.substr(0, 42),                   // a prefix
-      issued.token + "A",                           // an extension
-      " " + issued.token,                           // padded
-      issued.token + "\n",                          // a trailing newline
+      issued.token.substr(0, 42),                    // a prefix
+      issued.token + "A",                            // an extension
+      " " + issued.token,                            // padded
+      issued.token + "\n",                           // a trailing newline
       std::string(issued.token).insert(10, 1, '\0'), // NUL inside
       issued.token + std::string(1, '\0'),
       "\xc3\xa9" + issued.token, // non-ASCII
       std::string(513, 'A'),
-      std::string(1 << 20, 'A'), // a megabyte
+      std::string(1 << 20, 'A'),              // a megabyte
       qx::security::sha256_hex(issued.token), // the stored hash is not the token
       "' OR 1=1 --",
       "%00",
@@ -231,6 +233,7 @@ TEST(one_time_tokens, only_one_of_many_concurrent_consumers_wins) {
   const auto issued = tokens.issue();
   std::atomic<int> wins{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i)
     threads.emplace_back([&] {
       for (int k = 0; k < 50; ++k)

@@ -19,9 +19,8 @@ bool base64url_char(char c) {
 
 TEST(random_token, is_base64url_without_padding_of_the_asked_length) {
   // 4 characters per 3 bytes, rounded up, no '='.
-  const std::pair<std::size_t, std::size_t> lengths[] = {{0, 0},  {1, 2},   {2, 3},  {3, 4},
-                                                         {4, 6},  {16, 22}, {32, 43}, {33, 44},
-                                                         {64, 86}};
+  const std::pair<std::size_t, std::size_t> lengths[] = {
+      {0, 0}, {1, 2}, {2, 3}, {3, 4}, {4, 6}, {16, 22}, {32, 43}, {33, 44}, {64, 86}};
   for (const auto& [bytes, chars] : lengths) {
     const auto token = random_token(bytes);
     EXPECT_EQ(token.size(), chars) << bytes << " bytes";

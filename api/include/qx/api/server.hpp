@@ -41,6 +41,9 @@ struct server_options {
   /// Stand in for node agents (until qx-node exists): confirm VM power transitions at once,
   /// under the principal "system:hypervisor-stand-in".
   bool hypervisor_stand_in = false;
+  /// This control plane's URL as node agents reach it (given to them at registration).
+  /// Default: http://<listen host>:<port bound>.
+  std::string advertise_url;
 };
 
 class server {

@@ -45,7 +45,7 @@ struct agent_config {
 };
 
 /// Largest config file read (errc::too_large above).
-inline constexpr std::size_t max_agent_config_bytes = 64 * 1024;
+inline constexpr std::size_t max_agent_config_bytes = std::size_t{64} * 1024;
 /// Longest value of any one key.
 inline constexpr std::size_t max_agent_config_value_bytes = 4096;
 

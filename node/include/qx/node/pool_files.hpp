@@ -50,8 +50,8 @@ inline constexpr std::size_t max_pool_segment_bytes = 255;
 /// A missing folder is errc::not_found; a file where a folder is asked for is invalid_argument
 /// with reason "NOT_A_DIRECTORY"; a folder this process may not read is
 /// errc::permission_denied; other failures are errc::io_error.
-[[nodiscard]] result<std::vector<pool_file>>
-list_pool_files(const std::string& pool_root, std::string_view relative_path,
-                std::size_t max_entries = 10000);
+[[nodiscard]] result<std::vector<pool_file>> list_pool_files(const std::string& pool_root,
+                                                             std::string_view relative_path,
+                                                             std::size_t max_entries = 10000);
 
 } // namespace qx::node

@@ -46,6 +46,7 @@ struct register_node {
   std::string hostname;
   std::string address;
   events::v1::NodeHardware hardware;
+  std::string agent_key_sha256; ///< empty: no agent (registered by hand)
 };
 struct connect {};
 struct disconnect {

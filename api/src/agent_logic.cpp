@@ -1,0 +1,141 @@
+#include "agent_logic.hpp"
+
+#include <qx/events/v1/vm.pb.h>
+
+#include <map>
+
+namespace qx::api::agent_logic {
+
+namespace pb = agent::v1;
+namespace vm = domain::vm;
+
+namespace {
+
+pb::Command action(const std::string& vm_id, const char* what) {
+  pb::Command c;
+  auto* a = c.mutable_domain_action();
+  a->set_vm_id(vm_id);
+  a->set_action(what);
+  return c;
+}
+
+bool is_running(const std::string& s) { return s == "running" || s == "blocked"; }
+
+} // namespace
+
+bool is_off(const std::string& s) {
+  return s == "shutoff" || s == "crashed" || s == "missing" || s == "nostate";
+}
+
+pb::Command define_and_start(const snapshots::v1::VmState& s, const volume_lookup& volumes) {
+  pb::Command c;
+  auto* d = c.mutable_define_and_start();
+  d->set_vm_id(s.id());
+  d->set_name(s.spec().name());
+  d->set_vcpus(s.spec().vcpus());
+  d->set_memory_mib(s.spec().memory_mib());
+  for (const auto& v : s.spec().volume_ids()) {
+    const auto found = volumes ? volumes(v) : std::nullopt;
+    if (!found)
+      continue;
+    auto* disk = d->add_disks();
+    disk->set_volume_id(v);
+    disk->set_pool_id(found->pool_id());
+    disk->set_capacity_bytes(found->size_bytes());
+  }
+  for (const auto& n : s.spec().network_ids())
+    d->add_network_ids(n);
+  return c;
+}
+
+std::optional<pb::Command> command_after(const events::recorded_event& e,
+                                         const snapshots::v1::VmState& s,
+                                         const volume_lookup& volumes) {
+  if (e.type == "qx.events.v1.VmPowerStateChanged") {
+    events::v1::VmPowerStateChanged ev;
+    if (!ev.ParseFromString(e.payload))
+      return std::nullopt;
+    const auto& to = ev.to();
+    const auto& from = ev.from();
+    if (to == vm::power::starting)
+      return define_and_start(s, volumes);
+    if (to == vm::power::stopping)
+      return action(s.id(), "shutdown");
+    if (to == vm::power::stopped && from != vm::power::stopping)
+      return action(s.id(), "destroy"); // a forced stop (idempotent when already off)
+    if (to == vm::power::paused)
+      return action(s.id(), "suspend");
+    if (to == vm::power::running && from == vm::power::paused)
+      return action(s.id(), "resume");
+    return std::nullopt;
+  }
+  if (e.type == "qx.events.v1.VmRebooted")
+    return action(s.id(), "reboot");
+  if (e.type == "qx.events.v1.VmDeleted")
+    return action(s.id(), "undefine");
+  return std::nullopt;
+}
+
+std::optional<vm::command> follow(const pb::DomainEvent& ev, const std::string& power) {
+  const auto& kind = ev.kind();
+  if (kind == "started" || kind == "resumed") {
+    if (power == vm::power::starting)
+      return vm::command{vm::confirm_running{}};
+    if (power == vm::power::paused && kind == "resumed")
+      return vm::command{vm::resume{}};
+    return std::nullopt;
+  }
+  if (kind == "stopped" || kind == "crashed") {
+    if (ev.detail() == "migrated")
+      return std::nullopt; // the migration's own outcome is recorded from its result
+    if (power == vm::power::stopping)
+      return vm::command{vm::confirm_stopped{}};
+    if (power == vm::power::running || power == vm::power::paused ||
+        power == vm::power::starting)
+      return vm::command{vm::force_stop{"STOPPED_ON_HOST: libvirt reported " + kind + " (" +
+                                        ev.detail() + ")"}};
+    return std::nullopt;
+  }
+  if (kind == "suspended" && power == vm::power::running)
+    return vm::command{vm::pause{}};
+  return std::nullopt;
+}
+
+std::vector<reconcile_step> reconcile(const pb::Hello& hello, const std::vector<vm_on_node>& vms,
+                                      const volume_lookup& volumes) {
+  std::map<std::string, std::string> on_host;
+  for (const auto& d : hello.domains())
+    on_host[d.id()] = d.state();
+  std::vector<reconcile_step> out;
+  for (const auto& v : vms) {
+    const auto& s = v.state;
+    const auto it = on_host.find(s.id());
+    const std::string actual = it == on_host.end() ? "missing" : it->second;
+    reconcile_step step{s.id(), v.version, std::nullopt, std::nullopt};
+    const auto& p = s.power_state();
+    if (p == vm::power::running || p == vm::power::paused) {
+      if (is_off(actual))
+        step.record = vm::command{vm::force_stop{
+            "FOUND_STOPPED: the host reported it " + actual + " when its agent reconnected"}};
+      else if (p == vm::power::running && actual == "paused")
+        step.record = vm::command{vm::pause{}};
+      else if (p == vm::power::paused && is_running(actual))
+        step.record = vm::command{vm::resume{}};
+    } else if (p == vm::power::starting) {
+      if (is_running(actual))
+        step.record = vm::command{vm::confirm_running{}};
+      else
+        step.resend = define_and_start(s, volumes);
+    } else if (p == vm::power::stopping) {
+      if (is_off(actual))
+        step.record = vm::command{vm::confirm_stopped{}};
+      else
+        step.resend = action(s.id(), "shutdown");
+    }
+    if (step.record || step.resend)
+      out.push_back(std::move(step));
+  }
+  return out;
+}
+
+} // namespace qx::api::agent_logic
