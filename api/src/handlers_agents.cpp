@@ -114,7 +114,7 @@ void register_node(api_context& ctx, const http_request& req, const std::string&
 }
 
 void discover(api_context& ctx, const http_request& req, const path_params&, responder respond) {
-  with_body(req, respond, {"hostUrl", "token", "register", "nodeId", "clusterId"},
+  with_body(req, respond, {"hostUrl", "token", "register", "nodeId", "clusterId", "timeoutMs"},
             [&](const json& b) {
               discovery_target t;
               std::string node_id;
@@ -127,6 +127,15 @@ void discover(api_context& ctx, const http_request& req, const path_params&, res
                 ok = read_string(b, "nodeId", node_id, false, 64);
               if (ok)
                 ok = read_string(b, "clusterId", cluster_id, false, 64);
+              if (ok && b.contains("timeoutMs")) {
+                const auto& v = b["timeoutMs"];
+                if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 100 ||
+                    v.get<std::uint64_t>() > 60'000)
+                  ok = error{errc::invalid_argument, "timeoutMs must be 100..60000",
+                             {{"field", "timeoutMs"}}};
+                else
+                  t.timeout = std::chrono::milliseconds{v.get<std::uint64_t>()};
+              }
               if (ok && b.contains("register")) {
                 if (!b["register"].is_boolean())
                   ok = error{errc::invalid_argument, "register must be true or false",

@@ -345,6 +345,8 @@ class agent_impl final : public agent {
     r.method = "POST";
     r.url = url->origin() + "/api/v1/nodes/register";
     r.body = json{{"registrationToken", *token},
+                  {"nodeId", body->value("nodeId", std::string{})},
+                  {"clusterId", body->value("clusterId", std::string{})},
                   {"hostUrl", advertise},
                   {"hostname", info->hostname},
                   {"cpuThreads", info->cpus},

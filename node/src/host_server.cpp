@@ -78,7 +78,15 @@ class connection : public std::enable_shared_from_this<connection> {
     beast::error_code peer_ec;
     const auto peer = stream_.socket().remote_endpoint(peer_ec);
     req.from_loopback = !peer_ec && peer.address().is_loopback();
-    answer(handler_(req), keep, raw.version());
+    host_response r;
+    try {
+      r = handler_(req);
+    } catch (const std::exception& e) {
+      // A body with a field of the wrong type (nlohmann's value() throws): the request's
+      // fault, and the exception stays inside the node component.
+      r = plain_error(400, "INVALID_ARGUMENT", std::string{"malformed request: "} + e.what());
+    }
+    answer(std::move(r), keep, raw.version());
   }
 
   void answer(host_response r, bool keep, unsigned version) {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,15 @@ class server_process {
       : data_dir_(std::move(data_dir)), stderr_path_(std::move(stderr_path)),
         extra_(std::move(extra)) {}
 
+  /// Any program that prints "listening on host:port" (qx-node, `qvdc serve` without the
+  /// stand-in): `argv` is the whole command line.
+  static std::unique_ptr<server_process> program(std::vector<std::string> argv,
+                                                 std::string stderr_path) {
+    auto p = std::make_unique<server_process>("", std::move(stderr_path));
+    p->argv_ = std::move(argv);
+    return p;
+  }
+
   ~server_process() {
     if (pid_ > 0)
       stop(SIGKILL);
@@ -47,10 +57,12 @@ class server_process {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0)
       throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{QX_QVDC_PATH,           "serve",      "--listen",
-                                  "127.0.0.1:0",          "--data-dir", data_dir_,
-                                  "--hypervisor-stand-in"};
-    args.insert(args.end(), extra_.begin(), extra_.end());
+    std::vector<std::string> args = argv_;
+    if (args.empty()) {
+      args = {QX_QVDC_PATH, "serve",    "--listen",           "127.0.0.1:0",
+              "--data-dir", data_dir_, "--hypervisor-stand-in"};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+    }
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -85,6 +97,24 @@ class server_process {
     pid_ = pid;
     stdout_fd_ = out[0];
     port_ = read_port(timeout);
+  }
+
+  /// The next line the program prints on stdout ("" after `timeout`).
+  std::string read_line(std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stdout_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0)
+        continue;
+      char c = 0;
+      if (read(stdout_fd_, &c, 1) <= 0)
+        break;
+      if (c == '\n')
+        return line;
+      line += c;
+    }
+    return line;
   }
 
   /// Sends `sig` and reaps the child (SIGKILL after 30 s). Returns the wait status.
@@ -169,6 +199,7 @@ class server_process {
   std::string data_dir_;
   std::string stderr_path_;
   std::vector<std::string> extra_;
+  std::vector<std::string> argv_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::uint16_t port_ = 0;
