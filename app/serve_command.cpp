@@ -1,5 +1,7 @@
 #include "serve_command.hpp"
 
+#include "demo_datacenter.hpp"
+
 #include <qx/api/server.hpp>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,8 @@ namespace {
 struct serve_args {
   std::string listen = "127.0.0.1:8080";
   api::server_options opts;
+  bool demo = false;
+  std::string qx_node;
 };
 
 /// "host:port" with a numeric port (0: any free one).
@@ -58,9 +62,20 @@ int run(serve_args& args) {
   std::printf("qvdc serve: listening on %s:%u\n", args.opts.listen_host.c_str(),
               static_cast<unsigned>((*server)->port()));
   std::fflush(stdout);
+  demo_datacenter demo;
+  if (args.demo) {
+    const auto url = "http://" + args.opts.listen_host + ":" + std::to_string((*server)->port());
+    if (auto ok = demo.start(demo_options{args.opts.data_dir, url, args.qx_node}); !ok) {
+      std::fprintf(stderr, "qvdc serve --demo: %s\n", ok.error().to_string().c_str());
+      demo.stop();
+      (*server)->stop();
+      return 1;
+    }
+  }
   int sig = 0;
   sigwait(&signals, &sig);
   std::fprintf(stderr, "{\"msg\":\"stopping\",\"signal\":%d}\n", sig);
+  demo.stop();
   (*server)->stop();
   return 0;
 }
@@ -106,6 +121,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->default_str("20");
   cmd->add_option("--advertise-url", args->opts.advertise_url,
                   "This control plane's URL as node agents reach it (default http://<listen>)");
+  cmd->add_flag("--demo", args->demo,
+                "Also start three qx-node agents on libvirt test-driver hosts, registered by "
+                "token, with a cluster, a pool and a network");
+  cmd->add_option("--qx-node", args->qx_node, "The qx-node executable for --demo");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

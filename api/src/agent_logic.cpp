@@ -19,7 +19,9 @@ pb::Command action(const std::string& vm_id, const char* what) {
   return c;
 }
 
-bool is_running(const std::string& s) { return s == "running" || s == "blocked"; }
+bool is_running(const std::string& s) {
+  return s == "running" || s == "blocked";
+}
 
 } // namespace
 
@@ -90,10 +92,9 @@ std::optional<vm::command> follow(const pb::DomainEvent& ev, const std::string& 
       return std::nullopt; // the migration's own outcome is recorded from its result
     if (power == vm::power::stopping)
       return vm::command{vm::confirm_stopped{}};
-    if (power == vm::power::running || power == vm::power::paused ||
-        power == vm::power::starting)
-      return vm::command{vm::force_stop{"STOPPED_ON_HOST: libvirt reported " + kind + " (" +
-                                        ev.detail() + ")"}};
+    if (power == vm::power::running || power == vm::power::paused || power == vm::power::starting)
+      return vm::command{
+          vm::force_stop{"STOPPED_ON_HOST: libvirt reported " + kind + " (" + ev.detail() + ")"}};
     return std::nullopt;
   }
   if (kind == "suspended" && power == vm::power::running)
@@ -115,8 +116,8 @@ std::vector<reconcile_step> reconcile(const pb::Hello& hello, const std::vector<
     const auto& p = s.power_state();
     if (p == vm::power::running || p == vm::power::paused) {
       if (is_off(actual))
-        step.record = vm::command{vm::force_stop{
-            "FOUND_STOPPED: the host reported it " + actual + " when its agent reconnected"}};
+        step.record = vm::command{vm::force_stop{"FOUND_STOPPED: the host reported it " + actual +
+                                                 " when its agent reconnected"}};
       else if (p == vm::power::running && actual == "paused")
         step.record = vm::command{vm::pause{}};
       else if (p == vm::power::paused && is_running(actual))

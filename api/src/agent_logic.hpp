@@ -24,9 +24,9 @@ using volume_lookup =
 /// The command that brings libvirt to the VM's new recorded state after `e` (a VM event), for
 /// the node the VM is on: define-and-start, shutdown, destroy, suspend, resume, reboot,
 /// undefine. `vm` is the VM's state after the event. nullopt: nothing to do on a host.
-[[nodiscard]] std::optional<agent::v1::Command>
-command_after(const events::recorded_event& e, const snapshots::v1::VmState& vm,
-              const volume_lookup& volumes);
+[[nodiscard]] std::optional<agent::v1::Command> command_after(const events::recorded_event& e,
+                                                              const snapshots::v1::VmState& vm,
+                                                              const volume_lookup& volumes);
 
 /// The define-and-start command of a VM.
 [[nodiscard]] agent::v1::Command define_and_start(const snapshots::v1::VmState& vm,

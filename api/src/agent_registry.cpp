@@ -18,9 +18,9 @@ namespace qx::api {
 namespace {
 
 namespace pb = agent::v1;
-using nlohmann::json;
 using actors::node_aggregate;
 using actors::vm_aggregate;
+using nlohmann::json;
 
 struct link_box {
   std::shared_ptr<agent_link> link;
@@ -54,6 +54,7 @@ std::string bridge_for(const std::string& network_id) {
 
 /// What every proxy shares: the read models, the gateway, and the board the HTTP threads read.
 struct shared {
+  shared(gateway& g, const projections::inventory& i) : gw(g), inv(i) {}
   gateway& gw;
   const projections::inventory& inv;
   mutable std::mutex mutex;
@@ -353,7 +354,9 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
           return; // an older session, already replaced
         st.link.reset();
         st.pending.clear();
-        log_json({{"msg", "agent session closed"}, {"node", st.node_id}, {"epoch", epoch},
+        log_json({{"msg", "agent session closed"},
+                  {"node", st.node_id},
+                  {"epoch", epoch},
                   {"why", why}});
         st.record_node(domain::node::disconnect{"AGENT_SESSION_CLOSED: " + why},
                        "session:" + std::to_string(epoch));
@@ -506,17 +509,19 @@ agent_registry::agent_registry(caf::actor_system& sys, gateway& gw,
                                const projections::inventory& inv)
     : impl_(new impl{sys, std::make_shared<shared>(gw, inv), {}, {}, {}, {}, false}) {}
 
-agent_registry::~agent_registry() { stop(); }
+agent_registry::~agent_registry() {
+  stop();
+}
 
 std::uint64_t agent_registry::attach(const std::string& node_id, std::shared_ptr<agent_link> link) {
   std::uint64_t epoch = 0;
   {
     std::lock_guard lock{impl_->mutex};
     // Above every epoch before, in this process and (by the clock) in earlier ones.
-    const auto now_ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto now_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     auto& last = impl_->epochs[node_id];
     epoch = std::max(last + 1, now_ms);
     last = epoch;
@@ -545,7 +550,8 @@ void agent_registry::on_event(const events::recorded_event& e) {
   const auto vm_prefix = vm_aggregate::stream("");
   if (e.stream.starts_with(vm_prefix))
     impl_->on_vm_event(e, e.stream.substr(vm_prefix.size()));
-  else if (e.type.starts_with("qx.events.v1.StoragePool") || e.type.starts_with("qx.events.v1.Volume"))
+  else if (e.type.starts_with("qx.events.v1.StoragePool") ||
+           e.type.starts_with("qx.events.v1.Volume"))
     impl_->on_storage_event(e);
   else if (e.type.starts_with("qx.events.v1.Network"))
     impl_->on_network_event(e);

@@ -31,11 +31,11 @@ struct api_context {
   operations& ops;
   idempotency_cache& idempotency;
   std::size_t max_in_flight = 4096;
-  std::string images_dir; ///< Where uploaded images are kept (<data dir>/images).
-  agent_registry* agents = nullptr; ///< The node agents' sessions.
-  blocking_pool* blocking = nullptr; ///< Where discovery waits for hosts.
+  std::string images_dir;                ///< Where uploaded images are kept (<data dir>/images).
+  agent_registry* agents = nullptr;      ///< The node agents' sessions.
+  blocking_pool* blocking = nullptr;     ///< Where discovery waits for hosts.
   security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
-  std::string advertise_url; ///< This control plane's URL as the agents reach it.
+  std::string advertise_url;             ///< This control plane's URL as the agents reach it.
   render_cache renders;
   std::atomic<std::size_t> in_flight{0};
 };

@@ -96,108 +96,107 @@ void register_node(api_context& ctx, const http_request& req, const std::string&
           joined(last_position(*o));
           return;
         }
-        ctx.gw.send(actors::command_request<cluster_aggregate>{
-                        cluster_id, domain::cluster::command{domain::cluster::add_node{id}},
-                        cluster_meta},
-                    [respond, joined, id, cluster_id](actors::command_outcome added) {
-                      if (!added) {
-                        auto e = added.error();
-                        e.details["nodeId"] = id;
-                        e.message = "node " + id + " is registered but did not join cluster " +
-                                    cluster_id + ": " + e.message;
-                        respond(error_response(e));
-                        return;
-                      }
-                      joined(last_position(*added));
-                    });
+        ctx.gw.send(
+            actors::command_request<cluster_aggregate>{
+                cluster_id, domain::cluster::command{domain::cluster::add_node{id}}, cluster_meta},
+            [respond, joined, id, cluster_id](actors::command_outcome added) {
+              if (!added) {
+                auto e = added.error();
+                e.details["nodeId"] = id;
+                e.message = "node " + id + " is registered but did not join cluster " + cluster_id +
+                            ": " + e.message;
+                respond(error_response(e));
+                return;
+              }
+              joined(last_position(*added));
+            });
       });
 }
 
 void discover(api_context& ctx, const http_request& req, const path_params&, responder respond) {
-  with_body(req, respond, {"hostUrl", "token", "register", "nodeId", "clusterId", "timeoutMs"},
-            [&](const json& b) {
-              discovery_target t;
-              std::string node_id;
-              std::string cluster_id;
-              bool do_register = false;
-              status ok = read_string(b, "hostUrl", t.host_url, true, 2048);
-              if (ok)
-                ok = read_string(b, "token", t.token, false, 512);
-              if (ok)
-                ok = read_string(b, "nodeId", node_id, false, 64);
-              if (ok)
-                ok = read_string(b, "clusterId", cluster_id, false, 64);
-              if (ok && b.contains("timeoutMs")) {
-                const auto& v = b["timeoutMs"];
-                if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 100 ||
-                    v.get<std::uint64_t>() > 60'000)
-                  ok = error{errc::invalid_argument, "timeoutMs must be 100..60000",
-                             {{"field", "timeoutMs"}}};
-                else
-                  t.timeout = std::chrono::milliseconds{v.get<std::uint64_t>()};
-              }
-              if (ok && b.contains("register")) {
-                if (!b["register"].is_boolean())
-                  ok = error{errc::invalid_argument, "register must be true or false",
-                             {{"field", "register"}}};
-                else
-                  do_register = b["register"].get<bool>();
-              }
-              if (ok) {
-                if (auto u = net::parse_url(t.host_url, "hostUrl"); !u)
-                  ok = u.error();
-              }
-              if (!ok) {
-                respond(error_response(ok.error()));
-                return;
-              }
-              auto job = [&ctx, req, t, node_id, cluster_id, do_register, respond] {
-                auto info = discover_host(t);
-                if (!info) {
-                  respond(discovery_error(info.error()));
-                  return;
-                }
-                if (!do_register) {
-                  respond(json_response(200, json{{"hostUrl", t.host_url}, {"host", *info}}));
-                  return;
-                }
-                const auto& d = *info;
-                host_facts h;
-                h.hostname = d["hostname"].get<std::string>();
-                h.address = net::parse_url(t.host_url)->host;
-                h.cpu_model = d["cpu"].value("model", std::string{});
-                h.threads = d["cpu"]["threads"].get<std::uint32_t>();
-                h.cores = d["cpu"].value("cores", 0U) * std::max(1U, d["cpu"].value("sockets", 1U));
-                h.memory_mib = d["memoryMib"].get<std::uint64_t>();
-                const auto id = node_id.empty() ? id_from_hostname(h.hostname) : node_id;
-                register_node(
-                    ctx, req, id, h, cluster_id, respond,
-                    [&ctx, t, id, cluster_id, respond, d](const std::string& key) {
-                      const bool queued = ctx.blocking->post([&ctx, t, id, cluster_id, respond,
-                                                              key, d] {
-                        auto done = complete_registration(t, id, ctx.advertise_url, key,
-                                                          cluster_id);
-                        if (!done) {
-                          auto e = done.error();
-                          e.details["nodeId"] = id;
-                          e.message = "node " + id + " is registered, but its host did not "
-                                      "take the registration (" + e.message +
-                                      "): delete the node and register again";
-                          respond(discovery_error(e));
-                          return;
-                        }
-                        const auto r = ctx.proj.inv().get<node_aggregate>(id);
-                        json out{{"node", r ? render(*r) : json{}}, {"host", d}};
-                        respond(json_response(201, out));
-                      });
-                      if (!queued)
-                        respond(error_response(
-                            error{errc::unavailable, "too many discoveries at once"}));
-                    });
-              };
-              if (!ctx.blocking->post(std::move(job)))
-                respond(error_response(error{errc::unavailable, "too many discoveries at once"}));
-            });
+  with_body(
+      req, respond, {"hostUrl", "token", "register", "nodeId", "clusterId", "timeoutMs"},
+      [&](const json& b) {
+        discovery_target t;
+        std::string node_id;
+        std::string cluster_id;
+        bool do_register = false;
+        status ok = read_string(b, "hostUrl", t.host_url, true, 2048);
+        if (ok)
+          ok = read_string(b, "token", t.token, false, 512);
+        if (ok)
+          ok = read_string(b, "nodeId", node_id, false, 64);
+        if (ok)
+          ok = read_string(b, "clusterId", cluster_id, false, 64);
+        if (ok && b.contains("timeoutMs")) {
+          const auto& v = b["timeoutMs"];
+          if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 100 ||
+              v.get<std::uint64_t>() > 60'000)
+            ok = error{
+                errc::invalid_argument, "timeoutMs must be 100..60000", {{"field", "timeoutMs"}}};
+          else
+            t.timeout = std::chrono::milliseconds{v.get<std::uint64_t>()};
+        }
+        if (ok && b.contains("register")) {
+          if (!b["register"].is_boolean())
+            ok = error{
+                errc::invalid_argument, "register must be true or false", {{"field", "register"}}};
+          else
+            do_register = b["register"].get<bool>();
+        }
+        if (ok) {
+          if (auto u = net::parse_url(t.host_url, "hostUrl"); !u)
+            ok = u.error();
+        }
+        if (!ok) {
+          respond(error_response(ok.error()));
+          return;
+        }
+        auto job = [&ctx, req, t, node_id, cluster_id, do_register, respond] {
+          auto info = discover_host(t);
+          if (!info) {
+            respond(discovery_error(info.error()));
+            return;
+          }
+          if (!do_register) {
+            respond(json_response(200, json{{"hostUrl", t.host_url}, {"host", *info}}));
+            return;
+          }
+          const auto& d = *info;
+          host_facts h;
+          h.hostname = d["hostname"].get<std::string>();
+          h.address = net::parse_url(t.host_url)->host;
+          h.cpu_model = d["cpu"].value("model", std::string{});
+          h.threads = d["cpu"]["threads"].get<std::uint32_t>();
+          h.cores = d["cpu"].value("cores", 0U) * std::max(1U, d["cpu"].value("sockets", 1U));
+          h.memory_mib = d["memoryMib"].get<std::uint64_t>();
+          const auto id = node_id.empty() ? id_from_hostname(h.hostname) : node_id;
+          register_node(
+              ctx, req, id, h, cluster_id, respond,
+              [&ctx, t, id, cluster_id, respond, d](const std::string& key) {
+                const bool queued = ctx.blocking->post([&ctx, t, id, cluster_id, respond, key, d] {
+                  auto done = complete_registration(t, id, ctx.advertise_url, key, cluster_id);
+                  if (!done) {
+                    auto e = done.error();
+                    e.details["nodeId"] = id;
+                    e.message = "node " + id +
+                                " is registered, but its host did not "
+                                "take the registration (" +
+                                e.message + "): delete the node and register again";
+                    respond(discovery_error(e));
+                    return;
+                  }
+                  const auto r = ctx.proj.inv().get<node_aggregate>(id);
+                  json out{{"node", r ? render(*r) : json{}}, {"host", d}};
+                  respond(json_response(201, out));
+                });
+                if (!queued)
+                  respond(error_response(error{errc::unavailable, "too many discoveries at once"}));
+              });
+        };
+        if (!ctx.blocking->post(std::move(job)))
+          respond(error_response(error{errc::unavailable, "too many discoveries at once"}));
+      });
 }
 
 void new_registration_token(api_context& ctx, const http_request& req, const path_params&,
@@ -213,72 +212,70 @@ void new_registration_token(api_context& ctx, const http_request& req, const pat
 /// A host joins with a token this control plane issued.
 void register_joining(api_context& ctx, const http_request& req, const path_params&,
                       responder respond) {
-  with_body(req, respond,
-            {"registrationToken", "hostUrl", "hostname", "cpuThreads", "cpuCores", "cpuModel",
-             "memoryMib", "nodeId", "clusterId"},
-            [&](const json& b) {
-              std::string token;
-              std::string host_url;
-              std::string node_id;
-              std::string cluster_id;
-              host_facts h;
-              status ok = read_string(b, "registrationToken", token, false, 512);
-              if (ok)
-                ok = read_string(b, "hostUrl", host_url, false, 2048);
-              if (ok)
-                ok = read_string(b, "hostname", h.hostname, true, 253);
-              if (ok)
-                ok = read_string(b, "cpuModel", h.cpu_model, false, 256);
-              if (ok)
-                ok = read_string(b, "nodeId", node_id, false, 64);
-              if (ok)
-                ok = read_string(b, "clusterId", cluster_id, false, 64);
-              for (const auto* f : {"cpuThreads", "memoryMib"})
-                if (ok && (!b.contains(f) || !b[f].is_number_unsigned()))
-                  ok = error{errc::invalid_argument, std::string{f} + " must be a whole number",
-                             {{"field", f}}};
-              if (ok && b.contains("cpuCores") && !b["cpuCores"].is_number_unsigned())
-                ok = error{errc::invalid_argument, "cpuCores must be a whole number",
-                           {{"field", "cpuCores"}}};
-              if (ok && !host_url.empty()) {
-                auto u = net::parse_url(host_url, "hostUrl");
-                if (!u)
-                  ok = u.error();
-                else
-                  h.address = u->host;
-              }
-              if (!ok) {
-                respond(error_response(ok.error()));
-                return;
-              }
-              if (h.address.empty())
-                h.address = req.remote.substr(0, req.remote.rfind(':'));
-              h.threads = static_cast<std::uint32_t>(
-                  std::min<std::uint64_t>(b["cpuThreads"].get<std::uint64_t>(), 1U << 20U));
-              h.cores = b.contains("cpuCores")
-                            ? static_cast<std::uint32_t>(std::min<std::uint64_t>(
-                                  b["cpuCores"].get<std::uint64_t>(), 1U << 20U))
-                            : h.threads;
-              h.memory_mib = b["memoryMib"].get<std::uint64_t>();
-              // Used up before the node exists: two hosts racing with one token cannot both
-              // join. A join refused after this point needs a new token.
-              if (auto used = ctx.node_tokens.consume(token); !used) {
-                respond(error_response(used.error()));
-                return;
-              }
-              const auto id = node_id.empty() ? id_from_hostname(h.hostname) : node_id;
-              register_node(ctx, req, id, h, cluster_id, respond,
-                            [&ctx, id, respond](const std::string& key) {
-                              const auto r = ctx.proj.inv().get<node_aggregate>(id);
-                              respond(json_response(201, json{{"nodeId", id},
-                                                              {"agentKey", key},
-                                                              {"node", r ? render(*r) : json{}}}));
-                            });
+  with_body(
+      req, respond,
+      {"registrationToken", "hostUrl", "hostname", "cpuThreads", "cpuCores", "cpuModel",
+       "memoryMib", "nodeId", "clusterId"},
+      [&](const json& b) {
+        std::string token;
+        std::string host_url;
+        std::string node_id;
+        std::string cluster_id;
+        host_facts h;
+        status ok = read_string(b, "registrationToken", token, false, 512);
+        if (ok)
+          ok = read_string(b, "hostUrl", host_url, false, 2048);
+        if (ok)
+          ok = read_string(b, "hostname", h.hostname, true, 253);
+        if (ok)
+          ok = read_string(b, "cpuModel", h.cpu_model, false, 256);
+        if (ok)
+          ok = read_string(b, "nodeId", node_id, false, 64);
+        if (ok)
+          ok = read_string(b, "clusterId", cluster_id, false, 64);
+        for (const auto* f : {"cpuThreads", "memoryMib"})
+          if (ok && (!b.contains(f) || !b[f].is_number_unsigned()))
+            ok = error{
+                errc::invalid_argument, std::string{f} + " must be a whole number", {{"field", f}}};
+        if (ok && b.contains("cpuCores") && !b["cpuCores"].is_number_unsigned())
+          ok = error{
+              errc::invalid_argument, "cpuCores must be a whole number", {{"field", "cpuCores"}}};
+        if (ok && !host_url.empty()) {
+          auto u = net::parse_url(host_url, "hostUrl");
+          if (!u)
+            ok = u.error();
+          else
+            h.address = u->host;
+        }
+        if (!ok) {
+          respond(error_response(ok.error()));
+          return;
+        }
+        if (h.address.empty())
+          h.address = req.remote.substr(0, req.remote.rfind(':'));
+        h.threads = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(b["cpuThreads"].get<std::uint64_t>(), 1U << 20U));
+        h.cores = b.contains("cpuCores") ? static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                               b["cpuCores"].get<std::uint64_t>(), 1U << 20U))
+                                         : h.threads;
+        h.memory_mib = b["memoryMib"].get<std::uint64_t>();
+        // Used up before the node exists: two hosts racing with one token cannot both
+        // join. A join refused after this point needs a new token.
+        if (auto used = ctx.node_tokens.consume(token); !used) {
+          respond(error_response(used.error()));
+          return;
+        }
+        const auto id = node_id.empty() ? id_from_hostname(h.hostname) : node_id;
+        register_node(
+            ctx, req, id, h, cluster_id, respond, [&ctx, id, respond](const std::string& key) {
+              const auto r = ctx.proj.inv().get<node_aggregate>(id);
+              respond(json_response(
+                  201, json{{"nodeId", id}, {"agentKey", key}, {"node", r ? render(*r) : json{}}}));
             });
+      });
 }
 
-void agent_status(api_context& ctx, const http_request&, const path_params& p,
-                  responder respond) {
+void agent_status(api_context& ctx, const http_request&, const path_params& p, responder respond) {
   const auto& id = p.at("id");
   if (!ctx.proj.inv().get<node_aggregate>(id)) {
     respond(not_found<node_aggregate>(id));
@@ -293,10 +290,10 @@ void agent_status(api_context& ctx, const http_request&, const path_params& p,
 
 void session_without_upgrade(api_context&, const http_request&, const path_params& p,
                              responder respond) {
-  respond(error_response(error{errc::failed_precondition,
-                               "/api/v1/nodes/" + p.at("id") +
-                                   "/session is the agent's WebSocket endpoint",
-                               {{"reason", "UPGRADE_REQUIRED"}}}));
+  respond(error_response(
+      error{errc::failed_precondition,
+            "/api/v1/nodes/" + p.at("id") + "/session is the agent's WebSocket endpoint",
+            {{"reason", "UPGRADE_REQUIRED"}}}));
 }
 
 } // namespace

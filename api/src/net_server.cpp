@@ -440,19 +440,18 @@ class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws
   }
 
   void write_next() {
-    ws_.async_write(net::buffer(out_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (ec)
-                        return;
-                      self->out_.pop_front();
-                      if (!self->out_.empty())
-                        return self->write_next();
-                      if (!self->close_reason_.empty())
-                        self->ws_.async_close(
-                            websocket::close_reason{websocket::close_code::policy_error,
-                                                    self->close_reason_},
-                            [self](beast::error_code) {});
-                    });
+    ws_.async_write(
+        net::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec)
+            return;
+          self->out_.pop_front();
+          if (!self->out_.empty())
+            return self->write_next();
+          if (!self->close_reason_.empty())
+            self->ws_.async_close(
+                websocket::close_reason{websocket::close_code::policy_error, self->close_reason_},
+                [self](beast::error_code) {});
+        });
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -659,7 +658,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool request_of(const http::request_header<>& raw, http_request& req) {
     req.method = std::string{raw.method_string()};
     if (!qx::net::split_target(std::string_view{raw.target().data(), raw.target().size()}, req.path,
-                           req.query))
+                               req.query))
       return false;
     req.content_type = std::string{raw[http::field::content_type]};
     req.if_match = std::string{raw[http::field::if_match]};
@@ -782,8 +781,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (expected.empty() || !presented.starts_with("Bearer ") ||
         !security::constant_time_equal(security::sha256_hex(presented.substr(7)), expected)) {
       send(error_response(401, "AGENT_KEY_INVALID",
-                          "the session of node " + node_id + " needs the key its agent got at "
-                          "registration"),
+                          "the session of node " + node_id +
+                              " needs the key its agent got at "
+                              "registration"),
            version_);
       return;
     }

@@ -11,8 +11,8 @@ error failed(const char* reason, const std::string& message) {
 }
 
 bool is_html(const net::fetch_response& r) {
-  return r.content_type.find("text/html") != std::string::npos ||
-         r.body.starts_with("<!DOCTYPE") || r.body.starts_with("<html");
+  return r.content_type.find("text/html") != std::string::npos || r.body.starts_with("<!DOCTYPE") ||
+         r.body.starts_with("<html");
 }
 
 /// One phase's request; the answers every phase reads the same way.
@@ -52,7 +52,8 @@ result<json> call(const discovery_target& t, const std::string& method, const st
                           ? j["error"].value("code", std::string{})
                           : std::string{};
     if (code == "TOKEN_MISSING" || code == "TOKEN_INVALID" || code == "TOKEN_EXPIRED")
-      return error{errc::unauthenticated, "the host refused the token: " + code,
+      return error{errc::unauthenticated,
+                   "the host refused the token: " + code,
                    {{"reason", code}, {"phase", phase}}};
     return failed("INVALID_RESPONSE", "the host refused " + path + " with an unknown error");
   }
@@ -71,7 +72,8 @@ result<json> discover_host(const discovery_target& t) {
   if (ping->value("status", std::string{}) != "ok")
     return failed("INVALID_RESPONSE", "the host's ping did not answer status ok");
   if (t.token.empty())
-    return error{errc::unauthenticated, "a registration token is required",
+    return error{errc::unauthenticated,
+                 "a registration token is required",
                  {{"reason", "TOKEN_MISSING"}, {"field", "token"}}};
   auto token = call(t, "GET", "/api/v1/registration/token", "", "token");
   if (!token)
@@ -90,8 +92,8 @@ result<json> discover_host(const discovery_target& t) {
 }
 
 status complete_registration(const discovery_target& t, const std::string& node_id,
-                             const std::string& control_plane_address,
-                             const std::string& agent_key, const std::string& cluster_id) {
+                             const std::string& control_plane_address, const std::string& agent_key,
+                             const std::string& cluster_id) {
   const json body{{"registrationToken", t.token},
                   {"nodeId", node_id},
                   {"controlPlaneAddress", control_plane_address},

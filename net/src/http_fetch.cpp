@@ -8,8 +8,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -28,7 +28,8 @@ using tcp = asio::ip::tcp;
 
 error failure_of(const boost::system::error_code& ec, phase at, const std::string& target) {
   auto fail = [&](const char* reason, const std::string& what) {
-    return error{errc::unavailable, what + " (" + ec.message() + ")",
+    return error{errc::unavailable,
+                 what + " (" + ec.message() + ")",
                  {{"reason", reason}, {"target", target}}};
   };
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
@@ -38,7 +39,8 @@ error failure_of(const boost::system::error_code& ec, phase at, const std::strin
   if (at == phase::tls || ec.category() == asio::error::get_ssl_category() ||
       ec == asio::ssl::error::stream_truncated)
     return fail("TLS_ERROR", "the TLS handshake with " + target + " failed");
-  if (at == phase::read && ec.category() == http::make_error_code(http::error::bad_version).category())
+  if (at == phase::read &&
+      ec.category() == http::make_error_code(http::error::bad_version).category())
     return fail("INVALID_RESPONSE", target + " did not answer HTTP/1.x");
   if (at == phase::resolve)
     return fail("HOST_CONNECTION_FAILED", "cannot resolve " + target);
@@ -52,7 +54,8 @@ struct exchange {
   const url& u;
   std::optional<result<fetch_response>> out;
 
-  template <class Stream> asio::awaitable<void> talk(Stream& s) {
+  template<class Stream>
+  asio::awaitable<void> talk(Stream& s) {
     const auto target = u.authority();
     http::request<http::string_body> r{http::string_to_verb(req.method), u.path, 11};
     r.set(http::field::host, u.authority());
@@ -78,10 +81,10 @@ struct exchange {
     boost::system::error_code rec;
     co_await http::async_read(s, buf, parser, asio::redirect_error(asio::use_awaitable, rec));
     if (rec == http::error::body_limit || rec == http::error::header_limit) {
-      out = error{errc::unavailable,
-                  target + " answered more than " + std::to_string(req.max_response_bytes) +
-                      " bytes",
-                  {{"reason", "INVALID_RESPONSE"}, {"target", target}}};
+      out =
+          error{errc::unavailable,
+                target + " answered more than " + std::to_string(req.max_response_bytes) + " bytes",
+                {{"reason", "INVALID_RESPONSE"}, {"target", target}}};
       co_return;
     }
     if (rec) {
@@ -121,7 +124,8 @@ struct exchange {
     beast::ssl_stream<beast::tcp_stream&> s{tcp_layer, tls};
     // SSL_set_tlsext_host_name is a macro with a C cast; the call below is what it expands to.
     if (SSL_ctrl(s.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(u.host.c_str())) == 0) { // NOLINT(cppcoreguidelines-pro-type-const-cast)
+                 const_cast<char*>(u.host.c_str())) ==
+        0) { // NOLINT(cppcoreguidelines-pro-type-const-cast)
       out = error{errc::unavailable, "cannot set the TLS server name", {{"reason", "TLS_ERROR"}}};
       co_return;
     }

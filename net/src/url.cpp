@@ -24,7 +24,9 @@ std::string url::authority() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string url::origin() const { return scheme + "://" + authority(); }
+std::string url::origin() const {
+  return scheme + "://" + authority();
+}
 
 result<url> parse_url(std::string_view text, const std::string& field) {
   if (text.empty())
@@ -90,7 +92,8 @@ result<url> parse_url(std::string_view text, const std::string& field) {
     u.port = u.tls() ? 443 : 80;
   } else {
     unsigned v = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
     if (ec != std::errc{} || end != port_text.data() + port_text.size() || v == 0 || v > 65535)
       return bad(field, "has a port that is not 1..65535");
     u.port = static_cast<std::uint16_t>(v);

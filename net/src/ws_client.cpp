@@ -70,9 +70,10 @@ class ws_client_impl final : public ws_client {
     std::promise<status> connected;
     auto done = connected.get_future();
     asio::co_spawn(ioc_, run(std::move(connected)), asio::detached);
-    thread_ = std::thread{[this] { ioc_.run(); }};
-    if (done.wait_for(opts_.connect_timeout + std::chrono::seconds{1}) !=
-        std::future_status::ready)
+    thread_ = std::thread{[this] {
+      ioc_.run();
+    }};
+    if (done.wait_for(opts_.connect_timeout + std::chrono::seconds{1}) != std::future_status::ready)
       return error{errc::unavailable,
                    "no WebSocket handshake with " + url_.authority() + " in time",
                    {{"reason", "CONNECTION_TIMEOUT"}}};
@@ -253,8 +254,8 @@ result<std::unique_ptr<ws_client>> ws_client::connect(const ws_options& opts, on
     return error{errc::unavailable,
                  "wss:// sessions are not implemented yet (TLS comes with the security issue)",
                  {{"reason", "TLS_ERROR"}, {"field", "url"}}};
-  auto c = std::make_unique<ws_client_impl>(opts, std::move(*u), std::move(message),
-                                            std::move(closed));
+  auto c =
+      std::make_unique<ws_client_impl>(opts, std::move(*u), std::move(message), std::move(closed));
   if (auto ok = c->start(); !ok)
     return ok.error();
   return std::unique_ptr<ws_client>{std::move(c)};

@@ -17,7 +17,9 @@ namespace {
 
 volatile std::sig_atomic_t stop_requested = 0; // NOLINT: a signal handler's flag
 
-extern "C" void on_signal(int) { stop_requested = 1; }
+extern "C" void on_signal(int) {
+  stop_requested = 1;
+}
 
 } // namespace
 
@@ -89,10 +91,11 @@ int main(int argc, char** argv) {
   const auto bound = (*server)->port();
   (*agent)->set_advertise_url(advertise.empty() ? "http://" + host + ":" + std::to_string(bound)
                                                 : advertise);
+  std::signal(SIGPIPE, SIG_IGN); // a closed stdout or peer is an error value, not a death
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
-  std::cout << "qx-node " << (*agent)->cluster_status() << ", listening on " << host << ":"
-            << bound << std::endl;
+  std::cout << "qx-node " << (*agent)->cluster_status() << ", listening on " << host << ":" << bound
+            << std::endl;
   if (!no_token && (*agent)->cluster_status() == "standalone")
     (void)(*agent)->issue_token();
   while (stop_requested == 0)

@@ -5,6 +5,8 @@
 #include <qx/agent/v1/session.pb.h>
 #include <qx/net/ws_client.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -26,13 +28,36 @@ std::string reason_of(const error& e) {
   return std::string{to_string(e.code)};
 }
 
-void log_line(const std::string& what) { std::cerr << "qx-node: " << what << '\n'; }
+/// libvirt wants the host's own address in the subnet ("10.0.0.1/24"); the control plane
+/// names the subnet ("10.0.0.0/24"): its first host address stands in.
+std::string gateway_of(const std::string& cidr) {
+  const auto slash = cidr.find('/');
+  in_addr a{};
+  if (slash == std::string::npos || inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1)
+    return cidr;
+  const auto bits = std::stoi(cidr.substr(slash + 1));
+  if (bits < 0 || bits > 30)
+    return cidr;
+  const std::uint32_t host_mask =
+      bits == 0 ? 0xFFFFFFFFU : (0xFFFFFFFFU >> static_cast<unsigned>(bits));
+  if ((ntohl(a.s_addr) & host_mask) != 0)
+    return cidr;
+  a.s_addr = htonl(ntohl(a.s_addr) + 1);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a, text, sizeof text);
+  return std::string{text} + cidr.substr(slash);
+}
+
+void log_line(const std::string& what) {
+  std::cerr << "qx-node: " << what << '\n';
+}
 
 } // namespace
 
 struct agent_session::impl {
   impl(hypervisor& h, session_settings s)
-      : hv(h), settings(std::move(s)), sampler(settings.pools_root.empty() ? "/" : settings.pools_root) {}
+      : hv(h), settings(std::move(s)),
+        sampler(settings.pools_root.empty() ? "/" : settings.pools_root) {}
 
   hypervisor& hv;
   session_settings settings;
@@ -165,7 +190,8 @@ struct agent_session::impl {
                                     [&](const volume_info& i) { return i.name == d.volume_id(); });
         if (v == volumes->end())
           return error{errc::not_found,
-                       "volume " + d.volume_id() + " is not in pool " + d.pool_id() + " on this host",
+                       "volume " + d.volume_id() + " is not in pool " + d.pool_id() +
+                           " on this host",
                        {{"reason", "VOLUME_NOT_FOUND"}}};
         disk_spec disk;
         disk.path = v->path;
@@ -177,7 +203,8 @@ struct agent_session::impl {
         spec.nics.push_back(nic_spec{n, ""});
       if (auto ok = hv.define_domain(spec); !ok)
         return ok;
-    } else if (existing->state == domain_state::running || existing->state == domain_state::blocked) {
+    } else if (existing->state == domain_state::running ||
+               existing->state == domain_state::blocked) {
       return {}; // already what was asked: a repeated start after a reconnect
     }
     return hv.start_domain(c.vm_id());
@@ -220,9 +247,9 @@ struct agent_session::impl {
     case pb::Command::kCreatePool: {
       pool_spec p{c.create_pool().pool_id(), c.create_pool().path()};
       if (p.target_path.empty())
-        p.target_path = (settings.pools_root.empty() ? std::string{"/var/lib/qx/pools"}
-                                                     : settings.pools_root) +
-                        "/" + p.name;
+        p.target_path =
+            (settings.pools_root.empty() ? std::string{"/var/lib/qx/pools"} : settings.pools_root) +
+            "/" + p.name;
       auto ok = hv.define_pool(p);
       if (!ok && ok.error().code == errc::already_exists)
         return {};
@@ -243,7 +270,7 @@ struct agent_session::impl {
       network_spec n;
       n.name = c.create_network().network_id();
       n.bridge = c.create_network().bridge();
-      n.cidr = c.create_network().cidr();
+      n.cidr = gateway_of(c.create_network().cidr());
       n.mode = network_mode::isolated;
       auto ok = hv.define_network(n);
       if (!ok && ok.error().code != errc::already_exists)
@@ -356,13 +383,19 @@ struct agent_session::impl {
 agent_session::agent_session(hypervisor& hv, session_settings s)
     : impl_(std::make_unique<impl>(hv, std::move(s))) {}
 
-agent_session::~agent_session() { leave(""); }
+agent_session::~agent_session() {
+  leave("");
+}
 
 void agent_session::start() {
   auto& i = *impl_;
   i.events = i.hv.subscribe([&i](const domain_event& e) { i.on_domain_event(e); });
-  i.worker_thread = std::thread{[&i] { i.worker(); }};
-  i.loop_thread = std::thread{[&i] { i.loop(); }};
+  i.worker_thread = std::thread{[&i] {
+    i.worker();
+  }};
+  i.loop_thread = std::thread{[&i] {
+    i.loop();
+  }};
 }
 
 void agent_session::leave(const std::string& reason) {

@@ -46,7 +46,8 @@ host_response reply(unsigned status, const json& body) {
 
 host_response fail(unsigned status, const std::string& code, const std::string& message,
                    json details = json::object()) {
-  return reply(status, json{{"error", {{"code", code}, {"message", message}, {"details", details}}}});
+  return reply(status,
+               json{{"error", {{"code", code}, {"message", message}, {"details", details}}}});
 }
 
 unsigned status_of(errc c) {
@@ -127,7 +128,7 @@ json nics() {
 }
 
 json disk_of(const std::string& path) {
-  struct statvfs fs{};
+  struct statvfs fs {};
   if (statvfs(path.c_str(), &fs) != 0)
     return json{{"path", path}, {"error", "cannot statvfs"}};
   return json{{"path", path},
@@ -514,12 +515,9 @@ class agent_impl final : public agent {
            {"restartRequired", restart_needed()}};
     if (session_) {
       const auto s = session_->state();
-      j["session"] = {{"connected", s.connected},
-                      {"epoch", s.epoch},
-                      {"commandsRun", s.commands_run},
-                      {"commandsDropped", s.commands_dropped},
-                      {"connects", s.reconnects},
-                      {"lastError", s.last_error}};
+      j["session"] = {{"connected", s.connected},      {"epoch", s.epoch},
+                      {"commandsRun", s.commands_run}, {"commandsDropped", s.commands_dropped},
+                      {"connects", s.reconnects},      {"lastError", s.last_error}};
     }
     return j;
   }

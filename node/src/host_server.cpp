@@ -26,8 +26,10 @@ using tcp = asio::ip::tcp;
 host_response plain_error(unsigned status, const std::string& code, const std::string& message) {
   host_response r;
   r.status = status;
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}, {"details", nlohmann::json::object()}}}}
-               .dump();
+  r.body =
+      nlohmann::json{
+          {"error", {{"code", code}, {"message", message}, {"details", nlohmann::json::object()}}}}
+          .dump();
   return r;
 }
 
@@ -43,10 +45,9 @@ class connection : public std::enable_shared_from_this<connection> {
     parser_->header_limit(16U << 10U);
     parser_->body_limit(1U << 20U);
     stream_.expires_after(std::chrono::seconds{30});
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -131,7 +132,8 @@ class host_server_impl final : public host_server {
     beast::error_code ec;
     const auto address = asio::ip::make_address(host, ec);
     if (ec)
-      return error{errc::invalid_argument, "listen address " + host + " is not an IP address",
+      return error{errc::invalid_argument,
+                   "listen address " + host + " is not an IP address",
                    {{"field", "listen"}}};
     const tcp::endpoint ep{address, port};
     acceptor_.open(ep.protocol(), ec);
@@ -142,8 +144,8 @@ class host_server_impl final : public host_server {
     if (!ec)
       acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-      return error{errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port) +
-                                          ": " + ec.message(),
+      return error{errc::unavailable,
+                   "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message(),
                    {{"field", "listen"}}};
     port_ = acceptor_.local_endpoint().port();
     accept();
@@ -189,9 +191,8 @@ class host_server_impl final : public host_server {
 
 } // namespace
 
-result<std::unique_ptr<host_server>> host_server::start(const std::string& host,
-                                                        std::uint16_t port, host_handler handler,
-                                                        unsigned threads) {
+result<std::unique_ptr<host_server>> host_server::start(const std::string& host, std::uint16_t port,
+                                                        host_handler handler, unsigned threads) {
   auto s = std::make_unique<host_server_impl>(std::move(handler), std::max(1U, threads));
   if (auto ok = s->listen(host, port); !ok)
     return ok.error();

@@ -86,7 +86,7 @@ agent::v1::Telemetry telemetry_sampler::sample(hypervisor& hv) {
   const auto [mem_total, mem_available] = memory_mib();
   t.set_memory_total_mib(mem_total);
   t.set_memory_used_mib(mem_total - std::min(mem_total, mem_available));
-  struct statvfs fs{};
+  struct statvfs fs {};
   if (!disk_path_.empty() && statvfs(disk_path_.c_str(), &fs) == 0) {
     t.set_disk_total_bytes(static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize);
     t.set_disk_used_bytes(static_cast<std::uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize);

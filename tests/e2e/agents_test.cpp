@@ -38,17 +38,21 @@ TEST_F(e2e_agents, two_agents_register_run_vms_and_reconcile_after_sigkill) {
   EXPECT_EQ(body_json(r)["error"].value("code", ""), "TOKEN_INVALID");
 
   for (const auto* n : {"node-small", "node-large"})
-    ASSERT_TRUE(eventually([&] { return get(std::string{"/api/v1/nodes/"} + n + "/agent").value("connected", false); }))
-        << n << diagnostics();
+    ASSERT_TRUE(eventually([&] {
+      return get(std::string{"/api/v1/nodes/"} + n + "/agent").value("connected", false);
+    })) << n
+        << diagnostics();
   for (const auto& [name, a] : agents_)
     EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/status")).value("status", ""), "connected")
         << name;
 
   // One VM on each host (a hostile name travels to libvirt's XML unharmed).
   for (const auto& [vm, on] : {std::pair{"vm-a", "node-small"}, std::pair{"vm-b", "node-large"}}) {
-    r = api_->post("/api/v1/vms",
-                   json{{"id", vm}, {"spec", {{"name", std::string{vm} + " <&\"'>"}, {"vcpus", 1}, {"memoryMib", 512}}}}
-                       .dump());
+    r = api_->post(
+        "/api/v1/vms",
+        json{{"id", vm},
+             {"spec", {{"name", std::string{vm} + " <&\"'>"}, {"vcpus", 1}, {"memoryMib", 512}}}}
+            .dump());
     ASSERT_EQ(r.status, 201u) << r.body;
     r = api_->post(std::string{"/api/v1/vms/"} + vm + "/start", json{{"nodeId", on}}.dump());
     ASSERT_LT(r.status, 300u) << r.body;
@@ -64,15 +68,18 @@ TEST_F(e2e_agents, two_agents_register_run_vms_and_reconcile_after_sigkill) {
   const auto victim = node == "node-small" ? "small" : "large";
   const auto epoch_before = get("/api/v1/nodes/" + node + "/agent").value("epoch", 0ULL);
   agents_[victim].proc->stop(SIGKILL);
-  ASSERT_TRUE(eventually([&] { return !get("/api/v1/nodes/" + node + "/agent").value("connected", true); }));
-  EXPECT_TRUE(eventually([&] { return get("/api/v1/nodes/" + node).value("state", "") == "disconnected"; }));
+  ASSERT_TRUE(eventually(
+      [&] { return !get("/api/v1/nodes/" + node + "/agent").value("connected", true); }));
+  EXPECT_TRUE(eventually(
+      [&] { return get("/api/v1/nodes/" + node).value("state", "") == "disconnected"; }));
 
   // Same config, same node, a new epoch; libvirt's test host restarted empty: the VM that ran
   // there is found stopped and recorded so.
   start_agent(victim);
   EXPECT_TRUE(agents_[victim].token.empty()) << "a member does not issue tokens at start";
-  ASSERT_TRUE(eventually([&] { return get("/api/v1/nodes/" + node + "/agent").value("connected", false); }))
-      << diagnostics();
+  ASSERT_TRUE(eventually([&] {
+    return get("/api/v1/nodes/" + node + "/agent").value("connected", false);
+  })) << diagnostics();
   EXPECT_GT(get("/api/v1/nodes/" + node + "/agent").value("epoch", 0ULL), epoch_before);
   ASSERT_TRUE(vm_power("vm-a", "stopped")) << diagnostics();
   const auto found = last_power_change(*this, "vm-a");
@@ -138,8 +145,9 @@ TEST_F(e2e_agents, every_registration_error_code) {
 TEST_F(e2e_agents, network_unreachable_is_named) {
   // No route to a documentation prefix: the kernel refuses at once where there is no IPv6
   // default route. Elsewhere the packet would leave the machine, so the test stops there.
-  const auto r = api_->post("/api/v1/nodes/discover",
-                            json{{"hostUrl", "http://[2001:db8::1]:9"}, {"token", "t"}, {"timeoutMs", 500}}.dump());
+  const auto r = api_->post(
+      "/api/v1/nodes/discover",
+      json{{"hostUrl", "http://[2001:db8::1]:9"}, {"token", "t"}, {"timeoutMs", 500}}.dump());
   const auto code = body_json(r)["error"].value("code", "");
   if (code == "CONNECTION_TIMEOUT")
     GTEST_SKIP() << "this machine routes 2001:db8::/32";
@@ -155,16 +163,16 @@ TEST_F(e2e_agents, join_and_leave_cycle_standalone_cluster_standalone) {
   const auto token = body_json(r).value("token", "");
   ASSERT_FALSE(token.empty());
 
-  r = a.client->post("/api/v1/cluster/join", json{{"controlPlaneAddress", cp_->base_url()},
-                                                   {"registrationToken", "wrong"}}
-                                                  .dump());
+  r = a.client->post(
+      "/api/v1/cluster/join",
+      json{{"controlPlaneAddress", cp_->base_url()}, {"registrationToken", "wrong"}}.dump());
   EXPECT_EQ(r.status, 401u) << r.body;
   EXPECT_EQ(body_json(r)["error"].value("code", ""), "TOKEN_INVALID");
 
   r = a.client->post("/api/v1/cluster/join", json{{"controlPlaneAddress", cp_->base_url()},
-                                                   {"registrationToken", token},
-                                                   {"nodeId", "joined-1"}}
-                                                  .dump());
+                                                  {"registrationToken", token},
+                                                  {"nodeId", "joined-1"}}
+                                                 .dump());
   ASSERT_EQ(r.status, 200u) << r.body << diagnostics();
   EXPECT_EQ(body_json(r).value("nodeId", ""), "joined-1");
   ASSERT_TRUE(eventually([&] {
@@ -177,18 +185,19 @@ TEST_F(e2e_agents, join_and_leave_cycle_standalone_cluster_standalone) {
   EXPECT_FALSE(cfg.contains("agentKey")) << "the secret never leaves the host";
 
   // The token was single use.
-  r = api_->post("/api/v1/nodes/register", json{{"registrationToken", token},
-                                                {"hostname", "x"},
-                                                {"cpuThreads", 4},
-                                                {"memoryMib", 4096}}
-                                               .dump());
+  r = api_->post(
+      "/api/v1/nodes/register",
+      json{{"registrationToken", token}, {"hostname", "x"}, {"cpuThreads", 4}, {"memoryMib", 4096}}
+          .dump());
   EXPECT_EQ(r.status, 401u) << r.body;
 
   r = a.client->post("/api/v1/cluster/leave", "{}");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(body_json(r).value("status", ""), "standalone");
-  EXPECT_TRUE(eventually([&] { return !get("/api/v1/nodes/joined-1/agent").value("connected", true); }));
-  EXPECT_TRUE(eventually([&] { return get("/api/v1/nodes/joined-1").value("state", "") == "disconnected"; }));
+  EXPECT_TRUE(
+      eventually([&] { return !get("/api/v1/nodes/joined-1/agent").value("connected", true); }));
+  EXPECT_TRUE(eventually(
+      [&] { return get("/api/v1/nodes/joined-1").value("state", "") == "disconnected"; }));
   EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/config")).value("nodeId", "x"), "");
   // Standalone survives a restart (the file says so).
   a.proc->stop(SIGKILL);

@@ -32,7 +32,9 @@ class canned_server {
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len); // NOLINT
     port_ = ntohs(a.sin_port);
-    thread_ = std::thread{[this] { serve(); }};
+    thread_ = std::thread{[this] {
+      serve();
+    }};
   }
   ~canned_server() {
     stop_ = true;
@@ -49,8 +51,8 @@ class canned_server {
   /// An HTTP/1.1 response with `status`, `type` and `body`.
   static std::string http(unsigned status, const std::string& type, const std::string& body) {
     return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + type +
-           "\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
   }
 
  private:

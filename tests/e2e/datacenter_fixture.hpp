@@ -41,8 +41,8 @@ struct agent_process {
 class datacenter_fixture : public ::testing::Test {
  public:
   void SetUp() override {
-    cp_ = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0",
-                                   "--data-dir", dir_.path().string() + "/cp"},
+    cp_ = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                   dir_.path().string() + "/cp"},
                                   dir_.path().string() + "/cp.err");
     cp_->start();
     api_ = std::make_unique<api_client>(cp_->base_url());
@@ -64,9 +64,15 @@ class datacenter_fixture : public ::testing::Test {
 
   void start_agent(const std::string& name, std::vector<std::string> extra = {}) {
     auto& a = agents_[name];
-    std::vector<std::string> argv{QX_NODE_PATH,   "--config",       a.config,
-                                  "--listen",     "127.0.0.1:0",    "--libvirt-uri",
-                                  "test://" + a.host_xml, "--heartbeat-ms", "200"};
+    std::vector<std::string> argv{QX_NODE_PATH,
+                                  "--config",
+                                  a.config,
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--libvirt-uri",
+                                  "test://" + a.host_xml,
+                                  "--heartbeat-ms",
+                                  "200"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     a.proc = server_process::program(argv, dir_.path().string() + "/" + name + ".err");
     a.proc->start();
@@ -75,22 +81,23 @@ class datacenter_fixture : public ::testing::Test {
     const auto line = a.proc->read_line(500ms);
     const std::string marker = "registration token: ";
     if (const auto at = line.find(marker); at != std::string::npos)
-      a.token = line.substr(at + marker.size(), line.find(' ', at + marker.size()) - at - marker.size());
+      a.token =
+          line.substr(at + marker.size(), line.find(' ', at + marker.size()) - at - marker.size());
   }
 
   /// Registers agent `name` as node `node_id` through the token flow.
   api_response discover(const std::string& name, const std::string& node_id) {
     const auto& a = agents_.at(name);
-    return api_->post("/api/v1/nodes/discover", json{{"hostUrl", a.url()},
-                                                      {"token", a.token},
-                                                      {"register", true},
-                                                      {"nodeId", node_id}}
-                                                     .dump());
+    return api_->post(
+        "/api/v1/nodes/discover",
+        json{{"hostUrl", a.url()}, {"token", a.token}, {"register", true}, {"nodeId", node_id}}
+            .dump());
   }
 
   json get(const std::string& target) { return body_json(api_->get(target)); }
 
-  static bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 15s) {
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 15s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline)

@@ -38,8 +38,8 @@ status validate_hardware(const register_node& cmd) {
   if (auto ok = check_name("address", cmd.address, 253); !ok)
     return ok;
   const auto& key = cmd.agent_key_sha256;
-  if (!key.empty() && (key.size() != 64 || key.find_first_not_of("0123456789abcdef") !=
-                                               std::string::npos))
+  if (!key.empty() &&
+      (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos))
     return invalid_field("agent_key_sha256", "agent_key_sha256 must be 64 lower-case hex digits");
   const auto& hw = cmd.hardware;
   if (hw.cpu_cores() < 1 || hw.cpu_cores() > 4096)

@@ -35,9 +35,8 @@ class ws_client {
   /// Connects and completes the handshake (blocking, up to connect_timeout). Errors as
   /// http_fetch's, and errc::unauthenticated / permission_denied / not_found when the server
   /// refuses the upgrade with 401 / 403 / 404 (details["status"], details["body"]).
-  [[nodiscard]] static result<std::unique_ptr<ws_client>> connect(const ws_options& opts,
-                                                                  on_message message,
-                                                                  on_closed closed);
+  [[nodiscard]] static result<std::unique_ptr<ws_client>>
+  connect(const ws_options& opts, on_message message, on_closed closed);
   virtual ~ws_client() = default;
   ws_client() = default;
   ws_client(const ws_client&) = delete;
