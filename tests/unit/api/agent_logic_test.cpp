@@ -1,0 +1,156 @@
+// The node proxy's decisions without threads or sockets: which command a VM event sends to its
+// host, how a libvirt event moves the VM aggregate, and reconciliation after a reconnect.
+#include "agent_logic.hpp"
+
+#include <qx/events/v1/vm.pb.h>
+
+#include <gtest/gtest.h>
+
+namespace qx::api {
+namespace {
+
+namespace vm = domain::vm;
+namespace pb = agent::v1;
+using agent_logic::vm_on_node;
+
+snapshots::v1::VmState vm_state(const std::string& id, const std::string& power) {
+  snapshots::v1::VmState s;
+  s.set_id(id);
+  s.set_power_state(power);
+  s.set_node_id("n1");
+  s.mutable_spec()->set_name("web <&>");
+  s.mutable_spec()->set_vcpus(2);
+  s.mutable_spec()->set_memory_mib(1024);
+  s.mutable_spec()->add_volume_ids("disk-1");
+  s.mutable_spec()->add_volume_ids("disk-unknown");
+  s.mutable_spec()->add_network_ids("net-1");
+  return s;
+}
+
+events::recorded_event power_change(const std::string& from, const std::string& to) {
+  events::v1::VmPowerStateChanged p;
+  p.set_id("vm-1");
+  p.set_from(from);
+  p.set_to(to);
+  events::recorded_event e;
+  e.stream = "vm-vm-1";
+  e.type = "qx.events.v1.VmPowerStateChanged";
+  e.payload = p.SerializeAsString();
+  return e;
+}
+
+std::optional<snapshots::v1::VolumeState> volumes(const std::string& id) {
+  if (id != "disk-1")
+    return std::nullopt;
+  snapshots::v1::VolumeState v;
+  v.set_id(id);
+  v.set_pool_id("pool-1");
+  v.set_size_bytes(1U << 30U);
+  return v;
+}
+
+std::string action_of(const std::optional<pb::Command>& c) {
+  return c && c->has_domain_action() ? c->domain_action().action() : "";
+}
+
+TEST(agent_logic, a_start_defines_and_starts_with_the_disks_the_inventory_knows) {
+  const auto c = agent_logic::command_after(power_change("stopped", "starting"),
+                                            vm_state("vm-1", "starting"), volumes);
+  ASSERT_TRUE(c && c->has_define_and_start());
+  const auto& d = c->define_and_start();
+  EXPECT_EQ(d.vm_id(), "vm-1");
+  EXPECT_EQ(d.name(), "web <&>");
+  EXPECT_EQ(d.vcpus(), 2u);
+  EXPECT_EQ(d.memory_mib(), 1024u);
+  ASSERT_EQ(d.disks_size(), 1);
+  EXPECT_EQ(d.disks(0).pool_id(), "pool-1");
+  EXPECT_EQ(d.network_ids(0), "net-1");
+}
+
+TEST(agent_logic, each_power_change_maps_to_its_libvirt_action) {
+  const auto s = vm_state("vm-1", "x");
+  EXPECT_EQ(action_of(agent_logic::command_after(power_change("running", "stopping"), s, volumes)),
+            "shutdown");
+  EXPECT_EQ(action_of(agent_logic::command_after(power_change("running", "stopped"), s, volumes)),
+            "destroy");
+  // The end of a shutdown the host reported is not a second command.
+  EXPECT_FALSE(agent_logic::command_after(power_change("stopping", "stopped"), s, volumes));
+  EXPECT_EQ(action_of(agent_logic::command_after(power_change("running", "paused"), s, volumes)),
+            "suspend");
+  EXPECT_EQ(action_of(agent_logic::command_after(power_change("paused", "running"), s, volumes)),
+            "resume");
+  // Confirmations of what the host did ask nothing more of it.
+  EXPECT_FALSE(agent_logic::command_after(power_change("starting", "running"), s, volumes));
+  events::recorded_event deleted;
+  deleted.type = "qx.events.v1.VmDeleted";
+  EXPECT_EQ(action_of(agent_logic::command_after(deleted, s, volumes)), "undefine");
+  events::recorded_event broken = power_change("a", "b");
+  broken.payload = "\xff\xff not protobuf";
+  EXPECT_FALSE(agent_logic::command_after(broken, s, volumes));
+}
+
+pb::DomainEvent domain_event(const std::string& kind, const std::string& detail = "booted") {
+  pb::DomainEvent e;
+  e.set_id("vm-1");
+  e.set_kind(kind);
+  e.set_detail(detail);
+  return e;
+}
+
+template<class T>
+bool is(const std::optional<vm::command>& c) {
+  return c && std::holds_alternative<T>(*c);
+}
+
+TEST(agent_logic, libvirt_events_confirm_or_correct_the_recorded_state) {
+  EXPECT_TRUE(is<vm::confirm_running>(agent_logic::follow(domain_event("started"), "starting")));
+  EXPECT_FALSE(agent_logic::follow(domain_event("started"), "running"));
+  EXPECT_TRUE(is<vm::confirm_stopped>(
+      agent_logic::follow(domain_event("stopped", "shutdown"), "stopping")));
+  const auto crashed = agent_logic::follow(domain_event("crashed", "panicked"), "running");
+  ASSERT_TRUE(is<vm::force_stop>(crashed));
+  EXPECT_EQ(std::get<vm::force_stop>(*crashed).reason.rfind("STOPPED_ON_HOST", 0), 0u);
+  EXPECT_FALSE(agent_logic::follow(domain_event("stopped", "migrated"), "migrating"));
+  EXPECT_TRUE(is<vm::pause>(agent_logic::follow(domain_event("suspended"), "running")));
+  EXPECT_TRUE(is<vm::resume>(agent_logic::follow(domain_event("resumed"), "paused")));
+  EXPECT_FALSE(agent_logic::follow(domain_event("defined"), "running"));
+}
+
+TEST(agent_logic, reconciliation_records_what_the_host_reports_and_resends_what_it_lacks) {
+  pb::Hello hello;
+  auto add = [&](const std::string& id, const std::string& state) {
+    auto* d = hello.add_domains();
+    d->set_id(id);
+    d->set_state(state);
+  };
+  add("was-running-now-off", "shutoff");
+  add("starting-and-up", "running");
+  add("stopping-still-up", "running");
+  add("paused-on-host", "paused");
+  add("fine", "running");
+  const std::vector<vm_on_node> vms{
+      {vm_state("was-running-now-off", "running"), 7}, {vm_state("gone", "running"), 3},
+      {vm_state("starting-and-up", "starting"), 2},    {vm_state("starting-lost", "starting"), 2},
+      {vm_state("stopping-still-up", "stopping"), 4},  {vm_state("stopping-done", "stopping"), 4},
+      {vm_state("paused-on-host", "running"), 5},      {vm_state("fine", "running"), 9}};
+  const auto steps = agent_logic::reconcile(hello, vms, volumes);
+  std::map<std::string, agent_logic::reconcile_step> by_vm;
+  for (const auto& s : steps)
+    by_vm.emplace(s.vm_id, s);
+  EXPECT_EQ(by_vm.count("fine"), 0u);
+  ASSERT_TRUE(is<vm::force_stop>(by_vm.at("was-running-now-off").record));
+  EXPECT_EQ(std::get<vm::force_stop>(*by_vm.at("was-running-now-off").record)
+                .reason.rfind("FOUND_STOPPED", 0),
+            0u);
+  EXPECT_EQ(by_vm.at("was-running-now-off").version, 7u);
+  EXPECT_TRUE(is<vm::force_stop>(by_vm.at("gone").record));
+  EXPECT_TRUE(is<vm::confirm_running>(by_vm.at("starting-and-up").record));
+  ASSERT_TRUE(by_vm.at("starting-lost").resend);
+  EXPECT_TRUE(by_vm.at("starting-lost").resend->has_define_and_start());
+  EXPECT_EQ(action_of(by_vm.at("stopping-still-up").resend), "shutdown");
+  EXPECT_TRUE(is<vm::confirm_stopped>(by_vm.at("stopping-done").record));
+  EXPECT_TRUE(is<vm::pause>(by_vm.at("paused-on-host").record));
+}
+
+} // namespace
+} // namespace qx::api
