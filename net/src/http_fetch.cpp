@@ -34,7 +34,10 @@ error failure_of(const boost::system::error_code& ec, phase at, const std::strin
   };
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
     return fail("CONNECTION_TIMEOUT", "no answer from " + target + " in time");
-  if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable)
+  // No route, or no network of that address family at all (an IPv6 address on a machine
+  // without IPv6): either way the host cannot be reached from here.
+  if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable ||
+      ec == asio::error::address_family_not_supported)
     return fail("NETWORK_UNREACHABLE", "no route to " + target);
   if (at == phase::tls || ec.category() == asio::error::get_ssl_category() ||
       ec == asio::ssl::error::stream_truncated)
