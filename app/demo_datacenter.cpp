@@ -71,6 +71,7 @@ result<std::pair<pid_t, std::string>>
 spawn_agent(const std::string& exe, std::vector<std::string> args, const std::string& log) {
   args.insert(args.begin(), exe);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -188,12 +189,12 @@ status demo_datacenter::start(const demo_options& opts) {
       return ok.error();
   }
   for (const auto& n : registered) {
-    if (auto ok = call("POST", cp + "/api/v1/clusters/demo/nodes/" + n, json::object(), 409); !ok)
-      return ok.error();
-    if (auto ok =
-            call("POST", cp + "/api/v1/storage/pools/demo-pool/nodes/" + n, json::object(), 409);
-        !ok)
-      return ok.error();
+    for (std::string path :
+         {"/api/v1/clusters/demo/nodes/", "/api/v1/storage/pools/demo-pool/nodes/"}) {
+      path += n;
+      if (auto ok = call("POST", cp + path, json::object(), 409); !ok)
+        return ok.error();
+    }
   }
   std::printf(
       "demo: cluster demo, pool demo-pool and network demo-net are ready. Try:\n"
