@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   const command_meta meta{"test:crash", "", "", "", {}};
   {
     caf::scoped_actor self{sys};
-    domain::node::register_node r{"host", "10.0.0.1", {}};
+    domain::node::register_node r{"host", "10.0.0.1", {}, ""};
     r.hardware.set_cpu_cores(1024);
     r.hardware.set_cpu_threads(4096);
     r.hardware.set_memory_mib(std::uint64_t{1} << 24U); // 16 TiB

@@ -52,7 +52,7 @@ class datacenter_test : public ::testing::Test {
   }
 
   void add_node(const std::string& id, std::uint32_t threads) {
-    node::register_node r{id + ".lab", "10.0.0.1", {}};
+    node::register_node r{id + ".lab", "10.0.0.1", {}, ""};
     r.hardware.set_cpu_cores(threads);
     r.hardware.set_cpu_threads(threads);
     r.hardware.set_memory_mib(65536);
