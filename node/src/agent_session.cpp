@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace qx::node {
 
@@ -68,6 +69,7 @@ struct agent_session::impl {
   session_state st;
   bool stopping = false;
   bool link_closed = false;
+  bool hello_pending = false; ///< a Welcome came before the link was stored
   std::unique_ptr<net::ws_client> link;
   std::set<std::uint64_t> ran; ///< command ids run in this epoch
   std::deque<pb::Command> queue;
@@ -155,6 +157,15 @@ struct agent_session::impl {
         queue.clear(); // commands of the previous epoch are stale now
       }
       log_line("session open, epoch " + std::to_string(f.welcome().epoch()));
+      {
+        // The Welcome can overtake the connecting thread, which has not stored the link yet:
+        // then that thread sends the Hello once it has.
+        std::lock_guard lock{mutex};
+        if (!link) {
+          hello_pending = true;
+          return;
+        }
+      }
       send_hello(f.welcome().epoch());
       return;
     }
@@ -334,6 +345,7 @@ struct agent_session::impl {
         if (stopping)
           return;
         link_closed = false;
+        hello_pending = false;
       }
       net::ws_options o;
       o.url = settings.control_plane_address + "/api/v1/nodes/" + settings.node_id + "/session";
@@ -357,11 +369,17 @@ struct agent_session::impl {
         continue;
       }
       backoff = std::chrono::milliseconds{200};
+      bool hello_now = false;
+      std::uint64_t epoch = 0;
       {
         std::lock_guard lock{mutex};
         link = std::move(*c);
         ++st.reconnects;
+        hello_now = std::exchange(hello_pending, false);
+        epoch = st.epoch;
       }
+      if (hello_now)
+        send_hello(epoch);
       std::unique_lock lock{mutex};
       while (!stopping && !link_closed) {
         if (cv.wait_for(lock, settings.heartbeat, [this] { return stopping || link_closed; }))
