@@ -1,5 +1,7 @@
 #include "qx/node/validate.hpp"
 
+#include <qx/events/utf8.hpp>
+
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -21,51 +23,6 @@ bool name_char(char c) noexcept {
 
 bool hex_digit(char c) noexcept {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// Decodes one UTF-8 sequence at `text[i]`: the code point and its length, or nullopt-like
-// {0, 0} when the bytes are not valid UTF-8 (truncated, overlong, surrogate, above U+10FFFF).
-struct decoded {
-  std::uint32_t code_point = 0;
-  std::size_t length = 0;
-};
-
-decoded decode_utf8(std::string_view text, std::size_t i) noexcept {
-  const auto byte = [&](std::size_t k) {
-    return static_cast<std::uint8_t>(text[k]);
-  };
-  const std::uint8_t lead = byte(i);
-  std::size_t length = 0;
-  std::uint32_t cp = 0;
-  std::uint32_t min = 0;
-  if (lead < 0x80)
-    return {lead, 1};
-  if ((lead & 0xE0U) == 0xC0U) {
-    length = 2;
-    cp = lead & 0x1FU;
-    min = 0x80;
-  } else if ((lead & 0xF0U) == 0xE0U) {
-    length = 3;
-    cp = lead & 0x0FU;
-    min = 0x800;
-  } else if ((lead & 0xF8U) == 0xF0U) {
-    length = 4;
-    cp = lead & 0x07U;
-    min = 0x10000;
-  } else {
-    return {};
-  }
-  if (text.size() - i < length)
-    return {};
-  for (std::size_t k = 1; k < length; ++k) {
-    const std::uint8_t cont = byte(i + k);
-    if ((cont & 0xC0U) != 0x80U)
-      return {};
-    cp = (cp << 6U) | (cont & 0x3FU);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return {};
-  return {cp, length};
 }
 
 // "001F" for U+001F: the form error messages use.
@@ -95,7 +52,7 @@ status validate_name(std::string_view field, std::string_view name) {
 status validate_xml_text(std::string_view field, std::string_view text, bool multi_line) {
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto [cp, length] = decode_utf8(text, i);
+    const auto [cp, length] = qx::decode_utf8(text, i);
     if (length == 0)
       return invalid(field,
                      std::string{field} + " is not valid UTF-8 (byte " + std::to_string(i) + ")");
