@@ -1,5 +1,7 @@
 #include "responses.hpp"
 
+#include <qx/net/http_status.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -38,30 +40,7 @@ http_response json_response(unsigned status, const json& body) {
 }
 
 unsigned status_of(const error& e, bool if_match_given) {
-  switch (e.code) {
-  case errc::invalid_argument:
-    return 400;
-  case errc::not_found:
-    return 404;
-  case errc::conflict:
-    return if_match_given ? 412 : 409;
-  case errc::already_exists:
-  case errc::failed_precondition:
-  case errc::resource_exhausted:
-    return 409;
-  case errc::too_large:
-    return 413;
-  case errc::unauthenticated:
-    return 401;
-  case errc::permission_denied:
-    return 403;
-  case errc::unavailable:
-    return 503;
-  case errc::corrupted:
-  case errc::io_error:
-    return 500;
-  }
-  return 500;
+  return net::http_status_of(e.code, if_match_given);
 }
 
 http_response error_response(const error& e, bool if_match_given) {

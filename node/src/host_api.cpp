@@ -10,6 +10,7 @@
 #include "qx/node/pool_files.hpp"
 
 #include <qx/net/http_fetch.hpp>
+#include <qx/net/http_status.hpp>
 #include <qx/net/url.hpp>
 #include <qx/security/one_time_tokens.hpp>
 #include <qx/security/secrets.hpp>
@@ -50,32 +51,6 @@ host_response fail(unsigned status, const std::string& code, const std::string& 
                json{{"error", {{"code", code}, {"message", message}, {"details", details}}}});
 }
 
-unsigned status_of(errc c) {
-  switch (c) {
-  case errc::invalid_argument:
-    return 400;
-  case errc::not_found:
-    return 404;
-  case errc::unauthenticated:
-    return 401;
-  case errc::permission_denied:
-    return 403;
-  case errc::too_large:
-    return 413;
-  case errc::conflict:
-  case errc::already_exists:
-  case errc::failed_precondition:
-  case errc::resource_exhausted:
-    return 409;
-  case errc::unavailable:
-    return 503;
-  case errc::corrupted:
-  case errc::io_error:
-    return 500;
-  }
-  return 500;
-}
-
 host_response fail(const error& e, unsigned status = 0) {
   std::string code{to_string(e.code)};
   json details = json::object();
@@ -85,7 +60,7 @@ host_response fail(const error& e, unsigned status = 0) {
     else
       details[k] = v;
   }
-  return fail(status != 0 ? status : status_of(e.code), code, e.message, details);
+  return fail(status != 0 ? status : net::http_status_of(e.code), code, e.message, details);
 }
 
 /// The JSON object of a request body, or the error answered.
