@@ -2,13 +2,12 @@
 // plane calls the host), a host joining by a token the control plane issued (POST
 // /api/v1/nodes/registration-tokens, then the host's POST /api/v1/nodes/register), and the
 // state of a node's agent session (GET /api/v1/nodes/{id}/agent).
+#include "event_json.hpp"
 #include "handlers_common.hpp"
 #include "node_discovery.hpp"
 
 #include <qx/net/url.hpp>
 #include <qx/security/secrets.hpp>
-
-#include <ctime>
 
 namespace qx::api {
 
@@ -18,13 +17,10 @@ using actors::cluster_aggregate;
 using actors::node_aggregate;
 namespace node = domain::node;
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const auto secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+/// A token's expiry as the API writes every time (event_json's rfc3339).
+std::string expiry(std::chrono::system_clock::time_point t) {
+  return rfc3339(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
 http_response discovery_error(const error& e) {
@@ -204,7 +200,7 @@ void new_registration_token(api_context& ctx, const http_request& req, const pat
   with_body(req, respond, {}, [&](const json&) {
     auto t = ctx.node_tokens.issue();
     respond(json_response(201, json{{"token", t.token},
-                                    {"expiresAt", rfc3339(t.expires_at)},
+                                    {"expiresAt", expiry(t.expires_at)},
                                     {"controlPlaneAddress", ctx.advertise_url}}));
   });
 }
