@@ -25,6 +25,33 @@ bool is_running(const std::string& s) {
 
 } // namespace
 
+pb::Command create_pool(const snapshots::v1::StoragePoolState& pool) {
+  pb::Command c;
+  c.mutable_create_pool()->set_pool_id(pool.id());
+  const auto path = pool.settings().find("path");
+  if (path != pool.settings().end())
+    c.mutable_create_pool()->set_path(path->second);
+  return c;
+}
+
+pb::Command create_volume(const snapshots::v1::VolumeState& volume) {
+  pb::Command c;
+  auto* v = c.mutable_create_volume();
+  v->set_pool_id(volume.pool_id());
+  v->set_volume_id(volume.id());
+  v->set_capacity_bytes(volume.size_bytes());
+  return c;
+}
+
+pb::Command create_network(const std::string& network_id, const std::string& cidr) {
+  pb::Command c;
+  auto* n = c.mutable_create_network();
+  n->set_network_id(network_id);
+  n->set_bridge("qxbr" + std::to_string(std::hash<std::string>{}(network_id) % 100'000'000U));
+  n->set_cidr(cidr);
+  return c;
+}
+
 bool is_off(const std::string& s) {
   return s == "shutoff" || s == "crashed" || s == "missing" || s == "nostate";
 }

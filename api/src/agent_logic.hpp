@@ -62,6 +62,13 @@ struct reconcile_step {
                                                     const std::vector<vm_on_node>& vms,
                                                     const volume_lookup& volumes);
 
+/// The commands that give a host a pool (at settings["path"] when set), a volume of it, a
+/// network (its bridge named from the id, at most 15 characters as Linux wants).
+[[nodiscard]] agent::v1::Command create_pool(const snapshots::v1::StoragePoolState& pool);
+[[nodiscard]] agent::v1::Command create_volume(const snapshots::v1::VolumeState& volume);
+[[nodiscard]] agent::v1::Command create_network(const std::string& network_id,
+                                                const std::string& cidr);
+
 /// Whether a DomainReport/DomainEvent state means the domain is off.
 [[nodiscard]] bool is_off(const std::string& libvirt_state);
 

@@ -48,10 +48,6 @@ void log_json(const json& j) {
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-std::string bridge_for(const std::string& network_id) {
-  return "qxbr" + std::to_string(std::hash<std::string>{}(network_id) % 100'000'000U);
-}
-
 /// What every proxy shares: the read models, the gateway, and the board the HTTP threads read.
 struct shared {
   shared(gateway& g, const projections::inventory& i) : gw(g), inv(i) {}
@@ -88,30 +84,14 @@ std::vector<pb::Command> infrastructure_for(const shared& sh, const std::string&
     if (std::find(ids.begin(), ids.end(), node_id) == ids.end())
       return;
     pools.insert(r.state.id());
-    pb::Command c;
-    c.mutable_create_pool()->set_pool_id(r.state.id());
-    const auto path = r.state.settings().find("path");
-    if (path != r.state.settings().end())
-      c.mutable_create_pool()->set_path(path->second);
-    out.push_back(std::move(c));
+    out.push_back(agent_logic::create_pool(r.state));
   });
   sh.inv.for_each<actors::volume_aggregate>([&](const auto& r) {
-    if (pools.count(r.state.pool_id()) == 0)
-      return;
-    pb::Command c;
-    auto* v = c.mutable_create_volume();
-    v->set_pool_id(r.state.pool_id());
-    v->set_volume_id(r.state.id());
-    v->set_capacity_bytes(r.state.size_bytes());
-    out.push_back(std::move(c));
+    if (pools.count(r.state.pool_id()) != 0)
+      out.push_back(agent_logic::create_volume(r.state));
   });
   sh.inv.for_each<actors::network_aggregate>([&](const auto& r) {
-    pb::Command c;
-    auto* n = c.mutable_create_network();
-    n->set_network_id(r.state.id());
-    n->set_bridge(bridge_for(r.state.id()));
-    n->set_cidr(r.state.cidr());
-    out.push_back(std::move(c));
+    out.push_back(agent_logic::create_network(r.state.id(), r.state.cidr()));
   });
   return out;
 }
@@ -457,14 +437,11 @@ struct agent_registry::impl {
       events::v1::StoragePoolAssigned ev;
       if (!ev.ParseFromString(e.payload))
         return;
-      pb::Command c;
-      c.mutable_create_pool()->set_pool_id(ev.pool_id());
-      if (auto pool = sh->inv.get<actors::storage_pool_aggregate>(ev.pool_id())) {
-        const auto path = pool->state.settings().find("path");
-        if (path != pool->state.settings().end())
-          c.mutable_create_pool()->set_path(path->second);
-      }
-      command(ev.node_id(), c, "", "infrastructure");
+      auto pool = sh->inv.get<actors::storage_pool_aggregate>(ev.pool_id());
+      snapshots::v1::StoragePoolState known;
+      known.set_id(ev.pool_id());
+      command(ev.node_id(), agent_logic::create_pool(pool ? pool->state : known), "",
+              "infrastructure");
       return;
     }
     const bool created = e.type == "qx.events.v1.VolumeCreated";
@@ -479,9 +456,7 @@ struct agent_registry::impl {
       return;
     pb::Command c;
     if (created) {
-      c.mutable_create_volume()->set_pool_id(v->state.pool_id());
-      c.mutable_create_volume()->set_volume_id(id);
-      c.mutable_create_volume()->set_capacity_bytes(v->state.size_bytes());
+      c = agent_logic::create_volume(v->state);
     } else {
       c.mutable_delete_volume()->set_pool_id(v->state.pool_id());
       c.mutable_delete_volume()->set_volume_id(id);
@@ -496,10 +471,7 @@ struct agent_registry::impl {
     events::v1::NetworkCreated ev;
     if (!ev.ParseFromString(e.payload))
       return;
-    pb::Command c;
-    c.mutable_create_network()->set_network_id(ev.id());
-    c.mutable_create_network()->set_bridge(bridge_for(ev.id()));
-    c.mutable_create_network()->set_cidr(ev.cidr());
+    const auto c = agent_logic::create_network(ev.id(), ev.cidr());
     for (const auto& node : live_nodes())
       command(node, c, "", "infrastructure");
   }

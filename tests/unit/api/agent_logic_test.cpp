@@ -154,3 +154,33 @@ TEST(agent_logic, reconciliation_records_what_the_host_reports_and_resends_what_
 
 } // namespace
 } // namespace qx::api
+
+namespace qx::api {
+namespace {
+
+TEST(agent_logic, infrastructure_commands_carry_what_the_host_needs) {
+  snapshots::v1::StoragePoolState pool;
+  pool.set_id("pool-1");
+  EXPECT_EQ(agent_logic::create_pool(pool).create_pool().path(), "");
+  (*pool.mutable_settings())["path"] = "/srv/pools/p1";
+  const auto p = agent_logic::create_pool(pool);
+  EXPECT_EQ(p.create_pool().pool_id(), "pool-1");
+  EXPECT_EQ(p.create_pool().path(), "/srv/pools/p1");
+  snapshots::v1::VolumeState v;
+  v.set_id("disk-1");
+  v.set_pool_id("pool-1");
+  v.set_size_bytes(4096);
+  const auto c = agent_logic::create_volume(v).create_volume();
+  EXPECT_EQ(c.pool_id(), "pool-1");
+  EXPECT_EQ(c.volume_id(), "disk-1");
+  EXPECT_EQ(c.capacity_bytes(), 4096u);
+  const auto n = agent_logic::create_network(std::string(64, 'n'), "10.0.0.0/24").create_network();
+  EXPECT_EQ(n.cidr(), "10.0.0.0/24");
+  EXPECT_LE(n.bridge().size(), 15u) << "Linux interface names are at most 15 characters";
+  EXPECT_EQ(n.bridge(),
+            agent_logic::create_network(std::string(64, 'n'), "").create_network().bridge())
+      << "the same network gets the same bridge on every host";
+}
+
+} // namespace
+} // namespace qx::api
