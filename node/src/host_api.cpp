@@ -467,10 +467,13 @@ class agent_impl final : public agent {
     session_->start();
   }
 
-  std::string status_locked() {
+  std::string status_locked() { return status_with(is_member(running_) && restart_needed()); }
+
+  /// The status, `restart` being restart_needed() (it reads the config file: once per request).
+  std::string status_with(bool restart) const {
     if (!is_member(running_))
       return "standalone";
-    if (restart_needed())
+    if (restart)
       return "pending_restart";
     return session_ && session_->state().connected ? "connected" : "disconnected";
   }
@@ -483,11 +486,12 @@ class agent_impl final : public agent {
   }
 
   json membership_json() {
-    json j{{"status", status_locked()},
+    const bool restart = restart_needed();
+    json j{{"status", status_with(restart)},
            {"nodeId", running_.node_id},
            {"controlPlaneAddress", running_.control_plane_address},
            {"clusterId", running_.cluster_id},
-           {"restartRequired", restart_needed()}};
+           {"restartRequired", restart}};
     if (session_) {
       const auto s = session_->state();
       j["session"] = {{"connected", s.connected},      {"epoch", s.epoch},
