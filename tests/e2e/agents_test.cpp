@@ -5,6 +5,8 @@
 #include "datacenter_fixture.hpp"
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 namespace qx::test {
 namespace {
@@ -183,6 +185,21 @@ TEST_F(e2e_agents, join_and_leave_cycle_standalone_cluster_standalone) {
   EXPECT_EQ(cfg.value("nodeId", ""), "joined-1");
   EXPECT_TRUE(cfg.value("agentKeySet", false));
   EXPECT_FALSE(cfg.contains("agentKey")) << "the secret never leaves the host";
+
+  // The operator edits the file for what only a restart applies: the status says so.
+  {
+    std::ifstream in{a.config};
+    std::stringstream text;
+    text << in.rdbuf();
+    auto yaml = text.str();
+    const auto at = yaml.find("listen: ");
+    ASSERT_NE(at, std::string::npos) << yaml;
+    yaml.replace(at, yaml.find('\n', at) - at, "listen: \"127.0.0.1:9\"");
+    std::ofstream{a.config, std::ios::trunc} << yaml;
+  }
+  const auto edited = body_json(a.client->get("/api/v1/cluster/status"));
+  EXPECT_EQ(edited.value("status", ""), "pending_restart") << edited.dump();
+  EXPECT_TRUE(edited.value("restartRequired", false));
 
   // The token was single use.
   r = api_->post(
