@@ -40,6 +40,7 @@ pb::Command create_volume(const snapshots::v1::VolumeState& volume) {
   v->set_pool_id(volume.pool_id());
   v->set_volume_id(volume.id());
   v->set_capacity_bytes(volume.size_bytes());
+  v->set_format(volume.format());
   return c;
 }
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   int token_ttl = 3600;
   int heartbeat_ms = 1000;
   bool no_token = false;
+  qx::node::libvirt_options libvirt;
   app.add_option("--config", config_path, "the agent's YAML config (written on registration)");
   app.add_option("--listen", listen, "host API address host:port (port 0: any free port)");
   app.add_option("--libvirt-uri", libvirt_uri, "libvirt connection (qemu:///system, test:///...)");
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat and telemetry period")
       ->check(CLI::Range(50, 60000));
+  app.add_option("--domain-type", libvirt.domain_type,
+                 "libvirt domain type to define (kvm, qemu; default: kvm when offered)");
+  app.add_option("--serial-log-dir", libvirt.serial_log_dir,
+                 "give every VM a serial console logged to DIR/<vm>.serial.log");
   app.add_flag("--no-token", no_token, "do not issue a registration token at start");
   CLI11_PARSE(app, argc, argv);
 
@@ -67,7 +72,7 @@ int main(int argc, char** argv) {
     host = host.substr(1, host.size() - 2);
   const auto port = static_cast<std::uint16_t>(std::stoul(cfg->listen.substr(colon + 1)));
 
-  auto hv = qx::node::open_libvirt(cfg->libvirt_uri);
+  auto hv = qx::node::open_libvirt(cfg->libvirt_uri, libvirt);
   if (!hv) {
     std::cerr << "qx-node: libvirt " << cfg->libvirt_uri << ": " << hv.error().to_string() << '\n';
     return 1;

@@ -270,6 +270,12 @@ struct agent_session::impl {
       volume_spec v;
       v.name = c.create_volume().volume_id();
       v.capacity_bytes = c.create_volume().capacity_bytes();
+      const auto& format = c.create_volume().format();
+      if (format == "raw")
+        v.format = disk_format::raw;
+      else if (!format.empty() && format != "qcow2")
+        return error{
+            errc::invalid_argument, "volume format must be raw or qcow2", {{"field", "format"}}};
       auto made = hv.create_volume(c.create_volume().pool_id(), v);
       if (!made && made.error().code != errc::already_exists)
         return made.error();

@@ -110,6 +110,16 @@ void write_nic(xml_writer& w, const nic_spec& n) {
   w.end();
 }
 
+void write_serial(xml_writer& w, std::string_view log_file) {
+  w.start("serial");
+  w.attribute("type", "pty");
+  w.start("log");
+  w.attribute("file", log_file);
+  w.attribute("append", "on");
+  w.end();
+  w.end();
+}
+
 } // namespace
 
 status validate_domain_spec(const domain_spec& spec) {
@@ -132,7 +142,8 @@ status validate_domain_spec(const domain_spec& spec) {
   return {};
 }
 
-result<std::string> domain_xml(const domain_spec& spec, std::string_view domain_type) {
+result<std::string> domain_xml(const domain_spec& spec, std::string_view domain_type,
+                               std::string_view serial_log) {
   if (auto s = validate_domain_spec(spec); !s)
     return std::move(s).error();
   xml_writer w;
@@ -159,6 +170,8 @@ result<std::string> domain_xml(const domain_spec& spec, std::string_view domain_
     write_disk(w, d);
   for (const auto& n : spec.nics)
     write_nic(w, n);
+  if (!serial_log.empty())
+    write_serial(w, serial_log);
   w.end();
   w.end();
   return w.finish();

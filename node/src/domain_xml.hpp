@@ -12,8 +12,10 @@ namespace qx::node::detail {
 /// Checks every field of `spec`; invalid_argument names the first field at fault.
 [[nodiscard]] status validate_domain_spec(const domain_spec& spec);
 
-/// The libvirt domain XML of a valid spec, with `<domain type='domain_type'>`.
-[[nodiscard]] result<std::string> domain_xml(const domain_spec& spec, std::string_view domain_type);
+/// The libvirt domain XML of a valid spec, with `<domain type='domain_type'>`. A non-empty
+/// `serial_log` adds a serial console (a pty) whose output libvirt appends to that file.
+[[nodiscard]] result<std::string> domain_xml(const domain_spec& spec, std::string_view domain_type,
+                                             std::string_view serial_log = {});
 
 /// A domain_spec read back from libvirt's domain XML. Devices this interface does not model
 /// (consoles, controllers, ...) are left out.

@@ -31,7 +31,10 @@ qx::error exists(std::string field, std::string message) {
 
 status libvirt_hypervisor::define_domain(const domain_spec& spec) {
   return shielded("define_domain", [&]() -> status {
-    auto xml = domain_xml(spec, domain_type_);
+    const auto serial_log = options_.serial_log_dir.empty()
+                                ? std::string{}
+                                : options_.serial_log_dir + "/" + spec.id + ".serial.log";
+    auto xml = domain_xml(spec, options_.domain_type, serial_log);
     if (!xml)
       return std::move(xml).error();
     const std::lock_guard lock{mutex_};

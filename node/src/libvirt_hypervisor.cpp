@@ -96,8 +96,8 @@ bool is_active(domain_state s) noexcept {
 }
 
 libvirt_hypervisor::libvirt_hypervisor(std::shared_ptr<event_loop> loop, conn_ptr conn,
-                                       std::string domain_type)
-    : loop_(std::move(loop)), conn_(std::move(conn)), domain_type_(std::move(domain_type)) {}
+                                       libvirt_options options)
+    : loop_(std::move(loop)), conn_(std::move(conn)), options_(std::move(options)) {}
 
 libvirt_hypervisor::~libvirt_hypervisor() {
   {
@@ -258,6 +258,12 @@ result<std::unique_ptr<hypervisor>> open_libvirt(const std::string& uri,
   if (!options.domain_type.empty())
     if (auto s = validate_name("domain_type", options.domain_type); !s)
       return std::move(s).error();
+  if (!options.serial_log_dir.empty() &&
+      (options.serial_log_dir.front() != '/' ||
+       !validate_xml_text("serial_log_dir", options.serial_log_dir, false)))
+    return qx::error{errc::invalid_argument,
+                     "serial_log_dir must be an absolute path without control characters",
+                     {{"field", "serial_log_dir"}}};
   try {
     // The event implementation must exist before the connection opens, or the connection
     // never delivers events.
@@ -270,15 +276,15 @@ result<std::unique_ptr<hypervisor>> open_libvirt(const std::string& uri,
     if (conn == nullptr)
       return detail::last_libvirt_error("virConnectOpen", "OPERATION_INVALID");
     virConnSetErrorFunc(conn.get(), nullptr, &detail::ignore_error);
-    std::string domain_type = options.domain_type;
-    if (domain_type.empty()) {
+    libvirt_options chosen = options;
+    if (chosen.domain_type.empty()) {
       auto picked = detail::pick_domain_type(conn.get());
       if (!picked)
         return std::move(picked).error();
-      domain_type = std::move(*picked);
+      chosen.domain_type = std::move(*picked);
     }
     auto hv = std::make_unique<detail::libvirt_hypervisor>(std::move(loop), std::move(conn),
-                                                           std::move(domain_type));
+                                                           std::move(chosen));
     if (auto s = hv->register_events(); !s)
       return std::move(s).error();
     return std::unique_ptr<hypervisor>{std::move(hv)};

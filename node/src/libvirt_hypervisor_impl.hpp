@@ -4,6 +4,7 @@
 #include "event_loop.hpp"
 #include "libvirt_handles.hpp"
 #include "qx/node/hypervisor.hpp"
+#include "qx/node/libvirt_hypervisor.hpp"
 
 #include <exception>
 #include <functional>
@@ -21,7 +22,8 @@ namespace qx::node::detail {
 /// Every public call takes `mutex_` for its whole duration. The event callback never takes it.
 class libvirt_hypervisor final : public hypervisor {
  public:
-  libvirt_hypervisor(std::shared_ptr<event_loop> loop, conn_ptr conn, std::string domain_type);
+  /// `options` with the domain type already chosen.
+  libvirt_hypervisor(std::shared_ptr<event_loop> loop, conn_ptr conn, libvirt_options options);
   ~libvirt_hypervisor() override;
   libvirt_hypervisor(const libvirt_hypervisor&) = delete;
   libvirt_hypervisor& operator=(const libvirt_hypervisor&) = delete;
@@ -90,7 +92,7 @@ class libvirt_hypervisor final : public hypervisor {
   std::shared_ptr<event_loop> loop_;
   std::mutex mutex_;
   conn_ptr conn_;
-  std::string domain_type_;
+  libvirt_options options_;
   std::shared_ptr<event_hub> hub_ = std::make_shared<event_hub>();
   int callback_id_ = -1;
 };

@@ -32,6 +32,7 @@ inline json body_json(const api_response& r) {
 struct agent_process {
   std::string config;
   std::string host_xml;
+  std::string libvirt_uri; ///< empty: libvirt's test driver on host_xml
   std::unique_ptr<server_process> proc;
   std::unique_ptr<api_client> client;
   std::string token; ///< printed at start while standalone
@@ -62,6 +63,16 @@ class datacenter_fixture : public ::testing::Test {
     return a;
   }
 
+  /// Starts an agent on the libvirt connection `uri` (a real hypervisor: qemu:///system).
+  agent_process& add_agent_on(const std::string& name, const std::string& uri,
+                              std::vector<std::string> extra = {}) {
+    auto& a = agents_[name];
+    a.config = dir_.path().string() + "/" + name + ".yaml";
+    a.libvirt_uri = uri;
+    start_agent(name, std::move(extra));
+    return a;
+  }
+
   void start_agent(const std::string& name, std::vector<std::string> extra = {}) {
     auto& a = agents_[name];
     std::vector<std::string> argv{QX_NODE_PATH,
@@ -70,7 +81,7 @@ class datacenter_fixture : public ::testing::Test {
                                   "--listen",
                                   "127.0.0.1:0",
                                   "--libvirt-uri",
-                                  "test://" + a.host_xml,
+                                  a.libvirt_uri.empty() ? "test://" + a.host_xml : a.libvirt_uri,
                                   "--heartbeat-ms",
                                   "200"};
     argv.insert(argv.end(), extra.begin(), extra.end());

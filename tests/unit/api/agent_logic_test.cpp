@@ -170,7 +170,9 @@ TEST(agent_logic, infrastructure_commands_carry_what_the_host_needs) {
   v.set_id("disk-1");
   v.set_pool_id("pool-1");
   v.set_size_bytes(4096);
+  v.set_format("raw");
   const auto c = agent_logic::create_volume(v).create_volume();
+  EXPECT_EQ(c.format(), "raw") << "the host creates the format the user asked for";
   EXPECT_EQ(c.pool_id(), "pool-1");
   EXPECT_EQ(c.volume_id(), "disk-1");
   EXPECT_EQ(c.capacity_bytes(), 4096u);

@@ -14,6 +14,10 @@ struct libvirt_options {
   /// host's capabilities, "kvm" if offered, else "qemu", else the first type offered (the
   /// test driver offers only "test").
   std::string domain_type;
+  /// When set, every domain defined gets a serial console whose output libvirt (virtlogd)
+  /// appends to `<serial_log_dir>/<domain id>.serial.log`: the guest's boot messages, kept
+  /// for operators. An absolute folder. Default empty: no serial console.
+  std::string serial_log_dir;
 };
 
 /// Opens a hypervisor backed by libvirt at `uri`: "qemu:///system" in production,
