@@ -8,14 +8,50 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 namespace qx::security {
 
 namespace {
 
+std::string base64url(const std::vector<unsigned char>& in);
+
 constexpr std::string_view base64url_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+} // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+  return base64url(std::vector<unsigned char>(bytes.begin(), bytes.end()));
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  // Canonical only: no padding, no other alphabet, and no leftover bits set, so one value
+  // has one encoding (a token cannot be altered into another spelling of itself).
+  if (text.size() % 4 == 1)
+    return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  unsigned bits = 0;
+  for (const char c : text) {
+    const auto at = base64url_alphabet.find(c);
+    if (at == std::string_view::npos)
+      return std::nullopt;
+    acc = (acc << 6U) | static_cast<std::uint32_t>(at);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFFU);
+    }
+  }
+  if ((acc & ((1U << bits) - 1U)) != 0)
+    return std::nullopt;
+  return out;
+}
+
+namespace {
 
 std::string base64url(const std::vector<unsigned char>& in) {
   std::string out;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,13 @@ namespace qx::security {
 /// a broken host, not bad input: the process stops (std::abort) rather than hand out a
 /// predictable secret.
 [[nodiscard]] std::string random_token(std::size_t bytes = 32);
+
+/// `bytes` as base64url without padding (RFC 4648 §5).
+[[nodiscard]] std::string base64url_encode(std::string_view bytes);
+
+/// The bytes of canonical unpadded base64url `text`; nullopt for anything else (padding, other
+/// characters, a length no encoding has, non-zero leftover bits).
+[[nodiscard]] std::optional<std::string> base64url_decode(std::string_view text);
 
 /// SHA-256 of `data`, as 64 lower-case hex digits.
 [[nodiscard]] std::string sha256_hex(std::string_view data);
