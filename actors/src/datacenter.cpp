@@ -42,6 +42,10 @@ const directory_actor<A>& dir_of(const datacenter& dc) {
     return dc.security_groups;
   else if constexpr (std::is_same_v<A, image_aggregate>)
     return dc.images;
+  else if constexpr (std::is_same_v<A, user_aggregate>)
+    return dc.users;
+  else if constexpr (std::is_same_v<A, role_aggregate>)
+    return dc.roles;
   else
     return dc.alerts;
 }
@@ -535,6 +539,8 @@ datacenter_actor::behavior_type coordinator(coordinator_pointer self, datacenter
       [self](command_request<security_group_aggregate>& req) { return forward(self, req); },
       [self](command_request<image_aggregate>& req) { return forward(self, req); },
       [self](command_request<alert_aggregate>& req) { return forward(self, req); },
+      [self](command_request<user_aggregate>& req) { return forward(self, req); },
+      [self](command_request<role_aggregate>& req) { return forward(self, req); },
   };
 }
 
@@ -574,6 +580,8 @@ result<datacenter> spawn_datacenter(caf::actor_system& sys, events::event_store&
   dc.security_groups = spawn_directory<security_group_aggregate>(sys, store, cfg);
   dc.images = spawn_directory<image_aggregate>(sys, store, cfg);
   dc.alerts = spawn_directory<alert_aggregate>(sys, store, cfg);
+  dc.users = spawn_directory<user_aggregate>(sys, store, cfg);
+  dc.roles = spawn_directory<role_aggregate>(sys, store, cfg);
   dc.coordinator = sys.spawn(coordinator, dc, std::move(*nodes));
   return dc;
 }
@@ -590,6 +598,8 @@ void shutdown(const datacenter& dc) {
   caf::anon_send_exit(dc.security_groups, reason);
   caf::anon_send_exit(dc.images, reason);
   caf::anon_send_exit(dc.alerts, reason);
+  caf::anon_send_exit(dc.users, reason);
+  caf::anon_send_exit(dc.roles, reason);
 }
 
 } // namespace qx::actors

@@ -120,5 +120,7 @@ QX_INSTANTIATE_DIRECTORY(network_aggregate)
 QX_INSTANTIATE_DIRECTORY(security_group_aggregate)
 QX_INSTANTIATE_DIRECTORY(image_aggregate)
 QX_INSTANTIATE_DIRECTORY(alert_aggregate)
+QX_INSTANTIATE_DIRECTORY(user_aggregate)
+QX_INSTANTIATE_DIRECTORY(role_aggregate)
 
 } // namespace qx::actors

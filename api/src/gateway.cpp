@@ -54,6 +54,8 @@ QX_GATEWAY_SEND(network_aggregate)
 QX_GATEWAY_SEND(security_group_aggregate)
 QX_GATEWAY_SEND(image_aggregate)
 QX_GATEWAY_SEND(alert_aggregate)
+QX_GATEWAY_SEND(user_aggregate)
+QX_GATEWAY_SEND(role_aggregate)
 #undef QX_GATEWAY_SEND
 
 void gateway::send(actors::start_vm req, std::function<void(actors::placement_outcome)> k) {

@@ -39,6 +39,8 @@ class gateway {
   QX_GATEWAY_SEND(security_group_aggregate)
   QX_GATEWAY_SEND(image_aggregate)
   QX_GATEWAY_SEND(alert_aggregate)
+  QX_GATEWAY_SEND(user_aggregate)
+  QX_GATEWAY_SEND(role_aggregate)
 #undef QX_GATEWAY_SEND
 
   void send(actors::start_vm req, std::function<void(actors::placement_outcome)> k);

@@ -70,7 +70,9 @@ using datacenter_actor = caf::typed_actor<
   caf::replies_to<command_request<network_aggregate>>::with<command_outcome>,
   caf::replies_to<command_request<security_group_aggregate>>::with<command_outcome>,
   caf::replies_to<command_request<image_aggregate>>::with<command_outcome>,
-  caf::replies_to<command_request<alert_aggregate>>::with<command_outcome>>;
+  caf::replies_to<command_request<alert_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<user_aggregate>>::with<command_outcome>,
+  caf::replies_to<command_request<role_aggregate>>::with<command_outcome>>;
 // clang-format on
 
 } // namespace qx::actors

@@ -9,8 +9,10 @@
 #include "qx/actors/domain/image.hpp"
 #include "qx/actors/domain/network.hpp"
 #include "qx/actors/domain/node.hpp"
+#include "qx/actors/domain/role.hpp"
 #include "qx/actors/domain/security_group.hpp"
 #include "qx/actors/domain/storage_pool.hpp"
+#include "qx/actors/domain/user.hpp"
 #include "qx/actors/domain/vm.hpp"
 #include "qx/actors/domain/volume.hpp"
 
@@ -45,6 +47,8 @@ QX_AGGREGATE(network_aggregate, domain::network)
 QX_AGGREGATE(security_group_aggregate, domain::security_group)
 QX_AGGREGATE(image_aggregate, domain::image)
 QX_AGGREGATE(alert_aggregate, domain::alert)
+QX_AGGREGATE(user_aggregate, domain::user)
+QX_AGGREGATE(role_aggregate, domain::role)
 
 /// Calls `f(tag<A>{})` for every aggregate type.
 template<class A>
@@ -62,6 +66,8 @@ void for_each_aggregate(F&& f) {
   f(tag<security_group_aggregate>{});
   f(tag<image_aggregate>{});
   f(tag<alert_aggregate>{});
+  f(tag<user_aggregate>{});
+  f(tag<role_aggregate>{});
 }
 
 } // namespace qx::actors

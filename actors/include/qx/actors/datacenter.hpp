@@ -42,6 +42,8 @@ struct datacenter {
   directory_actor<security_group_aggregate> security_groups;
   directory_actor<image_aggregate> images;
   directory_actor<alert_aggregate> alerts;
+  directory_actor<user_aggregate> users;
+  directory_actor<role_aggregate> roles;
 };
 
 /// Spawns every directory and the coordinator over `store`. The coordinator learns the

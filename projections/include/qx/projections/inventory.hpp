@@ -110,7 +110,8 @@ class inventory {
              table<actors::cluster_aggregate>, table<actors::storage_pool_aggregate>,
              table<actors::volume_aggregate>, table<actors::network_aggregate>,
              table<actors::security_group_aggregate>, table<actors::image_aggregate>,
-             table<actors::alert_aggregate>>
+             table<actors::alert_aggregate>, table<actors::user_aggregate>,
+             table<actors::role_aggregate>>
       tables_;
   std::uint64_t applied_ = 0;
   std::uint64_t skipped_ = 0;
