@@ -54,6 +54,11 @@ int run(serve_args& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (args.demo && args.opts.auth) {
+    // The demo drives its own API to set itself up, and is meant for loopback.
+    std::fprintf(stderr, "qvdc serve --demo: authentication is off in the demo (--no-auth)\n");
+    args.opts.auth = false;
+  }
   auto server = api::server::start(args.opts);
   if (!server) {
     std::fprintf(stderr, "qvdc serve: %s\n", server.error().to_string().c_str());
@@ -125,6 +130,20 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                 "Also start three qx-node agents on libvirt test-driver hosts, registered by "
                 "token, with a cluster, a pool and a network");
   cmd->add_option("--qx-node", args->qx_node, "The qx-node executable for --demo");
+  cmd->add_flag_function(
+      "--no-auth", [args](std::int64_t) { args->opts.auth = false; },
+      "No authentication, authorization or audit: every request is anonymous and allowed "
+      "(tests and demos on loopback only)");
+  cmd->add_option("--admin-password-file", args->opts.admin_password_file,
+                  "First start: the first admin's password (first line of FILE); default a "
+                  "random one, printed once");
+  cmd->add_option("--rate-limit", args->opts.rate_limit,
+                  "Requests per second per principal (0: unlimited)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--rate-burst", args->opts.rate_burst, "Burst per principal")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

@@ -3,12 +3,16 @@
 // What the handlers share: the actors (through the gateway), the read models, the log, the
 // operations and the idempotency cache.
 
+#include "access_control.hpp"
 #include "agent_registry.hpp"
+#include "audit_trail.hpp"
+#include "login_throttle.hpp"
 #include "blocking_pool.hpp"
 #include "gateway.hpp"
 #include "idempotency.hpp"
 #include "operations.hpp"
 #include "render_cache.hpp"
+#include "router.hpp"
 
 #include <qx/events/event_store.hpp>
 #include <qx/projections/host.hpp>
@@ -16,6 +20,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace qx::api {
@@ -37,8 +43,39 @@ struct api_context {
   security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
   std::string advertise_url;             ///< This control plane's URL as the agents reach it.
   render_cache renders;
+  access_control* access = nullptr; ///< Authentication and authorization (never null in serve).
+  blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).
+  login_throttle logins;
+  rate_limiter rates{0, 0};         ///< Per principal; rate 0: unlimited.
+  std::string dummy_hash;           ///< Checked for unknown users, so timing tells nothing.
+  audit_trail audit;                ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
 };
+
+/// What the audit record of a request says besides its outcome.
+struct audit_info {
+  std::string principal;
+  std::string remote;
+  std::string method;
+  std::string path;
+  std::string object;
+  std::string action;
+  std::string request_id;
+  std::string privilege;
+};
+
+/// Authentication, authorization and the rate limit of `req` on route `pattern`: the refusal
+/// to send (401, 403, 429), or nullopt with req.principal/user/token_id set. Fills `info`
+/// for the audit record either way. Always nullopt when authentication is off.
+[[nodiscard]] std::optional<http_response> gate(api_context& ctx, http_request& req,
+                                                const std::string& pattern,
+                                                const path_params& params, audit_info& info);
+
+/// Appends the audit record of `resp` to the log's "audit" stream, then sends it: the trail
+/// holds the request before its answer leaves (a failed append is logged; the answer still
+/// goes out, since what it reports has happened).
+void audit_then(api_context& ctx, const audit_info& info, http_response resp,
+                std::function<void(http_response)> send);
 
 /// Answers `req`: routing (404/405), the checks every route shares (readiness 503, content
 /// type 415, in-flight cap 429, Idempotency-Key replay), then the handler. `respond` gets the

@@ -51,8 +51,9 @@ void with_body(const http_request& req, responder& respond,
 
 /// Fields of a state that are bookkeeping, not shown.
 /// (and the hash of a node agent's key: not secret, but nobody's business).
-inline constexpr std::array<std::string_view, 4> hidden_fields = {"created", "deleted",
-                                                                  "registered", "agent_key_sha256"};
+/// (and a user's password hash: never shown).
+inline constexpr std::array<std::string_view, 5> hidden_fields = {
+    "created", "deleted", "registered", "agent_key_sha256", "password_hash"};
 
 template<class A>
 [[nodiscard]] json render(const projections::resource<A>& r) {

@@ -351,6 +351,8 @@ result<watch_params> watch_params_of(const http_request& req, std::uint64_t head
       }
     } else if (key == "stream") {
       p.stream = value;
+    } else if (key == "access_token") {
+      continue; // checked by the access gate
     } else if (key == "batch") {
       std::size_t v = 0;
       const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -547,6 +549,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
     keep_alive_ = false; // an upload's connection is not reused: its end is the simplest fence
     route_ = upload_path;
     method_ = req.method;
+    audit_info info;
+    if (auto refusal = gate(st_.deps.ctx, req, std::string{upload_path}, {}, info)) {
+      audit_then(st_.deps.ctx, info, std::move(*refusal),
+                 [self = shared_from_this()](http_response r) {
+                   net::dispatch(self->stream_.get_executor(),
+                                 [self, r = std::move(r)]() mutable {
+                                   self->send(std::move(r), self->version_);
+                                 });
+                 });
+      return;
+    }
     const auto length = parser_->content_length();
     auto started = image_upload::start(st_.deps.ctx, std::move(req),
                                        length ? std::optional<std::uint64_t>{*length}
@@ -664,6 +677,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     req.if_match = std::string{raw[http::field::if_match]};
     req.idempotency_key = std::string{raw["Idempotency-Key"]};
     req.principal = "anonymous";
+    req.authorization = std::string{raw[http::field::authorization]};
     req.remote = remote_;
     const auto given_id = raw["X-Request-Id"];
     req.request_id = !given_id.empty() && given_id.size() <= 128
@@ -747,6 +761,21 @@ class http_session : public std::enable_shared_from_this<http_session> {
     route_ = "/api/v1/watch";
     if (!st_.deps.proj.caught_up()) {
       send(error_response(503, "NOT_READY", "the read models are replaying the log"), version_);
+      return;
+    }
+    // Browsers cannot set headers on a WebSocket: the token may come as ?access_token=.
+    http_request who = req;
+    if (who.authorization.empty() && req.query.contains("access_token"))
+      who.authorization = "Bearer " + req.query.at("access_token");
+    audit_info info;
+    if (auto refusal = gate(st_.deps.ctx, who, route_, {}, info)) {
+      audit_then(st_.deps.ctx, info, std::move(*refusal),
+                 [self = shared_from_this()](http_response r) {
+                   net::dispatch(self->stream_.get_executor(),
+                                 [self, r = std::move(r)]() mutable {
+                                   self->send(std::move(r), self->version_);
+                                 });
+                 });
       return;
     }
     const auto head = st_.deps.hub.head();

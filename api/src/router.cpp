@@ -67,6 +67,7 @@ router::match router::find(std::string_view method, std::string_view path) const
 
 router make_router() {
   router r;
+  add_access_routes(r);
   add_agent_routes(r); // before the node routes: /nodes/discover is not a node id
   add_cluster_routes(r);
   add_node_routes(r);

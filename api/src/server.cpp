@@ -1,6 +1,7 @@
 // The server: the log, the actors, the read models and the network, started and stopped in
 // an order that never lets a callback outlive what it touches.
 #include "context.hpp"
+#include "first_admin.hpp"
 #include "hypervisor_stand_in.hpp"
 #include "image_upload.hpp"
 #include "metrics.hpp"
@@ -11,6 +12,8 @@
 #include <qx/actors/datacenter.hpp>
 #include <qx/api/server.hpp>
 #include <qx/events/rocksdb_store.hpp>
+#include <qx/security/password_hash.hpp>
+#include <qx/security/secrets.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -45,11 +48,29 @@ class server_impl final : public server {
     agents_ = std::make_unique<agent_registry>(system_, *gateway_, proj_.inv());
     ctx_->agents = agents_.get();
     ctx_->blocking = &blocking_;
+    auto access = access_control::open(opts_.data_dir, opts_.auth);
+    if (!access)
+      return std::move(access).error();
+    access_ = std::move(*access);
+    ctx_->access = access_.get();
+    ctx_->hashing = &hashing_;
+    ctx_->rates.set(opts_.auth ? opts_.rate_limit : 0, opts_.rate_burst);
+    auto dummy = security::hash_password(security::random_token(16));
+    if (!dummy)
+      return std::move(dummy).error();
+    ctx_->dummy_hash = std::move(*dummy);
+    if (opts_.auth && !opts_.admin_password_file.empty()) {
+      auto pw = read_password_file(opts_.admin_password_file);
+      if (!pw)
+        return std::move(pw).error();
+      admin_password_ = std::move(*pw);
+    }
     if (opts_.hypervisor_stand_in)
       stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
     proj_.add_observer([this](const events::recorded_event& e) {
       hub_.publish(e);
       ops_.on_event(e);
+      ctx_->audit.apply(e);
       if (stand_in_ && proj_.caught_up())
         stand_in_->on_event(e);
       if (proj_.caught_up())
@@ -60,6 +81,8 @@ class server_impl final : public server {
       if (stand_in_)
         stand_in_->settle_all();
       abandon_interrupted_uploads(*ctx_, head_at_open);
+      if (opts_.auth)
+        create_first_admin(*ctx_, admin_password_);
     });
     ops_.set_listener([this](const operation& op) {
       hub_.broadcast(std::make_shared<const std::string>(
@@ -92,6 +115,7 @@ class server_impl final : public server {
       net_->stop_accepting();
     hub_.stop_ticks();
     blocking_.stop();
+    hashing_.stop();
     if (agents_)
       agents_->stop();
     if (dc_.coordinator) {
@@ -136,6 +160,10 @@ class server_impl final : public server {
   std::unique_ptr<hypervisor_stand_in> stand_in_;
   std::unique_ptr<agent_registry> agents_;
   blocking_pool blocking_;
+  // One thread: argon2id is CPU- and memory-hard, a login flood may take one core, not both.
+  blocking_pool hashing_{1, 64};
+  std::unique_ptr<access_control> access_;
+  std::string admin_password_;
   std::unique_ptr<api_context> ctx_;
   std::unique_ptr<net_server> net_;
   std::uint16_t port_ = 0;

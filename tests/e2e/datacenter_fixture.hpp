@@ -43,7 +43,7 @@ class datacenter_fixture : public ::testing::Test {
  public:
   void SetUp() override {
     cp_ = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                                   dir_.path().string() + "/cp"},
+                                   dir_.path().string() + "/cp", "--no-auth"},
                                   dir_.path().string() + "/cp.err");
     cp_->start();
     api_ = std::make_unique<api_client>(cp_->base_url());

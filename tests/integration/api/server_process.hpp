@@ -60,7 +60,7 @@ class server_process {
     std::vector<std::string> args = argv_;
     if (args.empty()) {
       args = {QX_QVDC_PATH,           "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
-              "--hypervisor-stand-in"};
+              "--hypervisor-stand-in", "--no-auth"};
       args.insert(args.end(), extra_.begin(), extra_.end());
     }
     std::vector<char*> argv;

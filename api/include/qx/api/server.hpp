@@ -44,6 +44,15 @@ struct server_options {
   /// This control plane's URL as node agents reach it (given to them at registration).
   /// Default: http://<listen host>:<port bound>.
   std::string advertise_url;
+  /// Authentication, authorization and the audit trail. Off (`--no-auth`): every request is
+  /// "anonymous" and allowed, and nothing is audited: for tests and demos on loopback only.
+  bool auth = true;
+  /// The first admin's password (a file holding it, first line), used when the log has no
+  /// user yet. Empty: a random one, printed once on stdout.
+  std::string admin_password_file;
+  /// Requests per second and burst per principal (0: unlimited).
+  double rate_limit = 200;
+  double rate_burst = 400;
 };
 
 class server {

@@ -1,0 +1,161 @@
+#include "access_control.hpp"
+
+#include <qx/actors/domain/access.hpp>
+#include <qx/security/secrets.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace qx::api {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+error unauthenticated(std::string reason, std::string message) {
+  return error{errc::unauthenticated, std::move(message), {{"reason", std::move(reason)}}};
+}
+
+result<std::string> load_or_create_key(const fs::path& file) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec)
+    return error{errc::io_error, "cannot create " + file.parent_path().string() + ": " + ec.message()};
+  if (!fs::exists(file)) {
+    const auto key = security::random_token(32);
+    const auto tmp = file.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return error{errc::io_error, "cannot write " + tmp};
+    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+                         ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written || ::rename(tmp.c_str(), file.c_str()) != 0)
+      return error{errc::io_error, "cannot write " + file.string()};
+  }
+  std::ifstream in{file};
+  std::string key;
+  std::getline(in, key);
+  if (key.size() < 43 || key.size() > 128)
+    return error{errc::corrupted, file.string() + " does not hold a signing key",
+                 {{"field", "signing-key"}}};
+  return key;
+}
+
+} // namespace
+
+result<std::unique_ptr<access_control>> access_control::open(const std::string& data_dir,
+                                                              bool enabled) {
+  auto key = load_or_create_key(fs::path{data_dir} / "auth" / "signing-key");
+  if (!key)
+    return std::move(key).error();
+  // The key id names the key without revealing it: a prefix of its hash.
+  auto signer = security::token_signer::make({{security::sha256_hex(*key).substr(0, 16), *key}});
+  if (!signer)
+    return std::move(signer).error();
+  return std::unique_ptr<access_control>{new access_control(enabled, std::move(*signer))};
+}
+
+result<principal> access_control::authenticate(const projections::inventory& inv,
+                                               std::string_view authorization,
+                                               std::int64_t now) const {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.empty())
+    return unauthenticated("TOKEN_MISSING", "this route needs Authorization: Bearer <token>");
+  if (authorization.size() <= scheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), authorization.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    return unauthenticated("TOKEN_MALFORMED", "the Authorization scheme must be Bearer");
+  auto claims = signer_.verify(authorization.substr(scheme.size()), now);
+  if (!claims)
+    return std::move(claims).error();
+  const auto user = inv.get<actors::user_aggregate>(claims->subject);
+  if (!user)
+    return unauthenticated("USER_UNKNOWN", "the token's user does not exist");
+  if (user->state.disabled())
+    return unauthenticated("USER_DISABLED", "user " + claims->subject + " is disabled");
+  const auto live = user->state.tokens().find(claims->id);
+  if (live == user->state.tokens().end() || live->second.kind() != claims->kind)
+    return unauthenticated("TOKEN_REVOKED", "the token was revoked or has ended");
+  return principal{claims->subject, claims->id, claims->kind};
+}
+
+std::string access_control::issue(const std::string& user, const std::string& kind,
+                                  const std::string& token_id, std::int64_t issued_at,
+                                  std::int64_t expires_at) const {
+  return signer_.issue({user, kind, token_id, issued_at, issued_at, expires_at});
+}
+
+std::vector<std::string> access_control::ancestry(const projections::inventory& inv,
+                                                  std::string_view object) {
+  std::vector<std::string> out;
+  std::string current{object};
+  if (current.starts_with("volume/")) {
+    const auto v = inv.get<actors::volume_aggregate>(current.substr(7), true);
+    current = v && !v->state.pool_id().empty() ? "pool/" + v->state.pool_id() : "datacenter";
+  }
+  if (current.starts_with("vm/")) {
+    out.push_back(current);
+    const auto vm = inv.get<actors::vm_aggregate>(current.substr(3), true);
+    current = vm && !vm->state.node_id().empty() ? "node/" + vm->state.node_id() : "datacenter";
+  }
+  if (current.starts_with("node/")) {
+    out.push_back(current);
+    const auto node = inv.get<actors::node_aggregate>(current.substr(5), true);
+    current = node && !node->state.cluster_id().empty() ? "cluster/" + node->state.cluster_id()
+                                                         : "datacenter";
+  }
+  if (current != "datacenter")
+    out.push_back(current);
+  out.emplace_back("datacenter");
+  return out;
+}
+
+std::vector<std::string> access_control::privileges_on(const projections::inventory& inv,
+                                                       const std::string& user,
+                                                       std::string_view object) {
+  const auto u = inv.get<actors::user_aggregate>(user);
+  if (!u)
+    return {};
+  const auto chain = ancestry(inv, object);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    const auto g = u->state.grants().find(chain[i]);
+    // A grant on the object itself always applies; one above it only when it propagates.
+    if (g == u->state.grants().end() || (i > 0 && !g->second.propagate()))
+      continue;
+    if (auto builtin = domain::access::builtin_role(g->second.role()))
+      return *builtin;
+    const auto custom = inv.get<actors::role_aggregate>(g->second.role());
+    if (!custom)
+      return {}; // a deleted custom role gives nothing, and hides nothing above it
+    return {custom->state.privileges().begin(), custom->state.privileges().end()};
+  }
+  return {};
+}
+
+bool access_control::allowed(const projections::inventory& inv, const std::string& user,
+                             std::string_view privilege, std::string_view object) {
+  const auto held = privileges_on(inv, user, object);
+  return std::find(held.begin(), held.end(), privilege) != held.end();
+}
+
+std::string access_control::object_of(std::string_view object_template,
+                                      const path_params& params) {
+  std::string out{object_template};
+  const auto open = out.find('{');
+  const auto close = out.find('}');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return out;
+  const auto name = out.substr(open + 1, close - open - 1);
+  const auto it = params.find(name);
+  return out.substr(0, open) + (it == params.end() ? std::string{} : it->second) +
+         out.substr(close + 1);
+}
+
+} // namespace qx::api
