@@ -26,15 +26,16 @@ result<std::string> load_or_create_key(const fs::path& file) {
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec)
-    return error{errc::io_error, "cannot create " + file.parent_path().string() + ": " + ec.message()};
+    return error{errc::io_error,
+                 "cannot create " + file.parent_path().string() + ": " + ec.message()};
   if (!fs::exists(file)) {
     const auto key = security::random_token(32);
     const auto tmp = file.string() + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
       return error{errc::io_error, "cannot write " + tmp};
-    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-                         ::fsync(fd) == 0;
+    const bool written =
+        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!written || ::rename(tmp.c_str(), file.c_str()) != 0)
       return error{errc::io_error, "cannot write " + file.string()};
@@ -43,7 +44,8 @@ result<std::string> load_or_create_key(const fs::path& file) {
   std::string key;
   std::getline(in, key);
   if (key.size() < 43 || key.size() > 128)
-    return error{errc::corrupted, file.string() + " does not hold a signing key",
+    return error{errc::corrupted,
+                 file.string() + " does not hold a signing key",
                  {{"field", "signing-key"}}};
   return key;
 }
@@ -51,7 +53,7 @@ result<std::string> load_or_create_key(const fs::path& file) {
 } // namespace
 
 result<std::unique_ptr<access_control>> access_control::open(const std::string& data_dir,
-                                                              bool enabled) {
+                                                             bool enabled) {
   auto key = load_or_create_key(fs::path{data_dir} / "auth" / "signing-key");
   if (!key)
     return std::move(key).error();
@@ -109,7 +111,7 @@ std::vector<std::string> access_control::ancestry(const projections::inventory& 
     out.push_back(current);
     const auto node = inv.get<actors::node_aggregate>(current.substr(5), true);
     current = node && !node->state.cluster_id().empty() ? "cluster/" + node->state.cluster_id()
-                                                         : "datacenter";
+                                                        : "datacenter";
   }
   if (current != "datacenter")
     out.push_back(current);
@@ -145,8 +147,7 @@ bool access_control::allowed(const projections::inventory& inv, const std::strin
   return std::find(held.begin(), held.end(), privilege) != held.end();
 }
 
-std::string access_control::object_of(std::string_view object_template,
-                                      const path_params& params) {
+std::string access_control::object_of(std::string_view object_template, const path_params& params) {
   std::string out{object_template};
   const auto open = out.find('{');
   const auto close = out.find('}');

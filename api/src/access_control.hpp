@@ -57,8 +57,9 @@ class access_control {
                                                          std::string_view object);
 
   /// The privileges `user` holds on `object`: those of the nearest grant that reaches it.
-  [[nodiscard]] static std::vector<std::string>
-  privileges_on(const projections::inventory& inv, const std::string& user, std::string_view object);
+  [[nodiscard]] static std::vector<std::string> privileges_on(const projections::inventory& inv,
+                                                              const std::string& user,
+                                                              std::string_view object);
 
   [[nodiscard]] static bool allowed(const projections::inventory& inv, const std::string& user,
                                     std::string_view privilege, std::string_view object);

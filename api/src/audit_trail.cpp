@@ -12,9 +12,8 @@ void audit_trail::apply(const events::recorded_event& e) {
   events::v1::AuditRecorded a;
   if (!a.ParseFromString(e.payload))
     return;
-  audit_row r{e.position,   e.time_unix_ns, a.principal(), a.remote(),     a.method(),
-              a.path(),     a.object(),     a.action(),    a.status(),     a.code(),
-              a.request_id(), a.privilege()};
+  audit_row r{e.position, e.time_unix_ns, a.principal(), a.remote(), a.method(),     a.path(),
+              a.object(), a.action(),     a.status(),    a.code(),   a.request_id(), a.privilege()};
   const std::lock_guard lock{mutex_};
   rows_.push_back(std::move(r));
 }

@@ -6,10 +6,10 @@
 #include "access_control.hpp"
 #include "agent_registry.hpp"
 #include "audit_trail.hpp"
-#include "login_throttle.hpp"
 #include "blocking_pool.hpp"
 #include "gateway.hpp"
 #include "idempotency.hpp"
+#include "login_throttle.hpp"
 #include "operations.hpp"
 #include "render_cache.hpp"
 #include "router.hpp"
@@ -46,9 +46,9 @@ struct api_context {
   access_control* access = nullptr; ///< Authentication and authorization (never null in serve).
   blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).
   login_throttle logins;
-  rate_limiter rates{0, 0};         ///< Per principal; rate 0: unlimited.
-  std::string dummy_hash;           ///< Checked for unknown users, so timing tells nothing.
-  audit_trail audit;                ///< The audit read model (GET /api/v1/audit).
+  rate_limiter rates{0, 0}; ///< Per principal; rate 0: unlimited.
+  std::string dummy_hash;   ///< Checked for unknown users, so timing tells nothing.
+  audit_trail audit;        ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
 };
 

@@ -69,8 +69,8 @@ void audit_then(api_context& ctx, const audit_info& info, http_response resp,
   auto shared = std::make_shared<http_response>(std::move(resp));
   ctx.store.append_async(std::move(req), [shared, send = std::move(send), info](auto r) {
     if (!r)
-      std::cerr << R"({"level":"error","msg":"audit append failed","request":")"
-                << info.request_id << R"(","error":)" << json(r.error().to_string()) << "}\n";
+      std::cerr << R"({"level":"error","msg":"audit append failed","request":")" << info.request_id
+                << R"(","error":)" << json(r.error().to_string()) << "}\n";
     send(std::move(*shared));
   });
 }
@@ -108,8 +108,8 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
                             req.principal + " lacks " + policy->privilege + " on " + info.object,
                             json{{"privilege", policy->privilege}, {"object", info.object}});
   }
-  const auto bucket = req.user.empty() ? "anonymous@" + req.remote.substr(0, req.remote.rfind(':'))
-                                       : req.principal;
+  const auto bucket =
+      req.user.empty() ? "anonymous@" + req.remote.substr(0, req.remote.rfind(':')) : req.principal;
   if (!ctx.rates.allow(bucket)) {
     auto resp = error_response(429, "RATE_LIMITED", "too many requests from " + bucket,
                                json{{"principal", bucket}});

@@ -28,11 +28,13 @@ result<std::string> read_password_file(const std::string& path) {
   std::ifstream in{path};
   std::string password;
   if (!in || !std::getline(in, password))
-    return error{errc::invalid_argument, "cannot read the admin password file " + path,
+    return error{errc::invalid_argument,
+                 "cannot read the admin password file " + path,
                  {{"field", "admin-password-file"}}};
   if (password.size() < security::min_password_bytes ||
       password.size() > security::max_password_bytes)
-    return error{errc::invalid_argument, "the admin password has 8 to 1024 bytes",
+    return error{errc::invalid_argument,
+                 "the admin password has 8 to 1024 bytes",
                  {{"field", "admin-password-file"}}};
   return password;
 }
@@ -51,22 +53,22 @@ void create_first_admin(api_context& ctx, std::string password) {
       log_failure("hashing", hash.error());
       return;
     }
-    ctx.gw.send(actors::command_request<actors::user_aggregate>{
-                    "admin", domain::user::create{"Administrator", std::move(*hash)},
-                    bootstrap_meta()},
-                [&ctx](actors::command_outcome o) {
-                  if (!o) {
-                    log_failure("create", o.error());
-                    return;
-                  }
-                  ctx.gw.send(actors::command_request<actors::user_aggregate>{
-                                  "admin", domain::user::grant{"datacenter", "admin", true},
-                                  bootstrap_meta()},
-                              [](actors::command_outcome g) {
-                                if (!g)
-                                  log_failure("grant", g.error());
-                              });
-                });
+    ctx.gw.send(
+        actors::command_request<actors::user_aggregate>{
+            "admin", domain::user::create{"Administrator", std::move(*hash)}, bootstrap_meta()},
+        [&ctx](actors::command_outcome o) {
+          if (!o) {
+            log_failure("create", o.error());
+            return;
+          }
+          ctx.gw.send(
+              actors::command_request<actors::user_aggregate>{
+                  "admin", domain::user::grant{"datacenter", "admin", true}, bootstrap_meta()},
+              [](actors::command_outcome g) {
+                if (!g)
+                  log_failure("grant", g.error());
+              });
+        });
   });
   if (!queued)
     log_failure("queue", error{errc::unavailable, "the hashing pool is full"});

@@ -29,8 +29,8 @@ std::int64_t now_s() {
 }
 
 http_response busy() {
-  auto resp = error_response(429, "TOO_MANY_REQUESTS", "password hashing is saturated",
-                             json::object());
+  auto resp =
+      error_response(429, "TOO_MANY_REQUESTS", "password hashing is saturated", json::object());
   resp.headers.emplace_back("Retry-After", "1");
   return resp;
 }
@@ -77,13 +77,13 @@ void issue_token(api_context& ctx, const http_request& req, const std::string& u
   user_command(
       ctx, req, user_id, user::issue_token{token_id, kind, name, issued, issued + ttl},
       [&ctx, user_id, kind, token_id, issued, ttl, status, respond] {
-        respond(json_response(status, json{{"token", ctx.access->issue(user_id, kind, token_id,
-                                                                       issued, issued + ttl)},
-                                           {"tokenId", token_id},
-                                           {"kind", kind},
-                                           {"user", user_id},
-                                           {"expiresAt", rfc3339(
-                                                             (issued + ttl) * 1'000'000'000LL)}}));
+        respond(json_response(
+            status,
+            json{{"token", ctx.access->issue(user_id, kind, token_id, issued, issued + ttl)},
+                 {"tokenId", token_id},
+                 {"kind", kind},
+                 {"user", user_id},
+                 {"expiresAt", rfc3339((issued + ttl) * 1'000'000'000LL)}}));
       },
       respond);
 }
@@ -100,9 +100,9 @@ void login(api_context& ctx, const http_request& req, const path_params&, respon
       return;
     }
     if (const auto wait = ctx.logins.blocked(id, req.remote); wait.count() > 0) {
-      auto resp = error_response(429, "LOGIN_THROTTLED",
-                                 "too many failed logins; wait before trying again",
-                                 json{{"retryAfterSeconds", wait.count()}});
+      auto resp =
+          error_response(429, "LOGIN_THROTTLED", "too many failed logins; wait before trying again",
+                         json{{"retryAfterSeconds", wait.count()}});
       resp.headers.emplace_back("Retry-After", std::to_string(wait.count()));
       respond(std::move(resp));
       return;
@@ -114,8 +114,8 @@ void login(api_context& ctx, const http_request& req, const path_params&, respon
     const bool queued = ctx.hashing->post([&ctx, req, id, password, stored, usable, respond] {
       if (!security::verify_password(stored, password) || !usable) {
         ctx.logins.failed(id, req.remote);
-        respond(error_response(401, "LOGIN_FAILED", "unknown user or wrong password",
-                               json::object()));
+        respond(
+            error_response(401, "LOGIN_FAILED", "unknown user or wrong password", json::object()));
         return;
       }
       ctx.logins.succeeded(id, req.remote);
@@ -135,7 +135,10 @@ void logout(api_context& ctx, const http_request& req, const path_params&, respo
   }
   user_command(
       ctx, req, req.user, user::revoke_token{req.token_id},
-      [respond] { respond(http_response{204, "", "application/json", {}}); }, respond);
+      [respond] {
+        respond(http_response{204, "", "application/json", {}});
+      },
+      respond);
 }
 
 json grants_json(const user::state& s) {
@@ -154,8 +157,7 @@ void me(api_context& ctx, const http_request& req, const path_params&, responder
                                   {"grants", u ? grants_json(u->state) : json::array()}}));
 }
 
-void create_user(api_context& ctx, const http_request& req, const path_params&,
-                 responder respond) {
+void create_user(api_context& ctx, const http_request& req, const path_params&, responder respond) {
   with_body(req, respond, {"id", "name", "password"}, [&](const json& b) {
     std::string id;
     std::string name;
@@ -228,8 +230,8 @@ void revoke_grant(api_context& ctx, const http_request& req, const path_params& 
                   responder respond) {
   const auto object = req.query.find("object");
   if (object == req.query.end()) {
-    respond(error_response(400, "INVALID_ARGUMENT", "object is required",
-                           json{{"field", "object"}}));
+    respond(
+        error_response(400, "INVALID_ARGUMENT", "object is required", json{{"field", "object"}}));
     return;
   }
   write<user_aggregate>(ctx, req, p.at("id"), user::revoke_grant{object->second}, 200, respond);
@@ -244,8 +246,7 @@ void new_api_token(api_context& ctx, const http_request& req, const path_params&
     if (ok)
       ok = read_u64(b, "ttlSeconds", ttl, false);
     if (ok && (ttl < 60 || ttl > 366ULL * 24 * 3600))
-      ok = error{errc::invalid_argument, "ttlSeconds is 60 .. 31622400",
-                 {{"field", "ttlSeconds"}}};
+      ok = error{errc::invalid_argument, "ttlSeconds is 60 .. 31622400", {{"field", "ttlSeconds"}}};
     if (!ok) {
       respond(error_response(ok.error()));
       return;
@@ -266,7 +267,8 @@ void revoke_token(api_context& ctx, const http_request& req, const path_params& 
 result<std::vector<std::string>> privileges_of(const json& b) {
   const auto it = b.find("privileges");
   if (it == b.end() || !it->is_array() || it->size() > 64)
-    return error{errc::invalid_argument, "privileges is an array of privilege names",
+    return error{errc::invalid_argument,
+                 "privileges is an array of privilege names",
                  {{"field", "privileges"}}};
   std::vector<std::string> out;
   for (const auto& p : *it) {
@@ -286,8 +288,8 @@ void list_roles(api_context& ctx, const http_request&, const path_params&, respo
   for (const char* b : {"admin", "operator", "viewer"})
     items.push_back(role_json(b, *domain::access::builtin_role(b), true));
   for (const auto& r : ctx.proj.inv().list<role_aggregate>("", 10'000))
-    items.push_back(role_json(
-        r.state.id(), {r.state.privileges().begin(), r.state.privileges().end()}, false));
+    items.push_back(
+        role_json(r.state.id(), {r.state.privileges().begin(), r.state.privileges().end()}, false));
   respond(list_response(std::move(items), ""));
 }
 

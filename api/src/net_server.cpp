@@ -553,10 +553,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (auto refusal = gate(st_.deps.ctx, req, std::string{upload_path}, {}, info)) {
       audit_then(st_.deps.ctx, info, std::move(*refusal),
                  [self = shared_from_this()](http_response r) {
-                   net::dispatch(self->stream_.get_executor(),
-                                 [self, r = std::move(r)]() mutable {
-                                   self->send(std::move(r), self->version_);
-                                 });
+                   net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+                     self->send(std::move(r), self->version_);
+                   });
                  });
       return;
     }
@@ -771,10 +770,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (auto refusal = gate(st_.deps.ctx, who, route_, {}, info)) {
       audit_then(st_.deps.ctx, info, std::move(*refusal),
                  [self = shared_from_this()](http_response r) {
-                   net::dispatch(self->stream_.get_executor(),
-                                 [self, r = std::move(r)]() mutable {
-                                   self->send(std::move(r), self->version_);
-                                 });
+                   net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+                     self->send(std::move(r), self->version_);
+                   });
                  });
       return;
     }

@@ -443,8 +443,8 @@ class server_process {
              const std::vector<std::string>& extra = {}) {
     log_path_ = dir + "/server.log";
     std::filesystem::create_directories(dir + "/data");
-    std::vector<std::string> args{qvdc,          "serve",      "--listen",
-                                  "127.0.0.1:0", "--data-dir", dir + "/data", "--no-auth"};
+    std::vector<std::string> args{qvdc,         "serve",       "--listen", "127.0.0.1:0",
+                                  "--data-dir", dir + "/data", "--no-auth"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto c = spawn(args, log_path_, true);
     if (c.pid <= 0)

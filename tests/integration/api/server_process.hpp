@@ -59,8 +59,14 @@ class server_process {
       throw std::runtime_error("pipe failed");
     std::vector<std::string> args = argv_;
     if (args.empty()) {
-      args = {QX_QVDC_PATH,           "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
-              "--hypervisor-stand-in", "--no-auth"};
+      args = {QX_QVDC_PATH,
+              "serve",
+              "--listen",
+              "127.0.0.1:0",
+              "--data-dir",
+              data_dir_,
+              "--hypervisor-stand-in",
+              "--no-auth"};
       args.insert(args.end(), extra_.begin(), extra_.end());
     }
     std::vector<char*> argv;
