@@ -9,8 +9,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <set>
+#include <thread>
 
 namespace qx::test {
 namespace {
@@ -218,25 +221,37 @@ TEST_F(api_auth, every_mutating_request_and_every_refusal_is_in_the_audit_with_i
   as(admin_, "POST", "/api/v1/clusters", json{{"id", "c9"}, {"name", "c9"}}.dump());
   as(bob, "POST", "/api/v1/clusters", json{{"id", "c8"}, {"name", "c8"}}.dump());
   api_->get("/api/v1/vms");
+  const std::vector<std::string> wanted{
+      "user:admin POST /api/v1/users 201",    "user:admin POST /api/v1/users/{id}/grants 200",
+      "user:admin POST /api/v1/clusters 201", "user:bob POST /api/v1/clusters 403",
+      "anonymous GET /api/v1/vms 401",        "anonymous POST /api/v1/auth/login 200"};
+  // The record is durable before the answer left; the audit read model follows the log a
+  // moment later, so the query is retried for a while.
   std::set<std::string> seen;
-  std::string token;
-  for (int page = 0; page < 100; ++page) { // every page of the trail
-    const auto r =
-        as(admin_, "GET",
-           "/api/v1/audit?limit=100" + (token.empty() ? std::string{} : "&pageToken=" + token));
-    ASSERT_EQ(r.status, 200u) << r.body;
-    const auto page_body = body(r);
-    for (const auto& a : page_body["items"])
-      seen.insert(a.value("principal", "") + " " + a.value("action", "") + " " +
-                  std::to_string(a.value("status", 0)));
-    token = page_body.value("nextPageToken", "");
-    if (token.empty())
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  for (;;) {
+    seen.clear();
+    std::string token;
+    for (int page = 0; page < 100; ++page) { // every page of the trail
+      const auto r =
+          as(admin_, "GET",
+             "/api/v1/audit?limit=100" + (token.empty() ? std::string{} : "&pageToken=" + token));
+      ASSERT_EQ(r.status, 200u) << r.body;
+      const auto page_body = body(r);
+      for (const auto& a : page_body["items"])
+        seen.insert(a.value("principal", "") + " " + a.value("action", "") + " " +
+                    std::to_string(a.value("status", 0)));
+      token = page_body.value("nextPageToken", "");
+      if (token.empty())
+        break;
+    }
+    const bool all = std::all_of(wanted.begin(), wanted.end(),
+                                 [&](const std::string& w) { return seen.count(w) == 1; });
+    if (all || std::chrono::steady_clock::now() > deadline)
       break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
-  for (const char* want :
-       {"user:admin POST /api/v1/users 201", "user:admin POST /api/v1/users/{id}/grants 200",
-        "user:admin POST /api/v1/clusters 201", "user:bob POST /api/v1/clusters 403",
-        "anonymous GET /api/v1/vms 401", "anonymous POST /api/v1/auth/login 200"})
+  for (const auto& want : wanted)
     EXPECT_EQ(seen.count(want), 1u) << want << " missing from the audit";
   const auto bobs = as(admin_, "GET", "/api/v1/audit?principal=user:bob");
   const auto bobs_body = body(bobs);
