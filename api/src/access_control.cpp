@@ -1,6 +1,7 @@
 #include "access_control.hpp"
 
 #include <qx/actors/domain/access.hpp>
+#include <qx/events/clock.hpp>
 #include <qx/security/secrets.hpp>
 
 #include <fcntl.h>
@@ -52,6 +53,10 @@ result<std::string> load_or_create_key(const fs::path& file) {
 
 } // namespace
 
+std::int64_t now_seconds() {
+  return system_clock().now_unix_ns() / 1'000'000'000;
+}
+
 result<std::unique_ptr<access_control>> access_control::open(const std::string& data_dir,
                                                              bool enabled) {
   auto key = load_or_create_key(fs::path{data_dir} / "auth" / "signing-key");
@@ -71,8 +76,9 @@ result<principal> access_control::authenticate(const projections::inventory& inv
   if (authorization.empty())
     return unauthenticated("TOKEN_MISSING", "this route needs Authorization: Bearer <token>");
   if (authorization.size() <= scheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), authorization.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      !std::equal(
+          scheme.begin(), scheme.end(), authorization.begin(),
+          [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
     return unauthenticated("TOKEN_MALFORMED", "the Authorization scheme must be Bearer");
   auto claims = signer_.verify(authorization.substr(scheme.size()), now);
   if (!claims)

@@ -19,6 +19,9 @@
 
 namespace qx::api {
 
+/// Seconds since the epoch by the project's wall clock: what token times are written in.
+[[nodiscard]] std::int64_t now_seconds();
+
 struct principal {
   std::string user;     ///< user id
   std::string token_id; ///< jti of the token presented

@@ -47,7 +47,6 @@ struct api_context {
   blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).
   login_throttle logins;
   rate_limiter rates{0, 0}; ///< Per principal; rate 0: unlimited.
-  std::string dummy_hash;   ///< Checked for unknown users, so timing tells nothing.
   audit_trail audit;        ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
 };

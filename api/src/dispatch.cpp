@@ -5,7 +5,6 @@
 
 #include <qx/events/v1/access.pb.h>
 
-#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -29,12 +28,6 @@ struct in_flight_slot {
   in_flight_slot(const in_flight_slot&) = delete;
   in_flight_slot& operator=(const in_flight_slot&) = delete;
 };
-
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string code_of(const http_response& resp) {
   if (resp.status < 400)
@@ -92,7 +85,7 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
     return error_response(403, "PERMISSION_DENIED", "no policy allows this route",
                           json{{"route", info.action}});
   if (policy->privilege != "public") {
-    auto who = ctx.access->authenticate(ctx.proj.inv(), req.authorization, now_s());
+    auto who = ctx.access->authenticate(ctx.proj.inv(), req.authorization, now_seconds());
     if (!who) {
       auto resp = error_response(who.error());
       resp.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="qvdc")");
@@ -108,8 +101,7 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
                             req.principal + " lacks " + policy->privilege + " on " + info.object,
                             json{{"privilege", policy->privilege}, {"object", info.object}});
   }
-  const auto bucket =
-      req.user.empty() ? "anonymous@" + req.remote.substr(0, req.remote.rfind(':')) : req.principal;
+  const auto bucket = req.user.empty() ? "anonymous@" + host_of(req.remote) : req.principal;
   if (!ctx.rates.allow(bucket)) {
     auto resp = error_response(429, "RATE_LIMITED", "too many requests from " + bucket,
                                json{{"principal", bucket}});

@@ -11,7 +11,6 @@
 #include <qx/security/secrets.hpp>
 
 #include <charconv>
-#include <chrono>
 
 namespace qx::api {
 
@@ -22,10 +21,14 @@ using actors::user_aggregate;
 namespace user = domain::user;
 namespace role = domain::role;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+/// What a login for an unknown user is checked against, so the answer takes as long as for a
+/// known one. Made on the first such login (on the hashing thread), not at every start.
+const std::string& dummy_hash() {
+  static const std::string hash = [] {
+    auto h = security::hash_password(security::random_token(16));
+    return h ? *h : std::string{};
+  }();
+  return hash;
 }
 
 http_response busy() {
@@ -73,7 +76,7 @@ void issue_token(api_context& ctx, const http_request& req, const std::string& u
                  const std::string& kind, const std::string& name, std::int64_t ttl,
                  unsigned status, responder respond) {
   const auto token_id = security::random_token(24);
-  const auto issued = now_s();
+  const auto issued = now_seconds();
   user_command(
       ctx, req, user_id, user::issue_token{token_id, kind, name, issued, issued + ttl},
       [&ctx, user_id, kind, token_id, issued, ttl, status, respond] {
@@ -109,10 +112,10 @@ void login(api_context& ctx, const http_request& req, const path_params&, respon
     }
     const auto u = ctx.proj.inv().get<user_aggregate>(id);
     // An unknown user costs the same hash as a known one: timing does not tell who exists.
-    const std::string stored = u ? u->state.password_hash() : ctx.dummy_hash;
+    const std::string stored = u ? u->state.password_hash() : std::string{};
     const bool usable = u && !u->state.disabled();
     const bool queued = ctx.hashing->post([&ctx, req, id, password, stored, usable, respond] {
-      if (!security::verify_password(stored, password) || !usable) {
+      if (!security::verify_password(stored.empty() ? dummy_hash() : stored, password) || !usable) {
         ctx.logins.failed(id, req.remote);
         respond(
             error_response(401, "LOGIN_FAILED", "unknown user or wrong password", json::object()));
@@ -302,7 +305,22 @@ void get_role(api_context& ctx, const http_request&, const path_params& p, respo
 }
 
 void audit(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+  auto p = page_of(req);
+  if (!p) {
+    respond(error_response(p.error()));
+    return;
+  }
   audit_query q;
+  q.limit = p->limit;
+  if (req.query.contains("pageToken")) {
+    const auto& after = p->after;
+    const auto r = std::from_chars(after.data(), after.data() + after.size(), q.after_position);
+    if (r.ec != std::errc{} || r.ptr != after.data() + after.size()) {
+      respond(error_response(400, "INVALID_ARGUMENT", "pageToken is not one of ours",
+                             json{{"field", "pageToken"}}));
+      return;
+    }
+  }
   for (const auto& [key, value] : req.query) {
     if (key == "principal") {
       q.principal = value;
@@ -316,23 +334,7 @@ void audit(api_context& ctx, const http_request& req, const path_params&, respon
         return;
       }
       (key == "from" ? q.from_ns : q.to_ns) = *t;
-    } else if (key == "limit") {
-      auto p = page_of(req);
-      if (!p) {
-        respond(error_response(p.error()));
-        return;
-      }
-      q.limit = p->limit;
-    } else if (key == "pageToken") {
-      std::uint64_t after = 0;
-      const auto r = std::from_chars(value.data(), value.data() + value.size(), after);
-      if (value.empty() || r.ec != std::errc{} || r.ptr != value.data() + value.size()) {
-        respond(error_response(400, "INVALID_ARGUMENT", "pageToken is not one of ours",
-                               json{{"field", "pageToken"}}));
-        return;
-      }
-      q.after_position = after;
-    } else {
+    } else if (key != "limit" && key != "pageToken") {
       respond(error_response(400, "INVALID_ARGUMENT", "unknown query parameter " + key,
                              json{{"field", key}}));
       return;

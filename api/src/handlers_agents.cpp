@@ -248,7 +248,7 @@ void register_joining(api_context& ctx, const http_request& req, const path_para
           return;
         }
         if (h.address.empty())
-          h.address = req.remote.substr(0, req.remote.rfind(':'));
+          h.address = host_of(req.remote);
         h.threads = static_cast<std::uint32_t>(
             std::min<std::uint64_t>(b["cpuThreads"].get<std::uint64_t>(), 1U << 20U));
         h.cores = b.contains("cpuCores") ? static_cast<std::uint32_t>(std::min<std::uint64_t>(

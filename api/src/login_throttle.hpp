@@ -2,6 +2,8 @@
 
 // Login throttling and per-principal request rates: in memory, per control plane.
 
+#include <qx/api/http.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -46,11 +48,6 @@ class login_throttle {
     unsigned failures = 0;
     clock::time_point until{};
   };
-
-  static std::string host_of(const std::string& remote) {
-    const auto colon = remote.rfind(':');
-    return colon == std::string::npos ? remote : remote.substr(0, colon);
-  }
 
   std::chrono::seconds wait_of(const std::string& key, clock::time_point now) const {
     const auto it = entries_.find(key);

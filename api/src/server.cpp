@@ -12,8 +12,6 @@
 #include <qx/actors/datacenter.hpp>
 #include <qx/api/server.hpp>
 #include <qx/events/rocksdb_store.hpp>
-#include <qx/security/password_hash.hpp>
-#include <qx/security/secrets.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -55,10 +53,6 @@ class server_impl final : public server {
     ctx_->access = access_.get();
     ctx_->hashing = &hashing_;
     ctx_->rates.set(opts_.auth ? opts_.rate_limit : 0, opts_.rate_burst);
-    auto dummy = security::hash_password(security::random_token(16));
-    if (!dummy)
-      return std::move(dummy).error();
-    ctx_->dummy_hash = std::move(*dummy);
     if (opts_.auth && !opts_.admin_password_file.empty()) {
       auto pw = read_password_file(opts_.admin_password_file);
       if (!pw)

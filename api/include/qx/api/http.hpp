@@ -28,6 +28,11 @@ struct http_request {
   std::string remote;        ///< Peer address.
 };
 
+/// The host part of a peer address "host:port" (the whole text when it has no port).
+[[nodiscard]] inline std::string host_of(const std::string& remote) {
+  return remote.substr(0, remote.rfind(':'));
+}
+
 struct http_response {
   unsigned status = 200;
   std::string body;
