@@ -1,9 +1,9 @@
 #include "log_command.hpp"
 
 #include "demo_history.hpp"
+#include "open_log.hpp"
 
 #include <qx/events/payload_json.hpp>
-#include <qx/events/rocksdb_store.hpp>
 #include <qx/events/verify.hpp>
 
 #include <CLI/CLI.hpp>
@@ -39,14 +39,8 @@ int fail(const error& err) {
 }
 
 result<std::unique_ptr<events::event_store>> open_store(const log_args& args, bool read_only) {
-  if (read_only && !std::filesystem::exists(args.data_dir))
-    return error{errc::not_found, "no event log at " + args.data_dir, {{"field", "data-dir"}}};
-  events::rocksdb_store_options opts;
-  opts.path = args.data_dir;
-  opts.read_only = read_only;
   // The tools must open a damaged log to report on it; verify does the full check itself.
-  opts.verify_tail_on_open = false;
-  return events::open_rocksdb_store(opts);
+  return open_log(args.data_dir, read_only, false);
 }
 
 std::string rfc3339(std::int64_t unix_ns) {

@@ -1,6 +1,7 @@
 // qvdc: the Quantix vDC control plane. Subcommands: `log` (inspect the event log), `serve` (the
-// API).
+// API), `replay` (the state as it was).
 #include "log_command.hpp"
+#include "replay_command.hpp"
 #include "serve_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   qx::app::add_log_command(app, exit_code);
   qx::app::add_serve_command(app, exit_code);
+  qx::app::add_replay_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

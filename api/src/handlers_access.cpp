@@ -296,12 +296,12 @@ void list_roles(api_context& ctx, const http_request&, const path_params&, respo
   respond(list_response(std::move(items), ""));
 }
 
-void get_role(api_context& ctx, const http_request&, const path_params& p, responder respond) {
+void get_role(api_context& ctx, const http_request& req, const path_params& p, responder respond) {
   if (auto b = domain::access::builtin_role(p.at("id"))) {
     respond(json_response(200, role_json(p.at("id"), *b, true)));
     return;
   }
-  read_one<role_aggregate>(ctx, p.at("id"), std::move(respond));
+  read_one<role_aggregate>(ctx, req, p.at("id"), respond);
 }
 
 void audit(api_context& ctx, const http_request& req, const path_params&, responder respond) {

@@ -206,4 +206,11 @@ http_response list_response(json items, const std::string& next_token) {
   return json_response(200, json{{"items", std::move(items)}, {"nextPageToken", next_token}});
 }
 
+const std::string* as_of_of(const http_request& req) {
+  for (const char* name : {"asOf", "as_of"})
+    if (const auto it = req.query.find(name); it != req.query.end())
+      return &it->second;
+  return nullptr;
+}
+
 } // namespace qx::api

@@ -6,6 +6,8 @@
 
 #include "context.hpp"
 #include "json_codec.hpp"
+#include "replay_fold.hpp"
+#include "resource_json.hpp"
 #include "responses.hpp"
 #include "router.hpp"
 
@@ -48,19 +50,6 @@ void with_body(const http_request& req, responder& respond,
 
 /// Checks an id from a path or a body: 1..64 of [A-Za-z0-9._-].
 [[nodiscard]] status check_id(std::string_view field, std::string_view id);
-
-/// Fields of a state that are bookkeeping, not shown.
-/// (and the hash of a node agent's key: not secret, but nobody's business).
-/// (and a user's password hash: never shown).
-inline constexpr std::array<std::string_view, 5> hidden_fields = {
-    "created", "deleted", "registered", "agent_key_sha256", "password_hash"};
-
-template<class A>
-[[nodiscard]] json render(const projections::resource<A>& r) {
-  auto j = to_json(r.state, hidden_fields);
-  j["version"] = r.version;
-  return j;
-}
 
 template<class A>
 [[nodiscard]] http_response resource_response(unsigned status, const projections::resource<A>& r) {
@@ -111,13 +100,51 @@ void write(api_context& ctx, const http_request& req, std::string id, typename A
               });
 }
 
-/// GET of one resource, rendered once per version.
+/// The header that says which log position a read reflects: `qvdc replay --until` that
+/// position (or `?as_of=` it) shows the same body.
+inline constexpr const char* log_position_header = "X-Log-Position";
+
+/// GET of one resource as it was at `as_of` (a position or an RFC 3339 time): its stream
+/// folded up to there. 404 when it did not exist then.
 template<class A>
-void read_one(api_context& ctx, const std::string& id, responder respond) {
-  const auto version = ctx.proj.inv().version_of<A>(id);
+void read_one_as_of(api_context& ctx, const std::string& id, const std::string& as_of,
+                    const responder& respond) {
+  auto bound = parse_replay_bound(as_of, "asOf", ctx.store.head().position);
+  if (!bound) {
+    respond(error_response(bound.error()));
+    return;
+  }
+  auto r = fold_stream<A>(ctx.store, id, *bound);
+  if (!r) {
+    respond(error_response(r.error()));
+    return;
+  }
+  if (!*r || !projections::is_live((*r)->state)) {
+    respond(error_response(error{errc::not_found,
+                                 std::string{A::kind} + " " + id + " did not exist as of " + as_of,
+                                 {{"id", id}, {"asOf", as_of}}}));
+    return;
+  }
+  auto resp = resource_response<A>(200, **r);
+  resp.headers.emplace_back(log_position_header, std::to_string((*r)->position));
+  respond(std::move(resp));
+}
+
+/// The ?asOf= of a read (also spelled as_of), if given.
+[[nodiscard]] const std::string* as_of_of(const http_request& req);
+
+/// GET of one resource, rendered once per version; with ?asOf=, as it was then.
+template<class A>
+void read_one(api_context& ctx, const http_request& req, const std::string& id,
+              const responder& respond) {
+  if (const auto* as_of = as_of_of(req)) {
+    read_one_as_of<A>(ctx, id, *as_of, respond);
+    return;
+  }
+  const auto stamp = ctx.proj.inv().stamp_of<A>(id);
   std::shared_ptr<const std::string> body;
-  if (version)
-    body = ctx.renders.find(A::kind, id, *version);
+  if (stamp)
+    body = ctx.renders.find(A::kind, id, stamp->version);
   if (!body) {
     const auto r = ctx.proj.inv().get<A>(id);
     if (!r) {
@@ -125,13 +152,15 @@ void read_one(api_context& ctx, const std::string& id, responder respond) {
       return;
     }
     auto resp = resource_response<A>(200, *r);
+    resp.headers.emplace_back(log_position_header, std::to_string(r->position));
     ctx.renders.store(A::kind, id, r->version, std::make_shared<const std::string>(resp.body));
     respond(std::move(resp));
     return;
   }
   http_response resp;
   resp.body = *body;
-  resp.headers.emplace_back("ETag", "\"" + std::to_string(*version) + "\"");
+  resp.headers.emplace_back("ETag", "\"" + std::to_string(stamp->version) + "\"");
+  resp.headers.emplace_back(log_position_header, std::to_string(stamp->position));
   respond(std::move(resp));
 }
 
@@ -165,20 +194,29 @@ void read_list(api_context& ctx, const http_request& req, responder respond) {
     respond(error_response(p.error()));
     return;
   }
+  if (as_of_of(req) != nullptr) {
+    respond(error_response(error{errc::invalid_argument,
+                                 "asOf is answered for one resource (GET .../{id}?asOf=); "
+                                 "`qvdc replay --until` rebuilds every resource at a position",
+                                 {{"field", "asOf"}}}));
+    return;
+  }
   auto filters = filters_of(req, *A::state::descriptor());
   if (!filters) {
     respond(error_response(filters.error()));
     return;
   }
-  const auto rows =
-      ctx.proj.inv().list<A>(p->after, p->limit + 1, [&](const projections::resource<A>& r) {
-        return passes(r.state, *filters);
-      });
+  std::uint64_t at = 0;
+  const auto rows = ctx.proj.inv().list<A>(
+      p->after, p->limit + 1,
+      [&](const projections::resource<A>& r) { return passes(r.state, *filters); }, &at);
   json items = json::array();
   for (std::size_t i = 0; i < rows.size() && i < p->limit; ++i)
     items.push_back(render(rows[i]));
-  respond(list_response(std::move(items),
-                        rows.size() > p->limit ? rows[p->limit - 1].state.id() : std::string{}));
+  auto resp = list_response(std::move(items),
+                            rows.size() > p->limit ? rows[p->limit - 1].state.id() : std::string{});
+  resp.headers.emplace_back(log_position_header, std::to_string(at));
+  respond(std::move(resp));
 }
 
 /// Where the domain names a field differently from the request body: {domain name as the
@@ -196,8 +234,8 @@ void list_route(router& r, const std::string& path) {
           read_list<A>(ctx, req, respond);
         });
   r.add("GET", path + "/{id}",
-        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
-          read_one<A>(ctx, p.at("id"), respond);
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          read_one<A>(ctx, req, p.at("id"), respond);
         });
 }
 

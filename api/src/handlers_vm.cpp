@@ -160,8 +160,8 @@ void add_vm_routes(router& r) {
         });
   r.add("POST", "/api/v1/vms", create_vm);
   r.add("GET", "/api/v1/vms/{id}",
-        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
-          read_one<vm_aggregate>(ctx, p.at("id"), respond);
+        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+          read_one<vm_aggregate>(ctx, req, p.at("id"), respond);
         });
   r.add("DELETE", "/api/v1/vms/{id}", simple_action<vm::remove>());
   r.add("POST", "/api/v1/vms/{id}/start",

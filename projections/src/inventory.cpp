@@ -42,6 +42,7 @@ bool inventory::apply_to(const events::recorded_event& e, std::string_view id) {
 
 void inventory::apply(const events::recorded_event& e) {
   std::unique_lock lock{mutex_};
+  position_ = e.position;
   bool owned = false;
   bool ok = false;
   actors::for_each_aggregate([&](auto t) {
@@ -55,6 +56,11 @@ void inventory::apply(const events::recorded_event& e) {
   });
   if (owned)
     ++(ok ? applied_ : skipped_);
+}
+
+std::uint64_t inventory::position() const {
+  std::shared_lock lock{mutex_};
+  return position_;
 }
 
 std::uint64_t inventory::applied() const {

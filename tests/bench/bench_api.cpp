@@ -17,6 +17,8 @@
 //                  [--write-seconds S] [--event-rate E] [--watch-seconds S] [--connections C]
 //                  [--nginx-workers K] [--timeout S] [--keep-temp] [--beast-watchers]
 // Needs wrk on PATH and /usr/sbin/nginx (Debian nginx-light): exits 2 when either is missing.
+#include "shell_command.hpp"
+
 #include <utility> // before Boost.Asio: boost/asio/awaitable.hpp needs it with C++20 + Boost 1.74
 
 #include <boost/asio/co_spawn.hpp>
@@ -642,14 +644,7 @@ wrk_result parse_wrk(std::string output) {
 
 wrk_result run_wrk(const std::string& url, int seconds) {
   const auto command = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s " + url;
-  std::string output;
-  if (FILE* p = popen((command + " 2>&1").c_str(), "r")) {
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p) != nullptr)
-      output += buf;
-    pclose(p);
-  }
-  auto r = parse_wrk(std::move(output));
+  auto r = parse_wrk(qx::test::run_shell(command + " 2>&1").out);
   r.command = command;
   return r;
 }

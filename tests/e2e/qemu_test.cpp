@@ -7,11 +7,11 @@
 // (and stopped) by tests/e2e/libvirtd.sh. Where libvirtd cannot start the test fails, it is not
 // skipped: leave it out with `ctest -LE qemu`.
 #include "datacenter_fixture.hpp"
+#include "shell_command.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -25,16 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// stdout of a shell command, and its exit status.
+/// stdout and stderr of a shell command, and its exit status.
 std::pair<std::string, int> run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr)
-    return {"popen failed", -1};
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr)
-    out += buf.data();
-  return {out, ::pclose(pipe)};
+  auto r = run_shell(command + " 2>&1");
+  return {std::move(r.out), r.exit_code};
 }
 
 std::string trimmed(std::string s) {

@@ -1,36 +1,19 @@
 // `qvdc log verify|dump|stats|demo` as an auditor runs them: real process, real exit codes.
+#include "shell_command.hpp"
 #include "tamper.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-};
-
-run_result qvdc(const std::string& args) {
-  const auto cmd = std::string{QX_QVDC} + " " + args + " 2>/dev/null";
-  run_result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+qx::test::shell_result qvdc(const std::string& args) {
+  return qx::test::run_shell(std::string{QX_QVDC} + " " + args + " 2>/dev/null");
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {

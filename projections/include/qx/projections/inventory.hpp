@@ -60,24 +60,32 @@ class inventory {
     return it->second;
   }
 
-  /// The version of live resource `id` of kind A, without copying its state.
+  /// Where live resource `id` of kind A stands, without copying its state.
+  struct stamp {
+    std::uint64_t version = 0;
+    std::uint64_t position = 0;
+  };
   template<class A>
-  [[nodiscard]] std::optional<std::uint64_t> version_of(std::string_view id) const {
+  [[nodiscard]] std::optional<stamp> stamp_of(std::string_view id) const {
     std::shared_lock lock{mutex_};
     const auto& t = std::get<table<A>>(tables_);
     const auto it = t.find(id);
     if (it == t.end() || !is_live(it->second.state))
       return std::nullopt;
-    return it->second.version;
+    return stamp{it->second.version, it->second.position};
   }
 
   /// Up to `limit` live resources of kind A with id > after_id that `keep` accepts, by id.
+  /// `at`, if given, receives the log position the rows reflect (read under the same lock).
   template<class A>
   [[nodiscard]] std::vector<resource<A>>
   list(std::string_view after_id, std::size_t limit,
-       const std::function<bool(const resource<A>&)>& keep = {}) const {
+       const std::function<bool(const resource<A>&)>& keep = {},
+       std::uint64_t* at = nullptr) const {
     std::vector<resource<A>> out;
     std::shared_lock lock{mutex_};
+    if (at != nullptr)
+      *at = position_;
     const auto& t = std::get<table<A>>(tables_);
     for (auto it = t.upper_bound(after_id); it != t.end() && out.size() < limit; ++it)
       if (is_live(it->second.state) && (!keep || keep(it->second)))
@@ -93,6 +101,9 @@ class inventory {
       if (is_live(r.state))
         f(r);
   }
+
+  /// The position of the last event given to apply(), whichever stream it was on.
+  [[nodiscard]] std::uint64_t position() const;
 
   /// Events applied and events skipped (undecodable).
   [[nodiscard]] std::uint64_t applied() const;
@@ -113,6 +124,7 @@ class inventory {
              table<actors::alert_aggregate>, table<actors::user_aggregate>,
              table<actors::role_aggregate>>
       tables_;
+  std::uint64_t position_ = 0;
   std::uint64_t applied_ = 0;
   std::uint64_t skipped_ = 0;
 };
