@@ -59,11 +59,19 @@ int run(serve_args& args) {
     std::fprintf(stderr, "qvdc serve --demo: authentication is off in the demo (--no-auth)\n");
     args.opts.auth = false;
   }
+  if (!args.opts.tls_cert_file.empty() || !args.opts.tls_key_file.empty())
+    args.opts.tls = true;
+  if (args.demo && args.opts.tls) {
+    std::fprintf(stderr, "qvdc serve: --demo runs on loopback without TLS\n");
+    return 2;
+  }
   auto server = api::server::start(args.opts);
   if (!server) {
     std::fprintf(stderr, "qvdc serve: %s\n", server.error().to_string().c_str());
     return 1;
   }
+  if (const auto pin = (*server)->tls_pin(); !pin.empty())
+    std::printf("qvdc serve: TLS certificate pin %s (hosts joining check it)\n", pin.c_str());
   std::printf("qvdc serve: listening on %s:%u\n", args.opts.listen_host.c_str(),
               static_cast<unsigned>((*server)->port()));
   std::fflush(stdout);
@@ -144,6 +152,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--rate-burst", args->opts.rate_burst, "Burst per principal")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
+  cmd->add_flag("--tls", args->opts.tls,
+                "HTTPS and WSS only; without --tls-cert/--tls-key a self-signed pair is made in "
+                "<data-dir>/tls at first start");
+  cmd->add_option("--tls-cert", args->opts.tls_cert_file, "PEM certificate (chain) for --tls");
+  cmd->add_option("--tls-key", args->opts.tls_key_file, "PEM private key for --tls");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

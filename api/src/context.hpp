@@ -42,6 +42,7 @@ struct api_context {
   blocking_pool* blocking = nullptr;     ///< Where discovery waits for hosts.
   security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
   std::string advertise_url;             ///< This control plane's URL as the agents reach it.
+  std::string tls_pin; ///< With TLS: the certificate's public-key pin agents check at join.
   render_cache renders;
   access_control* access = nullptr; ///< Authentication and authorization (never null in serve).
   blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).

@@ -171,7 +171,8 @@ void discover(api_context& ctx, const http_request& req, const path_params&, res
               ctx, req, id, h, cluster_id, respond,
               [&ctx, t, id, cluster_id, respond, d](const std::string& key) {
                 const bool queued = ctx.blocking->post([&ctx, t, id, cluster_id, respond, key, d] {
-                  auto done = complete_registration(t, id, ctx.advertise_url, key, cluster_id);
+                  auto done =
+                      complete_registration(t, id, ctx.advertise_url, key, cluster_id, ctx.tls_pin);
                   if (!done) {
                     auto e = done.error();
                     e.details["nodeId"] = id;
@@ -199,9 +200,14 @@ void new_registration_token(api_context& ctx, const http_request& req, const pat
                             responder respond) {
   with_body(req, respond, {}, [&](const json&) {
     auto t = ctx.node_tokens.issue();
-    respond(json_response(201, json{{"token", t.token},
-                                    {"expiresAt", expiry(t.expires_at)},
-                                    {"controlPlaneAddress", ctx.advertise_url}}));
+    json out{{"token", t.token},
+             {"expiresAt", expiry(t.expires_at)},
+             {"controlPlaneAddress", ctx.advertise_url}};
+    // What the host's join takes as controlPlaneCertHash (kubeadm's
+    // --discovery-token-ca-cert-hash).
+    if (!ctx.tls_pin.empty())
+      out["controlPlaneCertHash"] = ctx.tls_pin;
+    respond(json_response(201, out));
   });
 }
 

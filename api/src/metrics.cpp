@@ -57,6 +57,8 @@ metrics::metrics()
       counter(r, "qvdc_watch_overflows_total", "Watchers closed for falling too far behind");
   connections_refused_ =
       counter(r, "qvdc_http_connections_refused_total", "Connections refused at the cap");
+  tls_handshake_failures_ = counter(r, "qvdc_tls_handshake_failures_total",
+                                    "TLS handshakes that failed or timed out (--tls)");
 }
 
 void metrics::request(const std::string& route, const std::string& method, unsigned status,

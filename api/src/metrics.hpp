@@ -42,6 +42,7 @@ class metrics {
 
   prometheus::Counter& watch_overflows() { return *watch_overflows_; }
   prometheus::Counter& connections_refused() { return *connections_refused_; }
+  prometheus::Counter& tls_handshake_failures() { return *tls_handshake_failures_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -61,6 +62,7 @@ class metrics {
   prometheus::Counter* batches_;
   prometheus::Counter* watch_overflows_;
   prometheus::Counter* connections_refused_;
+  prometheus::Counter* tls_handshake_failures_;
   std::mutex mutex_;
   events::store_stats last_{};
   /// Per (route, method, status): the counter and the route's histogram, found once.

@@ -13,9 +13,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <atomic>
@@ -34,6 +36,12 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// Every session is a template on its stream: plain TCP, or TLS over it (--tls).
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+template<class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 constexpr std::string_view upload_path = "/api/v1/images/upload";
 
@@ -70,10 +78,11 @@ struct watch_params {
   std::size_t batch = 1; ///< Frames per message; above 1 every message is a JSON array.
 };
 
-class watch_session : public std::enable_shared_from_this<watch_session> {
+template<class Stream>
+class watch_session : public std::enable_shared_from_this<watch_session<Stream>> {
  public:
-  watch_session(tcp::socket&& socket, shared_state& st, watch_params params)
-      : ws_(std::move(socket)), st_(st), slot_(st.connections), params_(std::move(params)),
+  watch_session(Stream&& stream, shared_state& st, watch_params params)
+      : ws_(std::move(stream)), st_(st), slot_(st.connections), params_(std::move(params)),
         cursor_(params_.from), sent_(params_.from) {}
 
   ~watch_session() {
@@ -89,7 +98,8 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     ws_.set_option(
         websocket::stream_base::timeout{limits.handshake_timeout, limits.ping_interval * 2, true});
     ws_.read_message_max(limits.max_ws_message_bytes);
-    ws_.async_accept(req, beast::bind_front_handler(&watch_session::on_accept, shared_from_this()));
+    ws_.async_accept(
+        req, beast::bind_front_handler(&watch_session::on_accept, this->shared_from_this()));
   }
 
  private:
@@ -101,7 +111,7 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
   void on_accept(beast::error_code ec) {
     if (ec)
       return;
-    std::weak_ptr<watch_session> weak = shared_from_this();
+    std::weak_ptr<watch_session> weak = this->shared_from_this();
     auto executor = ws_.get_executor();
     auto* pending = &wake_pending_;
     auto wake = [weak, executor, pending] {
@@ -131,7 +141,7 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
   }
 
   void do_read() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
         self->closed_ = true;
         return;
@@ -232,7 +242,7 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*next.text),
-                    [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), next](beast::error_code ec, std::size_t) {
                       self->after_write(ec, next.position);
                     });
   }
@@ -246,7 +256,7 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*b->text),
-                    [self = shared_from_this(), b](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), b](beast::error_code ec, std::size_t) {
                       self->after_write(ec, b->last);
                     });
     return true;
@@ -273,9 +283,8 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*message),
-                    [self = shared_from_this(), message, last](beast::error_code ec, std::size_t) {
-                      self->after_write(ec, last);
-                    });
+                    [self = this->shared_from_this(), message,
+                     last](beast::error_code ec, std::size_t) { self->after_write(ec, last); });
   }
 
   void after_write(beast::error_code ec, std::uint64_t position) {
@@ -302,10 +311,10 @@ class watch_session : public std::enable_shared_from_this<watch_session> {
   void close(websocket::close_code code, const std::string& reason) {
     closed_ = true;
     ws_.async_close(websocket::close_reason{code, reason},
-                    [self = shared_from_this()](beast::error_code) {});
+                    [self = this->shared_from_this()](beast::error_code) {});
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   shared_state& st_;
   connection_slot slot_;
   watch_params params_;
@@ -374,10 +383,11 @@ result<watch_params> watch_params_of(const http_request& req, std::uint64_t head
 // Node agent session: one WebSocket per agent, binary protobuf frames both ways, handed to the
 // node's proxy actor through the agent registry.
 
-class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws> {
+template<class Stream>
+class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws<Stream>> {
  public:
-  agent_ws(tcp::socket&& socket, shared_state& st, std::string node_id)
-      : ws_(std::move(socket)), st_(st), node_id_(std::move(node_id)) {}
+  agent_ws(Stream&& stream, shared_state& st, std::string node_id)
+      : ws_(std::move(stream)), st_(st), node_id_(std::move(node_id)) {}
   ~agent_ws() override = default;
   agent_ws(const agent_ws&) = delete;
   agent_ws& operator=(const agent_ws&) = delete;
@@ -389,7 +399,7 @@ class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws
                                                    st_.deps.limits.ping_interval * 2, true});
     ws_.read_message_max(std::size_t{16} << 20U);
     ws_.binary(true);
-    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec)
         return;
       self->epoch_ = self->st_.deps.agents.attach(self->node_id_, self);
@@ -398,23 +408,24 @@ class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws
   }
 
   void send(std::string bytes) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), b = std::move(bytes)]() mutable {
-      if (self->closing_)
-        return;
-      self->out_.push_back(std::move(b));
-      if (self->out_.size() > 100'000) { // an agent that stopped reading
-        self->closing_ = true;
-        self->out_.clear();
-        beast::get_lowest_layer(self->ws_).close();
-        return;
-      }
-      if (self->out_.size() == 1)
-        self->write_next();
-    });
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this(), b = std::move(bytes)]() mutable {
+                if (self->closing_)
+                  return;
+                self->out_.push_back(std::move(b));
+                if (self->out_.size() > 100'000) { // an agent that stopped reading
+                  self->closing_ = true;
+                  self->out_.clear();
+                  beast::get_lowest_layer(self->ws_).close();
+                  return;
+                }
+                if (self->out_.size() == 1)
+                  self->write_next();
+              });
   }
 
   void close(const std::string& reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), reason] {
       if (self->closing_)
         return;
       self->closing_ = true;
@@ -429,7 +440,7 @@ class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws
 
  private:
   void do_read() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
         self->st_.deps.agents.closed(self->node_id_, self->epoch_, ec.message());
         return;
@@ -442,21 +453,21 @@ class agent_ws : public agent_link, public std::enable_shared_from_this<agent_ws
   }
 
   void write_next() {
-    ws_.async_write(
-        net::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          if (ec)
-            return;
-          self->out_.pop_front();
-          if (!self->out_.empty())
-            return self->write_next();
-          if (!self->close_reason_.empty())
-            self->ws_.async_close(
-                websocket::close_reason{websocket::close_code::policy_error, self->close_reason_},
-                [self](beast::error_code) {});
-        });
+    ws_.async_write(net::buffer(out_.front()), [self = this->shared_from_this()](
+                                                   beast::error_code ec, std::size_t) {
+      if (ec)
+        return;
+      self->out_.pop_front();
+      if (!self->out_.empty())
+        return self->write_next();
+      if (!self->close_reason_.empty())
+        self->ws_.async_close(
+            websocket::close_reason{websocket::close_code::policy_error, self->close_reason_},
+            [self](beast::error_code) {});
+    });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   shared_state& st_;
   std::string node_id_;
   std::uint64_t epoch_ = 0;
@@ -476,32 +487,56 @@ std::string session_node_of(std::string_view path) {
   return id.find('/') == std::string_view::npos ? std::string{id} : std::string{};
 }
 
-class http_session : public std::enable_shared_from_this<http_session> {
+template<class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
  public:
-  http_session(tcp::socket&& socket, shared_state& st)
-      : stream_(std::move(socket)), st_(st), slot_(st.connections) {
+  template<class... TlsContext>
+  http_session(tcp::socket&& socket, shared_state& st, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), st_(st), slot_(st.connections) {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec)
       remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->after_handshake([self] { self->do_read(); });
+    });
   }
 
   /// Answers 503 and closes: the connection cap is reached.
   void refuse() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->keep_alive_ = false;
-      self->send(error_response(503, "TOO_MANY_CONNECTIONS", "the connection limit is reached",
-                                json{{"limit", self->st_.deps.limits.max_connections}}),
-                 11);
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->after_handshake([self] {
+        self->keep_alive_ = false;
+        self->send(error_response(503, "TOO_MANY_CONNECTIONS", "the connection limit is reached",
+                                  json{{"limit", self->st_.deps.limits.max_connections}}),
+                   11);
+      });
     });
   }
 
  private:
+  /// Runs `next` at once on plain TCP; over TLS once the handshake is done (a client that
+  /// fails it or stalls past the handshake timeout is dropped without an answer).
+  template<class F>
+  void after_handshake(F next) {
+    if constexpr (is_tls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(st_.deps.limits.handshake_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this(), next](beast::error_code ec) {
+                                if (ec) {
+                                  self->st_.deps.stats.tls_handshake_failures().Increment();
+                                  return;
+                                }
+                                next();
+                              });
+    } else {
+      next();
+    }
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(st_.deps.limits.max_header_bytes));
@@ -509,10 +544,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     // route is known, the limit is the larger of a request's and an upload's.
     parser_->body_limit(
         std::max<std::uint64_t>(st_.deps.limits.max_body_bytes, st_.deps.limits.max_upload_bytes));
-    stream_.expires_after(st_.deps.limits.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(st_.deps.limits.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+        beast::bind_front_handler(&http_session::on_header, this->shared_from_this()));
   }
 
   /// The head is in: an upload streams its body, any other request reads it whole.
@@ -537,7 +572,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     }
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
   }
 
   // --- POST /api/v1/images/upload: the body goes to image_upload as it arrives.
@@ -552,7 +587,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     audit_info info;
     if (auto refusal = gate(st_.deps.ctx, req, std::string{upload_path}, {}, info)) {
       audit_then(st_.deps.ctx, info, std::move(*refusal),
-                 [self = shared_from_this()](http_response r) {
+                 [self = this->shared_from_this()](http_response r) {
                    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
                      self->send(std::move(r), self->version_);
                    });
@@ -579,7 +614,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
     http::async_write(stream_, *cont,
-                      [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
+                      [self = this->shared_from_this(), cont](beast::error_code e, std::size_t) {
                         if (e) {
                           self->upload_->abort("the connection ended");
                           self->close();
@@ -594,9 +629,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     body.data = chunk_.data();
     body.size = chunk_.size();
     body.more = true;
-    stream_.expires_after(st_.deps.limits.idle_timeout); // per chunk: uploads take long
-    http::async_read(stream_, buffer_, *upload_parser_,
-                     beast::bind_front_handler(&http_session::on_upload_read, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(
+        st_.deps.limits.idle_timeout); // per chunk: uploads take long
+    http::async_read(
+        stream_, buffer_, *upload_parser_,
+        beast::bind_front_handler(&http_session::on_upload_read, this->shared_from_this()));
   }
 
   void on_upload_read(beast::error_code ec, std::size_t) {
@@ -625,14 +662,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
       read_upload();
       return;
     }
-    stream_.expires_never(); // the answer waits for durability, not for the client
+    beast::get_lowest_layer(stream_)
+        .expires_never(); // the answer waits for durability, not for the client
     auto upload = std::move(upload_);
     upload->finish(strand_responder());
   }
 
   /// Answers on this connection's strand, from whichever thread the answer comes.
   responder strand_responder() {
-    return [self = shared_from_this()](http_response resp) {
+    return [self = this->shared_from_this()](http_response resp) {
       net::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
         self->send(std::move(resp), self->version_);
       });
@@ -709,7 +747,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (system_route(req))
       return;
     dispatch(st_.deps.ctx, st_.deps.routes, std::move(req),
-             [self = shared_from_this()](http_response resp, const std::string& route) {
+             [self = this->shared_from_this()](http_response resp, const std::string& route) {
                // dispatch: runs at once when the answer comes on this connection's strand
                // (reads), and is queued to it from the actors' and projections' threads.
                net::dispatch(self->stream_.get_executor(),
@@ -769,7 +807,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     audit_info info;
     if (auto refusal = gate(st_.deps.ctx, who, route_, {}, info)) {
       audit_then(st_.deps.ctx, info, std::move(*refusal),
-                 [self = shared_from_this()](http_response r) {
+                 [self = this->shared_from_this()](http_response r) {
                    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
                      self->send(std::move(r), self->version_);
                    });
@@ -789,8 +827,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     }
     st_.deps.stats.request(route_, method_, 101, std::chrono::steady_clock::now() - started_);
-    stream_.expires_never();
-    std::make_shared<watch_session>(stream_.release_socket(), st_, std::move(*params))
+    beast::get_lowest_layer(stream_).expires_never();
+    std::make_shared<watch_session<Stream>>(std::move(stream_), st_, std::move(*params))
         ->run(std::move(raw));
   }
 
@@ -815,8 +853,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     }
     st_.deps.stats.request(route_, method_, 101, std::chrono::steady_clock::now() - started_);
-    stream_.expires_never();
-    std::make_shared<agent_ws>(stream_.release_socket(), st_, node_id)->run(std::move(raw));
+    beast::get_lowest_layer(stream_).expires_never();
+    std::make_shared<agent_ws<Stream>>(std::move(stream_), st_, node_id)->run(std::move(raw));
   }
 
   void send(http_response resp, unsigned version) {
@@ -836,9 +874,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (!route_.empty())
       st_.deps.stats.request(route_, method_, resp.status,
                              std::chrono::steady_clock::now() - started_);
-    stream_.expires_after(st_.deps.limits.request_timeout);
+    beast::get_lowest_layer(stream_).expires_after(st_.deps.limits.request_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !res->keep_alive()) {
                           self->close();
                           return;
@@ -854,23 +892,23 @@ class http_session : public std::enable_shared_from_this<http_session> {
   /// of a reset (RFC 9112, 9.6).
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec)
       return;
-    stream_.expires_after(std::chrono::seconds{5});
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds{5});
     drain();
   }
 
   void drain() {
     buffer_.clear();
     stream_.async_read_some(buffer_.prepare(std::size_t{64} << 10U),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               if (!ec)
                                 self->drain();
                             });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   shared_state& st_;
   connection_slot slot_;
   beast::flat_buffer buffer_;
@@ -899,17 +937,43 @@ struct net_server::impl {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec)
         return; // closed
-      if (state.connections.load() >= state.deps.limits.max_connections) {
+      const bool refuse = state.connections.load() >= state.deps.limits.max_connections;
+      if (refuse)
         state.deps.stats.connections_refused().Increment();
-        std::make_shared<http_session>(std::move(s), state)->refuse();
+      if (tls) {
+        auto session = std::make_shared<http_session<tls_stream>>(std::move(s), state, *tls);
+        refuse ? session->refuse() : session->run();
       } else {
-        std::make_shared<http_session>(std::move(s), state)->run();
+        auto session = std::make_shared<http_session<plain_stream>>(std::move(s), state);
+        refuse ? session->refuse() : session->run();
       }
       accept();
     });
   }
 
+  /// The server's TLS context from the PEM files; 400 naming the file at fault.
+  status load_tls(const std::string& cert_file, const std::string& key_file) {
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(cert_file, ec);
+    if (ec)
+      return error{errc::invalid_argument,
+                   "cannot use certificate " + cert_file + ": " + ec.message(),
+                   {{"field", "tls-cert"}}};
+    ctx->use_private_key_file(key_file, net::ssl::context::pem, ec);
+    if (ec)
+      return error{errc::invalid_argument,
+                   "cannot use key " + key_file + ": " + ec.message(),
+                   {{"field", "tls-key"}}};
+    tls = std::move(ctx);
+    return {};
+  }
+
   shared_state state;
+  std::unique_ptr<net::ssl::context> tls; ///< Null: plain HTTP.
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -923,6 +987,10 @@ net_server::~net_server() {
 
 result<std::uint16_t> net_server::start(const std::string& host, std::uint16_t port,
                                         unsigned threads) {
+  if (!impl_->state.deps.tls_cert_file.empty())
+    if (auto ok = impl_->load_tls(impl_->state.deps.tls_cert_file, impl_->state.deps.tls_key_file);
+        !ok)
+      return ok.error();
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (ec)

@@ -27,6 +27,8 @@ struct net_dependencies {
   projections::host& proj;
   agent_registry& agents;
   server_limits limits;
+  std::string tls_cert_file; ///< PEM; empty: plain HTTP. With tls_key_file: HTTPS and WSS only.
+  std::string tls_key_file;
 };
 
 class net_server {

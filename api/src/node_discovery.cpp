@@ -93,12 +93,14 @@ result<json> discover_host(const discovery_target& t) {
 
 status complete_registration(const discovery_target& t, const std::string& node_id,
                              const std::string& control_plane_address, const std::string& agent_key,
-                             const std::string& cluster_id) {
-  const json body{{"registrationToken", t.token},
-                  {"nodeId", node_id},
-                  {"controlPlaneAddress", control_plane_address},
-                  {"agentKey", agent_key},
-                  {"clusterId", cluster_id}};
+                             const std::string& cluster_id, const std::string& cert_pin) {
+  json body{{"registrationToken", t.token},
+            {"nodeId", node_id},
+            {"controlPlaneAddress", control_plane_address},
+            {"agentKey", agent_key},
+            {"clusterId", cluster_id}};
+  if (!cert_pin.empty())
+    body["controlPlaneCertHash"] = cert_pin;
   auto r = call(t, "POST", "/api/v1/registration/complete", body.dump(), "complete");
   if (!r)
     return r.error();

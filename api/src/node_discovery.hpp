@@ -28,11 +28,13 @@ struct discovery_target {
 [[nodiscard]] result<json> discover_host(const discovery_target& t);
 
 /// Tells the host it is node `node_id` of the control plane at `control_plane_address`, with
-/// the key for its session; the host uses the token up.
+/// the key for its session and, with TLS, the pin of the control plane's certificate; the host
+/// uses the token up.
 [[nodiscard]] status complete_registration(const discovery_target& t, const std::string& node_id,
                                            const std::string& control_plane_address,
                                            const std::string& agent_key,
-                                           const std::string& cluster_id);
+                                           const std::string& cluster_id,
+                                           const std::string& cert_pin);
 
 /// The HTTP status the API answers for a discovery failure: 422 for a token the host refused,
 /// 504 for a timeout, 502 for the other host failures, 400 for a bad URL.

@@ -12,6 +12,7 @@
 #include <qx/actors/datacenter.hpp>
 #include <qx/api/server.hpp>
 #include <qx/events/rocksdb_store.hpp>
+#include <qx/security/tls_identity.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -23,6 +24,27 @@
 namespace qx::api {
 
 namespace {
+
+/// Fills in the default certificate paths (<data dir>/tls), makes a self-signed pair there
+/// when neither file exists yet, and answers the certificate's pin.
+result<std::string> prepare_tls(server_options& opts) {
+  namespace fs = std::filesystem;
+  if (opts.tls_cert_file.empty() != opts.tls_key_file.empty())
+    return error{errc::invalid_argument,
+                 "a TLS certificate and its key are given together (--tls-cert, --tls-key)",
+                 {{"field", opts.tls_cert_file.empty() ? "tls-cert" : "tls-key"}}};
+  if (opts.tls_cert_file.empty()) {
+    const auto dir = fs::path{opts.data_dir} / "tls";
+    opts.tls_cert_file = (dir / "cert.pem").string();
+    opts.tls_key_file = (dir / "key.pem").string();
+    if (!fs::exists(opts.tls_cert_file) && !fs::exists(opts.tls_key_file))
+      if (auto ok = security::make_self_signed_tls(opts.tls_cert_file, opts.tls_key_file,
+                                                   opts.listen_host);
+          !ok)
+        return ok.error();
+  }
+  return security::cert_pin_of_pem_file(opts.tls_cert_file);
+}
 
 class server_impl final : public server {
  public:
@@ -84,19 +106,30 @@ class server_impl final : public server {
     });
     hub_.start_ticks(opts_.limits.watch_batch_window, max_shared_batch);
     proj_.start();
-    net_ = std::make_unique<net_server>(
-        net_dependencies{*ctx_, routes_, hub_, metrics_, *store_, proj_, *agents_, opts_.limits});
+    net_dependencies deps{*ctx_, routes_,  hub_,         metrics_, *store_,
+                          proj_, *agents_, opts_.limits, {},       {}};
+    if (opts_.tls) {
+      auto pin = prepare_tls(opts_);
+      if (!pin)
+        return std::move(pin).error();
+      ctx_->tls_pin = std::move(*pin);
+      deps.tls_cert_file = opts_.tls_cert_file;
+      deps.tls_key_file = opts_.tls_key_file;
+    }
+    net_ = std::make_unique<net_server>(deps);
     auto port = net_->start(opts_.listen_host, opts_.listen_port, opts_.io_threads);
     if (!port)
       return std::move(port).error();
     port_ = *port;
     ctx_->advertise_url = opts_.advertise_url.empty()
-                              ? "http://" + opts_.listen_host + ":" + std::to_string(port_)
+                              ? std::string{opts_.tls ? "https://" : "http://"} +
+                                    opts_.listen_host + ":" + std::to_string(port_)
                               : opts_.advertise_url;
     return {};
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
+  [[nodiscard]] std::string tls_pin() const override { return ctx_ ? ctx_->tls_pin : ""; }
 
   void stop() override {
     std::lock_guard lock{stop_mutex_};

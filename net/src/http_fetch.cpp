@@ -1,6 +1,7 @@
 #include "qx/net/http_fetch.hpp"
 
 #include "failure.hpp"
+#include "tls_pin.hpp"
 
 #include <utility> // before asio: Boost 1.74's awaitable needs it under C++20
 
@@ -132,7 +133,7 @@ struct exchange {
       out = error{errc::unavailable, "cannot set the TLS server name", {{"reason", "TLS_ERROR"}}};
       co_return;
     }
-    if (req.verify_tls)
+    if (req.verify_tls && req.pinned_cert_sha256.empty())
       s.set_verify_callback(asio::ssl::host_name_verification(u.host));
     boost::system::error_code hec;
     co_await s.async_handshake(asio::ssl::stream_base::client,
@@ -141,6 +142,12 @@ struct exchange {
       out = failure_of(hec, phase::tls, target);
       co_return;
     }
+    // A pin replaces the CA and the name: checked before a byte of the request is sent.
+    if (!req.pinned_cert_sha256.empty())
+      if (auto ok = check_pin(s.native_handle(), req.pinned_cert_sha256, target); !ok) {
+        out = ok.error();
+        co_return;
+      }
     co_await talk(s);
   }
 };
@@ -155,7 +162,7 @@ result<fetch_response> http_fetch(const fetch_request& req) {
   // the context and still refers to both.
   exchange x{req, *u, std::nullopt};
   asio::ssl::context tls{asio::ssl::context::tls_client};
-  if (req.verify_tls) {
+  if (req.verify_tls && req.pinned_cert_sha256.empty()) {
     tls.set_default_verify_paths();
     tls.set_verify_mode(asio::ssl::verify_peer);
   } else {

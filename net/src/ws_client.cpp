@@ -1,6 +1,7 @@
 #include "qx/net/ws_client.hpp"
 
 #include "failure.hpp"
+#include "tls_pin.hpp"
 
 #include <utility> // before asio: Boost 1.74's awaitable needs it under C++20
 
@@ -10,9 +11,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <condition_variable>
@@ -31,6 +34,8 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 error refused_upgrade(unsigned status, const std::string& body, const std::string& target) {
   errc code = errc::unavailable;
@@ -45,11 +50,15 @@ error refused_upgrade(unsigned status, const std::string& body, const std::strin
                {{"status", std::to_string(status)}, {"body", body.substr(0, 512)}}};
 }
 
+/// One session over Stream: plain TCP (ws://) or TLS over it (wss://).
+template<class Stream>
 class ws_client_impl final : public ws_client {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
  public:
   ws_client_impl(ws_options opts, url u, on_message m, on_closed c)
       : opts_(std::move(opts)), url_(std::move(u)), on_message_(std::move(m)),
-        on_closed_(std::move(c)) {}
+        on_closed_(std::move(c)), ws_(make_stream()) {}
 
   ~ws_client_impl() override {
     close();
@@ -130,6 +139,12 @@ class ws_client_impl final : public ws_client {
       connected.set_value(failure_of(ec, phase::connect, target));
       co_return;
     }
+    if constexpr (tls) {
+      if (auto ok = co_await tls_handshake(target); !ok) {
+        connected.set_value(ok.error());
+        co_return;
+      }
+    }
     ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& r) {
       r.set(http::field::user_agent, "qx-node");
       for (const auto& [k, v] : opts_.headers)
@@ -206,6 +221,42 @@ class ws_client_impl final : public ws_client {
     }
   }
 
+  websocket::stream<Stream> make_stream() {
+    if constexpr (tls) {
+      if (!opts_.pinned_cert_sha256.empty() || !opts_.verify_tls) {
+        tls_ctx_.set_verify_mode(asio::ssl::verify_none); // a pin is checked after the handshake
+      } else {
+        tls_ctx_.set_default_verify_paths();
+        tls_ctx_.set_verify_mode(asio::ssl::verify_peer);
+      }
+      return websocket::stream<Stream>{ioc_, tls_ctx_};
+    } else {
+      return websocket::stream<Stream>{ioc_};
+    }
+  }
+
+  /// The TLS handshake (server name sent), then the pin or the CA and name check.
+  asio::awaitable<status> tls_handshake(const std::string& target) {
+    auto& s = ws_.next_layer();
+    // SSL_set_tlsext_host_name is a macro with a C cast; the call below is what it expands to.
+    if (SSL_ctrl(s.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(
+                     url_.host.c_str())) == // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        0)
+      co_return error{
+          errc::unavailable, "cannot set the TLS server name", {{"reason", "TLS_ERROR"}}};
+    if (opts_.pinned_cert_sha256.empty() && opts_.verify_tls)
+      s.set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    error_code ec;
+    co_await s.async_handshake(asio::ssl::stream_base::client,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec)
+      co_return failure_of(ec, phase::tls, target);
+    if (!opts_.pinned_cert_sha256.empty())
+      co_return check_pin(s.native_handle(), opts_.pinned_cert_sha256, target);
+    co_return status{};
+  }
+
   /// Closes once the queued messages are out (a close frame may not overtake a write).
   void shut(const std::string& why) {
     {
@@ -231,7 +282,8 @@ class ws_client_impl final : public ws_client {
   on_message on_message_;
   on_closed on_closed_;
   asio::io_context ioc_{1};
-  websocket::stream<beast::tcp_stream> ws_{ioc_};
+  asio::ssl::context tls_ctx_{asio::ssl::context::tls_client}; ///< Used by wss:// only.
+  websocket::stream<Stream> ws_;
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable ended_cv_;
@@ -250,15 +302,16 @@ result<std::unique_ptr<ws_client>> ws_client::connect(const ws_options& opts, on
   auto u = parse_url(opts.url);
   if (!u)
     return std::move(u).error();
+  auto started = [](auto c) -> result<std::unique_ptr<ws_client>> {
+    if (auto ok = c->start(); !ok)
+      return ok.error();
+    return std::unique_ptr<ws_client>{std::move(c)};
+  };
   if (u->tls())
-    return error{errc::unavailable,
-                 "wss:// sessions are not implemented yet (TLS comes with the security issue)",
-                 {{"reason", "TLS_ERROR"}, {"field", "url"}}};
-  auto c =
-      std::make_unique<ws_client_impl>(opts, std::move(*u), std::move(message), std::move(closed));
-  if (auto ok = c->start(); !ok)
-    return ok.error();
-  return std::unique_ptr<ws_client>{std::move(c)};
+    return started(std::make_unique<ws_client_impl<tls_stream>>(
+        opts, std::move(*u), std::move(message), std::move(closed)));
+  return started(std::make_unique<ws_client_impl<plain_stream>>(
+      opts, std::move(*u), std::move(message), std::move(closed)));
 }
 
 } // namespace qx::net

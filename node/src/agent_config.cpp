@@ -3,6 +3,7 @@
 #include "qx/events/mapping_keys.hpp"
 #include "qx/events/utf8.hpp"
 #include "qx/node/validate.hpp"
+#include "qx/security/tls_identity.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -168,10 +169,11 @@ struct key_binding {
   std::string_view name;
   std::string agent_config::*member;
 };
-constexpr std::array<key_binding, 7> bindings{{
+constexpr std::array<key_binding, 8> bindings{{
     {"node_id", &agent_config::node_id},
     {"control_plane_address", &agent_config::control_plane_address},
     {"agent_key", &agent_config::agent_key},
+    {"control_plane_cert_pin", &agent_config::control_plane_cert_pin},
     {"cluster_id", &agent_config::cluster_id},
     {"listen", &agent_config::listen},
     {"libvirt_uri", &agent_config::libvirt_uri},
@@ -279,8 +281,9 @@ result<agent_config> parse(std::string_view text) {
     if (!root.IsMap())
       return at_mark(invalid("file", "the config must be a mapping of keys to values"),
                      root.Mark());
-    key_set seen{"node_id", "control_plane_address", "agent_key", "cluster_id",
-                 "listen",  "libvirt_uri",           "pools_root"};
+    key_set seen{
+        "node_id", "control_plane_address", "agent_key", "control_plane_cert_pin", "cluster_id",
+        "listen",  "libvirt_uri",           "pools_root"};
     for (const auto& kv : root) {
       if (!kv.first.IsScalar())
         return at_mark(invalid("file", "keys must be plain names"), kv.first.Mark());
@@ -345,6 +348,14 @@ status validate(const agent_config& c) {
   if (has_key)
     if (auto ok = validate_agent_key(c.agent_key); !ok)
       return ok;
+  if (!c.control_plane_cert_pin.empty()) {
+    if (!security::is_cert_pin(c.control_plane_cert_pin))
+      return invalid("control_plane_cert_pin",
+                     "control_plane_cert_pin must be sha256: and 64 lower-case hex digits");
+    if (!c.control_plane_address.starts_with("https://"))
+      return invalid("control_plane_cert_pin",
+                     "control_plane_cert_pin needs an https:// control_plane_address");
+  }
   if (!c.cluster_id.empty())
     if (auto ok = validate_name("cluster_id", c.cluster_id); !ok)
       return ok;

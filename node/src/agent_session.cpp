@@ -356,6 +356,7 @@ struct agent_session::impl {
       net::ws_options o;
       o.url = settings.control_plane_address + "/api/v1/nodes/" + settings.node_id + "/session";
       o.headers.emplace_back("Authorization", "Bearer " + settings.agent_key);
+      o.pinned_cert_sha256 = settings.control_plane_cert_pin;
       auto c = net::ws_client::connect(
           o, [this](std::string bytes) { on_message(bytes); },
           [this](const std::string& why) {

@@ -21,6 +21,7 @@ struct session_settings {
   std::string control_plane_address; ///< http://host:port
   std::string node_id;
   std::string agent_key;
+  std::string control_plane_cert_pin; ///< https: the key the control plane must present
   std::string libvirt_uri;
   std::string agent_version;
   std::string pools_root; ///< where pools without a path are created

@@ -14,6 +14,7 @@
 #include <qx/net/url.hpp>
 #include <qx/security/one_time_tokens.hpp>
 #include <qx/security/secrets.hpp>
+#include <qx/security/tls_identity.hpp>
 
 #include <nlohmann/json.hpp>
 #include <sys/statvfs.h>
@@ -79,6 +80,22 @@ std::optional<std::string> text_field(const json& j, const char* name, host_resp
   if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
     err = fail(400, "INVALID_ARGUMENT", std::string{name} + " is required (a string)",
                {{"field", name}});
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
+/// The optional `controlPlaneCertHash`: "" when absent, else a pin as
+/// security::cert_pin_of_der answers it ("sha256:" + 64 lower-case hex digits).
+std::optional<std::string> cert_pin_field(const json& j, host_response& err) {
+  const auto it = j.find("controlPlaneCertHash");
+  if (it == j.end() || it->is_null())
+    return std::string{};
+  if (!it->is_string() || !security::is_cert_pin(it->get_ref<const std::string&>())) {
+    err = fail(400, "INVALID_ARGUMENT",
+               "controlPlaneCertHash must be sha256: and 64 lower-case hex digits (qvdc serve "
+               "prints it at start with --tls)",
+               {{"field", "controlPlaneCertHash"}});
     return std::nullopt;
   }
   return it->get<std::string>();
@@ -279,6 +296,10 @@ class agent_impl final : public agent {
     next.control_plane_address = *address;
     next.agent_key = *key;
     next.cluster_id = body->value("clusterId", std::string{});
+    auto pin = cert_pin_field(*body, err);
+    if (!pin)
+      return err;
+    next.control_plane_cert_pin = *pin;
     if (auto ok = validate_membership(next); !ok)
       return fail(ok.error());
     // Used up only once the whole request is known good: a malformed completion leaves the
@@ -305,6 +326,13 @@ class agent_impl final : public agent {
     auto url = net::parse_url(*address, "controlPlaneAddress");
     if (!url)
       return fail(url.error());
+    auto pin = cert_pin_field(*body, err);
+    if (!pin)
+      return err;
+    if (!pin->empty() && !url->tls())
+      return fail(400, "INVALID_ARGUMENT",
+                  "controlPlaneCertHash pins a certificate: the controlPlaneAddress is https://",
+                  {{"field", "controlPlaneCertHash"}});
     std::string advertise;
     {
       std::lock_guard lock{mutex_};
@@ -320,6 +348,7 @@ class agent_impl final : public agent {
     net::fetch_request r;
     r.method = "POST";
     r.url = url->origin() + "/api/v1/nodes/register";
+    r.pinned_cert_sha256 = *pin; // the token goes to no other control plane than the pinned one
     r.body = json{{"registrationToken", *token},
                   {"nodeId", body->value("nodeId", std::string{})},
                   {"clusterId", body->value("clusterId", std::string{})},
@@ -349,6 +378,7 @@ class agent_impl final : public agent {
     next.node_id = answer["nodeId"].get<std::string>();
     next.agent_key = answer["agentKey"].get<std::string>();
     next.control_plane_address = url->origin();
+    next.control_plane_cert_pin = *pin;
     if (auto ok = validate_membership(next); !ok)
       return fail(502, "INVALID_RESPONSE", ok.error().message);
     if (auto ok = become(std::move(next)); !ok)
@@ -374,6 +404,7 @@ class agent_impl final : public agent {
     next.node_id.clear();
     next.control_plane_address.clear();
     next.agent_key.clear();
+    next.control_plane_cert_pin.clear();
     next.cluster_id.clear();
     if (auto ok = persist_membership(next); !ok)
       return fail(ok.error());
@@ -391,6 +422,7 @@ class agent_impl final : public agent {
     return reply(200, json{{"nodeId", running_.node_id},
                            {"controlPlaneAddress", running_.control_plane_address},
                            {"agentKeySet", !running_.agent_key.empty()},
+                           {"controlPlaneCertHash", running_.control_plane_cert_pin},
                            {"clusterId", running_.cluster_id},
                            {"listen", running_.listen},
                            {"libvirtUri", running_.libvirt_uri},
@@ -429,6 +461,7 @@ class agent_impl final : public agent {
     file.node_id = m.node_id;
     file.control_plane_address = m.control_plane_address;
     file.agent_key = m.agent_key;
+    file.control_plane_cert_pin = m.control_plane_cert_pin;
     file.cluster_id = m.cluster_id;
     return validate(file);
   }
@@ -441,6 +474,7 @@ class agent_impl final : public agent {
     out.node_id = m.node_id;
     out.control_plane_address = m.control_plane_address;
     out.agent_key = m.agent_key;
+    out.control_plane_cert_pin = m.control_plane_cert_pin;
     out.cluster_id = m.cluster_id;
     return save_agent_config(opts_.config_path, out);
   }
@@ -459,6 +493,7 @@ class agent_impl final : public agent {
     s.control_plane_address = running_.control_plane_address;
     s.node_id = running_.node_id;
     s.agent_key = running_.agent_key;
+    s.control_plane_cert_pin = running_.control_plane_cert_pin;
     s.libvirt_uri = running_.libvirt_uri;
     s.agent_version = opts_.version;
     s.pools_root = running_.pools_root;

@@ -10,8 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -273,6 +276,57 @@ TEST_F(api_auth, a_principal_over_its_rate_gets_429) {
     EXPECT_EQ(code(r), "RATE_LIMITED");
     EXPECT_EQ(r.header("Retry-After"), "1");
   }
+}
+
+TEST_F(api_auth, the_api_keeps_answering_during_a_login_flood) {
+  // Hundreds of wrong-password logins at once, for many users: argon2id runs on one bounded
+  // thread, so the flood is answered 401, or 429 once that queue (or the address's failure
+  // budget) is full, while an admin's reads go on being answered in between.
+  std::vector<api_client::request> flood;
+  for (int i = 0; i < 300; ++i)
+    flood.push_back(
+        {"POST",
+         "/api/v1/auth/login",
+         json{{"user", "flood-" + std::to_string(i)}, {"password", "wrong-password"}}.dump(),
+         {}});
+  std::atomic<bool> done{false};
+  std::vector<api_response> answers;
+  std::thread attacker{[&] {
+    api_client own{server_->base_url()};
+    answers = own.send_all(flood);
+    done = true;
+  }};
+  std::vector<double> read_ms;
+  unsigned reads_ok = 0;
+  while (!done) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = as(admin_, "GET", "/api/v1/vms");
+    read_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    reads_ok += r.status == 200 ? 1U : 0U;
+  }
+  attacker.join();
+
+  std::map<std::string, unsigned> codes;
+  for (const auto& r : answers)
+    ++codes[std::to_string(r.status) + " " + code(r)];
+  std::string seen;
+  for (const auto& [k, n] : codes)
+    seen += k + " x" + std::to_string(n) + "; ";
+  const auto slowest = read_ms.empty() ? 0.0 : *std::max_element(read_ms.begin(), read_ms.end());
+  std::cout << "[flood] answers: " << seen << "reads during the flood: " << read_ms.size()
+            << ", slowest " << slowest << " ms\n";
+  for (const auto& [k, n] : codes)
+    EXPECT_TRUE(k == "401 LOGIN_FAILED" || k == "429 TOO_MANY_REQUESTS" ||
+                k == "429 LOGIN_THROTTLED")
+        << k << " x" << n << " (a flood is refused, never failed or succeeded)";
+  EXPECT_EQ(answers.size(), flood.size());
+  // The reads were answered while the flood was in flight, every one of them.
+  EXPECT_GE(read_ms.size(), 3u) << "the flood was over before a read could be timed";
+  EXPECT_EQ(reads_ok, read_ms.size());
+  // Nothing was let in, and the admin's session still works afterwards.
+  EXPECT_EQ(codes.count("200 "), 0u);
+  EXPECT_EQ(as(admin_, "GET", "/api/v1/auth/me").status, 200u);
 }
 
 } // namespace

@@ -417,4 +417,29 @@ TEST_F(agent_config_file, other_values_are_bounded_and_pools_root_is_absolute) {
   EXPECT_EQ(refused("pools_root: \"/a\\0b\"\n").details.at("field"), "pools_root");
 }
 
+TEST_F(agent_config_file, control_plane_cert_pin_is_a_sha256_pin_of_an_https_control_plane) {
+  const std::string pin = "sha256:" + std::string(64, 'a');
+  const auto with = [](const std::string& address, const std::string& value) {
+    return "node_id: n1\ncontrol_plane_address: " + address +
+           "\nagent_key: k\ncontrol_plane_cert_pin: \"" + value + "\"\n";
+  };
+  write_file(path_, with("https://cp:8443", pin));
+  auto r = load_agent_config(path_);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->control_plane_cert_pin, pin);
+  // It survives a save and a load (the agent writes it at join).
+  ASSERT_TRUE(save_agent_config(path_, *r));
+  r = load_agent_config(path_);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->control_plane_cert_pin, pin);
+
+  for (const auto& bad : {"sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
+                          "sha256:" + std::string(64, 'A'), "sha1:" + std::string(64, 'a'),
+                          std::string(64, 'a'), "sha256:" + std::string(63, 'a') + "g"})
+    EXPECT_EQ(refused(with("https://cp:8443", bad)).details.at("field"), "control_plane_cert_pin")
+        << bad;
+  // A pin says which TLS key to accept: over plain HTTP it would give a false sense of safety.
+  EXPECT_EQ(refused(with("http://cp:8080", pin)).details.at("field"), "control_plane_cert_pin");
+}
+
 } // namespace

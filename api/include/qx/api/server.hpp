@@ -53,6 +53,11 @@ struct server_options {
   /// Requests per second and burst per principal (0: unlimited).
   double rate_limit = 200;
   double rate_burst = 400;
+  /// HTTPS and WSS only (no plain HTTP on the port). The certificate and key are PEM files;
+  /// left empty they are <data_dir>/tls/cert.pem and key.pem, made self-signed when absent.
+  bool tls = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class server {
@@ -62,6 +67,9 @@ class server {
   virtual ~server() = default;
   /// The port actually bound.
   [[nodiscard]] virtual std::uint16_t port() const = 0;
+  /// With TLS, the certificate's public-key pin ("sha256:<hex>") agents check when they join;
+  /// "" without TLS.
+  [[nodiscard]] virtual std::string tls_pin() const = 0;
   /// Stops accepting, closes connections, stops the actors and closes the log.
   virtual void stop() = 0;
   /// Blocks until stop() (from another thread or a signal handler).

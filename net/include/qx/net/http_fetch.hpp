@@ -26,6 +26,9 @@ struct fetch_request {
   std::size_t max_response_bytes = std::size_t{1} << 20U;
   /// https: check the peer's certificate against the system's CAs (off only for tests).
   bool verify_tls = true;
+  /// https: accept exactly the peer whose certificate has this public-key pin
+  /// ("sha256:<hex>", security::cert_pin_of_der) instead of checking CAs and the name.
+  std::string pinned_cert_sha256;
 };
 
 struct fetch_response {

@@ -24,6 +24,8 @@ struct ws_options {
   std::size_t max_message_bytes = std::size_t{16} << 20U;
   std::size_t max_queued_messages = 10'000; ///< Beyond: the connection is closed as too slow.
   bool verify_tls = true;
+  /// wss: accept exactly the peer with this public-key pin (see fetch_request).
+  std::string pinned_cert_sha256;
 };
 
 class ws_client {

@@ -12,6 +12,7 @@
 /// node_id: "n1"
 /// control_plane_address: "https://cp.example:8080"
 /// agent_key: "…"
+/// control_plane_cert_pin: "sha256:…"
 /// cluster_id: ""
 /// listen: "127.0.0.1:8443"
 /// libvirt_uri: "qemu:///system"
@@ -31,6 +32,11 @@ struct agent_config {
   /// The secret the control plane gave at registration (1..512 printable ASCII characters, no
   /// space); "" while standalone. The file is written with mode 0600 because of it.
   std::string agent_key;
+  /// With an https:// control plane: the public-key pin of its certificate ("sha256:" + 64
+  /// lower-case hex digits, given at join as `kubeadm join --discovery-token-ca-cert-hash`
+  /// is). The agent then accepts exactly that key instead of checking CAs and the host name.
+  /// Optional ("" = check the certificate against the system's CAs); never with http://.
+  std::string control_plane_cert_pin;
   /// The cluster the node belongs to, an id as node_id; optional ("" = none).
   std::string cluster_id;
   /// Where the host API listens, "host:port" with port 1..65535 (an IPv6 host in brackets).
