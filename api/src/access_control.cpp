@@ -105,6 +105,9 @@ std::vector<std::string> access_control::ancestry(const projections::inventory& 
   std::vector<std::string> out;
   std::string current{object};
   if (current.starts_with("volume/")) {
+    // The volume is a level of its own below its pool: a grant on the pool that does not
+    // propagate is the pool's alone.
+    out.push_back(current);
     const auto v = inv.get<actors::volume_aggregate>(current.substr(7), true);
     current = v && !v->state.pool_id().empty() ? "pool/" + v->state.pool_id() : "datacenter";
   }

@@ -55,7 +55,7 @@ class access_control {
                                   std::int64_t expires_at) const;
 
   /// `object` and the objects above it, nearest first, ending with "datacenter": a VM's node
-  /// and that node's cluster, a node's cluster. "volume/<id>" starts at the volume's pool.
+  /// and that node's cluster, a node's cluster, a volume's pool.
   [[nodiscard]] static std::vector<std::string> ancestry(const projections::inventory& inv,
                                                          std::string_view object);
 

@@ -5,6 +5,8 @@
 #include "datacenter_fixture.hpp"
 #include "shell_command.hpp"
 
+#include <qx/net/http_fetch.hpp>
+
 #include <sys/stat.h>
 
 #include <csignal>
@@ -21,7 +23,8 @@ class e2e_tls : public datacenter_fixture {
                                    cp_dir(), "--no-auth", "--tls"},
                                   dir_.path().string() + "/cp.err");
     cp_->start();
-    api_ = std::make_unique<api_client>(https_url());
+    pin_ = openssl_pin(cp_dir() + "/tls/cert.pem");
+    ASSERT_FALSE(pin_.empty());
   }
 
   [[nodiscard]] std::string cp_dir() const { return dir_.path().string() + "/cp"; }
@@ -38,13 +41,45 @@ class e2e_tls : public datacenter_fixture {
     return r.exit_code == 0 && hex.size() == 64 ? "sha256:" + hex : "";
   }
 
-  std::string new_token(json* whole = nullptr) {
-    const auto r = api_->post("/api/v1/nodes/registration-tokens", "{}");
-    EXPECT_EQ(r.status, 201u) << r.body;
-    const auto j = body_json(r);
-    if (whole != nullptr)
-      *whole = j;
-    return j.value("token", "");
+  /// A request to the control plane over https with the project's client (net::http_fetch),
+  /// accepting the key `pin` only ("" checks CAs and the name instead).
+  static result<net::fetch_response> call_at(const std::string& base, const std::string& pin,
+                                             const std::string& method, const std::string& path,
+                                             const std::string& body = "") {
+    net::fetch_request r;
+    r.method = method;
+    r.url = base + path;
+    r.body = body;
+    r.pinned_cert_sha256 = pin;
+    r.timeout = 10s;
+    return net::http_fetch(r);
+  }
+
+  /// The body of a pinned request to this test's control plane ({} and a failure if none).
+  json cp_json(const std::string& method, const std::string& path, const std::string& body = "",
+               unsigned* status = nullptr) {
+    const auto r = call_at(https_url(), pin_, method, path, body);
+    EXPECT_TRUE(r) << method << " " << path << ": " << r.error().to_string();
+    if (!r)
+      return json{};
+    if (status != nullptr)
+      *status = r->status;
+    auto j = json::parse(r->body, nullptr, false);
+    return j.is_discarded() ? json{} : j;
+  }
+
+  json issue_token() {
+    unsigned status = 0;
+    auto j = cp_json("POST", "/api/v1/nodes/registration-tokens", "{}", &status);
+    EXPECT_EQ(status, 201u) << j.dump();
+    return j;
+  }
+
+  bool node_connected(const std::string& id, std::uint64_t after_epoch = 0) {
+    return eventually([&] {
+      const auto s = cp_json("GET", "/api/v1/nodes/" + id + "/agent");
+      return s.value("connected", false) && s.value("epoch", std::uint64_t{0}) > after_epoch;
+    });
   }
 
   api_response join(agent_process& a, const json& body) {
@@ -54,47 +89,53 @@ class e2e_tls : public datacenter_fixture {
   static std::string code_of(const api_response& r) {
     return body_json(r)["error"].value("code", "");
   }
+
+  std::string pin_;
 };
 
 TEST_F(e2e_tls, the_api_answers_over_https_only_with_the_certificate_made_at_first_start) {
-  const auto cert = cp_dir() + "/tls/cert.pem";
   const auto key = cp_dir() + "/tls/key.pem";
   struct stat st {};
   ASSERT_EQ(::stat(key.c_str(), &st), 0) << "no key at " << key;
   EXPECT_EQ(st.st_mode & 0777U, 0600U) << "the private key is readable by others";
 
-  EXPECT_EQ(api_->get("/health").status, 200u);
-  EXPECT_EQ(api_->get("/api/v1/vms").status, 200u);
-  // Plain HTTP on the TLS port gets no answer at all (the handshake fails first).
-  api_client plain{cp_->base_url(), std::chrono::seconds{5}};
-  EXPECT_ANY_THROW((void)plain.get("/health"));
-  EXPECT_EQ(api_->get("/health").status, 200u) << "a failed handshake hurt the server";
+  unsigned status = 0;
+  (void)cp_json("GET", "/health", "", &status);
+  EXPECT_EQ(status, 200u);
+  (void)cp_json("GET", "/api/v1/vms", "", &status);
+  EXPECT_EQ(status, 200u);
+  // A client that checks CAs refuses the self-signed certificate; a wrong pin is refused too.
+  for (const auto& pin : {std::string{}, "sha256:" + std::string(64, '0')}) {
+    const auto r = call_at(https_url(), pin, "GET", "/health");
+    ASSERT_FALSE(r) << "accepted with pin '" << pin << "'";
+    EXPECT_EQ(r.error().details.at("reason"), "TLS_ERROR") << r.error().to_string();
+  }
+  // Plain HTTP on the TLS port gets no HTTP answer at all (the handshake fails first).
+  const auto plain = call_at(cp_->base_url(), "", "GET", "/health");
+  EXPECT_FALSE(plain && plain->status == 200) << "plain HTTP was served beside TLS";
+  (void)cp_json("GET", "/health", "", &status);
+  EXPECT_EQ(status, 200u) << "a failed handshake hurt the server";
 
-  json issued;
-  new_token(&issued);
-  const auto pin = openssl_pin(cert);
-  ASSERT_FALSE(pin.empty());
-  EXPECT_EQ(issued.value("controlPlaneCertHash", ""), pin);
+  const auto issued = issue_token();
+  EXPECT_EQ(issued.value("controlPlaneCertHash", ""), pin_);
   EXPECT_EQ(issued.value("controlPlaneAddress", ""), https_url());
 
   // A restart keeps the same certificate, so joined hosts keep trusting it.
   cp_->stop(SIGTERM);
   cp_->start();
-  api_ = std::make_unique<api_client>(https_url());
-  EXPECT_EQ(openssl_pin(cert), pin);
-  json again;
-  new_token(&again);
-  EXPECT_EQ(again.value("controlPlaneCertHash", ""), pin);
-  const auto metrics = api_->get("/metrics").body;
-  EXPECT_NE(metrics.find("qvdc_tls_handshake_failures_total"), std::string::npos);
+  EXPECT_EQ(openssl_pin(cp_dir() + "/tls/cert.pem"), pin_);
+  EXPECT_EQ(issue_token().value("controlPlaneCertHash", ""), pin_);
+  const auto metrics = call_at(https_url(), pin_, "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("qvdc_tls_handshake_failures_total"), std::string::npos);
 }
 
 TEST_F(e2e_tls, an_agent_joins_only_the_control_plane_whose_key_it_pinned) {
   auto& a = add_agent("t", 4, 8192);
-  json issued;
-  const auto token = new_token(&issued);
+  const auto issued = issue_token();
+  const auto token = issued.value("token", "");
   const auto pin = issued.value("controlPlaneCertHash", "");
-  ASSERT_EQ(pin, openssl_pin(cp_dir() + "/tls/cert.pem"));
+  ASSERT_EQ(pin, pin_);
 
   // Another key: refused as TLS_ERROR before the token is sent, so the token stays good.
   auto wrong = pin;
@@ -124,9 +165,7 @@ TEST_F(e2e_tls, an_agent_joins_only_the_control_plane_whose_key_it_pinned) {
                {"controlPlaneCertHash", pin},
                {"nodeId", "tls-1"}});
   ASSERT_EQ(r.status, 200u) << r.body << diagnostics();
-  ASSERT_TRUE(eventually([&] {
-    return get("/api/v1/nodes/tls-1/agent").value("connected", false);
-  })) << diagnostics();
+  ASSERT_TRUE(node_connected("tls-1")) << diagnostics();
   EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/config")).value("controlPlaneCertHash", ""),
             pin);
   {
@@ -137,25 +176,25 @@ TEST_F(e2e_tls, an_agent_joins_only_the_control_plane_whose_key_it_pinned) {
   }
 
   // After a SIGKILL the agent reconnects over wss:// with the pin from its file.
-  const auto epoch = get("/api/v1/nodes/tls-1/agent").value("epoch", std::uint64_t{0});
+  const auto epoch = cp_json("GET", "/api/v1/nodes/tls-1/agent").value("epoch", std::uint64_t{0});
   a.proc->stop(SIGKILL);
   start_agent("t");
-  EXPECT_TRUE(eventually([&] {
-    const auto s = get("/api/v1/nodes/tls-1/agent");
-    return s.value("connected", false) && s.value("epoch", std::uint64_t{0}) > epoch;
-  })) << diagnostics();
+  EXPECT_TRUE(node_connected("tls-1", epoch)) << diagnostics();
 }
 
 TEST_F(e2e_tls, a_discovered_host_learns_the_pin_from_the_control_plane) {
   const auto& a = add_agent("d", 2, 4096);
-  const auto r = discover("d", "disc-1");
-  ASSERT_TRUE(r.status == 200u || r.status == 201u) << r.body << diagnostics();
-  ASSERT_TRUE(eventually([&] {
-    return get("/api/v1/nodes/disc-1/agent").value("connected", false);
-  })) << diagnostics();
+  unsigned status = 0;
+  const auto r = cp_json(
+      "POST", "/api/v1/nodes/discover",
+      json{{"hostUrl", a.url()}, {"token", a.token}, {"register", true}, {"nodeId", "disc-1"}}
+          .dump(),
+      &status);
+  ASSERT_TRUE(status == 200u || status == 201u) << r.dump() << diagnostics();
+  ASSERT_TRUE(node_connected("disc-1")) << diagnostics();
   const auto cfg = body_json(a.client->get("/api/v1/cluster/config"));
   EXPECT_EQ(cfg.value("controlPlaneAddress", ""), https_url());
-  EXPECT_EQ(cfg.value("controlPlaneCertHash", ""), openssl_pin(cp_dir() + "/tls/cert.pem"));
+  EXPECT_EQ(cfg.value("controlPlaneCertHash", ""), pin_);
 }
 
 TEST_F(e2e_tls, an_operators_certificate_is_served_and_bad_files_are_refused_at_start) {
@@ -170,9 +209,11 @@ TEST_F(e2e_tls, an_operators_certificate_is_served_and_bad_files_are_refused_at_
                                       d + "/op.crt", "--tls-key", d + "/op.key"},
                                      d + "/own.err");
   own->start();
-  api_client c{"https://127.0.0.1:" + std::to_string(own->port())};
-  const auto t = body_json(c.post("/api/v1/nodes/registration-tokens", "{}"));
-  EXPECT_EQ(t.value("controlPlaneCertHash", ""), openssl_pin(d + "/op.crt"));
+  const auto op_pin = openssl_pin(d + "/op.crt");
+  const auto t = call_at("https://127.0.0.1:" + std::to_string(own->port()), op_pin, "POST",
+                         "/api/v1/nodes/registration-tokens", "{}");
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(json::parse(t->body, nullptr, false).value("controlPlaneCertHash", ""), op_pin);
   own->stop(SIGTERM);
 
   // A garbage certificate, a key that is not the certificate's, a missing file, one file

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -138,10 +139,10 @@ TEST_F(tls_identity, only_the_canonical_pin_form_is_a_pin) {
   EXPECT_TRUE(is_cert_pin("sha256:" + hex));
   EXPECT_TRUE(
       is_cert_pin("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
-  for (const auto& bad :
-       {std::string{}, "sha256:", "sha256:" + hex.substr(1), "sha256:" + hex + "a", "SHA256:" + hex,
-        "sha256:" + std::string(64, 'A'), "sha512:" + hex, hex, "sha256:" + hex.substr(1) + "g",
-        " sha256:" + hex, "sha256:" + hex.substr(1) + '\0'})
+  for (const std::string& bad : std::vector<std::string>{
+           std::string{}, "sha256:", "sha256:" + hex.substr(1), "sha256:" + hex + "a",
+           "SHA256:" + hex, "sha256:" + std::string(64, 'A'), "sha512:" + hex, hex,
+           "sha256:" + hex.substr(1) + "g", " sha256:" + hex, "sha256:" + hex.substr(1) + '\0'})
     EXPECT_FALSE(is_cert_pin(bad)) << bad;
 }
 
