@@ -128,17 +128,16 @@ std::vector<std::string> access_control::ancestry(const projections::inventory& 
   return out;
 }
 
-std::vector<std::string> access_control::privileges_on(const projections::inventory& inv,
-                                                       const std::string& user,
-                                                       std::string_view object) {
-  const auto u = inv.get<actors::user_aggregate>(user);
-  if (!u)
-    return {};
-  const auto chain = ancestry(inv, object);
+namespace {
+
+/// The privileges the grants `grants` give on `object` (its ancestry `chain`, nearest first).
+template<class Grants>
+std::vector<std::string> privileges_from(const projections::inventory& inv, const Grants& grants,
+                                         const std::vector<std::string>& chain) {
   for (std::size_t i = 0; i < chain.size(); ++i) {
-    const auto g = u->state.grants().find(chain[i]);
+    const auto g = grants.find(chain[i]);
     // A grant on the object itself always applies; one above it only when it propagates.
-    if (g == u->state.grants().end() || (i > 0 && !g->second.propagate()))
+    if (g == grants.end() || (i > 0 && !g->second.propagate()))
       continue;
     if (auto builtin = domain::access::builtin_role(g->second.role()))
       return *builtin;
@@ -150,10 +149,63 @@ std::vector<std::string> access_control::privileges_on(const projections::invent
   return {};
 }
 
+bool holds(const std::vector<std::string>& held, std::string_view privilege) {
+  return std::find(held.begin(), held.end(), privilege) != held.end();
+}
+
+} // namespace
+
+std::vector<std::string> access_control::privileges_on(const projections::inventory& inv,
+                                                       const std::string& user,
+                                                       std::string_view object) {
+  const auto u = inv.get<actors::user_aggregate>(user);
+  if (!u)
+    return {};
+  return privileges_from(inv, u->state.grants(), ancestry(inv, object));
+}
+
+list_visibility access_control::visibility(const projections::inventory& inv,
+                                           const std::string& user) {
+  auto u = inv.get<actors::user_aggregate>(user);
+  if (!u)
+    return {false, [](std::string_view) {
+              return false;
+            }};
+  // Every object is readable when a propagating grant on the datacenter gives read and no
+  // grant nearer to any object takes it away (the nearest grant wins).
+  const auto& grants = u->state.grants();
+  const auto dc = grants.find("datacenter");
+  bool all = dc != grants.end() && dc->second.propagate() &&
+             holds(privileges_from(inv, grants, {"datacenter"}), "read");
+  for (const auto& g : grants)
+    all = all && holds(privileges_from(inv, grants, {g.first}), "read");
+  if (all)
+    return {true, [](std::string_view) {
+              return true;
+            }};
+  auto state = std::make_shared<const actors::user_aggregate::state>(std::move(u->state));
+  return {false, [&inv, state](std::string_view object) {
+            return holds(privileges_from(inv, state->grants(), ancestry(inv, object)), "read");
+          }};
+}
+
+std::string access_control::object_name(std::string_view kind, std::string_view id) {
+  static constexpr std::pair<std::string_view, std::string_view> names[] = {
+      {actors::vm_aggregate::kind, "vm/"},
+      {actors::node_aggregate::kind, "node/"},
+      {actors::cluster_aggregate::kind, "cluster/"},
+      {actors::storage_pool_aggregate::kind, "pool/"},
+      {actors::volume_aggregate::kind, "volume/"},
+      {actors::network_aggregate::kind, "network/"}};
+  for (const auto& [k, prefix] : names)
+    if (k == kind)
+      return std::string{prefix} + std::string{id};
+  return "datacenter";
+}
+
 bool access_control::allowed(const projections::inventory& inv, const std::string& user,
                              std::string_view privilege, std::string_view object) {
-  const auto held = privileges_on(inv, user, object);
-  return std::find(held.begin(), held.end(), privilege) != held.end();
+  return holds(privileges_on(inv, user, object), privilege);
 }
 
 std::string access_control::object_of(std::string_view object_template, const path_params& params) {

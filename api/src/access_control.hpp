@@ -12,6 +12,7 @@
 #include <qx/security/signed_tokens.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +27,12 @@ struct principal {
   std::string user;     ///< user id
   std::string token_id; ///< jti of the token presented
   std::string kind;     ///< session, api
+};
+
+/// What a user sees of a list: everything (`all`), or the objects `can_read` accepts.
+struct list_visibility {
+  bool all = false;
+  std::function<bool(std::string_view object)> can_read; ///< Valid while the inventory is.
 };
 
 class access_control {
@@ -63,6 +70,15 @@ class access_control {
   [[nodiscard]] static std::vector<std::string> privileges_on(const projections::inventory& inv,
                                                               const std::string& user,
                                                               std::string_view object);
+
+  /// How `user` sees lists: the user's grants are read once, then each object is checked by
+  /// its ancestry, as allowed() does for "read". Call it outside the inventory's lock.
+  [[nodiscard]] static list_visibility visibility(const projections::inventory& inv,
+                                                  const std::string& user);
+
+  /// The object authorization names a resource of aggregate `kind` by ("storage_pool", "p1"
+  /// -> "pool/p1"); "datacenter" for kinds that have no place in the tree (images, alerts ...).
+  [[nodiscard]] static std::string object_name(std::string_view kind, std::string_view id);
 
   [[nodiscard]] static bool allowed(const projections::inventory& inv, const std::string& user,
                                     std::string_view privilege, std::string_view object);

@@ -95,7 +95,10 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
     req.token_id = who->token_id;
     req.principal = "user:" + who->user;
     info.principal = req.principal;
-    if (policy->privilege != "authenticated" &&
+    // A list is open to every signed-in user and shows what they may read, as vSphere's
+    // inventory does; the handler filters it.
+    req.readable_only = policy->privilege == "list";
+    if (policy->privilege != "authenticated" && policy->privilege != "list" &&
         !access_control::allowed(ctx.proj.inv(), req.user, policy->privilege, info.object))
       return error_response(403, "PERMISSION_DENIED",
                             req.principal + " lacks " + policy->privilege + " on " + info.object,

@@ -4,6 +4,7 @@
 // send a command and answer with the resource once the read model shows it, read one
 // resource, list with filters and pages.
 
+#include "access_control.hpp"
 #include "context.hpp"
 #include "json_codec.hpp"
 #include "replay_fold.hpp"
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -207,9 +209,25 @@ void read_list(api_context& ctx, const http_request& req, responder respond) {
     return;
   }
   std::uint64_t at = 0;
-  const auto rows = ctx.proj.inv().list<A>(
-      p->after, p->limit + 1,
-      [&](const projections::resource<A>& r) { return passes(r.state, *filters); }, &at);
+  const auto keep = [&](const projections::resource<A>& r) {
+    return passes(r.state, *filters);
+  };
+  // A restricted user's list is checked outside the inventory's lock (the check reads the
+  // inventory): every candidate row first, then the readable ones up to the page.
+  const auto vis = req.readable_only ? access_control::visibility(ctx.proj.inv(), req.user)
+                                     : list_visibility{true, {}};
+  std::vector<projections::resource<A>> rows;
+  if (vis.all) {
+    rows = ctx.proj.inv().list<A>(p->after, p->limit + 1, keep, &at);
+  } else {
+    for (auto& r :
+         ctx.proj.inv().list<A>(p->after, std::numeric_limits<std::size_t>::max(), keep, &at)) {
+      if (rows.size() > p->limit)
+        break;
+      if (vis.can_read(access_control::object_name(A::kind, r.state.id())))
+        rows.push_back(std::move(r));
+    }
+  }
   json items = json::array();
   for (std::size_t i = 0; i < rows.size() && i < p->limit; ++i)
     items.push_back(render(rows[i]));

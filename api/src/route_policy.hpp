@@ -13,11 +13,11 @@ namespace qx::api {
 
 struct route_policy {
   /// "public": no authentication (login, health, a host joining with its registration
-  /// token); "authenticated": any signed-in user; otherwise a privilege of
+  /// token); "authenticated": any signed-in user; "list": any signed-in user, the list
+  /// showing the items the user may "read"; otherwise a privilege of
   /// domain::access::all_privileges().
   std::string privilege;
-  /// The object it is checked on: "datacenter" or "<kind>/{param}" ("vm/{id}"), with
-  /// "volume/{id}" standing for the volume's pool.
+  /// The object it is checked on: "datacenter" or "<kind>/{param}" ("vm/{id}").
   std::string object;
 };
 

@@ -11,7 +11,10 @@
 //      at a fixed rate with VM creates; append->receive latency per frame (from the write's send
 //      time, matched by the event's stream and version), missing and duplicate frames, and the
 //      server's resident memory per idle watcher; reference: the writes' own reply latency.
+//   4. with authentication on (a second server): the same GET with a bearer token and the same
+//      writes (each also audited); reference: phases 1 and 2 of the same run (auth_get_ratio).
 // Last line: RESULT get_ratio=<x> get_per_s=<n> nginx_per_s=<m> write_p99_ms=<w> watch_p99_ms=<v>
+//            auth_get_ratio=<a> auth_write_p99_ms=<b>
 //
 // usage: bench_api [--quick] [--qvdc PATH] [--seconds N] [--watchers=100,1000] [--rate W]
 //                  [--write-seconds S] [--event-rate E] [--watch-seconds S] [--connections C]
@@ -430,6 +433,8 @@ std::string terminate(pid_t pid) {
 // ------------------------------------------------------------------------------------------
 // The server under test
 
+constexpr const char* bench_admin_password = "bench-admin-password-1";
+
 class server_process {
  public:
   server_process() = default;
@@ -441,12 +446,21 @@ class server_process {
   }
 
   /// Starts `qvdc serve` and waits up to 30 s for its "listening on" line.
+  /// With `auth` the server authenticates every request (its first admin's password is
+  /// written to <dir>/admin-password) and has no rate limit; without, it runs --no-auth.
   bool start(const std::string& qvdc, const std::string& dir,
-             const std::vector<std::string>& extra = {}) {
+             const std::vector<std::string>& extra = {}, bool auth = false) {
     log_path_ = dir + "/server.log";
     std::filesystem::create_directories(dir + "/data");
-    std::vector<std::string> args{qvdc,         "serve",       "--listen", "127.0.0.1:0",
-                                  "--data-dir", dir + "/data", "--no-auth"};
+    std::vector<std::string> args{qvdc,          "serve",      "--listen",
+                                  "127.0.0.1:0", "--data-dir", dir + "/data"};
+    if (auth) {
+      std::ofstream{dir + "/admin-password"} << bench_admin_password << "\n";
+      args.insert(args.end(),
+                  {"--admin-password-file", dir + "/admin-password", "--rate-limit", "0"});
+    } else {
+      args.emplace_back("--no-auth");
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     auto c = spawn(args, log_path_, true);
     if (c.pid <= 0)
@@ -537,11 +551,16 @@ struct reply {
   std::string error;
 };
 
+/// "Bearer <token>" while phase [4] measures the server with authentication on; "" otherwise.
+std::string g_authorization; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
 http::request<http::string_body> make_request(http::verb verb, const std::string& target, int port,
                                               const std::string& body = {}) {
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::user_agent, "bench_api");
+  if (!g_authorization.empty())
+    req.set(http::field::authorization, g_authorization);
   req.keep_alive(true);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
@@ -642,8 +661,10 @@ wrk_result parse_wrk(std::string output) {
   return r;
 }
 
-wrk_result run_wrk(const std::string& url, int seconds) {
-  const auto command = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s " + url;
+wrk_result run_wrk(const std::string& url, int seconds, const std::string& authorization = {}) {
+  auto command = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s " + url;
+  if (!authorization.empty())
+    command += " -H 'Authorization: " + authorization + "'";
   auto r = parse_wrk(qx::test::run_shell(command + " 2>&1").out);
   r.command = command;
   return r;
@@ -1365,6 +1386,8 @@ struct figures {
   double nginx_per_s = -1;
   double write_p99_ms = inf;
   double watch_p99_ms = inf;
+  double auth_get_per_s = -1;     ///< [4] the same GET with a bearer token, authentication on
+  double auth_write_p99_ms = inf; ///< [4] the same writes, each also audited
 };
 
 /// Creates the VM the GET phase reads; returns its id and its JSON as GET answers it.
@@ -1816,6 +1839,62 @@ bool tools_present() {
   return ok;
 }
 
+/// [4] The same GET and writes against a second server with authentication on: every request
+/// carries a session token (an HS256 check and a read-model lookup of the user's live tokens
+/// and grants), every write also appends its audit record before the answer. The reference is
+/// phases [1] and [2] of this run, on the server without authentication.
+bool phase_auth(const options& o, const temp_dir& dir, figures& out) {
+  std::printf("\n[4] authentication on: a second server, every request with a bearer token\n");
+  server_process server;
+  if (!server.start(o.qvdc, dir.path + "/auth", {}, true)) {
+    std::printf("error: the server with authentication did not start: %s\n",
+                server.log_tail().c_str());
+    return false;
+  }
+  std::string token;
+  const auto deadline = clock_type::now() + 30s;
+  while (token.empty() && clock_type::now() < deadline) {
+    sync_client c{server.port()};
+    const auto r = c.send(http::verb::post, "/api/v1/auth/login",
+                          json{{"user", "admin"}, {"password", bench_admin_password}}.dump());
+    if (r.status == 200)
+      token = json::parse(r.body, nullptr, false).value("token", "");
+    else
+      std::this_thread::sleep_for(50ms); // the first admin appears once the read models caught up
+  }
+  if (token.empty()) {
+    std::printf("error: no login within 30 s: %s\n", server.log_tail().c_str());
+    return false;
+  }
+  g_authorization = "Bearer " + token;
+  const auto vm = create_bench_vm(server.port());
+  if (!vm) {
+    g_authorization.clear();
+    return false;
+  }
+  const auto target = "/api/v1/vms/" + vm->first;
+  const auto q = run_wrk("http://127.0.0.1:" + std::to_string(server.port()) + target, o.seconds,
+                         g_authorization);
+  std::printf("    $ %s\n", q.command.c_str());
+  if (!wrk_usable(q, "qvdc (authentication on)")) {
+    g_authorization.clear();
+    return false;
+  }
+  out.auth_get_per_s = q.per_s;
+  std::printf("    qvdc, authentication on   %10.0f req/s\n", q.per_s);
+  std::printf("    same-run reference, --no-auth %7.0f req/s ([1]); auth_get_ratio %.3f\n",
+              out.get_per_s, q.per_s / out.get_per_s);
+  figures writes;
+  phase_write(o, server.port(), vm->first, writes);
+  out.auth_write_p99_ms = writes.write_p99_ms;
+  std::printf(
+      "    writes p99 with authentication and audit %s ms; same-run reference ([2]) %s ms\n",
+      fmt_ms(out.auth_write_p99_ms).c_str(), fmt_ms(out.write_p99_ms).c_str());
+  g_authorization.clear();
+  std::printf("    server: %s\n", server.stop().c_str());
+  return true;
+}
+
 int run(const options& o) {
   temp_dir dir;
   dir.keep = o.keep_temp;
@@ -1861,10 +1940,13 @@ int run(const options& o) {
     fig.watch_p99_ms = p99;
   }
   std::printf("\nserver: %s; load average now %s\n", server.stop().c_str(), load_average().c_str());
+  if (!phase_auth(o, dir, fig))
+    return 1;
   std::printf("RESULT get_ratio=%.3f get_per_s=%.0f nginx_per_s=%.0f write_p99_ms=%s "
-              "watch_p99_ms=%s\n",
+              "watch_p99_ms=%s auth_get_ratio=%.3f auth_write_p99_ms=%s\n",
               fig.get_per_s / fig.nginx_per_s, fig.get_per_s, fig.nginx_per_s,
-              fmt_ms(fig.write_p99_ms).c_str(), fmt_ms(fig.watch_p99_ms).c_str());
+              fmt_ms(fig.write_p99_ms).c_str(), fmt_ms(fig.watch_p99_ms).c_str(),
+              fig.auth_get_per_s / fig.get_per_s, fmt_ms(fig.auth_write_p99_ms).c_str());
   return 0;
 }
 

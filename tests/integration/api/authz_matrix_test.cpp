@@ -69,7 +69,9 @@ using namespace std::chrono_literals;
 struct route_spec {
   std::string_view method;
   std::string_view pattern;
-  std::string_view privilege; ///< "public", "authenticated" or a privilege
+  /// "public", "authenticated", "list" (any signed-in user; the list shows what the user may
+  /// read) or a privilege
+  std::string_view privilege;
   std::string_view object;
   std::string_view body;
   std::string_view query;
@@ -111,7 +113,7 @@ constexpr route_spec spec_routes[] = {
     {"GET", "/api/v1/operations", "read", "datacenter", "", ""},
     {"GET", "/api/v1/operations/{id}", "read", "datacenter", "", ""},
     // Clusters.
-    {"GET", "/api/v1/clusters", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/clusters", "list", "datacenter", "", ""},
     {"POST", "/api/v1/clusters", "cluster.manage", "datacenter", R"({"id":"evil-c","name":"evil"})", ""},
     {"GET", "/api/v1/clusters/{id}", "read", "cluster/{id}", "", ""},
     {"PATCH", "/api/v1/clusters/{id}", "cluster.manage", "cluster/{id}", R"({"name":"renamed"})", ""},
@@ -120,7 +122,7 @@ constexpr route_spec spec_routes[] = {
     {"DELETE", "/api/v1/clusters/{id}/nodes/{nodeId}", "cluster.manage", "cluster/{id}", "", ""},
     {"GET", "/api/v1/clusters/{id}/usage", "read", "cluster/{id}", "", ""},
     // Nodes and their agents.
-    {"GET", "/api/v1/nodes", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/nodes", "list", "datacenter", "", ""},
     {"POST", "/api/v1/nodes", "node.manage", "datacenter", R"({"id":"evil-n","hostname":"evil","address":"10.0.0.9","hardware":{"cpuThreads":4,"cpuCores":2,"memoryMib":4096}})", ""},
     {"GET", "/api/v1/nodes/{id}", "read", "node/{id}", "", ""},
     {"PATCH", "/api/v1/nodes/{id}", "node.manage", "node/{id}", R"({"cpuOvercommit":2.0})", ""},
@@ -135,7 +137,7 @@ constexpr route_spec spec_routes[] = {
     {"POST", "/api/v1/nodes/{id}/enter-maintenance", "node.manage", "node/{id}", "", ""},
     {"POST", "/api/v1/nodes/{id}/exit-maintenance", "node.manage", "node/{id}", "", ""},
     // VMs.
-    {"GET", "/api/v1/vms", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/vms", "list", "datacenter", "", ""},
     {"POST", "/api/v1/vms", "vm.manage", "datacenter", R"({"id":"evil-vm","spec":{"name":"evil","vcpus":1,"memoryMib":512}})", ""},
     {"GET", "/api/v1/vms/{id}", "read", "vm/{id}", "", ""},
     {"DELETE", "/api/v1/vms/{id}", "vm.manage", "vm/{id}", "", ""},
@@ -151,13 +153,13 @@ constexpr route_spec spec_routes[] = {
     {"DELETE", "/api/v1/vms/{id}/snapshots/{name}", "vm.manage", "vm/{id}", "", ""},
     {"POST", "/api/v1/vms/{id}/snapshots/{name}/revert", "vm.manage", "vm/{id}", "", ""},
     // Storage pools and volumes.
-    {"GET", "/api/v1/storage/pools", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/storage/pools", "list", "datacenter", "", ""},
     {"POST", "/api/v1/storage/pools", "storage.manage", "datacenter", R"({"id":"evil-p","name":"evil","type":"dir","settings":{"path":"/srv/evil"},"capacityBytes":1073741824})", ""},
     {"GET", "/api/v1/storage/pools/{id}", "read", "pool/{id}", "", ""},
     {"DELETE", "/api/v1/storage/pools/{id}", "storage.manage", "pool/{id}", "", ""},
     {"POST", "/api/v1/storage/pools/{id}/nodes/{nodeId}", "storage.manage", "pool/{id}", "", ""},
     {"DELETE", "/api/v1/storage/pools/{id}/nodes/{nodeId}", "storage.manage", "pool/{id}", "", ""},
-    {"GET", "/api/v1/volumes", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/volumes", "list", "datacenter", "", ""},
     {"POST", "/api/v1/volumes", "volume.manage", "datacenter", R"({"id":"evil-v","name":"evil","poolId":"p1","sizeBytes":1048576})", ""},
     {"GET", "/api/v1/volumes/{id}", "read", "volume/{id}", "", ""},
     {"PATCH", "/api/v1/volumes/{id}", "volume.manage", "volume/{id}", R"({"sizeBytes":4194304})", ""},
@@ -165,7 +167,7 @@ constexpr route_spec spec_routes[] = {
     {"POST", "/api/v1/volumes/{id}/attach", "volume.manage", "volume/{id}", R"({"vmId":"vm1"})", ""},
     {"POST", "/api/v1/volumes/{id}/detach", "volume.manage", "volume/{id}", R"({"vmId":"vm1"})", ""},
     // Networks and security groups.
-    {"GET", "/api/v1/networks", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/networks", "list", "datacenter", "", ""},
     {"POST", "/api/v1/networks", "network.manage", "datacenter", R"({"id":"evil-net","name":"evil","type":"vlan","vlanId":999,"cidr":"10.99.0.0/24"})", ""},
     {"GET", "/api/v1/networks/{id}", "read", "network/{id}", "", ""},
     {"DELETE", "/api/v1/networks/{id}", "network.manage", "network/{id}", "", ""},
@@ -400,8 +402,21 @@ bool authenticates(const principal& p) {
 bool allowed(const principal& p, const target& t) {
   if (!authenticates(p))
     return false;
-  return t.route->privilege == "authenticated" ||
+  return t.route->privilege == "authenticated" || t.route->privilege == "list" ||
          privileges_on(p, t.object).count(std::string{t.route->privilege}) == 1;
+}
+
+/// The object kind the items of list route `pattern` are authorized as.
+std::string list_kind(std::string_view pattern) {
+  const std::pair<std::string_view, std::string_view> kinds[] = {
+      {"/api/v1/vms", "vm"},           {"/api/v1/nodes", "node"},
+      {"/api/v1/clusters", "cluster"}, {"/api/v1/storage/pools", "pool"},
+      {"/api/v1/volumes", "volume"},   {"/api/v1/networks", "network"}};
+  for (const auto& [p, k] : kinds)
+    if (p == pattern)
+      return std::string{k};
+  ADD_FAILURE() << "no kind for the list " << pattern;
+  return {};
 }
 
 /// Every operation of docs/api/openapi.yaml: "METHOD /path".
@@ -529,6 +544,27 @@ class api_authz_matrix : public ::testing::Test {
   api_response as_admin(const std::string& method, const std::string& path,
                         std::optional<std::string> body = std::nullopt) {
     return api_->send(method, path, std::move(body), {{"Authorization", "Bearer " + admin_}});
+  }
+
+  api_response as(const principal& p, const std::string& method, const std::string& path) {
+    return api_->send(method, path, std::nullopt, {{"Authorization", "Bearer " + p.token}});
+  }
+
+  /// The ids of a list answer's items.
+  static std::set<std::string> ids_of(const api_response& r) {
+    std::set<std::string> out;
+    const auto j = parse(r.body);
+    if (j.is_object() && j.contains("items") && j["items"].is_array())
+      for (const auto& item : j["items"])
+        out.insert(item.value("id", ""));
+    return out;
+  }
+
+  static std::string joined(const std::set<std::string>& ids) {
+    std::string out = "[";
+    for (const auto& id : ids)
+      out += (out.size() > 1 ? "," : "") + id;
+    return out + "]";
   }
 
   /// An admin request that must answer `want`.
@@ -891,6 +927,46 @@ TEST_F(api_authz_matrix, every_route_principal_and_object_is_authorized_as_docum
   }
   const auto changed2 = changes_since(head2);
 
+  // Lists: every signed-in principal may list, and sees exactly the objects the model lets it
+  // read, whole (limit=1000) and page by page (limit=1, following nextPageToken).
+  std::vector<std::string> wrong_lists;
+  std::size_t list_cases = 0;
+  for (const auto& r : spec_routes) {
+    if (r.privilege != "list")
+      continue;
+    const std::string path{r.pattern};
+    const auto kind = list_kind(r.pattern);
+    const auto everything = ids_of(as_admin("GET", path + "?limit=1000"));
+    EXPECT_GE(everything.size(), 2u) << path << " lists too little to tell anything";
+    for (const auto& p : principals_) {
+      if (!authenticates(p))
+        continue;
+      ++list_cases;
+      std::set<std::string> want;
+      for (const auto& id : everything)
+        if (privileges_on(p, kind + "/" + id).count("read") == 1)
+          want.insert(id);
+      const auto whole = as(p, "GET", path + "?limit=1000");
+      if (whole.status != 200 || ids_of(whole) != want)
+        wrong_lists.push_back(p.id + " GET " + path + " -> " + std::to_string(whole.status) + " " +
+                              whole.body.substr(0, 200) + " (want " + joined(want) + ")");
+      std::set<std::string> paged;
+      std::string token;
+      for (int page = 0; page < 50; ++page) {
+        const auto one =
+            as(p, "GET", path + "?limit=1" + (token.empty() ? "" : "&pageToken=" + token));
+        const auto ids = ids_of(one);
+        paged.insert(ids.begin(), ids.end());
+        token = parse(one.body).value("nextPageToken", "");
+        if (one.status != 200 || ids.size() > 1 || token.empty())
+          break;
+      }
+      if (paged != want)
+        wrong_lists.push_back(p.id + " GET " + path + " page by page -> " + joined(paged) +
+                              " (want " + joined(want) + ")");
+    }
+  }
+
   // The watch: a real upgrade, the token in the header and in ?access_token=.
   std::size_t watch_cases = 0;
   for (const auto& c : watches) {
@@ -950,8 +1026,8 @@ TEST_F(api_authz_matrix, every_route_principal_and_object_is_authorized_as_docum
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "[authz] " << principals_.size() << " principals; cases: " << denied.size()
             << " denied, " << permitted.size() + logouts.size() << " allowed, " << watch_cases
-            << " watch upgrades, " << principals_.size() * 2 - 2 << " agent-session upgrades; "
-            << seconds << " s\n";
+            << " watch upgrades, " << list_cases << " list contents, " << principals_.size() * 2 - 2
+            << " agent-session upgrades; " << seconds << " s\n";
 
   EXPECT_EQ(unauthorized.size(), 0u) << "unauthorized successes:" << join(unauthorized);
   EXPECT_TRUE(changed1.empty()) << "denied requests changed the log:" << join(changed1);
@@ -963,6 +1039,9 @@ TEST_F(api_authz_matrix, every_route_principal_and_object_is_authorized_as_docum
       << "allowed probes the handler did not refuse (the test's own premise):"
       << join(probe_not_refused);
   EXPECT_TRUE(changed2.empty()) << "allowed probes changed the log:" << join(changed2);
+  EXPECT_TRUE(wrong_lists.empty())
+      << "lists that show other than what is readable:" << join(wrong_lists);
+  EXPECT_GT(list_cases, 100u);
   EXPECT_GT(denied.size(), 1000u);
   EXPECT_GT(permitted.size(), 500u);
 }

@@ -20,12 +20,13 @@ struct http_request {
   std::string content_type;
   std::string if_match;        ///< Raw If-Match header, empty when absent.
   std::string idempotency_key; ///< Idempotency-Key header, empty when absent.
-  std::string principal;     ///< Who asks: "user:<id>", or "anonymous" (public routes, --no-auth).
-  std::string authorization; ///< The Authorization header, empty when absent.
-  std::string user;          ///< The authenticated user id, empty when none.
-  std::string token_id;      ///< The id of the token that authenticated the request.
-  std::string request_id;    ///< X-Request-Id or a generated one; also the correlation id.
-  std::string remote;        ///< Peer address.
+  std::string principal;      ///< Who asks: "user:<id>", or "anonymous" (public routes, --no-auth).
+  std::string authorization;  ///< The Authorization header, empty when absent.
+  std::string user;           ///< The authenticated user id, empty when none.
+  std::string token_id;       ///< The id of the token that authenticated the request.
+  bool readable_only = false; ///< A list shows only the items `user` may read (authorization).
+  std::string request_id;     ///< X-Request-Id or a generated one; also the correlation id.
+  std::string remote;         ///< Peer address.
 };
 
 /// The host part of a peer address "host:port" (the whole text when it has no port).
