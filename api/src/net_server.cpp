@@ -104,7 +104,7 @@ class watch_session : public std::enable_shared_from_this<watch_session<Stream>>
 
  private:
   struct queued {
-    std::uint64_t position; ///< 0 for a frame that is not an event.
+    std::uint64_t position = 0; ///< 0 for a frame that is not an event.
     std::shared_ptr<const std::string> text;
   };
 

@@ -878,53 +878,51 @@ TEST_F(api_authz_matrix, every_route_principal_and_object_is_authorized_as_docum
 
   // Phase 1: denied. Exactly 401 for a principal without a usable token, else exactly 403
   // naming the table's privilege and object; nothing but audit records in the log.
-  const auto head1 = log_head();
-  {
+  // Sends every case (as allowed or not) and hands each with its answer, and how to show it, to
+  // `check`.
+  const auto send_cases = [&](const std::vector<one_case>& cases, bool expect_allowed,
+                              const auto& check) {
     std::vector<wire> wires;
-    for (const auto& c : denied)
-      wires.push_back(request_for(*c.who, c.t, false));
+    for (const auto& c : cases)
+      wires.push_back(request_for(*c.who, c.t, expect_allowed));
     const auto got = send(wires);
-    for (std::size_t i = 0; i < denied.size(); ++i) {
-      const auto& c = denied[i];
-      const auto& r = got[i];
-      const auto shown = what(c) + " -> " + std::to_string(r.status) + " " + r.body.substr(0, 200);
-      if (r.status >= 200 && r.status < 300) {
-        unauthorized.push_back(shown);
-      } else if (!authenticates(*c.who)) {
-        if (r.status != 401)
-          wrong_refusal.push_back(shown + " (want 401)");
-      } else if (r.status != 403 || code_of(r) != "PERMISSION_DENIED" ||
-                 detail_of(r, "privilege") != c.t.route->privilege ||
-                 detail_of(r, "object") != c.t.object) {
-        wrong_refusal.push_back(shown + " (want 403 " + std::string{c.t.route->privilege} + " on " +
-                                c.t.object + ")");
-      }
-    }
-  }
+    for (std::size_t i = 0; i < cases.size(); ++i)
+      check(cases[i], got[i],
+            what(cases[i]) + " -> " + std::to_string(got[i].status) + " " +
+                got[i].body.substr(0, 200));
+  };
+
+  const auto head1 = log_head();
+  send_cases(denied, false,
+             [&](const one_case& c, const api_response& r, const std::string& shown) {
+               if (r.status >= 200 && r.status < 300) {
+                 unauthorized.push_back(shown);
+               } else if (!authenticates(*c.who)) {
+                 if (r.status != 401)
+                   wrong_refusal.push_back(shown + " (want 401)");
+               } else if (r.status != 403 || code_of(r) != "PERMISSION_DENIED" ||
+                          detail_of(r, "privilege") != c.t.route->privilege ||
+                          detail_of(r, "object") != c.t.object) {
+                 wrong_refusal.push_back(shown + " (want 403 " + std::string{c.t.route->privilege} +
+                                         " on " + c.t.object + ")");
+               }
+             });
   const auto changed1 = changes_since(head1);
 
   // Phase 2: allowed. Never 401/403; the probe (unknown field, bad If-Match) is refused by the
   // handler after the gate, so nothing changes.
   const auto head2 = log_head();
-  {
-    std::vector<wire> wires;
-    for (const auto& c : permitted)
-      wires.push_back(request_for(*c.who, c.t, true));
-    const auto got = send(wires);
-    for (std::size_t i = 0; i < permitted.size(); ++i) {
-      const auto& c = permitted[i];
-      const auto& r = got[i];
-      const auto shown = what(c) + " -> " + std::to_string(r.status) + " " + r.body.substr(0, 200);
-      if (r.status == 401 || r.status == 403 || code_of(r) == "PERMISSION_DENIED") {
-        over_denied.push_back(shown);
-      } else if (c.t.route->method != "GET" &&
-                 (r.status < 400 || r.status >= 500 || r.status == 429)) {
-        probe_not_refused.push_back(shown);
-      } else if (c.t.route->method == "GET" && (r.status >= 500 || r.status == 429)) {
-        over_denied.push_back(shown + " (a read that did not answer)");
-      }
-    }
-  }
+  send_cases(permitted, true,
+             [&](const one_case& c, const api_response& r, const std::string& shown) {
+               if (r.status == 401 || r.status == 403 || code_of(r) == "PERMISSION_DENIED") {
+                 over_denied.push_back(shown);
+               } else if (c.t.route->method != "GET" &&
+                          (r.status < 400 || r.status >= 500 || r.status == 429)) {
+                 probe_not_refused.push_back(shown);
+               } else if (c.t.route->method == "GET" && (r.status >= 500 || r.status == 429)) {
+                 over_denied.push_back(shown + " (a read that did not answer)");
+               }
+             });
   const auto changed2 = changes_since(head2);
 
   // Lists: every signed-in principal may list, and sees exactly the objects the model lets it
