@@ -83,13 +83,22 @@ result<principal> access_control::authenticate(const projections::inventory& inv
   auto claims = signer_.verify(authorization.substr(scheme.size()), now);
   if (!claims)
     return std::move(claims).error();
-  const auto user = inv.get<actors::user_aggregate>(claims->subject);
+  // Read in place: the user's state (its hash, grants and live tokens) is not copied per request.
+  enum class standing { live, disabled, revoked };
+  const auto user = inv.read<actors::user_aggregate>(
+      claims->subject, [&](const projections::resource<actors::user_aggregate>& u) {
+        if (u.state.disabled())
+          return standing::disabled;
+        const auto live = u.state.tokens().find(claims->id);
+        return live == u.state.tokens().end() || live->second.kind() != claims->kind
+                   ? standing::revoked
+                   : standing::live;
+      });
   if (!user)
     return unauthenticated("USER_UNKNOWN", "the token's user does not exist");
-  if (user->state.disabled())
+  if (*user == standing::disabled)
     return unauthenticated("USER_DISABLED", "user " + claims->subject + " is disabled");
-  const auto live = user->state.tokens().find(claims->id);
-  if (live == user->state.tokens().end() || live->second.kind() != claims->kind)
+  if (*user == standing::revoked)
     return unauthenticated("TOKEN_REVOKED", "the token was revoked or has ended");
   return principal{claims->subject, claims->id, claims->kind};
 }
@@ -98,34 +107,6 @@ std::string access_control::issue(const std::string& user, const std::string& ki
                                   const std::string& token_id, std::int64_t issued_at,
                                   std::int64_t expires_at) const {
   return signer_.issue({user, kind, token_id, issued_at, issued_at, expires_at});
-}
-
-std::vector<std::string> access_control::ancestry(const projections::inventory& inv,
-                                                  std::string_view object) {
-  std::vector<std::string> out;
-  std::string current{object};
-  if (current.starts_with("volume/")) {
-    // The volume is a level of its own below its pool: a grant on the pool that does not
-    // propagate is the pool's alone.
-    out.push_back(current);
-    const auto v = inv.get<actors::volume_aggregate>(current.substr(7), true);
-    current = v && !v->state.pool_id().empty() ? "pool/" + v->state.pool_id() : "datacenter";
-  }
-  if (current.starts_with("vm/")) {
-    out.push_back(current);
-    const auto vm = inv.get<actors::vm_aggregate>(current.substr(3), true);
-    current = vm && !vm->state.node_id().empty() ? "node/" + vm->state.node_id() : "datacenter";
-  }
-  if (current.starts_with("node/")) {
-    out.push_back(current);
-    const auto node = inv.get<actors::node_aggregate>(current.substr(5), true);
-    current = node && !node->state.cluster_id().empty() ? "cluster/" + node->state.cluster_id()
-                                                        : "datacenter";
-  }
-  if (current != "datacenter")
-    out.push_back(current);
-  out.emplace_back("datacenter");
-  return out;
 }
 
 namespace {
@@ -149,31 +130,76 @@ std::vector<std::string> privileges_from(const projections::inventory& inv, cons
   return {};
 }
 
+/// The grants of `user` (copied: they are few), nullopt for no such user.
+using user_grants = std::decay_t<decltype(std::declval<actors::user_aggregate::state>().grants())>;
+std::optional<user_grants> grants_of(const projections::inventory& inv, const std::string& user) {
+  return inv.read<actors::user_aggregate>(
+      user,
+      [](const projections::resource<actors::user_aggregate>& u) { return u.state.grants(); });
+}
+
+/// The parent object ("<parent_prefix><id>") `field` of resource `id` names, read in place;
+/// "datacenter" when the resource is unknown or the field is empty.
+template<class A>
+std::string parent_of(const projections::inventory& inv, std::string_view id,
+                      std::string_view parent_prefix,
+                      const std::string& (A::state::*field)() const) {
+  const auto p = inv.read<A>(
+      id, [&](const projections::resource<A>& r) { return (r.state.*field)(); }, true);
+  return p && !p->empty() ? std::string{parent_prefix} + *p : std::string{"datacenter"};
+}
+
 bool holds(const std::vector<std::string>& held, std::string_view privilege) {
   return std::find(held.begin(), held.end(), privilege) != held.end();
 }
 
 } // namespace
 
+std::vector<std::string> access_control::ancestry(const projections::inventory& inv,
+                                                  std::string_view object) {
+  std::vector<std::string> out;
+  std::string current{object};
+  if (current.starts_with("volume/")) {
+    // The volume is a level of its own below its pool: a grant on the pool that does not
+    // propagate is the pool's alone.
+    out.push_back(current);
+    current = parent_of<actors::volume_aggregate>(inv, current.substr(7), "pool/",
+                                                  &actors::volume_aggregate::state::pool_id);
+  }
+  if (current.starts_with("vm/")) {
+    out.push_back(current);
+    current = parent_of<actors::vm_aggregate>(inv, current.substr(3), "node/",
+                                              &actors::vm_aggregate::state::node_id);
+  }
+  if (current.starts_with("node/")) {
+    out.push_back(current);
+    current = parent_of<actors::node_aggregate>(inv, current.substr(5), "cluster/",
+                                                &actors::node_aggregate::state::cluster_id);
+  }
+  if (current != "datacenter")
+    out.push_back(current);
+  out.emplace_back("datacenter");
+  return out;
+}
+
 std::vector<std::string> access_control::privileges_on(const projections::inventory& inv,
                                                        const std::string& user,
                                                        std::string_view object) {
-  const auto u = inv.get<actors::user_aggregate>(user);
-  if (!u)
-    return {};
-  return privileges_from(inv, u->state.grants(), ancestry(inv, object));
+  const auto grants = grants_of(inv, user);
+  return grants ? privileges_from(inv, *grants, ancestry(inv, object)) : std::vector<std::string>{};
 }
 
 list_visibility access_control::visibility(const projections::inventory& inv,
                                            const std::string& user) {
-  auto u = inv.get<actors::user_aggregate>(user);
-  if (!u)
+  auto found = grants_of(inv, user);
+  if (!found)
     return {false, [](std::string_view) {
               return false;
             }};
   // Every object is readable when a propagating grant on the datacenter gives read and no
   // grant nearer to any object takes it away (the nearest grant wins).
-  const auto& grants = u->state.grants();
+  auto shared = std::make_shared<const user_grants>(std::move(*found));
+  const auto& grants = *shared;
   const auto dc = grants.find("datacenter");
   bool all = dc != grants.end() && dc->second.propagate() &&
              holds(privileges_from(inv, grants, {"datacenter"}), "read");
@@ -183,9 +209,8 @@ list_visibility access_control::visibility(const projections::inventory& inv,
     return {true, [](std::string_view) {
               return true;
             }};
-  auto state = std::make_shared<const actors::user_aggregate::state>(std::move(u->state));
-  return {false, [&inv, state](std::string_view object) {
-            return holds(privileges_from(inv, state->grants(), ancestry(inv, object)), "read");
+  return {false, [&inv, shared](std::string_view object) {
+            return holds(privileges_from(inv, *shared, ancestry(inv, object)), "read");
           }};
 }
 

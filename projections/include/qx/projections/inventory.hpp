@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace qx::projections {
@@ -58,6 +59,20 @@ class inventory {
     if (it == t.end() || (!include_gone && !is_live(it->second.state)))
       return std::nullopt;
     return it->second;
+  }
+
+  /// What `f(resource)` answers for resource `id` of kind A (with include_gone, also a deleted
+  /// one), read under the lock without copying the state; nullopt when there is none. `f` must
+  /// be quick and must not call into the inventory (the lock is held).
+  template<class A, class F>
+  [[nodiscard]] auto read(std::string_view id, F&& f, bool include_gone = false) const
+      -> std::optional<std::invoke_result_t<F, const resource<A>&>> {
+    std::shared_lock lock{mutex_};
+    const auto& t = std::get<table<A>>(tables_);
+    const auto it = t.find(id);
+    if (it == t.end() || (!include_gone && !is_live(it->second.state)))
+      return std::nullopt;
+    return std::forward<F>(f)(it->second);
   }
 
   /// Where live resource `id` of kind A stands, without copying its state.
