@@ -152,6 +152,22 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--rate-burst", args->opts.rate_burst, "Burst per principal")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
+  cmd->add_option("--anonymous-rate-limit", args->opts.anonymous_rate_limit,
+                  "Requests per second per address without a valid token (0: unlimited)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--anonymous-rate-burst", args->opts.anonymous_rate_burst,
+                  "Burst per address without a valid token")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  cmd->add_option_function<unsigned>(
+         "--operation-timeout",
+         [args](unsigned s) { args->opts.operation_timeout = std::chrono::seconds{s}; },
+         "Seconds an operation may run before it fails with TIMED_OUT")
+      ->check(CLI::Range(1U, 86400U))
+      ->default_str("600");
+  cmd->add_flag("--metrics-public", args->opts.metrics_public,
+                "Serve /metrics without a token (default: a token with read on the datacenter)");
   cmd->add_flag("--tls", args->opts.tls,
                 "HTTPS and WSS only; without --tls-cert/--tls-key a self-signed pair is made in "
                 "<data-dir>/tls at first start");

@@ -1,10 +1,30 @@
 #include "agent_logic.hpp"
 
+#include <qx/events/utf8.hpp>
+
 #include <qx/events/v1/vm.pb.h>
 
 #include <map>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::api::agent_logic {
+
+std::string reason_text(std::string_view text) {
+  auto out = qx::escape_invalid_utf8(text);
+  for (auto& c : out) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F)
+      c = ' ';
+  }
+  constexpr std::size_t max_bytes = 900;
+  if (out.size() > max_bytes) {
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0U) == 0x80U)
+      --cut;
+    out.resize(cut);
+  }
+  return out;
+}
 
 namespace pb = agent::v1;
 namespace vm = domain::vm;
@@ -83,7 +103,7 @@ std::optional<pb::Command> command_after(const events::recorded_event& e,
                                          const volume_lookup& volumes) {
   if (e.type == "qx.events.v1.VmPowerStateChanged") {
     events::v1::VmPowerStateChanged ev;
-    if (!ev.ParseFromString(e.payload))
+    if (!qx::events::parse_message(ev, e.payload))
       return std::nullopt;
     const auto& to = ev.to();
     const auto& from = ev.from();

@@ -28,6 +28,11 @@ using volume_lookup =
                                                               const snapshots::v1::VmState& vm,
                                                               const volume_lookup& volumes);
 
+/// Text an agent reported (an error message), made fit for an event's reason, which the
+/// domain checks as text: invalid UTF-8 escaped, control characters (a multi-line libvirt
+/// message) replaced by spaces, at most 900 bytes, cut on a character boundary.
+[[nodiscard]] std::string reason_text(std::string_view text);
+
 /// The define-and-start command of a VM.
 [[nodiscard]] agent::v1::Command define_and_start(const snapshots::v1::VmState& vm,
                                                   const volume_lookup& volumes);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::api {
 
@@ -228,7 +229,7 @@ struct proxy_state {
               {"kind", p.kind},
               {"code", res.error_code()},
               {"error", res.message()}});
-    const auto reason = res.error_code() + ": " + res.message();
+    const auto reason = agent_logic::reason_text(res.error_code() + ": " + res.message());
     const auto r = p.vm_id.empty() ? std::nullopt : sh->inv.get<vm_aggregate>(p.vm_id);
     if (!r)
       return;
@@ -289,7 +290,9 @@ struct proxy_state {
       break;
     case pb::AgentFrame::kLeaving:
       log_json({{"msg", "agent leaves"}, {"node", node_id}, {"reason", f.leaving().reason()}});
-      record_node(domain::node::disconnect{"LEFT: " + f.leaving().reason()}, "agent-leaving");
+      record_node(
+          domain::node::disconnect{"LEFT: " + agent_logic::reason_text(f.leaving().reason())},
+          "agent-leaving");
       break;
     case pb::AgentFrame::BODY_NOT_SET:
       break;
@@ -435,7 +438,7 @@ struct agent_registry::impl {
   void on_storage_event(const events::recorded_event& e) {
     if (e.type == "qx.events.v1.StoragePoolAssigned") {
       events::v1::StoragePoolAssigned ev;
-      if (!ev.ParseFromString(e.payload))
+      if (!qx::events::parse_message(ev, e.payload))
         return;
       auto pool = sh->inv.get<actors::storage_pool_aggregate>(ev.pool_id());
       snapshots::v1::StoragePoolState known;
@@ -469,7 +472,7 @@ struct agent_registry::impl {
     if (e.type != "qx.events.v1.NetworkCreated")
       return;
     events::v1::NetworkCreated ev;
-    if (!ev.ParseFromString(e.payload))
+    if (!qx::events::parse_message(ev, e.payload))
       return;
     const auto c = agent_logic::create_network(ev.id(), ev.cidr());
     for (const auto& node : live_nodes())

@@ -3,6 +3,7 @@
 #include <qx/events/v1/access.pb.h>
 
 #include <algorithm>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::api {
 
@@ -10,10 +11,22 @@ void audit_trail::apply(const events::recorded_event& e) {
   if (e.stream != audit_stream || e.type != "qx.events.v1.AuditRecorded")
     return;
   events::v1::AuditRecorded a;
-  if (!a.ParseFromString(e.payload))
+  if (!qx::events::parse_message(a, e.payload))
     return;
-  audit_row r{e.position, e.time_unix_ns, a.principal(), a.remote(), a.method(),     a.path(),
-              a.object(), a.action(),     a.status(),    a.code(),   a.request_id(), a.privilege()};
+  audit_row r{e.position,
+              e.time_unix_ns,
+              a.principal(),
+              a.remote(),
+              a.method(),
+              a.path(),
+              a.object(),
+              a.action(),
+              a.status(),
+              a.code(),
+              a.request_id(),
+              a.privilege(),
+              std::max<std::uint64_t>(a.count(), 1),
+              a.first_unix_ns() != 0 ? a.first_unix_ns() : e.time_unix_ns};
   const std::lock_guard lock{mutex_};
   rows_.push_back(std::move(r));
 }

@@ -28,6 +28,8 @@ struct audit_row {
   std::string code;
   std::string request_id;
   std::string privilege;
+  std::uint64_t count = 1;        ///< Requests this row stands for (aggregated refusals).
+  std::int64_t first_unix_ns = 0; ///< The first of them (the row's own time when count is 1).
 };
 
 struct audit_query {

@@ -7,6 +7,7 @@
 #include "agent_registry.hpp"
 #include "audit_trail.hpp"
 #include "blocking_pool.hpp"
+#include "denial_ledger.hpp"
 #include "gateway.hpp"
 #include "idempotency.hpp"
 #include "login_throttle.hpp"
@@ -48,7 +49,11 @@ struct api_context {
   blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).
   login_throttle logins;
   rate_limiter rates{0, 0}; ///< Per principal; rate 0: unlimited.
-  audit_trail audit;        ///< The audit read model (GET /api/v1/audit).
+  /// Per address, for requests without a valid token (public routes, 401s); 0: unlimited.
+  rate_limiter anonymous_rates{0, 0};
+  denial_ledger denials;       ///< Anonymous refusals, audited per source and window.
+  bool metrics_public = false; ///< /metrics without a token (--metrics-public).
+  audit_trail audit;           ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
 };
 
@@ -76,6 +81,11 @@ struct audit_info {
 /// goes out, since what it reports has happened).
 void audit_then(api_context& ctx, const audit_info& info, http_response resp,
                 std::function<void(http_response)> send);
+
+/// Appends the aggregated records of anonymous refusals in `due`; `done` (may be empty) runs
+/// once they are durable.
+void record_denials(api_context& ctx, std::vector<denial_record> due,
+                    std::function<void()> done = {});
 
 /// Answers `req`: routing (404/405), the checks every route shares (readiness 503, content
 /// type 415, in-flight cap 429, Idempotency-Key replay), then the handler. `respond` gets the

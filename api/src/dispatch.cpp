@@ -1,10 +1,14 @@
 #include "context.hpp"
+#include "request_text.hpp"
 #include "responses.hpp"
 #include "route_policy.hpp"
 #include "router.hpp"
 
+#include <qx/events/utf8.hpp>
 #include <qx/events/v1/access.pb.h>
 
+#include <cctype>
+#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -12,11 +16,14 @@ namespace qx::api {
 
 namespace {
 
+/// Media types are case-insensitive (RFC 9110, 8.3.1); parameters may follow.
 bool has_json_type(const std::string& content_type) {
   const auto semi = content_type.find(';');
   auto type = content_type.substr(0, semi);
-  while (!type.empty() && type.back() == ' ')
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
     type.pop_back();
+  for (auto& c : type)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return type == "application/json";
 }
 
@@ -40,32 +47,102 @@ std::string code_of(const http_response& resp) {
 
 } // namespace
 
-void audit_then(api_context& ctx, const audit_info& info, http_response resp,
-                std::function<void(http_response)> send) {
-  events::v1::AuditRecorded a;
-  a.set_principal(info.principal);
-  a.set_remote(info.remote);
-  a.set_method(info.method);
-  a.set_path(info.path.substr(0, 1024));
-  a.set_object(info.object);
-  a.set_action(info.action);
-  a.set_status(resp.status);
-  a.set_code(code_of(resp));
-  a.set_request_id(info.request_id);
-  a.set_privilege(info.privilege);
+namespace {
+
+/// Appends one audit record; `done` runs when it is durable (or failed, which is logged).
+void append_audit(api_context& ctx, events::v1::AuditRecorded a, std::function<void()> done) {
   events::append_request req;
   req.stream = audit_stream;
   req.expected = events::expected_version::any();
+  req.metadata.actor = a.principal();
+  req.metadata.correlation_id = a.request_id();
   req.events.push_back({"qx.events.v1.AuditRecorded", a.SerializeAsString()});
-  req.metadata.actor = info.principal;
-  req.metadata.correlation_id = info.request_id;
+  ctx.store.append_async(
+      std::move(req), [request = a.request_id(), done = std::move(done)](auto r) {
+        if (!r)
+          std::cerr << R"({"level":"error","msg":"audit append failed","request":)" << json(request)
+                    << R"(,"error":)" << json(r.error().to_string()) << "}\n";
+        if (done)
+          done();
+      });
+}
+
+events::v1::AuditRecorded record_of(const denial_record& d) {
+  events::v1::AuditRecorded a;
+  a.set_principal("anonymous");
+  a.set_remote(d.remote);
+  a.set_method(d.method);
+  a.set_path(d.path);
+  a.set_object("datacenter");
+  a.set_action(d.action);
+  a.set_status(d.status);
+  a.set_code(d.code);
+  a.set_request_id(d.request_id);
+  a.set_privilege("none");
+  a.set_count(d.count);
+  a.set_first_unix_ns(d.first_ns);
+  return a;
+}
+
+} // namespace
+
+void record_denials(api_context& ctx, std::vector<denial_record> due, std::function<void()> done) {
+  if (due.empty()) {
+    if (done)
+      done();
+    return;
+  }
+  // `done` runs once every due record is durable.
+  auto left = std::make_shared<std::atomic<std::size_t>>(due.size());
+  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  for (const auto& d : due)
+    append_audit(ctx, record_of(d), [left, shared_done] {
+      if (left->fetch_sub(1) == 1 && *shared_done)
+        (*shared_done)();
+    });
+}
+
+void audit_then(api_context& ctx, const audit_info& info, http_response resp,
+                std::function<void(http_response)> send) {
+  // Every text of the record is carried escaped: what the store holds must read back, and a
+  // request that came here may hold any byte (issue 15).
+  const auto text = [](std::string_view s, std::size_t max) {
+    return qx::escape_invalid_utf8(s.substr(0, max));
+  };
   auto shared = std::make_shared<http_response>(std::move(resp));
-  ctx.store.append_async(std::move(req), [shared, send = std::move(send), info](auto r) {
-    if (!r)
-      std::cerr << R"({"level":"error","msg":"audit append failed","request":")" << info.request_id
-                << R"(","error":)" << json(r.error().to_string()) << "}\n";
+  auto answer = [shared, send = std::move(send)] {
     send(std::move(*shared));
-  });
+  };
+  if (info.principal == "anonymous" && shared->status >= 400) {
+    denial_record d;
+    d.source = host_of(info.remote);
+    d.status = shared->status;
+    d.first_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    d.method = text(info.method, 16);
+    d.path = text(info.path, 1024);
+    d.action = text(info.action, 256);
+    d.code = code_of(*shared);
+    d.request_id = text(info.request_id, 128);
+    d.remote = text(info.remote, 64);
+    record_denials(ctx, ctx.denials.note(std::move(d), denial_ledger::clock::now()),
+                   std::move(answer));
+    return;
+  }
+  events::v1::AuditRecorded a;
+  a.set_principal(info.principal);
+  a.set_remote(text(info.remote, 64));
+  a.set_method(text(info.method, 16));
+  a.set_path(text(info.path, 1024));
+  a.set_object(text(info.object, 256));
+  a.set_action(text(info.action, 256));
+  a.set_status(shared->status);
+  a.set_code(code_of(*shared));
+  a.set_request_id(text(info.request_id, 128));
+  a.set_privilege(info.privilege);
+  a.set_count(1);
+  append_audit(ctx, std::move(a), std::move(answer));
 }
 
 std::optional<http_response> gate(api_context& ctx, http_request& req, const std::string& pattern,
@@ -84,9 +161,27 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
   if (!policy)
     return error_response(403, "PERMISSION_DENIED", "no policy allows this route",
                           json{{"route", info.action}});
+  // Requests without a valid token draw from their address's bucket: one without any token
+  // before anything else is done for it, one whose token fails once the signature check has
+  // refused it (a signed-in user behind the same address is never limited by the others).
+  const auto address = host_of(req.remote);
+  const auto anonymous_limited = [&] {
+    auto resp = error_response(429, "RATE_LIMITED",
+                               "too many requests without a valid token from " + address,
+                               json{{"address", address}});
+    resp.headers.emplace_back("Retry-After", "1");
+    return resp;
+  };
+  if (policy->privilege == "public" && !ctx.anonymous_rates.allow(address))
+    return anonymous_limited();
   if (policy->privilege != "public") {
+    const bool no_token = req.authorization.empty();
+    if (no_token && !ctx.anonymous_rates.allow(address))
+      return anonymous_limited();
     auto who = ctx.access->authenticate(ctx.proj.inv(), req.authorization, now_seconds());
     if (!who) {
+      if (!no_token && !ctx.anonymous_rates.allow(address))
+        return anonymous_limited();
       auto resp = error_response(who.error());
       resp.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="qvdc")");
       return resp;
@@ -104,8 +199,8 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
                             req.principal + " lacks " + policy->privilege + " on " + info.object,
                             json{{"privilege", policy->privilege}, {"object", info.object}});
   }
-  const auto bucket = req.user.empty() ? "anonymous@" + host_of(req.remote) : req.principal;
-  if (!ctx.rates.allow(bucket)) {
+  const auto bucket = req.user.empty() ? "anonymous@" + address : req.principal;
+  if (!req.user.empty() && !ctx.rates.allow(bucket)) {
     auto resp = error_response(429, "RATE_LIMITED", "too many requests from " + bucket,
                                json{{"principal", bucket}});
     resp.headers.emplace_back("Retry-After", "1");
@@ -116,17 +211,35 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
 
 void dispatch(api_context& ctx, const router& routes, http_request req,
               std::function<void(http_response, const std::string& route)> respond) {
-  auto m = routes.find(req.method, req.path);
-  if (m.found == nullptr) {
-    if (!m.allow.empty()) {
-      auto resp =
+  const bool writes = req.method != "GET" && req.method != "HEAD";
+  const bool auditing = ctx.access != nullptr && ctx.access->enabled();
+  std::optional<http_response> early = refuse_malformed_text(req);
+  router::match m;
+  if (!early) {
+    m = routes.find(req.method, req.path);
+    if (m.found == nullptr && !m.allow.empty()) {
+      early =
           error_response(405, "METHOD_NOT_ALLOWED", req.method + " is not allowed on " + req.path,
                          json{{"allow", m.allow}});
-      resp.headers.emplace_back("Allow", m.allow);
-      respond(std::move(resp), "unmatched");
+      early->headers.emplace_back("Allow", m.allow);
+    } else if (m.found == nullptr) {
+      early = error_response(404, "NOT_FOUND", "no route for " + req.path);
+    }
+  }
+  if (early) {
+    // A mutating request is audited even when nothing answers it (a probe is worth a record).
+    if (!auditing || !writes) {
+      respond(std::move(*early), "unmatched");
       return;
     }
-    respond(error_response(404, "NOT_FOUND", "no route for " + req.path), "unmatched");
+    audit_info info{"anonymous",    req.remote,   req.method,
+                    req.path,       "datacenter", req.method + " (no route)",
+                    req.request_id, "none"};
+    if (is_clean_text(req.authorization, true) && !req.authorization.empty())
+      if (auto who = ctx.access->authenticate(ctx.proj.inv(), req.authorization, now_seconds()))
+        info.principal = "user:" + who->user;
+    audit_then(ctx, info, std::move(*early),
+               [respond](http_response r) { respond(std::move(r), "unmatched"); });
     return;
   }
   const std::string& pattern = m.found->pattern;
@@ -137,8 +250,7 @@ void dispatch(api_context& ctx, const router& routes, http_request req,
     respond(std::move(resp), pattern);
     return;
   }
-  const bool writes = req.method != "GET";
-  if (ctx.access != nullptr && ctx.access->enabled()) {
+  if (auditing) {
     audit_info info;
     if (auto refusal = gate(ctx, req, pattern, m.params, info)) {
       audit_then(ctx, info, std::move(*refusal),

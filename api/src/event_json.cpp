@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::api {
 
@@ -20,7 +21,7 @@ json payload_json(const events::recorded_event& e) {
   if (prototype == nullptr)
     return json{{"undecodable", true}};
   std::unique_ptr<google::protobuf::Message> m{prototype->New()};
-  if (!m->ParseFromString(e.payload))
+  if (!qx::events::parse_message(*m, e.payload))
     return json{{"undecodable", true}};
   return to_json(*m);
 }

@@ -10,6 +10,7 @@
 #include <qx/security/password_hash.hpp>
 #include <qx/security/secrets.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace qx::api {
@@ -136,12 +137,86 @@ void logout(api_context& ctx, const http_request& req, const path_params&, respo
     respond(error_response(409, "NOT_SIGNED_IN", "authentication is off", json::object()));
     return;
   }
+  // Logout takes no fields; a body that is not an empty JSON object is refused before the
+  // token is revoked, as every route refuses what it cannot read.
+  if (!req.body.empty()) {
+    auto body = body_of(req);
+    if (!body) {
+      respond(error_response(body.error()));
+      return;
+    }
+    if (auto ok = only_fields(*body, {}); !ok) {
+      respond(error_response(ok.error()));
+      return;
+    }
+  }
   user_command(
       ctx, req, req.user, user::revoke_token{req.token_id},
       [respond] {
         respond(http_response{204, "", "application/json", {}});
       },
       respond);
+}
+
+/// Users other than `except`, enabled, who may manage access on the datacenter.
+bool another_access_manager(const api_context& ctx, const std::string& except) {
+  const auto& inv = ctx.proj.inv();
+  for (const auto& u : inv.list<user_aggregate>("", 100'000))
+    if (u.state.id() != except && !u.state.disabled() &&
+        access_control::allowed(inv, u.state.id(), "access.manage", "datacenter"))
+      return true;
+  return false;
+}
+
+/// The 409 that keeps user management reachable: the last enabled user who may manage access
+/// cannot be deleted or disabled, and nobody removes their own grant that lets them manage
+/// access (vCenter refuses removing the last administrator the same way).
+std::optional<http_response> last_admin_refusal(const api_context& ctx, const http_request& req,
+                                                const std::string& target,
+                                                const std::string* revoked_object) {
+  const auto& inv = ctx.proj.inv();
+  if (ctx.access == nullptr || !ctx.access->enabled())
+    return std::nullopt;
+  const auto u = inv.get<user_aggregate>(target);
+  if (!u || u->state.disabled() ||
+      !access_control::allowed(inv, target, "access.manage", "datacenter"))
+    return std::nullopt;
+  if (revoked_object != nullptr) {
+    const auto g = u->state.grants().find(*revoked_object);
+    if (g == u->state.grants().end())
+      return std::nullopt;
+    auto privileges = domain::access::builtin_role(g->second.role());
+    if (!privileges)
+      if (const auto custom = inv.get<role_aggregate>(g->second.role()))
+        privileges.emplace(custom->state.privileges().begin(), custom->state.privileges().end());
+    if (!privileges ||
+        std::find(privileges->begin(), privileges->end(), "access.manage") == privileges->end())
+      return std::nullopt;
+    if (target == req.user)
+      return error_response(409, "SELF_ADMIN_GRANT",
+                            "you cannot remove your own grant that lets you manage access; "
+                            "ask another administrator",
+                            json{{"reason", "SELF_ADMIN_GRANT"}, {"object", *revoked_object}});
+  }
+  if (another_access_manager(ctx, target))
+    return std::nullopt;
+  return error_response(409, "LAST_ADMIN",
+                        "user " + target +
+                            " is the last enabled user who may manage access; grant another "
+                            "user admin on the datacenter first",
+                        json{{"reason", "LAST_ADMIN"}, {"user", target}});
+}
+
+/// `inner`, unless it would leave nobody to manage access.
+handler guard_last_admin(handler inner) {
+  return [inner = std::move(inner)](api_context& ctx, const http_request& req, const path_params& p,
+                                    responder respond) {
+    if (auto refusal = last_admin_refusal(ctx, req, p.at("id"), nullptr)) {
+      respond(std::move(*refusal));
+      return;
+    }
+    inner(ctx, req, p, std::move(respond));
+  };
 }
 
 json grants_json(const user::state& s) {
@@ -237,6 +312,10 @@ void revoke_grant(api_context& ctx, const http_request& req, const path_params& 
         error_response(400, "INVALID_ARGUMENT", "object is required", json{{"field", "object"}}));
     return;
   }
+  if (auto refusal = last_admin_refusal(ctx, req, p.at("id"), &object->second)) {
+    respond(std::move(*refusal));
+    return;
+  }
   write<user_aggregate>(ctx, req, p.at("id"), user::revoke_grant{object->second}, 200, respond);
 }
 
@@ -287,18 +366,23 @@ json role_json(const std::string& id, const std::vector<std::string>& privileges
 }
 
 void list_roles(api_context& ctx, const http_request&, const path_params&, responder respond) {
+  const auto at = ctx.proj.position();
   json items = json::array();
   for (const char* b : {"admin", "operator", "viewer"})
     items.push_back(role_json(b, *domain::access::builtin_role(b), true));
   for (const auto& r : ctx.proj.inv().list<role_aggregate>("", 10'000))
     items.push_back(
         role_json(r.state.id(), {r.state.privileges().begin(), r.state.privileges().end()}, false));
-  respond(list_response(std::move(items), ""));
+  auto resp = list_response(std::move(items), "");
+  resp.headers.emplace_back(log_position_header, std::to_string(at));
+  respond(std::move(resp));
 }
 
 void get_role(api_context& ctx, const http_request& req, const path_params& p, responder respond) {
   if (auto b = domain::access::builtin_role(p.at("id"))) {
-    respond(json_response(200, role_json(p.at("id"), *b, true)));
+    auto resp = json_response(200, role_json(p.at("id"), *b, true));
+    resp.headers.emplace_back(log_position_header, std::to_string(ctx.proj.position()));
+    respond(std::move(resp));
     return;
   }
   read_one<role_aggregate>(ctx, req, p.at("id"), respond);
@@ -340,6 +424,7 @@ void audit(api_context& ctx, const http_request& req, const path_params&, respon
       return;
     }
   }
+  const auto at = ctx.proj.position();
   const auto rows = ctx.audit.query(q);
   json items = json::array();
   for (std::size_t i = 0; i < rows.size() && i < q.limit; ++i) {
@@ -355,11 +440,15 @@ void audit(api_context& ctx, const http_request& req, const path_params&, respon
                      {"privilege", a.privilege},
                      {"status", a.status},
                      {"code", a.code},
-                     {"requestId", a.request_id}});
+                     {"requestId", a.request_id},
+                     {"count", a.count},
+                     {"firstTime", rfc3339(a.first_unix_ns)}});
   }
-  respond(list_response(std::move(items), rows.size() > q.limit
-                                              ? std::to_string(rows[q.limit - 1].position)
-                                              : std::string{}));
+  auto resp = list_response(std::move(items), rows.size() > q.limit
+                                                  ? std::to_string(rows[q.limit - 1].position)
+                                                  : std::string{});
+  resp.headers.emplace_back(log_position_header, std::to_string(at));
+  respond(std::move(resp));
 }
 
 } // namespace
@@ -371,18 +460,20 @@ void add_access_routes(router& r) {
   r.add("GET", "/api/v1/auth/me", me);
   list_route<user_aggregate>(r, "/api/v1/users");
   r.add("POST", "/api/v1/users", create_user);
-  r.add("DELETE", "/api/v1/users/{id}",
-        command_route<user_aggregate>({}, 200, [](const json&, const path_params&) {
-          return result<user::command>{user::remove{}};
-        }));
+  r.add(
+      "DELETE", "/api/v1/users/{id}",
+      guard_last_admin(command_route<user_aggregate>({}, 200, [](const json&, const path_params&) {
+        return result<user::command>{user::remove{}};
+      })));
   r.add("POST", "/api/v1/users/{id}/password", change_password);
   r.add("POST", "/api/v1/users/{id}/disable",
-        command_route<user_aggregate>({"reason"}, 200, [](const json& b, const path_params&) {
-          user::disable c;
-          if (auto ok = read_string(b, "reason", c.reason, false, 512); !ok)
-            return result<user::command>{ok.error()};
-          return result<user::command>{std::move(c)};
-        }));
+        guard_last_admin(
+            command_route<user_aggregate>({"reason"}, 200, [](const json& b, const path_params&) {
+              user::disable c;
+              if (auto ok = read_string(b, "reason", c.reason, false, 512); !ok)
+                return result<user::command>{ok.error()};
+              return result<user::command>{std::move(c)};
+            })));
   r.add("POST", "/api/v1/users/{id}/enable",
         command_route<user_aggregate>({}, 200, [](const json&, const path_params&) {
           return result<user::command>{user::enable{}};

@@ -105,11 +105,14 @@ void list_operations(api_context& ctx, const http_request& req, const path_param
       respond(error_response(bad(key, "unknown query parameter " + key)));
       return;
     }
+  const auto at = ctx.proj.position();
   const auto ops = ctx.ops.list(p->after, p->limit + 1);
   json items = json::array();
   for (std::size_t i = 0; i < ops.size() && i < p->limit; ++i)
     items.push_back(to_json(ops[i]));
-  respond(list_response(std::move(items), ops.size() > p->limit ? ops[p->limit - 1].id : ""));
+  auto resp = list_response(std::move(items), ops.size() > p->limit ? ops[p->limit - 1].id : "");
+  resp.headers.emplace_back(log_position_header, std::to_string(at));
+  respond(std::move(resp));
 }
 
 json alert_json(const projections::alert& a) {
@@ -123,7 +126,15 @@ json alert_json(const projections::alert& a) {
               {"raisedPosition", a.raised_position},
               {"acknowledgedBy", a.acknowledged_by},
               {"resolvedBy", a.resolved_by},
-              {"version", a.version}};
+              {"version", a.stream_version}};
+}
+
+/// One alert, with the version If-Match checks as its ETag and the position it reflects.
+http_response alert_response(const projections::alert& a) {
+  auto resp = json_response(200, alert_json(a));
+  resp.headers.emplace_back("ETag", "\"" + std::to_string(a.stream_version) + "\"");
+  resp.headers.emplace_back(log_position_header, std::to_string(a.position));
+  return resp;
 }
 
 void list_alerts(api_context& ctx, const http_request& req, const path_params&, responder respond) {
@@ -144,11 +155,14 @@ void list_alerts(api_context& ctx, const http_request& req, const path_params&, 
       return;
     }
   }
+  const auto at = ctx.proj.position();
   const auto rows = ctx.proj.alert_model().list(p->after, p->limit + 1, state, severity);
   json items = json::array();
   for (std::size_t i = 0; i < rows.size() && i < p->limit; ++i)
     items.push_back(alert_json(rows[i]));
-  respond(list_response(std::move(items), rows.size() > p->limit ? rows[p->limit - 1].id : ""));
+  auto resp = list_response(std::move(items), rows.size() > p->limit ? rows[p->limit - 1].id : "");
+  resp.headers.emplace_back(log_position_header, std::to_string(at));
+  respond(std::move(resp));
 }
 
 http_response alert_not_found(const std::string& id) {
@@ -192,7 +206,7 @@ void alert_command(api_context& ctx, const http_request& req, const path_params&
                   }
                   ctx.proj.when_applied(last_position(*o), [&ctx, id, respond] {
                     const auto a = ctx.proj.alert_model().get(id);
-                    respond(a ? json_response(200, alert_json(*a)) : alert_not_found(id));
+                    respond(a ? alert_response(*a) : alert_not_found(id));
                   });
                 });
   });
@@ -205,17 +219,20 @@ void add_system_routes(router& r) {
   r.add("GET", "/api/v1/operations", list_operations);
   r.add("GET", "/api/v1/operations/{id}",
         [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
+          const auto at = ctx.proj.position();
           const auto op = ctx.ops.get(p.at("id"));
-          respond(op ? json_response(200, to_json(*op))
-                     : error_response(error{errc::not_found,
-                                            "operation " + p.at("id") + " does not exist",
-                                            {{"id", p.at("id")}}}));
+          auto resp = op ? json_response(200, to_json(*op))
+                         : error_response(error{errc::not_found,
+                                                "operation " + p.at("id") + " does not exist",
+                                                {{"id", p.at("id")}}});
+          resp.headers.emplace_back(log_position_header, std::to_string(at));
+          respond(std::move(resp));
         });
   r.add("GET", "/api/v1/alerts", list_alerts);
   r.add("GET", "/api/v1/alerts/{id}",
         [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
           const auto a = ctx.proj.alert_model().get(p.at("id"));
-          respond(a ? json_response(200, alert_json(*a)) : alert_not_found(p.at("id")));
+          respond(a ? alert_response(*a) : alert_not_found(p.at("id")));
         });
   r.add("POST", "/api/v1/alerts/{id}/acknowledge", alert_command<domain::alert::acknowledge>);
   r.add("POST", "/api/v1/alerts/{id}/resolve", alert_command<domain::alert::resolve>);

@@ -54,9 +54,19 @@ goal vm_reaches(std::string id, std::string power, std::string node = {}) {
     const auto& s = r->state;
     if (s.power_state() == power && (node.empty() || s.node_id() == node))
       return verdict{verdict::kind::succeeded, 100, "", ""};
-    if (s.power_state() == vm::power::in_error || s.power_state() == vm::power::deleted)
+    // A migration that failed leaves the VM running where it was, with no target.
+    if (!node.empty() && s.power_state() == power && s.migration_target().empty())
+      return verdict{verdict::kind::failed, 0, "MIGRATION_FAILED",
+                     "vm " + id + " stays on " + s.node_id() +
+                         (s.last_reason().empty() ? std::string{} : ": " + s.last_reason())};
+    // Every operation ends: a VM that errs, is deleted, or falls back to stopped while it
+    // should come up (a host refused to start it) fails the operation with the reason given.
+    const bool fell_back = s.power_state() == vm::power::stopped && power != vm::power::stopped;
+    if (s.power_state() == vm::power::in_error || s.power_state() == vm::power::deleted ||
+        fell_back)
       return verdict{verdict::kind::failed, 0, "VM_" + std::string{s.power_state()},
-                     "vm " + id + " went to " + s.power_state()};
+                     "vm " + id + " went to " + s.power_state() +
+                         (s.last_reason().empty() ? std::string{} : ": " + s.last_reason())};
     v.progress = 50;
     return v;
   };
@@ -138,17 +148,51 @@ void create_snapshot(api_context& ctx, const http_request& req, const path_param
   });
 }
 
-void list_snapshots(api_context& ctx, const http_request&, const path_params& p,
+/// A VM's snapshots in the order they were taken, a page at a time: pageToken is the name
+/// of the last snapshot of the previous page.
+void list_snapshots(api_context& ctx, const http_request& req, const path_params& p,
                     responder respond) {
+  auto page = page_of(req);
+  if (!page) {
+    respond(error_response(page.error()));
+    return;
+  }
+  for (const auto& [key, value] : req.query)
+    if (key != "limit" && key != "pageToken") {
+      respond(error_response(
+          error{errc::invalid_argument, "unknown query parameter " + key, {{"field", key}}}));
+      return;
+    }
   const auto r = ctx.proj.inv().get<vm_aggregate>(p.at("id"));
   if (!r) {
     respond(not_found<vm_aggregate>(p.at("id")));
     return;
   }
+  const auto& snaps = r->state.snapshots();
+  int from = 0;
+  if (!page->after.empty()) {
+    while (from < snaps.size() && snaps[from].name() != page->after)
+      ++from;
+    if (from == snaps.size()) {
+      respond(error_response(error{errc::invalid_argument,
+                                   "pageToken names no snapshot of vm " + p.at("id"),
+                                   {{"field", "pageToken"}}}));
+      return;
+    }
+    ++from;
+  }
   json items = json::array();
-  for (const auto& s : r->state.snapshots())
-    items.push_back(to_json(s));
-  respond(list_response(std::move(items), ""));
+  std::string next;
+  for (int i = from; i < snaps.size(); ++i) {
+    if (items.size() == page->limit) {
+      next = snaps[i - 1].name();
+      break;
+    }
+    items.push_back(to_json(snaps[i]));
+  }
+  auto resp = list_response(std::move(items), next);
+  resp.headers.emplace_back(log_position_header, std::to_string(r->position));
+  respond(std::move(resp));
 }
 
 } // namespace

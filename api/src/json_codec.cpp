@@ -305,6 +305,10 @@ status read_u32(const json& j, std::string_view key, std::uint32_t& out, bool re
 }
 
 status read_bool(const json& j, std::string_view key, bool& out) {
+  // A flag is true, false or absent: null would read as "the default" to one client and
+  // as "off" to another, so it is refused.
+  if (const auto it = j.find(std::string{key}); it != j.end() && it->is_null())
+    return bad_field(std::string{key}, std::string{key} + " must be true or false, not null");
   const auto* v = member(j, key);
   if (v == nullptr)
     return {};

@@ -42,6 +42,11 @@ metrics::metrics()
       gauge(r, "qvdc_projection_position", "Log position the read models have applied");
   projection_lag_ = gauge(r, "qvdc_projection_lag_events",
                           "Events durable in the log and not yet applied by the read models");
+  projection_failed_ = gauge(r, "qvdc_projection_failed",
+                             "1 when the read models stopped: a record of the log cannot be read "
+                             "(/ready names it)");
+  projection_skipped_ = gauge(r, "qvdc_projection_skipped_events",
+                              "Events the read models could not apply and skipped since start");
   append_queue_ = gauge(r, "qvdc_log_append_queue_depth", "Appends waiting for the log writer");
   appends_ok_ = counter(r, "qvdc_log_appends_total", "Appends answered", {{"result", "ok"}});
   appends_failed_ = &prometheus::BuildCounter()
@@ -82,6 +87,8 @@ std::string metrics::render(const snapshot& s) {
                              ? static_cast<double>(s.log_head - s.projection_position)
                              : 0.0);
     append_queue_->Set(static_cast<double>(s.store.queue_depth));
+    projection_failed_->Set(s.projection_failed ? 1.0 : 0.0);
+    projection_skipped_->Set(static_cast<double>(s.projection_skipped));
     advance(*appends_ok_, s.store.appends_ok, last_.appends_ok);
     advance(*appends_failed_, s.store.appends_failed, last_.appends_failed);
     advance(*append_conflicts_, s.store.conflicts, last_.conflicts);

@@ -36,6 +36,8 @@ class metrics {
     std::size_t in_flight = 0;
     std::size_t operations_running = 0;
     std::size_t connections = 0;
+    bool projection_failed = false;       ///< The read models stopped (log unreadable).
+    std::uint64_t projection_skipped = 0; ///< Events the read models could not apply.
   };
   /// The text exposition, after updating the scrape-time values from `s`.
   [[nodiscard]] std::string render(const snapshot& s);
@@ -55,6 +57,8 @@ class metrics {
   prometheus::Gauge* projection_position_;
   prometheus::Gauge* projection_lag_;
   prometheus::Gauge* append_queue_;
+  prometheus::Gauge* projection_failed_;
+  prometheus::Gauge* projection_skipped_;
   prometheus::Counter* appends_ok_;
   prometheus::Counter* appends_failed_;
   prometheus::Counter* append_conflicts_;

@@ -12,6 +12,7 @@
 
 #include "event_json.hpp"
 #include "image_upload.hpp"
+#include "request_text.hpp"
 #include "responses.hpp"
 
 #include <qx/net/url.hpp>
@@ -728,7 +729,11 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     req.request_id = !given_id.empty() && given_id.size() <= 128
                          ? std::string{given_id}
                          : "req-" + std::to_string(st_.request_ids.fetch_add(1) + 1);
-    request_id_ = req.request_id;
+    // A request id that is not text is refused by dispatch (400 naming X-Request-Id); the
+    // answer carries one of ours instead of echoing the bytes.
+    request_id_ = is_clean_text(req.request_id, true)
+                      ? req.request_id
+                      : "req-" + std::to_string(st_.request_ids.fetch_add(1) + 1);
     return true;
   }
 
@@ -742,6 +747,18 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       send(error_response(400, "BAD_REQUEST", "the request target is not a valid path"), version_);
       return;
     }
+    // HTTP/1.1 requires Host (RFC 9112, 3.2): a request without one is malformed.
+    if (raw.version() == 11 && raw.find(http::field::host) == raw.end()) {
+      keep_alive_ = false;
+      send(error_response(400, "BAD_REQUEST", "an HTTP/1.1 request needs a Host header",
+                          json{{"field", "Host"}}),
+           version_);
+      return;
+    }
+    // HEAD is GET without the body (RFC 9110, 9.3.2): answered by the GET route.
+    head_ = req.method == "HEAD";
+    if (head_)
+      req.method = "GET";
     method_ = req.method;
     req.body = std::move(raw.body());
     if (req.path == "/api/v1/watch" && websocket::is_upgrade(raw)) {
@@ -779,13 +796,12 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     } else if (p == "/health" || p == "/live") {
       send(json_response(200, json{{"status", "ok"}}), version_);
     } else if (p == "/ready") {
-      const auto& proj = st_.deps.proj;
-      const bool ready = proj.caught_up() && !proj.failure();
-      send(json_response(ready ? 200 : 503, json{{"ready", ready},
-                                                 {"projectionPosition", proj.position()},
-                                                 {"logHead", st_.deps.store.head().position}}),
-           version_);
+      send(readiness(), version_);
     } else if (p == "/metrics") {
+      if (auto refusal = metrics_refusal(req)) {
+        send(std::move(*refusal), version_);
+        return true;
+      }
       metrics::snapshot snap;
       snap.store = st_.deps.store.stats();
       snap.log_head = st_.deps.store.head().position;
@@ -794,12 +810,55 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       snap.in_flight = st_.deps.ctx.in_flight.load();
       snap.operations_running = st_.deps.ctx.ops.running();
       snap.connections = st_.connections.load();
+      snap.projection_failed = st_.deps.proj.failure().has_value();
+      snap.projection_skipped = st_.deps.proj.inv().skipped();
       send(text_response(200, st_.deps.stats.render(snap), "text/plain; version=0.0.4"), version_);
     } else {
       send(error_response(426, "UPGRADE_REQUIRED", "/api/v1/watch is a WebSocket endpoint"),
            version_);
     }
     return true;
+  }
+
+  /// /ready: 200 once the read models have caught up and while they can read the log; the
+  /// body says where they are, why they stopped (503), and what they skipped (still 200).
+  http_response readiness() {
+    const auto& proj = st_.deps.proj;
+    const auto failure = proj.failure();
+    const bool ready = proj.caught_up() && !failure;
+    json body{{"ready", ready},
+              {"projectionPosition", proj.position()},
+              {"logHead", st_.deps.store.head().position}};
+    if (failure)
+      body["failure"] = {{"position", proj.position() + 1},
+                         {"code", to_string(failure->code)},
+                         {"reason", failure->message}};
+    if (const auto skipped = proj.inv().skipped(); skipped > 0) {
+      const auto last = proj.inv().last_skipped();
+      body["skippedEvents"] = skipped;
+      body["lastSkipped"] = {
+          {"position", last.position}, {"stream", last.stream}, {"reason", last.reason}};
+    }
+    return json_response(ready ? 200 : 503, body);
+  }
+
+  /// /metrics needs a token that may read the datacenter, unless --metrics-public (or
+  /// authentication is off).
+  std::optional<http_response> metrics_refusal(const http_request& req) {
+    auto& ctx = st_.deps.ctx;
+    if (ctx.access == nullptr || !ctx.access->enabled() || ctx.metrics_public)
+      return std::nullopt;
+    auto who = ctx.access->authenticate(ctx.proj.inv(), req.authorization, now_seconds());
+    if (!who) {
+      auto resp = error_response(who.error());
+      resp.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="qvdc")");
+      return resp;
+    }
+    if (!access_control::allowed(ctx.proj.inv(), who->user, "read", "datacenter"))
+      return error_response(403, "PERMISSION_DENIED",
+                            "user:" + who->user + " lacks read on datacenter",
+                            json{{"privilege", "read"}, {"object", "datacenter"}});
+    return std::nullopt;
   }
 
   void upgrade(http::request<http::string_body> raw, const http_request& req) {
@@ -876,9 +935,14 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       res->set("X-Request-Id", request_id_);
     for (const auto& [name, value] : resp.headers)
       res->set(name, value);
-    res->body() = std::move(resp.body);
     res->keep_alive(keep_alive_);
-    res->prepare_payload();
+    if (head_) {
+      res->content_length(resp.body.size()); // what GET would send; no body follows
+      head_ = false;
+    } else {
+      res->body() = std::move(resp.body);
+      res->prepare_payload();
+    }
     if (!route_.empty())
       st_.deps.stats.request(route_, method_, resp.status,
                              std::chrono::steady_clock::now() - started_);
@@ -931,6 +995,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   std::chrono::steady_clock::time_point started_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  bool head_ = false; ///< The request being answered is a HEAD: headers only.
 };
 
 /// Serves one accepted connection; with `refuse`, answers 503 and closes (the connection cap

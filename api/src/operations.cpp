@@ -69,8 +69,10 @@ operation operations::begin(std::string kind, std::string target, goal g, json r
     op.created_ns = op.updated_ns = now_ns();
     check(op, g);
     ops_[op.id] = op;
-    if (op.state == "running")
+    if (op.state == "running") {
       goals_[op.id] = watched{std::move(g), {also_watch.begin(), also_watch.end()}};
+      deadlines_[op.id] = std::chrono::steady_clock::now() + timeout_;
+    }
     trim();
     listener = listener_;
   }
@@ -92,8 +94,55 @@ void operations::on_event(const events::recorded_event& e) {
         continue;
       }
       changed.push_back(op);
-      it = op.state == "running" ? std::next(it) : goals_.erase(it);
+      if (op.state == "running") {
+        ++it;
+        continue;
+      }
+      deadlines_.erase(it->first);
+      it = goals_.erase(it);
     }
+    auto expired = expire_locked();
+    changed.insert(changed.end(), expired.begin(), expired.end());
+    listener = listener_;
+  }
+  if (listener)
+    for (const auto& op : changed)
+      listener(op);
+}
+
+void operations::set_timeout(std::chrono::nanoseconds t) {
+  std::lock_guard lock{mutex_};
+  timeout_ = t;
+}
+
+std::vector<operation> operations::expire_locked() {
+  std::vector<operation> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = deadlines_.begin(); it != deadlines_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    auto& op = ops_[it->first];
+    op.state = "failed";
+    op.updated_ns = now_ns();
+    op.error = json{
+        {"code", "TIMED_OUT"},
+        {"message",
+         op.kind + " on " + op.target + " did not finish within " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout_).count()) +
+             " s"}};
+    goals_.erase(it->first);
+    out.push_back(op);
+    it = deadlines_.erase(it);
+  }
+  return out;
+}
+
+void operations::announce(const std::vector<operation>& changed) {
+  std::function<void(const operation&)> listener;
+  {
+    std::lock_guard lock{mutex_};
     listener = listener_;
   }
   if (listener)
@@ -111,25 +160,42 @@ void operations::trim() {
   }
 }
 
-std::optional<operation> operations::get(const std::string& id) const {
-  std::lock_guard lock{mutex_};
-  const auto it = ops_.find(id);
-  if (it == ops_.end())
-    return std::nullopt;
-  return it->second;
-}
-
-std::vector<operation> operations::list(const std::string& after_id, std::size_t limit) const {
-  std::vector<operation> out;
-  std::lock_guard lock{mutex_};
-  for (auto it = ops_.upper_bound(after_id); it != ops_.end() && out.size() < limit; ++it)
-    out.push_back(it->second);
+std::optional<operation> operations::get(const std::string& id) {
+  std::vector<operation> expired;
+  std::optional<operation> out;
+  {
+    std::lock_guard lock{mutex_};
+    expired = expire_locked();
+    if (const auto it = ops_.find(id); it != ops_.end())
+      out = it->second;
+  }
+  announce(expired);
   return out;
 }
 
-std::size_t operations::running() const {
-  std::lock_guard lock{mutex_};
-  return goals_.size();
+std::vector<operation> operations::list(const std::string& after_id, std::size_t limit) {
+  std::vector<operation> expired;
+  std::vector<operation> out;
+  {
+    std::lock_guard lock{mutex_};
+    expired = expire_locked();
+    for (auto it = ops_.upper_bound(after_id); it != ops_.end() && out.size() < limit; ++it)
+      out.push_back(it->second);
+  }
+  announce(expired);
+  return out;
+}
+
+std::size_t operations::running() {
+  std::vector<operation> expired;
+  std::size_t n = 0;
+  {
+    std::lock_guard lock{mutex_};
+    expired = expire_locked();
+    n = goals_.size();
+  }
+  announce(expired);
+  return n;
 }
 
 } // namespace qx::api

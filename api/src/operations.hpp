@@ -10,6 +10,7 @@
 #include <qx/events/types.hpp>
 #include <qx/projections/inventory.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -59,14 +60,21 @@ class operations {
   /// Called on every change of an operation (the watch stream).
   void set_listener(std::function<void(const operation&)> l);
 
-  [[nodiscard]] std::optional<operation> get(const std::string& id) const;
+  /// How long an operation may run; past it, it fails with TIMED_OUT (every operation
+  /// ends). Default 10 minutes; checked whenever operations are read or an event arrives.
+  void set_timeout(std::chrono::nanoseconds t);
+
+  [[nodiscard]] std::optional<operation> get(const std::string& id);
   /// Operations with id > after_id, by id (ids sort by creation).
-  [[nodiscard]] std::vector<operation> list(const std::string& after_id, std::size_t limit) const;
-  [[nodiscard]] std::size_t running() const;
+  [[nodiscard]] std::vector<operation> list(const std::string& after_id, std::size_t limit);
+  [[nodiscard]] std::size_t running();
 
  private:
   bool check(operation& op, const goal& g);
   void trim();
+  /// Fails the running operations past their deadline; returns them (for the listener).
+  std::vector<operation> expire_locked();
+  void announce(const std::vector<operation>& changed);
 
   const projections::inventory& inventory_;
   std::size_t keep_;
@@ -78,6 +86,8 @@ class operations {
     std::set<std::string, std::less<>> streams; ///< Besides the target.
   };
   std::map<std::string, watched> goals_; ///< Of the running ones.
+  std::chrono::nanoseconds timeout_{std::chrono::minutes{10}};
+  std::map<std::string, std::chrono::steady_clock::time_point> deadlines_; ///< Of the running.
   std::function<void(const operation&)> listener_;
 };
 

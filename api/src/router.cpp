@@ -6,20 +6,20 @@ namespace qx::api {
 
 namespace {
 
+/// The segments between slashes, empty ones included: "/api/v1/vms/" has an empty last
+/// segment and "/api//v1" an empty second one, so neither matches a route (one resource, one
+/// path: a trailing slash is a different URL, as RFC 3986 has it).
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    const auto end = path.find('/', i);
-    const auto stop = end == std::string_view::npos ? path.size() : end;
-    out.push_back(path.substr(i, stop - i));
-    i = stop;
+  if (path.starts_with('/'))
+    path.remove_prefix(1);
+  for (;;) {
+    const auto end = path.find('/');
+    out.push_back(path.substr(0, end));
+    if (end == std::string_view::npos)
+      return out;
+    path.remove_prefix(end + 1);
   }
-  return out;
 }
 
 bool matches(const std::vector<std::string>& want, const std::vector<std::string_view>& got,
@@ -28,6 +28,8 @@ bool matches(const std::vector<std::string>& want, const std::vector<std::string
     return false;
   path_params found;
   for (std::size_t i = 0; i < want.size(); ++i) {
+    if (got[i].empty())
+      return false;
     if (want[i].starts_with('{')) {
       found.emplace(want[i].substr(1, want[i].size() - 2), std::string{got[i]});
     } else if (want[i] != got[i]) {

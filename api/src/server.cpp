@@ -75,6 +75,10 @@ class server_impl final : public server {
     ctx_->access = access_.get();
     ctx_->hashing = &hashing_;
     ctx_->rates.set(opts_.auth ? opts_.rate_limit : 0, opts_.rate_burst);
+    ctx_->anonymous_rates.set(opts_.auth ? opts_.anonymous_rate_limit : 0,
+                              opts_.anonymous_rate_burst);
+    ctx_->metrics_public = opts_.metrics_public;
+    ops_.set_timeout(opts_.operation_timeout);
     if (opts_.auth && !opts_.admin_password_file.empty()) {
       auto pw = read_password_file(opts_.admin_password_file);
       if (!pw)
@@ -149,6 +153,11 @@ class server_impl final : public server {
       actors::shutdown(dc_);
       system_.await_all_actors_done();
     }
+    // The counts of anonymous refusals not yet written, then every queued append answered:
+    // no store callback (they hold the context and the sessions) runs after this point.
+    if (ctx_)
+      record_denials(*ctx_, ctx_->denials.flush());
+    store_->close();
     proj_.stop();
     if (net_)
       net_->stop();

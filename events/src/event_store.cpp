@@ -2,6 +2,9 @@
 
 #include "store_checks.hpp"
 
+#include "qx/events/text_fields.hpp"
+#include "qx/events/utf8.hpp"
+
 #include <future>
 
 namespace qx::events {
@@ -57,10 +60,14 @@ status validate(const append_request& req, const append_limits& limits) {
       {"metadata.causation_id", &req.metadata.causation_id},
       {"metadata.command_id", &req.metadata.command_id},
   };
-  for (const auto& [field, value] : meta)
+  // Every text the envelope carries must be valid UTF-8, or the record could not be read back.
+  for (const auto& [field, value] : meta) {
     if (value->size() > limits.max_name_bytes)
       return too_large(field, std::string{field} + " is longer than the limit",
                        limits.max_name_bytes);
+    if (qx::invalid_utf8_at(*value))
+      return invalid(field, std::string{field} + " is not valid UTF-8");
+  }
   std::size_t total = 0;
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const auto& ev = req.events[i];
@@ -70,11 +77,15 @@ status validate(const append_request& req, const append_limits& limits) {
     if (ev.type.size() > limits.max_name_bytes)
       return too_large(field + ".type", "event type is longer than the limit",
                        limits.max_name_bytes);
+    if (qx::invalid_utf8_at(ev.type))
+      return invalid(field + ".type", "event type is not valid UTF-8");
     if (ev.payload.size() > limits.max_event_bytes)
       return too_large(field + ".payload",
                        "event payload of " + std::to_string(ev.payload.size()) +
                            " bytes exceeds the limit",
                        limits.max_event_bytes);
+    if (auto ok = check_payload_text(ev.type, ev.payload, field + ".payload"); !ok)
+      return ok;
     total += ev.payload.size();
   }
   if (total > limits.max_append_bytes)

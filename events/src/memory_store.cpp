@@ -142,9 +142,10 @@ class memory_store final : public event_store, private detail::committed_state {
     return {};
   }
 
-  std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
-                                          event_handler handler) override {
-    return hub_.subscribe(after_position, std::move(handler));
+  using event_store::subscribe;
+  std::unique_ptr<subscription> subscribe(std::uint64_t after_position, event_handler handler,
+                                          failure_handler on_failure) override {
+    return hub_.subscribe(after_position, std::move(handler), std::move(on_failure));
   }
 
   const append_limits& limits() const override { return limits_; }

@@ -1,5 +1,7 @@
 #include "qx/events/payload_json.hpp"
 
+#include "qx/events/text_fields.hpp"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
@@ -40,7 +42,7 @@ result<std::string> payload_to_json(std::string_view type, std::string_view payl
         errc::not_found, "unknown event type " + std::string{type}, {{"type", std::string{type}}}};
   const auto* prototype = pb::MessageFactory::generated_factory()->GetPrototype(desc);
   std::unique_ptr<pb::Message> msg{prototype->New()};
-  if (!msg->ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+  if (!parse_message(*msg, payload))
     return error{errc::corrupted, "payload does not decode as " + std::string{type}};
   std::string out;
   pb::util::JsonPrintOptions opts;

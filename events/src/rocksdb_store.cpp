@@ -68,13 +68,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
         db_(std::move(db)), handles_(std::move(handles)) {}
 
   ~rocksdb_store() override {
-    {
-      std::lock_guard lock{queue_mutex_};
-      stopping_ = true;
-    }
-    queue_changed_.notify_all();
-    if (writer_.joinable())
-      writer_.join();
+    close();
     if (hub_)
       hub_->close();
     for (auto* h : handles_)
@@ -106,6 +100,17 @@ class rocksdb_store final : public event_store, private detail::committed_state 
         writer_loop();
       }};
     return {};
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock{queue_mutex_};
+      stopping_ = true;
+    }
+    queue_changed_.notify_all();
+    const std::lock_guard join_lock{join_mutex_};
+    if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id())
+      writer_.join();
   }
 
   void append_async(append_request req, append_callback done) override {
@@ -259,9 +264,10 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     return put(snapshots, stream, pb.SerializeAsString(), "save snapshot", false);
   }
 
-  std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
-                                          event_handler handler) override {
-    return hub_->subscribe(after_position, std::move(handler));
+  using event_store::subscribe;
+  std::unique_ptr<subscription> subscribe(std::uint64_t after_position, event_handler handler,
+                                          failure_handler on_failure) override {
+    return hub_->subscribe(after_position, std::move(handler), std::move(on_failure));
   }
 
   const append_limits& limits() const override { return opts_.limits; }
@@ -514,6 +520,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
   std::deque<pending_append> queue_;
   std::size_t queued_events_ = 0;
   bool stopping_ = false;
+  std::mutex join_mutex_;        ///< close() may be called from two threads (stop, destructor).
   std::optional<error> failure_; // set once a synced write failed; the store then refuses appends
 
   std::unordered_map<std::string, std::uint64_t> versions_; // writer thread only

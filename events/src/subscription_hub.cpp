@@ -35,15 +35,23 @@ struct subscription_state {
 };
 
 void run(const std::shared_ptr<subscription_hub::shared>& hub,
-         const std::shared_ptr<subscription_state>& sub, const event_handler& handler) {
+         const std::shared_ptr<subscription_state>& sub, const event_handler& handler,
+         const failure_handler& on_failure) {
   {
     // subscribe() records this thread's id under the lock; wait for it before any handler runs.
     std::lock_guard lock{hub->mutex};
   }
   auto next = sub->delivered.load() + 1;
   std::optional<error> failure;
+  std::size_t batch_size = pull_batch;
   while (!sub->stopping.load()) {
-    auto batch = hub->store.read_all(next, pull_batch);
+    auto batch = hub->store.read_all(next, batch_size);
+    if (!batch && batch_size > 1) {
+      // Some record of the batch cannot be read: go on one at a time, so that every record
+      // before the broken one is delivered and the failure names the broken one.
+      batch_size = 1;
+      continue;
+    }
     if (!batch) {
       failure = std::move(batch).error();
       break;
@@ -69,6 +77,8 @@ void run(const std::shared_ptr<subscription_hub::shared>& hub,
       next = ev.position + 1;
     }
   }
+  if (failure && on_failure && !sub->stopping.load())
+    on_failure(*failure);
   std::lock_guard lock{hub->mutex};
   sub->failure = std::move(failure);
   sub->finished = true;
@@ -124,7 +134,8 @@ void subscription_hub::publish(std::uint64_t position) {
 }
 
 std::unique_ptr<subscription> subscription_hub::subscribe(std::uint64_t after_position,
-                                                          event_handler handler) {
+                                                          event_handler handler,
+                                                          failure_handler on_failure) {
   auto sub = std::make_shared<subscription_state>();
   sub->delivered = after_position;
   std::unique_lock lock{shared_->mutex};
@@ -134,8 +145,8 @@ std::unique_ptr<subscription> subscription_hub::subscribe(std::uint64_t after_po
     return std::make_unique<subscription_handle>(shared_, sub);
   }
   ++shared_->running;
-  std::thread worker{[hub = shared_, sub, h = std::move(handler)] {
-    run(hub, sub, h);
+  std::thread worker{[hub = shared_, sub, h = std::move(handler), f = std::move(on_failure)] {
+    run(hub, sub, h, f);
   }};
   sub->thread_id = worker.get_id();
   worker.detach();

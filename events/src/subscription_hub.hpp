@@ -23,8 +23,8 @@ class subscription_hub {
   /// Announces that every position up to `position` is durable and readable.
   void publish(std::uint64_t position);
 
-  [[nodiscard]] std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
-                                                        event_handler handler);
+  [[nodiscard]] std::unique_ptr<subscription>
+  subscribe(std::uint64_t after_position, event_handler handler, failure_handler on_failure);
 
   /// Ends every subscription and waits for their threads; the store may then be destroyed.
   void close();

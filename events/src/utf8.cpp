@@ -51,4 +51,24 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::string escape_invalid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto seq = decode_utf8(text, i);
+    if (seq.length != 0) {
+      out.append(text.substr(i, seq.length));
+      i += seq.length;
+      continue;
+    }
+    constexpr std::string_view hex = "0123456789ABCDEF";
+    const auto b = static_cast<std::uint8_t>(text[i++]);
+    out += "\\x";
+    out.push_back(hex[b >> 4U]);
+    out.push_back(hex[b & 0xFU]);
+  }
+  return out;
+}
+
 } // namespace qx

@@ -5,6 +5,7 @@
 #include <qx/events/v1/vm.pb.h>
 
 #include <mutex>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::projections {
 
@@ -51,7 +52,7 @@ void alerts::clear(const events::recorded_event& e, const std::string& rule) {
 
 void alerts::apply_node(const events::recorded_event& e) {
   events::v1::NodeStateChanged ev;
-  if (!ev.ParseFromString(e.payload))
+  if (!qx::events::parse_message(ev, e.payload))
     return;
   if (ev.to() == "disconnected")
     raise(e, "node_disconnected", "critical",
@@ -67,7 +68,7 @@ void alerts::apply_vm(const events::recorded_event& e) {
     return;
   }
   events::v1::VmPowerStateChanged ev;
-  if (!ev.ParseFromString(e.payload))
+  if (!qx::events::parse_message(ev, e.payload))
     return;
   if (ev.to() == "error")
     raise(e, "vm_error", "critical",
@@ -112,6 +113,7 @@ void alerts::apply_alert(const events::recorded_event& e) {
     return;
   }
   ++a.version;
+  a.stream_version = e.version;
   a.position = e.position;
 }
 

@@ -1,5 +1,9 @@
 #include "qx/projections/host.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
 namespace qx::projections {
 
 host::host(events::event_store& store) : store_(store) {}
@@ -30,13 +34,45 @@ void host::start() {
   start_head_ = store_.head().position;
   if (start_head_ == 0)
     mark_caught_up();
-  subscription_ =
-      store_.subscribe(0, [this](const events::recorded_event& e) { return on_event(e); });
+  subscription_ = store_.subscribe(
+      0, [this](const events::recorded_event& e) { return on_event(e); },
+      [this](const error& e) { on_failure(e); });
 }
 
 void host::stop() {
   if (subscription_)
     subscription_->stop();
+  // What still waits belongs to requests that will not be answered now; dropping them here,
+  // while their owners' I/O still exists, keeps their destruction out of ours.
+  std::multimap<std::uint64_t, std::function<void()>> dropped;
+  {
+    std::lock_guard lock{waiters_mutex_};
+    dropped.swap(waiters_);
+  }
+}
+
+void host::on_failure(const error& e) {
+  // A broken invariant of the log itself (a record that does not read back): the models
+  // stop where they are, loudly, and the control plane stays up to tell why (/ready,
+  // qvdc_projection_failed, this line) rather than answering from models that skip history.
+  std::cerr << nlohmann::json{{"level", "error"},
+                              {"msg", "read models stopped: the log cannot be read"},
+                              {"position", position_.load() + 1},
+                              {"error", e.to_string()}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+  failed_ = true;
+  release_waiters();
+}
+
+void host::release_waiters() {
+  std::multimap<std::uint64_t, std::function<void()>> due;
+  {
+    std::lock_guard lock{waiters_mutex_};
+    due.swap(waiters_);
+  }
+  for (auto& [position, k] : due)
+    k();
 }
 
 std::optional<error> host::failure() const {
@@ -49,6 +85,20 @@ std::chrono::nanoseconds host::catch_up_time() const {
 
 bool host::on_event(const events::recorded_event& e) {
   inventory_.apply(e);
+  if (const auto skipped = inventory_.skipped(); skipped != skipped_seen_) {
+    // An event its aggregate cannot apply (a newer writer's type, a payload that does not
+    // decode) is skipped and reported, never a reason to stop serving.
+    skipped_seen_ = skipped;
+    const auto last = inventory_.last_skipped();
+    std::cerr << nlohmann::json{{"level", "warn"},
+                                {"msg", "read model skipped an event it cannot apply"},
+                                {"position", last.position},
+                                {"stream", last.stream},
+                                {"reason", last.reason},
+                                {"skipped", skipped}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  }
   alerts_.apply(e);
   index_.apply(e);
   for (const auto& o : observers_)
@@ -74,7 +124,7 @@ void host::when_applied(std::uint64_t position, std::function<void()> k) {
     std::lock_guard lock{waiters_mutex_};
     // Checked under the lock: on_event stores the position before taking it, so a waiter
     // added after that store runs here and one added before is found by on_event.
-    if (position_.load() < position) {
+    if (position_.load() < position && !failed_.load()) {
       waiters_.emplace(position, std::move(k));
       return;
     }

@@ -26,10 +26,11 @@ std::optional<std::string_view> aggregate_kind_of(std::string_view stream) {
 }
 
 template<class A>
-bool inventory::apply_to(const events::recorded_event& e, std::string_view id) {
+std::optional<std::string> inventory::apply_to(const events::recorded_event& e,
+                                               std::string_view id) {
   auto decoded = domain::decode_event<typename A::event>(e.type, e.payload);
   if (!decoded)
-    return false;
+    return decoded.error().message;
   auto& t = std::get<table<A>>(tables_);
   auto it = t.find(id);
   if (it == t.end())
@@ -37,14 +38,14 @@ bool inventory::apply_to(const events::recorded_event& e, std::string_view id) {
   A::evolve(it->second.state, *decoded);
   it->second.version = e.version;
   it->second.position = e.position;
-  return true;
+  return std::nullopt;
 }
 
 void inventory::apply(const events::recorded_event& e) {
   std::unique_lock lock{mutex_};
   position_ = e.position;
   bool owned = false;
-  bool ok = false;
+  std::optional<std::string> refused;
   actors::for_each_aggregate([&](auto t) {
     using A = typename decltype(t)::type;
     const auto prefix = A::stream("");
@@ -52,10 +53,21 @@ void inventory::apply(const events::recorded_event& e) {
     if (owned || stream.size() <= prefix.size() || !stream.starts_with(prefix))
       return;
     owned = true;
-    ok = apply_to<A>(e, stream.substr(prefix.size()));
+    refused = apply_to<A>(e, stream.substr(prefix.size()));
   });
-  if (owned)
-    ++(ok ? applied_ : skipped_);
+  if (!owned)
+    return;
+  if (!refused) {
+    ++applied_;
+    return;
+  }
+  ++skipped_;
+  last_skipped_ = skip{e.position, e.stream, std::move(*refused)};
+}
+
+inventory::skip inventory::last_skipped() const {
+  std::shared_lock lock{mutex_};
+  return last_skipped_;
 }
 
 std::uint64_t inventory::position() const {

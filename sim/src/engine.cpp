@@ -9,6 +9,7 @@
 #include <qx/events/v1/vm.pb.h>
 
 #include <algorithm>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::sim {
 
@@ -280,7 +281,7 @@ void engine::observe(const events::recorded_event& e) {
     ++restarts_;
   } else if (e.type == "qx.events.v1.VmMigrationStarted") {
     events::v1::VmMigrationStarted ev;
-    if (!ev.ParseFromString(e.payload))
+    if (!qx::events::parse_message(ev, e.payload))
       return;
     const auto memory = world_.vms().count(ev.id()) != 0 ? world_.vms().at(ev.id()).memory_mib : 0;
     const auto copy = std::chrono::milliseconds{static_cast<std::int64_t>(
@@ -290,7 +291,7 @@ void engine::observe(const events::recorded_event& e) {
                                   ev.target_node_id()});
   } else if (e.type == "qx.events.v1.VmPowerStateChanged") {
     events::v1::VmPowerStateChanged ev;
-    if (!ev.ParseFromString(e.payload))
+    if (!qx::events::parse_message(ev, e.payload))
       return;
     if (ev.to() == "starting")
       actions_.emplace(now_ + latency(ev.node_id()),

@@ -10,9 +10,7 @@ using namespace events::v1;
 using detail::overloaded;
 
 status check_comment(const std::string& comment) {
-  if (comment.size() > 1024)
-    return invalid_field("comment", "comment is at most 1024 bytes");
-  return {};
+  return check_text("comment", comment, 1024);
 }
 
 } // namespace

@@ -24,8 +24,8 @@ bool is_member(const state& s, const std::string& node_id) {
 status check_texts(const std::string& name, const std::string& description) {
   if (auto ok = check_name("name", name, 80); !ok)
     return ok;
-  if (description.size() > 1024)
-    return invalid_field("description", "description is longer than 1024 bytes");
+  if (auto ok = check_text("description", description, 1024); !ok)
+    return ok;
   return {};
 }
 

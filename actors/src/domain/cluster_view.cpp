@@ -4,6 +4,7 @@
 #include <qx/events/v1/storage.pb.h>
 #include <qx/events/v1/vm.pb.h>
 
+#include <qx/events/text_fields.hpp>
 #include <string_view>
 #include <utility>
 
@@ -19,7 +20,7 @@ bool when(const events::recorded_event& e, std::string_view type, F&& f) {
   if (e.type != type)
     return false;
   M msg;
-  if (msg.ParseFromString(e.payload))
+  if (qx::events::parse_message(msg, e.payload))
     std::forward<F>(f)(msg);
   return true;
 }

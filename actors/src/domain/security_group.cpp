@@ -81,8 +81,8 @@ decision<event> decide(const state& s, const command& c) {
           [&](const create& cmd) -> decision<event> {
             if (auto ok = check_name("name", cmd.name, 80); !ok)
               return ok.error();
-            if (cmd.description.size() > 1024)
-              return invalid_field("description", "description is longer than 1024 bytes");
+            if (auto ok = check_text("description", cmd.description, 1024); !ok)
+              return ok.error();
             SecurityGroupCreated ev;
             ev.set_id(s.id());
             ev.set_name(cmd.name);

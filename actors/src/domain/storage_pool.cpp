@@ -39,7 +39,9 @@ status check_settings(const create& cmd) {
   for (const auto& [key, value] : cmd.settings) {
     if (it->second.count(key) == 0)
       return invalid_field("settings." + key, "unknown setting for a " + cmd.type + " pool");
-    if (auto ok = check_name("settings." + key, value, 1024); !ok)
+    if (value.empty())
+      return invalid_field("settings." + key, "settings." + key + " is empty");
+    if (auto ok = check_text("settings." + key, value, 1024); !ok)
       return ok;
   }
   if (cmd.type == "dir" || cmd.type == "nfs") {

@@ -76,7 +76,7 @@ decision<event> decide(const state& s, const command& c) {
             if (s.disabled())
               return refused("USER_DISABLED", "user " + s.id() + " is disabled already");
             if (!cmd.reason.empty())
-              if (auto ok = check_name("reason", cmd.reason, 512); !ok)
+              if (auto ok = check_text("reason", cmd.reason, 512); !ok)
                 return ok.error();
             UserDisabled ev;
             ev.set_id(s.id());
@@ -134,8 +134,9 @@ decision<event> decide(const state& s, const command& c) {
           },
           [&](const revoke_token& cmd) -> decision<event> {
             if (s.tokens().count(cmd.token_id) == 0)
-              return refused("TOKEN_NOT_FOUND",
-                             "user " + s.id() + " has no live token " + cmd.token_id);
+              return error{errc::not_found,
+                           "user " + s.id() + " has no live token " + cmd.token_id,
+                           {{"reason", "TOKEN_NOT_FOUND"}, {"tokenId", cmd.token_id}}};
             UserTokenRevoked ev;
             ev.set_id(s.id());
             ev.set_token_id(cmd.token_id);

@@ -95,8 +95,8 @@ status validate_spec(const VmSpec& spec) {
   for (const auto& [key, value] : spec.labels()) {
     if (auto ok = check_name("spec.labels", key, 63); !ok)
       return ok;
-    if (value.size() > 255)
-      return invalid_field("spec.labels", "label value longer than 255 bytes");
+    if (auto ok = check_text("spec.labels." + key, value, 255); !ok)
+      return ok;
   }
   return {};
 }
@@ -123,7 +123,32 @@ std::string_view name_of(const command& c) {
   return names[c.index()];
 }
 
+namespace {
+
+/// What a command carries, checked before the VM's existence and state: a malformed
+/// request is a 400 whatever the VM is doing (HTTP checks syntax before state).
+status validate_fields(const command& c) {
+  if (const auto* cmd = std::get_if<create>(&c))
+    return validate_spec(cmd->spec);
+  if (const auto* cmd = std::get_if<start>(&c))
+    return check_name("node_id", cmd->node_id, 64);
+  if (const auto* cmd = std::get_if<migrate>(&c))
+    return check_name("target_node_id", cmd->target_node_id, 64);
+  if (const auto* cmd = std::get_if<force_stop>(&c))
+    return check_text("reason", cmd->reason, 1024);
+  if (const auto* cmd = std::get_if<create_snapshot>(&c)) {
+    if (auto ok = check_name("name", cmd->name, 64); !ok)
+      return ok;
+    return check_text("description", cmd->description, 1024);
+  }
+  return {};
+}
+
+} // namespace
+
 decision<event> decide(const state& s, const command& c) {
+  if (auto ok = validate_fields(c); !ok)
+    return ok.error();
   const auto& p = s.power_state();
   if (!std::holds_alternative<create>(c)) {
     if (p.empty())
@@ -232,8 +257,8 @@ decision<event> decide(const state& s, const command& c) {
           [&](const create_snapshot& cmd) -> decision<event> {
             if (auto ok = check_name("name", cmd.name, 64); !ok)
               return ok.error();
-            if (cmd.description.size() > 1024)
-              return invalid_field("description", "description is longer than 1024 bytes");
+            if (auto ok = check_text("description", cmd.description, 1024); !ok)
+              return ok.error();
             if (!in(p, {power::defined, power::running, power::paused, power::stopped}))
               return invalid_state(s, "create_snapshot");
             if (find_snapshot(s, cmd.name) != nullptr)
@@ -288,6 +313,7 @@ void evolve(state& s, const event& e) {
                  },
                  [&](const VmPowerStateChanged& ev) {
                    s.set_power_state(ev.to());
+                   s.set_last_reason(ev.reason());
                    // A VM that is off keeps no placement: its capacity is released.
                    s.set_node_id(ev.to() == power::stopped ? std::string{} : ev.node_id());
                    s.clear_migration_target();
@@ -302,8 +328,9 @@ void evolve(state& s, const event& e) {
                    s.set_node_id(ev.target_node_id());
                    s.clear_migration_target();
                  },
-                 [&](const VmMigrationFailed&) {
+                 [&](const VmMigrationFailed& ev) {
                    s.set_power_state(power::running);
+                   s.set_last_reason(ev.reason());
                    s.clear_migration_target();
                  },
                  [&](const VmSnapshotCreated& ev) {

@@ -8,6 +8,7 @@
 #include <qx/events/v1/vm.pb.h>
 
 #include <algorithm>
+#include <qx/events/text_fields.hpp>
 
 namespace qx::actors::ha {
 
@@ -42,7 +43,7 @@ void controller::on_event(const events::recorded_event& e) {
   if (e.type != "qx.events.v1.VmPowerStateChanged")
     return;
   v1::VmPowerStateChanged ev;
-  if (!ev.ParseFromString(e.payload))
+  if (!qx::events::parse_message(ev, e.payload))
     return;
   if (auto q = queue_.find(ev.id());
       q != queue_.end() && q->second.in_flight && ev.to() == "starting")

@@ -336,7 +336,7 @@ TEST_F(api_auth, the_api_keeps_answering_during_a_login_flood) {
             << ", slowest " << slowest << " ms\n";
   for (const auto& [k, n] : codes)
     EXPECT_TRUE(k == "401 LOGIN_FAILED" || k == "429 TOO_MANY_REQUESTS" ||
-                k == "429 LOGIN_THROTTLED")
+                k == "429 LOGIN_THROTTLED" || k == "429 RATE_LIMITED")
         << k << " x" << n << " (a flood is refused, never failed or succeeded)";
   EXPECT_EQ(answers.size(), flood.size());
   // The reads were answered while the flood was in flight, every one of them.
@@ -348,4 +348,109 @@ TEST_F(api_auth, the_api_keeps_answering_during_a_login_flood) {
 }
 
 } // namespace
+TEST_F(api_auth, the_last_admin_cannot_lock_user_management_out) {
+  // The only admin, with its own token: delete, disable, and removing its own admin grant.
+  auto r = as(admin_, "DELETE", "/api/v1/users/admin");
+  EXPECT_EQ(r.status, 409u) << r.body;
+  EXPECT_EQ(code(r), "LAST_ADMIN");
+  r = as(admin_, "POST", "/api/v1/users/admin/disable", "{}");
+  EXPECT_EQ(code(r), "LAST_ADMIN") << r.body;
+  r = as(admin_, "DELETE", "/api/v1/users/admin/grants?object=datacenter");
+  EXPECT_EQ(r.status, 409u) << r.body;
+  EXPECT_EQ(code(r), "SELF_ADMIN_GRANT");
+  EXPECT_EQ(as(admin_, "GET", "/api/v1/users").status, 200u) << "the admin still manages users";
+  // With a second admin, the first may go (by the other's hand or its own).
+  const auto carol = user_with("carol", "admin", "datacenter");
+  EXPECT_EQ(as(carol, "POST", "/api/v1/users/admin/disable", "{}").status, 200u);
+  r = as(carol, "DELETE", "/api/v1/users/carol");
+  EXPECT_EQ(code(r), "LAST_ADMIN") << "carol is now the only enabled admin: " << r.body;
+}
+
+TEST_F(api_auth, token_logout_and_flag_statuses) {
+  // Revoking a token that does not exist is 404, not 409.
+  auto r = as(admin_, "DELETE", "/api/v1/users/admin/tokens/no-such-token");
+  EXPECT_EQ(r.status, 404u) << r.body;
+  // A logout whose body cannot be read is refused before it revokes anything.
+  r = as(admin_, "POST", "/api/v1/auth/logout", "{not json");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  r = as(admin_, "POST", "/api/v1/auth/logout", R"({"everywhere":true})");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(as(admin_, "GET", "/api/v1/auth/me").status, 200u) << "the token was revoked";
+  // null is not a boolean.
+  r = as(admin_, "POST", "/api/v1/users/admin/grants",
+         R"({"object":"cluster/c1","role":"viewer","propagate":null})");
+  EXPECT_EQ(r.status, 400u) << r.body;
+}
+
+TEST_F(api_auth, metrics_need_a_token_that_reads_the_datacenter) {
+  auto r = api_->get("/metrics");
+  EXPECT_EQ(r.status, 401u) << r.body.substr(0, 200);
+  EXPECT_EQ(as(admin_, "GET", "/metrics").status, 200u);
+  const auto viewer = user_with("vic", "viewer", "datacenter");
+  EXPECT_EQ(as(viewer, "GET", "/metrics").status, 200u);
+  ASSERT_EQ(
+      as(admin_, "POST", "/api/v1/clusters", json{{"id", "c9"}, {"name", "c9"}}.dump()).status,
+      201u);
+  const auto nobody = user_with("nob", "viewer", "cluster/c9");
+  EXPECT_EQ(as(nobody, "GET", "/metrics").status, 403u);
+}
+
+TEST_F(api_auth, metrics_public_is_a_setting) {
+  server_->stop(SIGTERM);
+  start({"--metrics-public"});
+  EXPECT_EQ(api_->get("/metrics").status, 200u);
+}
+
+TEST_F(api_auth, anonymous_refusals_are_rate_limited_by_address_and_audited_in_aggregate) {
+  const auto head = [&] {
+    return body(api_->get("/ready")).value("logHead", std::uint64_t{0});
+  };
+  const auto before = head();
+  std::vector<api_client::request> probes;
+  for (int i = 0; i < 600; ++i)
+    probes.push_back({"GET", "/api/v1/vms", std::nullopt, {}});
+  api_client own{server_->base_url()};
+  const auto answers = own.send_all(probes);
+  std::map<std::string, unsigned> codes;
+  for (const auto& r : answers)
+    ++codes[std::to_string(r.status) + " " + code(r)];
+  EXPECT_GT(codes["429 RATE_LIMITED"], 0u) << "600 anonymous requests were never limited";
+  EXPECT_EQ(codes["429 RATE_LIMITED"] + codes["401 TOKEN_MISSING"], 600u);
+  // One record per source and status opens a window; the rest is counted, not written.
+  const auto written = head() - before;
+  EXPECT_LE(written, 4u) << "anonymous refusals wrote " << written << " records";
+  // The signed-in admin is not limited by the anonymous traffic of its address.
+  EXPECT_EQ(as(admin_, "GET", "/api/v1/vms").status, 200u);
+  // At stop, the counts of the open windows are written: the trail holds all 600.
+  server_->stop(SIGTERM);
+  start({});
+  std::uint64_t counted = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (counted < 600 && std::chrono::steady_clock::now() < deadline) {
+    counted = 0;
+    for (const auto& a :
+         body(as(admin_, "GET", "/api/v1/audit?principal=anonymous&limit=1000"))["items"])
+      if (a.value("action", "") == "GET /api/v1/vms")
+        counted += a.value("count", std::uint64_t{0});
+  }
+  EXPECT_EQ(counted, 600u);
+}
+
+TEST_F(api_auth, mutating_requests_that_match_no_route_are_audited) {
+  EXPECT_EQ(as(admin_, "POST", "/api/v1/no-such-thing", "{}").status, 404u);
+  EXPECT_EQ(as(admin_, "DELETE", "/api/v1/vms").status, 405u);
+  std::set<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    seen.clear();
+    for (const auto& a :
+         body(as(admin_, "GET", "/api/v1/audit?principal=user:admin&limit=1000"))["items"])
+      if (a.value("status", 0) == 404 || a.value("status", 0) == 405)
+        seen.insert(a.value("method", "") + " " + a.value("path", "") + " " +
+                    std::to_string(a.value("status", 0)));
+  }
+  EXPECT_EQ(seen,
+            (std::set<std::string>{"POST /api/v1/no-such-thing 404", "DELETE /api/v1/vms 405"}));
+}
+
 } // namespace qx::test

@@ -83,7 +83,7 @@ constexpr route_spec spec_routes[] = {
     {"GET", "/health", "public", "datacenter", "", ""},
     {"GET", "/live", "public", "datacenter", "", ""},
     {"GET", "/ready", "public", "datacenter", "", ""},
-    {"GET", "/metrics", "public", "datacenter", "", ""},
+    {"GET", "/metrics", "read", "datacenter", "", ""},
     {"POST", "/api/v1/auth/login", "public", "datacenter", "", ""},
     {"POST", "/api/v1/nodes/register", "public", "datacenter", "", ""},
     // The watch: the whole datacenter's changes.
@@ -510,11 +510,12 @@ class api_authz_matrix : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream{dir_.path() / "admin-password"} << "admin-password-1\n";
-    server_ = server_process::program(
-        {QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-         (dir_.path() / "data").string(), "--hypervisor-stand-in", "--admin-password-file",
-         (dir_.path() / "admin-password").string(), "--rate-limit", "0"},
-        (dir_.path() / "err").string());
+    server_ =
+        server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                 (dir_.path() / "data").string(), "--hypervisor-stand-in",
+                                 "--admin-password-file", (dir_.path() / "admin-password").string(),
+                                 "--rate-limit", "0", "--anonymous-rate-limit", "0"},
+                                (dir_.path() / "err").string());
     ASSERT_NO_THROW(server_->start());
     api_ = std::make_unique<api_client>(server_->base_url());
     admin_ = login("admin", "admin-password-1");

@@ -53,6 +53,15 @@ struct server_options {
   /// Requests per second and burst per principal (0: unlimited).
   double rate_limit = 200;
   double rate_burst = 400;
+  /// Requests per second and burst per address for requests without a valid token (public
+  /// routes, refused tokens), checked before the token is (0: unlimited).
+  double anonymous_rate_limit = 20;
+  double anonymous_rate_burst = 200;
+  /// How long an operation (VM start, migration, evacuation ...) may run before it fails
+  /// with TIMED_OUT: every operation ends.
+  std::chrono::seconds operation_timeout{600};
+  /// Serve /metrics without a token (default: a token with read on the datacenter).
+  bool metrics_public = false;
   /// HTTPS and WSS only (no plain HTTP on the port). The certificate and key are PEM files;
   /// left empty they are <data_dir>/tls/cert.pem and key.pem, made self-signed when absent.
   bool tls = false;

@@ -20,6 +20,11 @@ using append_callback = std::function<void(result<append_result>)>;
 /// Returning false ends the subscription.
 using event_handler = std::function<bool(const recorded_event&)>;
 
+/// Called once, on the subscription's thread, when a subscription ends because the log could
+/// not be read (the error names the position); not called when it is stopped or its handler
+/// returns false.
+using failure_handler = std::function<void(const error&)>;
+
 /// A live subscription; destroying it (or calling stop) ends delivery.
 class subscription {
  public:
@@ -41,6 +46,13 @@ class event_store {
   /// Appends `req.events` to `req.stream` if its version matches `req.expected`. `done` is
   /// called once the events are durable, or with the error (nothing written).
   virtual void append_async(append_request req, append_callback done) = 0;
+
+  /// Stops taking appends (later ones fail with errc::unavailable), answers every append
+  /// queued before, and returns once their callbacks have returned: after close() no
+  /// callback of this store runs, so what they refer to may go. Reads and subscriptions
+  /// go on. Idempotent; the destructor calls it. Stores that answer appends before
+  /// append_async returns need not override it.
+  virtual void close() {}
 
   /// Blocking form of append_async.
   [[nodiscard]] result<append_result> append(append_request req);
@@ -82,8 +94,13 @@ class event_store {
 
   /// Delivers every event with position > after_position, in order, first the stored ones and
   /// then new ones as they become durable, with no gap and no duplicate.
-  [[nodiscard]] virtual std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
-                                                                event_handler handler) = 0;
+  [[nodiscard]] std::unique_ptr<subscription> subscribe(std::uint64_t after_position,
+                                                        event_handler handler) {
+    return subscribe(after_position, std::move(handler), {});
+  }
+  /// The same, with `on_failure` told when delivery ends because the log cannot be read.
+  [[nodiscard]] virtual std::unique_ptr<subscription>
+  subscribe(std::uint64_t after_position, event_handler handler, failure_handler on_failure) = 0;
 
   /// Counters since the store was opened.
   [[nodiscard]] virtual store_stats stats() const = 0;

@@ -33,7 +33,10 @@ struct alert {
   std::uint64_t raised_position = 0;
   std::string acknowledged_by;
   std::string resolved_by;
-  std::uint64_t version = 1;  ///< Changes seen, starting at 1 when raised.
+  std::uint64_t version = 1; ///< Changes seen, starting at 1 when raised.
+  /// The version of the alert's own stream (its acknowledgements and resolutions): what
+  /// the API shows as `version` and ETag, and what If-Match is checked against.
+  std::uint64_t stream_version = 0;
   std::uint64_t position = 0; ///< Log position of the latest change.
 };
 

@@ -51,7 +51,9 @@ class host {
   [[nodiscard]] std::uint64_t position() const { return position_.load(); }
   /// True once the replay reached the log's head as it was at start().
   [[nodiscard]] bool caught_up() const { return caught_up_.load(); }
-  /// Why the subscription ended early, if it did.
+  /// Why the subscription ended early, if it did: the log could not be read at a position
+  /// (the error names it). The read models then stop where they are; requests waiting for
+  /// them are answered at once with what they hold (docs/operations.md, "Read models").
   [[nodiscard]] std::optional<error> failure() const;
   /// Time from start() to caught_up(), for the logs and /metrics.
   [[nodiscard]] std::chrono::nanoseconds catch_up_time() const;
@@ -62,6 +64,8 @@ class host {
 
  private:
   bool on_event(const events::recorded_event& e);
+  void on_failure(const error& e);
+  void release_waiters();
   void mark_caught_up();
 
   events::event_store& store_;
@@ -76,6 +80,8 @@ class host {
   std::uint64_t start_head_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::atomic<std::int64_t> catch_up_ns_{0};
+  std::uint64_t skipped_seen_ = 0; ///< on the projection thread only
+  std::atomic<bool> failed_{false};
   std::mutex waiters_mutex_;
   std::multimap<std::uint64_t, std::function<void()>> waiters_;
 };

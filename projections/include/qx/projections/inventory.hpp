@@ -124,12 +124,21 @@ class inventory {
   [[nodiscard]] std::uint64_t applied() const;
   [[nodiscard]] std::uint64_t skipped() const;
 
+  /// The last event skipped: its position (0: none) and why it could not be applied.
+  struct skip {
+    std::uint64_t position = 0;
+    std::string stream;
+    std::string reason;
+  };
+  [[nodiscard]] skip last_skipped() const;
+
  private:
   template<class A>
   using table = std::map<std::string, resource<A>, std::less<>>;
 
+  /// Why `e` could not be applied, or nullopt once it is.
   template<class A>
-  bool apply_to(const events::recorded_event& e, std::string_view id);
+  std::optional<std::string> apply_to(const events::recorded_event& e, std::string_view id);
 
   mutable std::shared_mutex mutex_;
   std::tuple<table<actors::vm_aggregate>, table<actors::node_aggregate>,
@@ -142,6 +151,7 @@ class inventory {
   std::uint64_t position_ = 0;
   std::uint64_t applied_ = 0;
   std::uint64_t skipped_ = 0;
+  skip last_skipped_;
 };
 
 } // namespace qx::projections

@@ -5,6 +5,7 @@
 // no RocksDB, no HTTP here.
 
 #include <qx/events/error.hpp>
+#include <qx/events/text_fields.hpp>
 #include <qx/events/types.hpp>
 
 #include <optional>
@@ -43,7 +44,7 @@ result<Variant> decode_alternative(std::string_view type, std::string_view paylo
     if (type != msg_type::descriptor()->full_name())
       return decode_alternative<Variant, I + 1>(type, payload);
     msg_type msg;
-    if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+    if (!events::parse_message(msg, payload))
       return error{errc::corrupted,
                    "payload does not decode as " + std::string{type},
                    {{"type", std::string{type}}}};
@@ -105,7 +106,14 @@ template<class State>
   return std::nullopt;
 }
 
-/// Names, labels and other short texts: 1..max bytes, no control characters.
+/// Free text (descriptions, reasons, settings): at most `max` bytes of valid UTF-8 that XML
+/// 1.0 and libvirt accept and a terminal shows as text: no control character (C0, DEL, C1;
+/// CR, LF and NUL included), no U+FFFE or U+FFFF. 400 naming `field` otherwise.
+[[nodiscard]] status check_text(std::string_view field, std::string_view value, std::size_t max);
+
+/// The one rule for every user-given name and id (VMs, snapshots, volumes, pools, ...):
+/// check_text, 1..max bytes, not "." or "..", none of / \ < > & " ' (names become file
+/// names, XML and URL segments), no white space at either end (docs/decisions/0017).
 [[nodiscard]] status check_name(std::string_view field, std::string_view value,
                                 std::size_t max = 128);
 

@@ -1,0 +1,22 @@
+#pragma once
+
+// The border check every request passes before it is routed: each text it carries from
+// outside (path, query, the headers the server keeps) must be valid UTF-8 without control
+// characters, or nothing of it may be routed, recorded or appended (issue 15: one invalid
+// byte in X-Request-Id once made a record the log could not read back).
+
+#include <qx/api/http.hpp>
+
+#include <optional>
+
+namespace qx::api {
+
+/// The 400 INVALID_ARGUMENT naming the first field of `req` (path, query.<key>, a header's
+/// name) that is not text; nullopt when all of it is.
+[[nodiscard]] std::optional<http_response> refuse_malformed_text(const http_request& req);
+
+/// True when `value` is valid UTF-8 without control characters (C0, DEL); tab is allowed
+/// only when `allow_tab`.
+[[nodiscard]] bool is_clean_text(std::string_view value, bool allow_tab = false);
+
+} // namespace qx::api
