@@ -55,6 +55,9 @@ struct api_context {
   bool metrics_public = false; ///< /metrics without a token (--metrics-public).
   audit_trail audit;           ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
+  /// Set when the server stops: requests still arriving on open connections are answered
+  /// 503 at once, so the actors can drain instead of taking new work (a stop under load).
+  std::atomic<bool> stopping{false};
 };
 
 /// What the audit record of a request says besides its outcome.

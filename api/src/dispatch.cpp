@@ -211,6 +211,12 @@ std::optional<http_response> gate(api_context& ctx, http_request& req, const std
 
 void dispatch(api_context& ctx, const router& routes, http_request req,
               std::function<void(http_response, const std::string& route)> respond) {
+  if (ctx.stopping.load()) {
+    auto resp = error_response(503, "SHUTTING_DOWN", "the server is stopping");
+    resp.headers.emplace_back("Connection", "close");
+    respond(std::move(resp), "unmatched");
+    return;
+  }
   const bool writes = req.method != "GET" && req.method != "HEAD";
   const bool auditing = ctx.access != nullptr && ctx.access->enabled();
   std::optional<http_response> early = refuse_malformed_text(req);

@@ -4,33 +4,53 @@
 
 #include <caf/all.hpp>
 
+#include <map>
+#include <mutex>
+
 namespace qx::api {
 
 struct gateway::impl {
   caf::actor_system& sys;
   actors::datacenter_actor coordinator;
   caf::duration timeout;
+  std::mutex mutex{};
+  bool stopped = false;                          ///< guarded by mutex
+  std::map<caf::actor_id, caf::actor> waiting{}; ///< the askers in flight, guarded by mutex
+
+  void done(caf::actor_id id) {
+    const std::lock_guard lock{mutex};
+    waiting.erase(id);
+  }
 
   /// One short-lived actor per request: it asks the coordinator and hands the answer to `k`.
   /// Spawning costs microseconds and keeps the callback out of any message type.
   template<class Request, class Outcome>
   void ask(Request req, std::function<void(Outcome)> k) {
-    sys.spawn(
-        [req = std::move(req), k = std::move(k), coordinator = coordinator,
+    std::unique_lock lock{mutex};
+    if (stopped) {
+      lock.unlock();
+      k(Outcome{error{errc::unavailable, "the server is stopping"}});
+      return;
+    }
+    auto asker = sys.spawn(
+        [this, req = std::move(req), k = std::move(k), coordinator = coordinator,
          timeout = timeout](caf::event_based_actor* self, int) mutable {
           self->request(coordinator, timeout, std::move(req))
               .then(
-                  [k, self](Outcome& o) {
+                  [this, k, self](Outcome& o) {
+                    done(self->id());
                     k(std::move(o));
                     self->quit();
                   },
-                  [k, self](caf::error& e) {
+                  [this, k, self](caf::error& e) {
+                    done(self->id());
                     k(Outcome{error{errc::unavailable,
                                     "the actors did not answer: " + caf::to_string(e)}});
                     self->quit();
                   });
         },
         0);
+    waiting.emplace(asker.id(), asker);
   }
 };
 
@@ -39,6 +59,17 @@ gateway::gateway(caf::actor_system& sys, const actors::datacenter& dc,
     : impl_(new impl{sys, dc.coordinator, caf::duration{timeout}}) {}
 
 gateway::~gateway() = default;
+
+void gateway::stop() {
+  std::map<caf::actor_id, caf::actor> left;
+  {
+    const std::lock_guard lock{impl_->mutex};
+    impl_->stopped = true;
+    left.swap(impl_->waiting);
+  }
+  for (const auto& [id, asker] : left)
+    caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
+}
 
 #define QX_GATEWAY_SEND(type_name)                                                                 \
   void gateway::send(actors::command_request<actors::type_name> req,                               \

@@ -46,6 +46,11 @@ class gateway {
   void send(actors::start_vm req, std::function<void(actors::placement_outcome)> k);
   void send(actors::migrate_vm req, std::function<void(actors::placement_outcome)> k);
 
+  /// Ends every request still waiting for the actors (its continuation is dropped, not
+  /// called) and answers later sends at once with UNAVAILABLE, so that a stop under load
+  /// does not wait for answers the stopped actors will never give.
+  void stop();
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -142,6 +142,8 @@ class server_impl final : public server {
     stopped_ = true;
     // Network first (no new requests), then the actors (no more replies), then the read
     // models (no more callbacks); the I/O threads go last so late posts find a live context.
+    if (ctx_)
+      ctx_->stopping = true;
     if (net_)
       net_->stop_accepting();
     hub_.stop_ticks();
@@ -149,6 +151,8 @@ class server_impl final : public server {
     hashing_.stop();
     if (agents_)
       agents_->stop();
+    if (gateway_)
+      gateway_->stop();
     if (dc_.coordinator) {
       actors::shutdown(dc_);
       system_.await_all_actors_done();

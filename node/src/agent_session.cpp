@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <iostream>
@@ -36,8 +37,12 @@ std::string gateway_of(const std::string& cidr) {
   in_addr a{};
   if (slash == std::string::npos || inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1)
     return cidr;
-  const auto bits = std::stoi(cidr.substr(slash + 1));
-  if (bits < 0 || bits > 30)
+  // The prefix is the whole rest, digits only: a frame is outside input (found by the
+  // agent_frames fuzzer: std::stoi threw on "10.0.0.0/)4" and ended the agent).
+  const std::string_view prefix{cidr.data() + slash + 1, cidr.size() - slash - 1};
+  int bits = -1;
+  const auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits);
+  if (ec != std::errc{} || end != prefix.data() + prefix.size() || bits < 0 || bits > 30)
     return cidr;
   const std::uint32_t host_mask =
       bits == 0 ? 0xFFFFFFFFU : (0xFFFFFFFFU >> static_cast<unsigned>(bits));

@@ -9,6 +9,7 @@
 
 #include "qx/node/pool_files.hpp"
 
+#include <qx/events/utf8.hpp>
 #include <qx/net/http_fetch.hpp>
 #include <qx/net/http_status.hpp>
 #include <qx/net/url.hpp>
@@ -23,6 +24,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 namespace qx::node {
 
@@ -62,6 +64,31 @@ host_response fail(const error& e, unsigned status = 0) {
       details[k] = v;
   }
   return fail(status != 0 ? status : net::http_status_of(e.code), code, e.message, details);
+}
+
+/// The first text of `req` that is not valid UTF-8, as the 400 answered; nullopt when all are
+/// valid. Checked before any route: nothing a route reads, echoes or writes into the config
+/// file can hold broken text.
+std::optional<host_response> invalid_text(const host_request& req) {
+  const auto refuse = [](const std::string& field, const std::string& what, std::size_t at) {
+    return fail(400, "INVALID_ARGUMENT",
+                what + " is not valid UTF-8 (byte " + std::to_string(at) + ")", {{"field", field}});
+  };
+  if (auto at = invalid_utf8_at(req.path))
+    return refuse("requestPath", "the request path", *at);
+  for (const auto& [key, value] : req.query) {
+    if (auto at = invalid_utf8_at(key))
+      return refuse("query", "a query parameter's name", *at);
+    if (auto at = invalid_utf8_at(value))
+      return refuse(key, "the query parameter " + key, *at);
+  }
+  if (auto at = invalid_utf8_at(req.bearer))
+    return refuse("Authorization", "the Authorization header's credential", *at);
+  if (auto at = invalid_utf8_at(req.registration_token))
+    return refuse("X-Registration-Token", "the X-Registration-Token header", *at);
+  if (auto at = invalid_utf8_at(req.body))
+    return refuse("body", "the body", *at);
+  return std::nullopt;
 }
 
 /// The JSON object of a request body, or the error answered.
@@ -147,6 +174,8 @@ class agent_impl final : public agent {
   }
 
   host_response handle(const host_request& req) override {
+    if (auto refused = invalid_text(req))
+      return *refused;
     const auto& p = req.path;
     const auto& m = req.method;
     if (p == "/api/v1/registration/ping")
@@ -165,7 +194,7 @@ class agent_impl final : public agent {
     if (p == "/api/v1/cluster/status")
       return m == "GET" ? cluster_status_reply() : not_allowed("GET");
     if (p == "/api/v1/cluster/config")
-      return m == "GET" ? config_reply() : not_allowed("GET");
+      return m == "GET" ? config_reply(req) : not_allowed("GET");
     if (p == "/api/v1/cluster/join")
       return m == "POST" ? join(req) : not_allowed("POST");
     if (p == "/api/v1/cluster/leave")
@@ -272,8 +301,14 @@ class agent_impl final : public agent {
                            {"agentVersion", opts_.version}});
   }
 
-  /// The control plane registered this host: keep who we are and open the session.
+  /// The control plane registered this host: keep who we are and open the session. A member
+  /// is re-pointed only by the owner of its agent key (else ALREADY_MEMBER, nothing written).
   host_response complete(const host_request& req) {
+    {
+      std::lock_guard lock{mutex_};
+      if (is_member(running_) && !holds_agent_key_locked(req))
+        return already_member_locked(true);
+    }
     host_response err;
     auto body = object_body(req, err);
     if (!body)
@@ -287,10 +322,8 @@ class agent_impl final : public agent {
     if (!key)
       return err;
     std::lock_guard lock{mutex_};
-    if (is_member(running_) && running_.node_id != *node_id)
-      return fail(409, "ALREADY_MEMBER",
-                  "this host is node " + running_.node_id + " of " +
-                      running_.control_plane_address + ": leave first");
+    if (is_member(running_) && !holds_agent_key_locked(req)) // joined meanwhile
+      return already_member_locked(true);
     auto next = running_;
     next.node_id = *node_id;
     next.control_plane_address = *address;
@@ -337,9 +370,7 @@ class agent_impl final : public agent {
     {
       std::lock_guard lock{mutex_};
       if (is_member(running_))
-        return fail(409, "ALREADY_MEMBER",
-                    "this host is node " + running_.node_id + " of " +
-                        running_.control_plane_address + ": leave first");
+        return already_member_locked(false);
       advertise = opts_.advertise_url;
     }
     auto info = hv_.host();
@@ -417,8 +448,10 @@ class agent_impl final : public agent {
     return reply(200, membership_json());
   }
 
-  host_response config_reply() {
+  host_response config_reply(const host_request& req) {
     std::lock_guard lock{mutex_};
+    if (auto refused = refuse_reader_locked(req))
+      return *refused;
     return reply(200, json{{"nodeId", running_.node_id},
                            {"controlPlaneAddress", running_.control_plane_address},
                            {"agentKeySet", !running_.agent_key.empty()},
@@ -431,6 +464,11 @@ class agent_impl final : public agent {
   }
 
   host_response pool_files(const std::string& name, const host_request& req) {
+    {
+      std::lock_guard lock{mutex_};
+      if (auto refused = refuse_reader_locked(req))
+        return *refused;
+    }
     auto pools = hv_.list_pools();
     if (!pools)
       return fail(pools.error());
@@ -453,6 +491,39 @@ class agent_impl final : public agent {
   }
 
   // -- membership (mutex_ held) -------------------------------------------------------------
+
+  /// Whether `req` presents this member's agent key as its Bearer credential.
+  bool holds_agent_key_locked(const host_request& req) const {
+    return !req.bearer.empty() && !running_.agent_key.empty() &&
+           security::constant_time_equal(req.bearer, running_.agent_key);
+  }
+
+  host_response already_member_locked(bool key_would_do) const {
+    return fail(409, "ALREADY_MEMBER",
+                "this host is node " + running_.node_id + " of " + running_.control_plane_address +
+                    (key_would_do ? ": leave first, or present its agent key as Authorization: "
+                                    "Bearer"
+                                  : ": leave first"));
+  }
+
+  /// Who may read the config and the pool files (see host_api.hpp): on a member the holder of
+  /// its agent key; on a standalone host the host itself or the holder of a registration
+  /// token. The refusal answered, or nullopt.
+  std::optional<host_response> refuse_reader_locked(const host_request& req) const {
+    if (is_member(running_)) {
+      if (req.bearer.empty())
+        return fail(401, "AGENT_KEY_MISSING",
+                    "this host is a member: present its agent key as Authorization: Bearer");
+      if (!holds_agent_key_locked(req))
+        return fail(401, "AGENT_KEY_INVALID", "the Bearer credential is not this host's agent key");
+      return std::nullopt;
+    }
+    if (req.from_loopback)
+      return std::nullopt;
+    if (auto ok = tokens_.check(req.registration_token); !ok)
+      return fail(ok.error());
+    return std::nullopt;
+  }
 
   /// Checks the membership fields of `m` as the file will hold them (flags such as a listen
   /// port 0 are not the file's business).

@@ -69,13 +69,15 @@ class connection : public std::enable_shared_from_this<connection> {
       return answer(plain_error(400, "BAD_REQUEST", "the request target is not a valid path"),
                     false, raw.version());
     req.body = std::move(raw.body());
-    if (auto t = raw.find("X-Registration-Token"); t != raw.end()) {
-      req.registration_token = std::string{t->value()};
-    } else if (auto a = raw.find(http::field::authorization); a != raw.end()) {
+    if (auto a = raw.find(http::field::authorization); a != raw.end()) {
       const std::string_view v{a->value().data(), a->value().size()};
       if (v.starts_with("Bearer "))
-        req.registration_token = std::string{v.substr(7)};
+        req.bearer = std::string{v.substr(7)};
     }
+    if (auto t = raw.find("X-Registration-Token"); t != raw.end())
+      req.registration_token = std::string{t->value()};
+    else
+      req.registration_token = req.bearer;
     beast::error_code peer_ec;
     const auto peer = stream_.socket().remote_endpoint(peer_ec);
     req.from_loopback = !peer_ec && peer.address().is_loopback();

@@ -48,13 +48,16 @@ TEST_F(e2e_agents, two_agents_register_run_vms_and_reconcile_after_sigkill) {
     EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/status")).value("status", ""), "connected")
         << name;
 
-  // One VM on each host (a hostile name travels to libvirt's XML unharmed).
+  // One VM on each host (a name of non-ASCII text and punctuation travels to libvirt's XML
+  // unharmed; markup characters themselves are refused by the name rule, decision 0017).
   for (const auto& [vm, on] : {std::pair{"vm-a", "node-small"}, std::pair{"vm-b", "node-large"}}) {
-    r = api_->post(
-        "/api/v1/vms",
-        json{{"id", vm},
-             {"spec", {{"name", std::string{vm} + " <&\"'>"}, {"vcpus", 1}, {"memoryMib", 512}}}}
-            .dump());
+    r = api_->post("/api/v1/vms",
+                   json{{"id", vm},
+                        {"spec",
+                         {{"name", std::string{vm} + " \u00e9t\u00e9 (web); #1 \u2713"},
+                          {"vcpus", 1},
+                          {"memoryMib", 512}}}}
+                       .dump());
     ASSERT_EQ(r.status, 201u) << r.body;
     r = api_->post(std::string{"/api/v1/vms/"} + vm + "/start", json{{"nodeId", on}}.dump());
     ASSERT_LT(r.status, 300u) << r.body;
@@ -181,7 +184,9 @@ TEST_F(e2e_agents, join_and_leave_cycle_standalone_cluster_standalone) {
     return body_json(a.client->get("/api/v1/cluster/status")).value("status", "") == "connected";
   })) << diagnostics();
   EXPECT_TRUE(get("/api/v1/nodes/joined-1/agent").value("connected", false));
-  const auto cfg = body_json(a.client->get("/api/v1/cluster/config"));
+  // A member's config answers its agent key only.
+  EXPECT_EQ(a.client->get("/api/v1/cluster/config").status, 401u);
+  const auto cfg = body_json(a.client->get("/api/v1/cluster/config", a.as_owner()));
   EXPECT_EQ(cfg.value("nodeId", ""), "joined-1");
   EXPECT_TRUE(cfg.value("agentKeySet", false));
   EXPECT_FALSE(cfg.contains("agentKey")) << "the secret never leaves the host";

@@ -37,6 +37,17 @@ struct agent_process {
   std::unique_ptr<api_client> client;
   std::string token; ///< printed at start while standalone
   [[nodiscard]] std::string url() const { return proc->base_url(); }
+  /// A member's `cluster/config` and pool files answer its agent key only: the header that
+  /// carries the key its config file holds (the control plane has the same).
+  [[nodiscard]] header_list as_owner() const {
+    std::ifstream in{config};
+    const std::string marker = "agent_key: \"";
+    for (std::string line; std::getline(in, line);)
+      if (line.starts_with(marker))
+        return {{"Authorization",
+                 "Bearer " + line.substr(marker.size(), line.rfind('"') - marker.size())}};
+    return {};
+  }
 };
 
 class datacenter_fixture : public ::testing::Test {

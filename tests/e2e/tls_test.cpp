@@ -166,7 +166,8 @@ TEST_F(e2e_tls, an_agent_joins_only_the_control_plane_whose_key_it_pinned) {
                {"nodeId", "tls-1"}});
   ASSERT_EQ(r.status, 200u) << r.body << diagnostics();
   ASSERT_TRUE(node_connected("tls-1")) << diagnostics();
-  EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/config")).value("controlPlaneCertHash", ""),
+  EXPECT_EQ(body_json(a.client->get("/api/v1/cluster/config", a.as_owner()))
+                .value("controlPlaneCertHash", ""),
             pin);
   {
     std::ifstream in{a.config};
@@ -192,7 +193,7 @@ TEST_F(e2e_tls, a_discovered_host_learns_the_pin_from_the_control_plane) {
       &status);
   ASSERT_TRUE(status == 200u || status == 201u) << r.dump() << diagnostics();
   ASSERT_TRUE(node_connected("disc-1")) << diagnostics();
-  const auto cfg = body_json(a.client->get("/api/v1/cluster/config"));
+  const auto cfg = body_json(a.client->get("/api/v1/cluster/config", a.as_owner()));
   EXPECT_EQ(cfg.value("controlPlaneAddress", ""), https_url());
   EXPECT_EQ(cfg.value("controlPlaneCertHash", ""), pin_);
 }

@@ -428,8 +428,8 @@ TEST_F(api_auth, anonymous_refusals_are_rate_limited_by_address_and_audited_in_a
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   while (counted < 600 && std::chrono::steady_clock::now() < deadline) {
     counted = 0;
-    for (const auto& a :
-         body(as(admin_, "GET", "/api/v1/audit?principal=anonymous&limit=1000"))["items"])
+    const auto page = body(as(admin_, "GET", "/api/v1/audit?principal=anonymous&limit=1000"));
+    for (const auto& a : page["items"])
       if (a.value("action", "") == "GET /api/v1/vms")
         counted += a.value("count", std::uint64_t{0});
   }
@@ -443,8 +443,8 @@ TEST_F(api_auth, mutating_requests_that_match_no_route_are_audited) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline) {
     seen.clear();
-    for (const auto& a :
-         body(as(admin_, "GET", "/api/v1/audit?principal=user:admin&limit=1000"))["items"])
+    const auto page = body(as(admin_, "GET", "/api/v1/audit?principal=user:admin&limit=1000"));
+    for (const auto& a : page["items"])
       if (a.value("status", 0) == 404 || a.value("status", 0) == 405)
         seen.insert(a.value("method", "") + " " + a.value("path", "") + " " +
                     std::to_string(a.value("status", 0)));

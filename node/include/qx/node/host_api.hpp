@@ -4,6 +4,20 @@
 // cluster membership (status, join, leave, config) and storage pool files. Requests and
 // answers are plain values: the routes are tested without a socket, and Beast stays in
 // host_server.cpp.
+//
+// Who may ask what:
+// - ping and cluster status: anyone who reaches the port;
+// - a new registration token, join and leave: the host itself (loopback);
+// - token check and discovery: the holder of a valid registration token;
+// - registration completion: the holder of a valid registration token (it is used up); on a
+//   member also its current agent key as `Authorization: Bearer` (else 409 ALREADY_MEMBER,
+//   nothing written): only the key's owner re-points a member at a control plane;
+// - cluster config and pool files: on a member, whoever presents its agent key as
+//   `Authorization: Bearer` (the control plane has it; 401 AGENT_KEY_MISSING or
+//   AGENT_KEY_INVALID otherwise); on a standalone host, whom the token routes serve: the host
+//   itself (loopback) or the holder of a valid registration token (not used up).
+// Every text a request brings (path, query keys and values, the credentials, the body) must
+// be valid UTF-8: anything else is 400 INVALID_ARGUMENT naming the field before any route runs.
 
 #include "qx/node/agent_config.hpp"
 #include "qx/node/hypervisor.hpp"
@@ -24,7 +38,8 @@ struct host_request {
   std::string path; ///< decoded, without the query
   std::map<std::string, std::string> query;
   std::string body;
-  std::string registration_token; ///< X-Registration-Token, or a Bearer Authorization
+  std::string registration_token; ///< X-Registration-Token, or else the Bearer credential
+  std::string bearer;             ///< the credential of `Authorization: Bearer …` ("" without)
   bool from_loopback = false;     ///< the peer is this host (its console)
 };
 
