@@ -2,9 +2,9 @@
 
 // Refusals of requests that carry no valid identity (401, 429, malformed or unrouted
 // requests from anonymous sources) are audited in aggregate: the first refusal of a source
-// on a route (and status) in a window is recorded at once, the rest of the window is counted and recorded as one
-// record with its count when the window has passed (or at flush). So a probe is visible
-// at once, and no anonymous client can make the server write one synced record per request.
+// on a route (and status) in a window is recorded at once, the rest of the window is counted and
+// recorded as one record with its count when the window has passed (or at flush). So a probe is
+// visible at once, and no anonymous client can make the server write one synced record per request.
 
 #include <chrono>
 #include <cstdint>

@@ -95,7 +95,7 @@ status validate_spec(const VmSpec& spec) {
   for (const auto& [key, value] : spec.labels()) {
     if (auto ok = check_name("spec.labels", key, 63); !ok)
       return ok;
-    if (auto ok = check_text("spec.labels." + key, value, 255); !ok)
+    if (auto ok = check_text("spec.labels", value, 255); !ok)
       return ok;
   }
   return {};

@@ -139,8 +139,9 @@ TEST_F(api_replay, bad_bounds_are_refused_with_the_field_at_fault) {
                                            "%27%20OR%201%3D1"};
   for (const auto& bad : bounds) {
     SCOPED_TRACE("as_of=" + bad);
-    EXPECT_TRUE(
-        is_error(api().get("/api/v1/vms/b1?as_of=" + bad), 400, "INVALID_ARGUMENT", "asOf"));
+    // A NUL is refused at the border, before any route, naming the query parameter as sent.
+    const auto field = bad == "1%00" ? "query.as_of" : "asOf";
+    EXPECT_TRUE(is_error(api().get("/api/v1/vms/b1?as_of=" + bad), 400, "INVALID_ARGUMENT", field));
   }
   EXPECT_TRUE(is_error(api().get("/api/v1/vms?asOf=1"), 400, "INVALID_ARGUMENT", "asOf"));
 
