@@ -69,7 +69,7 @@ TEST(text_fields, valid_messages_and_garbage_are_told_apart) {
   ASSERT_TRUE(ok);
   EXPECT_FALSE(*ok);
   // Not wire format: a length beyond the end, a group, a zero field number.
-  for (const std::string garbage :
+  for (const std::string& garbage :
        {std::string{"\x22\x7f", 2}, std::string{"\x23", 1}, std::string{"\x02\x01x", 3}})
     EXPECT_FALSE(invalid_text_field(*v1::AuditRecorded::descriptor(), garbage)) << garbage;
 }
