@@ -477,4 +477,38 @@ TEST(hostile_operations, an_operation_no_host_confirms_fails_timed_out) {
   EXPECT_EQ(server->stop(SIGTERM), 0);
 }
 
+TEST(hostile_operations, a_start_that_falls_back_to_stopped_fails_with_the_reason_given) {
+  // What the agent does when libvirt refuses a VM (the control plane records a force-stop
+  // with the host's error): the operation ends failed, with that reason, at once.
+  temp_dir dir;
+  auto server = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0",
+                                         "--data-dir", dir.sub("data"), "--no-auth"},
+                                        dir.sub("err"));
+  ASSERT_NO_THROW(server->start());
+  api_client api{server->base_url()};
+  const auto ready_by = std::chrono::steady_clock::now() + 30s;
+  while (api.get("/ready").status != 200 && std::chrono::steady_clock::now() < ready_by)
+    std::this_thread::yield();
+  ASSERT_EQ(api.post("/api/v1/nodes", node_body("n1")).status, 201u);
+  ASSERT_EQ(api.post("/api/v1/vms", vm_body("vm1")).status, 201u);
+  const auto started = api.post("/api/v1/vms/vm1/start");
+  ASSERT_EQ(started.status, 202u) << show(started);
+  const auto op = str(started.json(), "id");
+  ASSERT_EQ(api.post("/api/v1/vms/vm1/force-stop", R"({"reason":"START_FAILED: libvirt refused"})")
+                .status,
+            200u);
+  std::string state;
+  web::json::value j;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (state != "failed" && std::chrono::steady_clock::now() < deadline) {
+    j = api.get("/api/v1/operations/" + op).json();
+    state = str(j, "state");
+  }
+  ASSERT_EQ(state, "failed") << j.serialize();
+  EXPECT_NE(str(j.at("error"), "message").find("libvirt refused"), std::string::npos)
+      << j.serialize();
+  EXPECT_EQ(str(api.get("/api/v1/vms/vm1").json(), "lastReason"), "START_FAILED: libvirt refused");
+  EXPECT_EQ(server->stop(SIGTERM), 0);
+}
+
 } // namespace qx::test
