@@ -131,6 +131,12 @@ void alerts::apply(const events::recorded_event& e) {
     apply_alert(e);
 }
 
+void alerts::raise_operational(const events::recorded_event& e, const std::string& rule,
+                               const std::string& severity, const std::string& message) {
+  std::unique_lock lock{mutex_};
+  raise(e, rule, severity, message);
+}
+
 std::optional<alert> alerts::get(const std::string& id) const {
   std::shared_lock lock{mutex_};
   const auto it = alerts_.find(id);

@@ -61,6 +61,12 @@ void host::on_failure(const error& e) {
                               {"error", e.to_string()}}
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
             << "\n";
+  events::recorded_event at;
+  at.position = position_.load() + 1;
+  at.stream = "log";
+  alerts_.raise_operational(at, "log_unreadable", "critical",
+                            "the read models stopped: the log cannot be read at position " +
+                                std::to_string(at.position) + ": " + e.to_string());
   failed_ = true;
   release_waiters();
 }
@@ -98,6 +104,9 @@ bool host::on_event(const events::recorded_event& e) {
                                 {"skipped", skipped}}
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
+    alerts_.raise_operational(e, "event_skipped", "warning",
+                              "the read models skipped event " + std::to_string(last.position) +
+                                  " of " + last.stream + ": " + last.reason);
   }
   alerts_.apply(e);
   index_.apply(e);

@@ -46,6 +46,11 @@ TEST_F(host_failure, an_event_the_models_cannot_apply_is_skipped_and_named) {
   EXPECT_NE(last.reason.find("FutureEvent"), std::string::npos) << last.reason;
   EXPECT_FALSE(h.failure()) << "a skipped event must not stop the models";
   EXPECT_EQ(h.position(), 2U) << "the models went on past the skipped event";
+  const auto raised = h.alert_model().list("", 10, "open", "");
+  ASSERT_EQ(raised.size(), 1U);
+  EXPECT_EQ(raised[0].rule, "event_skipped");
+  EXPECT_EQ(raised[0].target, "vm-x");
+  EXPECT_EQ(raised[0].raised_position, 1U);
 }
 
 TEST(host_failure_on_disk, a_record_that_cannot_be_read_stops_the_models_and_frees_waiters) {
@@ -90,5 +95,9 @@ TEST(host_failure_on_disk, a_record_that_cannot_be_read_stops_the_models_and_fre
   EXPECT_EQ(answered.load(), 1) << "a request waiting on the models was left hanging";
   h.when_applied(3, [&] { ++answered; });
   EXPECT_EQ(answered.load(), 2) << "a later request was left hanging";
+  const auto raised = h.alert_model().list("", 10, "open", "critical");
+  ASSERT_EQ(raised.size(), 1U);
+  EXPECT_EQ(raised[0].rule, "log_unreadable");
+  EXPECT_EQ(raised[0].raised_position, 2U);
   h.stop();
 }

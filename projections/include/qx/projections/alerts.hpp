@@ -49,6 +49,13 @@ class alerts {
 
   void apply(const events::recorded_event& e);
 
+  /// Raises an alert about the control plane itself at event `e` (its stream is the target):
+  /// a read model that skipped an event it cannot apply ("event_skipped", warning), or that
+  /// stopped because the log cannot be read ("log_unreadable", critical). Such a condition
+  /// does not clear by itself: an operator resolves the alert.
+  void raise_operational(const events::recorded_event& e, const std::string& rule,
+                         const std::string& severity, const std::string& message);
+
   [[nodiscard]] std::optional<alert> get(const std::string& id) const;
   /// Alerts with id > after_id, by id.
   [[nodiscard]] std::vector<alert> list(const std::string& after_id, std::size_t limit,
