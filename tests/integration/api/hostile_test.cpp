@@ -446,69 +446,66 @@ TEST_F(hostile, sigterm_with_requests_in_flight_stops_cleanly) {
 
 // --- every operation ends -----------------------------------------------------------------
 
-TEST(hostile_operations, an_operation_no_host_confirms_fails_timed_out) {
-  // No stand-in and no agent: the VM's start is never confirmed by a host.
+/// `qvdc serve` with no stand-in and no agent, so no host ever confirms a VM's start: one
+/// node, VM vm1, and its start asked; `op` is the start's operation.
+struct unconfirmed_start {
   temp_dir dir;
-  auto server =
-      server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                               dir.sub("data"), "--no-auth", "--operation-timeout", "1"},
-                              dir.sub("err"));
-  ASSERT_NO_THROW(server->start());
-  api_client api{server->base_url()};
-  const auto ready_by = std::chrono::steady_clock::now() + 30s;
-  while (api.get("/ready").status != 200 && std::chrono::steady_clock::now() < ready_by)
-    std::this_thread::yield();
-  ASSERT_EQ(api.post("/api/v1/nodes", node_body("n1")).status, 201u);
-  ASSERT_EQ(api.post("/api/v1/vms", vm_body("vm1")).status, 201u);
-  const auto started = api.post("/api/v1/vms/vm1/start");
-  ASSERT_EQ(started.status, 202u) << show(started);
-  const auto op = str(started.json(), "id");
-  std::string state;
-  std::string code;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (state != "failed" && std::chrono::steady_clock::now() < deadline) {
-    const auto j = api.get("/api/v1/operations/" + op).json();
-    state = str(j, "state");
-    if (j.has_field("error") && j.at("error").is_object())
-      code = str(j.at("error"), "code");
+  std::unique_ptr<server_process> server;
+  std::unique_ptr<api_client> api;
+  std::string op;
+
+  void start(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{QX_QVDC_PATH, "serve",         "--listen", "127.0.0.1:0",
+                                  "--data-dir", dir.sub("data"), "--no-auth"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    server = server_process::program(argv, dir.sub("err"));
+    ASSERT_NO_THROW(server->start());
+    api = std::make_unique<api_client>(server->base_url());
+    const auto ready_by = std::chrono::steady_clock::now() + 30s;
+    while (api->get("/ready").status != 200 && std::chrono::steady_clock::now() < ready_by)
+      std::this_thread::yield();
+    ASSERT_EQ(api->post("/api/v1/nodes", node_body("n1")).status, 201u);
+    ASSERT_EQ(api->post("/api/v1/vms", vm_body("vm1")).status, 201u);
+    const auto started = api->post("/api/v1/vms/vm1/start");
+    ASSERT_EQ(started.status, 202u) << show(started);
+    op = str(started.json(), "id");
   }
-  EXPECT_EQ(state, "failed");
-  EXPECT_EQ(code, "TIMED_OUT");
-  EXPECT_EQ(server->stop(SIGTERM), 0);
+
+  /// The operation once it has failed (or the last answer, after 20 s).
+  web::json::value failed_operation() {
+    web::json::value j;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (str(j, "state") != "failed" && std::chrono::steady_clock::now() < deadline)
+      j = api->get("/api/v1/operations/" + op).json();
+    return j;
+  }
+};
+
+TEST(hostile_operations, an_operation_no_host_confirms_fails_timed_out) {
+  unconfirmed_start s;
+  ASSERT_NO_FATAL_FAILURE(s.start({"--operation-timeout", "1"}));
+  const auto j = s.failed_operation();
+  ASSERT_EQ(str(j, "state"), "failed") << j.serialize();
+  EXPECT_EQ(str(j.at("error"), "code"), "TIMED_OUT") << j.serialize();
+  EXPECT_EQ(s.server->stop(SIGTERM), 0);
 }
 
 TEST(hostile_operations, a_start_that_falls_back_to_stopped_fails_with_the_reason_given) {
   // What the agent does when libvirt refuses a VM (the control plane records a force-stop
   // with the host's error): the operation ends failed, with that reason, at once.
-  temp_dir dir;
-  auto server = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0",
-                                         "--data-dir", dir.sub("data"), "--no-auth"},
-                                        dir.sub("err"));
-  ASSERT_NO_THROW(server->start());
-  api_client api{server->base_url()};
-  const auto ready_by = std::chrono::steady_clock::now() + 30s;
-  while (api.get("/ready").status != 200 && std::chrono::steady_clock::now() < ready_by)
-    std::this_thread::yield();
-  ASSERT_EQ(api.post("/api/v1/nodes", node_body("n1")).status, 201u);
-  ASSERT_EQ(api.post("/api/v1/vms", vm_body("vm1")).status, 201u);
-  const auto started = api.post("/api/v1/vms/vm1/start");
-  ASSERT_EQ(started.status, 202u) << show(started);
-  const auto op = str(started.json(), "id");
-  ASSERT_EQ(api.post("/api/v1/vms/vm1/force-stop", R"({"reason":"START_FAILED: libvirt refused"})")
-                .status,
-            200u);
-  std::string state;
-  web::json::value j;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (state != "failed" && std::chrono::steady_clock::now() < deadline) {
-    j = api.get("/api/v1/operations/" + op).json();
-    state = str(j, "state");
-  }
-  ASSERT_EQ(state, "failed") << j.serialize();
+  unconfirmed_start s;
+  ASSERT_NO_FATAL_FAILURE(s.start({}));
+  ASSERT_EQ(
+      s.api->post("/api/v1/vms/vm1/force-stop", R"({"reason":"START_FAILED: libvirt refused"})")
+          .status,
+      200u);
+  const auto j = s.failed_operation();
+  ASSERT_EQ(str(j, "state"), "failed") << j.serialize();
   EXPECT_NE(str(j.at("error"), "message").find("libvirt refused"), std::string::npos)
       << j.serialize();
-  EXPECT_EQ(str(api.get("/api/v1/vms/vm1").json(), "lastReason"), "START_FAILED: libvirt refused");
-  EXPECT_EQ(server->stop(SIGTERM), 0);
+  EXPECT_EQ(str(s.api->get("/api/v1/vms/vm1").json(), "lastReason"),
+            "START_FAILED: libvirt refused");
+  EXPECT_EQ(s.server->stop(SIGTERM), 0);
 }
 
 } // namespace qx::test

@@ -2,6 +2,7 @@
 // cannot apply is skipped and reported; a log they cannot read stops them, says where and
 // why, and answers every request waiting on them instead of leaving it hanging.
 #include "projection_fixture.hpp"
+#include "tamper.hpp"
 #include "temp_dir.hpp"
 
 #include <qx/events/rocksdb_store.hpp>
@@ -67,18 +68,9 @@ TEST(host_failure_on_disk, a_record_that_cannot_be_read_stops_the_models_and_fre
   }
   {
     // Position 2 becomes bytes that are no record at all (a disk fault below the store).
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{
-        {rocksdb::kDefaultColumnFamilyName, {}},    {events::column_families::log, {}},
-        {events::column_families::streams, {}},     {events::column_families::commands, {}},
-        {events::column_families::checkpoints, {}}, {events::column_families::snapshots, {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, path, families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db{raw};
-    ASSERT_TRUE(db->Put({}, handles[1], events::position_key(2), "garbage").ok());
-    for (auto* handle : handles)
-      db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-    db->Close().PermitUncheckedError();
+    test::tamper_log(path, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* log) {
+      ASSERT_TRUE(db.Put({}, log, events::position_key(2), "garbage").ok());
+    });
   }
   events::rocksdb_store_options o;
   o.path = path;
