@@ -112,9 +112,11 @@ bool host::on_event(const events::recorded_event& e) {
   index_.apply(e);
   for (const auto& o : observers_)
     o(e);
-  position_.store(e.position);
+  // Caught up before the position is published: whoever sees the position reach the head
+  // seen at start also sees caught_up() (the rebuild test raced on the other order).
   if (!caught_up_ && e.position >= start_head_)
     mark_caught_up();
+  position_.store(e.position);
   std::vector<std::function<void()>> due;
   {
     std::lock_guard lock{waiters_mutex_};

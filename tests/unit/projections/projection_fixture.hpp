@@ -12,8 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <string>
-#include <thread>
 
 namespace qx::test {
 
@@ -43,11 +44,12 @@ class projection_fixture : public ::testing::Test {
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
   }
 
-  /// Waits until `h` has applied the whole log.
+  /// Waits (on the host's own signal, with a deadline) until `h` has applied the whole log.
   void settle(projections::host& h) {
     const auto head = store->head().position;
-    for (int i = 0; i < 500 && h.position() < head; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    auto applied = std::make_shared<std::promise<void>>();
+    h.when_applied(head, [applied] { applied->set_value(); });
+    ASSERT_EQ(applied->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
     ASSERT_EQ(h.position(), head);
   }
 
