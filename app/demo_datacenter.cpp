@@ -116,6 +116,27 @@ spawn_agent(const std::string& exe, std::vector<std::string> args, const std::st
   return error{errc::unavailable, exe + " did not start; see " + log};
 }
 
+/// What to open and what to try, on every start (a restart finds the datacenter as it was).
+void print_what_to_try(const std::string& cp, const fs::path& dir) {
+  std::printf(
+      "\ndemo: the datacenter is ready: cluster demo, three hosts, pool demo-pool, network "
+      "demo-net.\n"
+      "  open      %s/api/v1/nodes   (also /vms, /clusters, /events, /watch; docs/api/README.md)\n"
+      "  try       curl -X POST %s/api/v1/volumes -H 'Content-Type: application/json' \\\n"
+      "              -d '{\"id\":\"disk-1\",\"name\":\"disk\",\"poolId\":\"demo-pool\","
+      "\"sizeBytes\":1073741824}'\n"
+      "            curl -X POST %s/api/v1/vms -H 'Content-Type: application/json' \\\n"
+      "              -d '{\"id\":\"vm-1\",\"spec\":{\"name\":\"web\",\"vcpus\":2,"
+      "\"memoryMib\":1024,\"volumeIds\":[\"disk-1\"],\"networkIds\":[\"demo-net\"]}}'\n"
+      "            curl -X POST %s/api/v1/vms/vm-1/start\n"
+      "            curl %s/api/v1/nodes/demo-node-2/agent\n"
+      "  agents    logs and configs in %s\n"
+      "  Ctrl-C stops the control plane and its agents; the next start finds everything as it "
+      "was.\n\n",
+      cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), dir.string().c_str());
+  std::fflush(stdout);
+}
+
 } // namespace
 
 demo_datacenter::~demo_datacenter() {
@@ -169,8 +190,10 @@ status demo_datacenter::start(const demo_options& opts) {
     std::printf("demo: registered %s (%u CPUs, %llu MiB) from its agent at %s\n", h.name, h.cpus,
                 static_cast<unsigned long long>(h.memory_mib), url.c_str());
   }
-  if (registered.empty())
+  if (registered.empty()) {
+    print_what_to_try(cp, dir);
     return {};
+  }
   for (const auto& [method, path, body] :
        std::initializer_list<std::tuple<const char*, std::string, json>>{
            {"POST", "/api/v1/clusters", json{{"id", "demo"}, {"name", "Demo cluster"}}},
@@ -196,13 +219,7 @@ status demo_datacenter::start(const demo_options& opts) {
         return ok.error();
     }
   }
-  std::printf(
-      "demo: cluster demo, pool demo-pool and network demo-net are ready. Try:\n"
-      "  curl -X POST %s/api/v1/vms -H 'Content-Type: application/json' "
-      "-d '{\"id\":\"vm-1\",\"spec\":{\"name\":\"web\",\"vcpus\":2,\"memoryMib\":1024}}'\n"
-      "  curl -X POST %s/api/v1/vms/vm-1/start -H 'Content-Type: application/json' -d '{}'\n",
-      cp.c_str(), cp.c_str());
-  std::fflush(stdout);
+  print_what_to_try(cp, dir);
   return {};
 }
 

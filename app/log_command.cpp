@@ -3,6 +3,7 @@
 #include "demo_history.hpp"
 #include "open_log.hpp"
 
+#include <qx/events/paths.hpp>
 #include <qx/events/payload_json.hpp>
 #include <qx/events/verify.hpp>
 
@@ -219,7 +220,9 @@ void add_log_command(CLI::App& app, int& exit_code) {
   log->require_subcommand(1);
   auto args = std::make_shared<log_args>();
   auto data_dir = [&](CLI::App* sub) {
-    sub->add_option("--data-dir", args->data_dir, "the event log's folder")->capture_default_str();
+    sub->add_option("--data-dir", args->data_dir, "the event log's folder")
+        ->transform(qx::absolute_path, "", "PATH")
+        ->capture_default_str();
   };
   auto* verify = log->add_subcommand(
       "verify", "check the hash chain and that positions have no gap (exit 0 only if whole)");

@@ -3,6 +3,7 @@
 #include "open_log.hpp"
 
 #include <qx/api/replay.hpp>
+#include <qx/events/paths.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -64,7 +65,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<replay_args>();
   auto* replay = app.add_subcommand(
       "replay", "print the state of the datacenter (or of one stream) as it was, as JSON");
-  replay->add_option("--data-dir", args->data_dir, "the event log's folder")->capture_default_str();
+  replay->add_option("--data-dir", args->data_dir, "the event log's folder")
+      ->transform(qx::absolute_path, "", "PATH")
+      ->capture_default_str();
   replay
       ->add_option("--until", args->until,
                    "a log position (the state after it) or an RFC 3339 time")

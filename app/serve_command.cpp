@@ -3,6 +3,7 @@
 #include "demo_datacenter.hpp"
 
 #include <qx/api/server.hpp>
+#include <qx/events/paths.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +45,7 @@ bool parse_listen(const std::string& text, api::server_options& opts) {
 }
 
 int run(serve_args& args) {
+  args.opts.data_dir = absolute_path(args.opts.data_dir); // the default too
   if (!parse_listen(args.listen, args.opts)) {
     std::fprintf(stderr, "qvdc serve: --listen must be host:port, e.g. 127.0.0.1:8080\n");
     return 2;
@@ -101,6 +103,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--listen", args->listen, "Address and port (port 0: any free one)")
       ->capture_default_str();
   cmd->add_option("--data-dir", args->opts.data_dir, "Data directory (the log lives in log/)")
+      ->transform(qx::absolute_path, "", "PATH")
       ->capture_default_str();
   cmd->add_option("--io-threads", args->opts.io_threads, "HTTP I/O threads")
       ->check(CLI::Range(1U, 64U))
@@ -137,14 +140,16 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--demo", args->demo,
                 "Also start three qx-node agents on libvirt test-driver hosts, registered by "
                 "token, with a cluster, a pool and a network");
-  cmd->add_option("--qx-node", args->qx_node, "The qx-node executable for --demo");
+  cmd->add_option("--qx-node", args->qx_node, "The qx-node executable for --demo")
+      ->transform(qx::absolute_path, "", "PATH");
   cmd->add_flag_function(
       "--no-auth", [args](std::int64_t) { args->opts.auth = false; },
       "No authentication, authorization or audit: every request is anonymous and allowed "
       "(tests and demos on loopback only)");
   cmd->add_option("--admin-password-file", args->opts.admin_password_file,
                   "First start: the first admin's password (first line of FILE); default a "
-                  "random one, printed once");
+                  "random one, printed once")
+      ->transform(qx::absolute_path, "", "PATH");
   cmd->add_option("--rate-limit", args->opts.rate_limit,
                   "Requests per second per principal (0: unlimited)")
       ->check(CLI::Range(0.0, 1e6))
@@ -171,8 +176,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--tls", args->opts.tls,
                 "HTTPS and WSS only; without --tls-cert/--tls-key a self-signed pair is made in "
                 "<data-dir>/tls at first start");
-  cmd->add_option("--tls-cert", args->opts.tls_cert_file, "PEM certificate (chain) for --tls");
-  cmd->add_option("--tls-key", args->opts.tls_key_file, "PEM private key for --tls");
+  cmd->add_option("--tls-cert", args->opts.tls_cert_file, "PEM certificate (chain) for --tls")
+      ->transform(qx::absolute_path, "", "PATH");
+  cmd->add_option("--tls-key", args->opts.tls_key_file, "PEM private key for --tls")
+      ->transform(qx::absolute_path, "", "PATH");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

@@ -41,6 +41,7 @@ using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using command_atom = caf::atom_constant<caf::atom("agentcmd")>;
 using hello_atom = caf::atom_constant<caf::atom("resync")>;
+using member_atom = caf::atom_constant<caf::atom("member")>;
 
 constexpr std::uint32_t heartbeat_ms = 1000;
 
@@ -305,9 +306,13 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
                          std::shared_ptr<shared> sh) {
   self->state.node_id = std::move(node_id);
   self->state.sh = std::move(sh);
-  self->attach_functor([self] {
+  // The session ends with the proxy: on exit, before CAF destroys the state (an attached
+  // functor runs after that, and reading the state there was a use after free).
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
     if (self->state.link)
       self->state.link->close("the control plane is stopping");
+    self->state.link.reset();
+    self->quit(msg.reason);
   });
   return {
       [self](attach_atom, link_box box, std::uint64_t epoch) {
@@ -322,6 +327,8 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
         w->set_epoch(epoch);
         w->set_node_id(st.node_id);
         w->set_heartbeat_interval_ms(heartbeat_ms);
+        if (auto n = st.sh->inv.get<actors::node_aggregate>(st.node_id))
+          w->set_cluster_id(n->state.cluster_id());
         st.link->send(f.SerializeAsString());
         log_json({{"msg", "agent session open"}, {"node", st.node_id}, {"epoch", epoch}});
         st.record_node(domain::node::connect{}, "session:" + std::to_string(epoch));
@@ -344,6 +351,14 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
         st.record_node(domain::node::disconnect{"AGENT_SESSION_CLOSED: " + why},
                        "session:" + std::to_string(epoch));
         st.publish();
+      },
+      [self](member_atom, const std::string& cluster_id) {
+        // The host's own status names the cluster the control plane lists it in.
+        if (!self->state.link)
+          return; // the next Welcome carries it
+        pb::ControlFrame f;
+        f.mutable_membership()->set_cluster_id(cluster_id);
+        self->state.link->send(f.SerializeAsString());
       },
       [self](command_atom, const std::string& bytes, const std::string& vm_id,
              const std::string& kind) {
@@ -433,6 +448,15 @@ struct agent_registry::impl {
       const auto kind = c->has_define_and_start() ? "start" : c->domain_action().action();
       command(node_id, *c, vm_id, kind);
     }
+  }
+
+  void on_membership_event(const events::recorded_event& e) {
+    const auto node_id = e.stream.substr(actors::node_aggregate::stream("").size());
+    const auto n = sh->inv.get<actors::node_aggregate>(node_id);
+    if (!n)
+      return;
+    if (auto p = proxy_of(node_id, false))
+      caf::anon_send(p, member_atom::value, n->state.cluster_id());
   }
 
   void on_storage_event(const events::recorded_event& e) {
@@ -530,6 +554,8 @@ void agent_registry::on_event(const events::recorded_event& e) {
     impl_->on_storage_event(e);
   else if (e.type.starts_with("qx.events.v1.Network"))
     impl_->on_network_event(e);
+  else if (e.type == "qx.events.v1.NodeJoinedCluster" || e.type == "qx.events.v1.NodeLeftCluster")
+    impl_->on_membership_event(e);
 }
 
 json agent_registry::status(const std::string& node_id) const {

@@ -1,6 +1,7 @@
 // qx-node: the node agent. Opens libvirt, serves the host API, and, once the host is a member
 // of a control plane, keeps its session open. Prints "listening on HOST:PORT" when ready and,
 // while standalone, a registration token for the console.
+#include <qx/events/paths.hpp>
 #include <qx/node/agent_config.hpp>
 #include <qx/node/host_api.hpp>
 #include <qx/node/libvirt_hypervisor.hpp>
@@ -34,10 +35,12 @@ int main(int argc, char** argv) {
   int heartbeat_ms = 1000;
   bool no_token = false;
   qx::node::libvirt_options libvirt;
-  app.add_option("--config", config_path, "the agent's YAML config (written on registration)");
+  app.add_option("--config", config_path, "the agent's YAML config (written on registration)")
+      ->transform(qx::absolute_path, "", "PATH");
   app.add_option("--listen", listen, "host API address host:port (port 0: any free port)");
   app.add_option("--libvirt-uri", libvirt_uri, "libvirt connection (qemu:///system, test:///...)");
-  app.add_option("--pools-root", pools_root, "folder under which new storage pools are created");
+  app.add_option("--pools-root", pools_root, "folder under which new storage pools are created")
+      ->transform(qx::absolute_path, "", "PATH");
   app.add_option("--advertise-url", advertise,
                  "the host API's URL as the control plane reaches it (default http://<listen>)");
   app.add_option("--token-ttl", token_ttl, "registration token lifetime in seconds")
@@ -47,7 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--domain-type", libvirt.domain_type,
                  "libvirt domain type to define (kvm, qemu; default: kvm when offered)");
   app.add_option("--serial-log-dir", libvirt.serial_log_dir,
-                 "give every VM a serial console logged to DIR/<vm>.serial.log");
+                 "give every VM a serial console logged to DIR/<vm>.serial.log")
+      ->transform(qx::absolute_path, "", "PATH");
   app.add_flag("--no-token", no_token, "do not issue a registration token at start");
   CLI11_PARSE(app, argc, argv);
 

@@ -158,6 +158,8 @@ struct agent_session::impl {
         std::lock_guard lock{mutex};
         st.epoch = f.welcome().epoch();
         st.connected = true;
+        st.cluster_id = f.welcome().cluster_id();
+        st.cluster_known = true;
         ran.clear();
         queue.clear(); // commands of the previous epoch are stale now
       }
@@ -172,6 +174,12 @@ struct agent_session::impl {
         }
       }
       send_hello(f.welcome().epoch());
+      return;
+    }
+    if (f.has_membership()) {
+      std::lock_guard lock{mutex};
+      st.cluster_id = f.membership().cluster_id();
+      st.cluster_known = true;
       return;
     }
     if (!f.has_command())

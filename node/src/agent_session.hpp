@@ -36,6 +36,10 @@ struct session_state {
   std::uint64_t commands_dropped = 0; ///< stale epoch
   std::uint64_t reconnects = 0;
   std::string last_error;
+  /// The cluster the control plane lists this node in, as its Welcome and Membership frames
+  /// said (valid once `cluster_known`).
+  std::string cluster_id;
+  bool cluster_known = false;
 };
 
 class agent_session {

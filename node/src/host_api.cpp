@@ -456,7 +456,7 @@ class agent_impl final : public agent {
                            {"controlPlaneAddress", running_.control_plane_address},
                            {"agentKeySet", !running_.agent_key.empty()},
                            {"controlPlaneCertHash", running_.control_plane_cert_pin},
-                           {"clusterId", running_.cluster_id},
+                           {"clusterId", cluster_id_locked()},
                            {"listen", running_.listen},
                            {"libvirtUri", running_.libvirt_uri},
                            {"poolsRoot", running_.pools_root},
@@ -591,12 +591,22 @@ class agent_impl final : public agent {
                        on_disk->libvirt_uri != started_file_.libvirt_uri);
   }
 
+  /// The cluster as the control plane last said (its session), else as registered.
+  std::string cluster_id_locked() const {
+    if (session_) {
+      auto s = session_->state();
+      if (s.cluster_known)
+        return s.cluster_id;
+    }
+    return running_.cluster_id;
+  }
+
   json membership_json() {
     const bool restart = restart_needed();
     json j{{"status", status_with(restart)},
            {"nodeId", running_.node_id},
            {"controlPlaneAddress", running_.control_plane_address},
-           {"clusterId", running_.cluster_id},
+           {"clusterId", cluster_id_locked()},
            {"restartRequired", restart}};
     if (session_) {
       const auto s = session_->state();

@@ -5,6 +5,7 @@
 #include "qx/sim/run.hpp"
 
 #include <CLI/CLI.hpp>
+#include <qx/events/paths.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -17,9 +18,17 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   std::string out;
   run->add_option("scenario", file, "the scenario file (YAML)")->required();
-  run->add_option("--seed", seed, "the seed of the workloads")->capture_default_str();
-  run->add_option("--out", out, "folder for events.jsonl, metrics.csv, report.html, notes.txt");
-  CLI11_PARSE(app, argc, argv);
+  run->add_option("--seed", seed, "the seed of the workloads")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--out", out, "folder for events.jsonl, metrics.csv, report.html, notes.txt")
+      ->transform(qx::absolute_path, "", "PATH");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Unusable input exits 2, as a scenario that does not load does (help exits 0).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto s = qx::sim::load_scenario(file);
   if (!s) {

@@ -661,23 +661,43 @@ wrk_result parse_wrk(std::string output) {
   return r;
 }
 
-wrk_result run_wrk(const std::string& url, int seconds, const std::string& authorization = {}) {
+/// A wrk script that asks for each of `paths` in turn (each wrk thread from its own start), so
+/// a figure is never the speed of one cached answer.
+std::string write_paths_script(const std::string& file, const std::vector<std::string>& paths) {
+  std::ofstream out{file};
+  out << "local paths = {";
+  for (const auto& p : paths)
+    out << "\"" << p << "\",";
+  out << "}\nlocal i = math.random(#paths)\n"
+         "request = function()\n  i = i % #paths + 1\n"
+         "  return wrk.format(\"GET\", paths[i])\nend\n";
+  return file;
+}
+
+wrk_result run_wrk(const std::string& url, int seconds, const std::string& authorization = {},
+                   const std::string& script = {}) {
   auto command = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s " + url;
   if (!authorization.empty())
     command += " -H 'Authorization: " + authorization + "'";
+  if (!script.empty())
+    command += " -s " + script;
   auto r = parse_wrk(qx::test::run_shell(command + " 2>&1").out);
   r.command = command;
   return r;
 }
 
-/// A usable throughput figure: wrk printed one and (almost) every answer was 2xx.
+/// A usable throughput figure: wrk printed one and every answer was 2xx. A refusal (401, 404,
+/// 429, ...) is failed work, never throughput: the run is an error.
 bool wrk_usable(const wrk_result& r, const char* who) {
   if (r.per_s <= 0) {
     std::printf("error: wrk against %s printed no Requests/sec:\n%s\n", who, r.output.c_str());
     return false;
   }
-  if (r.non_2xx > 0)
-    std::printf("warning: %s answered %ld non-2xx responses during wrk\n", who, r.non_2xx);
+  if (r.non_2xx > 0) {
+    std::printf("error: %s answered %ld non-2xx responses during wrk: not a throughput\n%s\n", who,
+                r.non_2xx, r.output.c_str());
+    return false;
+  }
   if (!r.socket_errors.empty())
     std::printf("note: wrk against %s: %s\n", who, r.socket_errors.c_str());
   return true;
@@ -702,12 +722,21 @@ std::string nginx_config(const std::string& dir, int port, int workers) {
   return c;
 }
 
-/// Serves `body` as a static file from nginx and runs the same wrk command against it.
-std::optional<wrk_result> nginx_reference(const std::string& base, const std::string& body,
-                                          int seconds, int workers) {
+/// Serves each of `bodies` as a static file from nginx (vm-<i>.json) and runs the same wrk
+/// command against them, in turn as the qvdc run asks for its VMs.
+std::optional<wrk_result> nginx_reference(const std::string& base,
+                                          const std::vector<std::string>& bodies, int seconds,
+                                          int workers) {
   const auto dir = base + "/nginx";
   std::filesystem::create_directories(dir + "/www");
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    paths.push_back("/vm-" + std::to_string(i) + ".json");
+    std::ofstream{dir + "/www" + paths.back(), std::ios::binary} << bodies[i];
+  }
+  const auto& body = bodies.front();
   std::ofstream{dir + "/www/vm.json", std::ios::binary} << body;
+  const auto script = write_paths_script(dir + "/paths.lua", paths);
   const int port = free_port();
   std::ofstream{dir + "/nginx.conf"} << nginx_config(dir, port, workers);
   auto c = spawn({nginx_path, "-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"},
@@ -718,7 +747,7 @@ std::optional<wrk_result> nginx_reference(const std::string& base, const std::st
     sync_client check{port};
     const auto r = check.send(http::verb::get, "/vm.json");
     if (r.body == body)
-      out = run_wrk("http://127.0.0.1:" + std::to_string(port) + "/vm.json", seconds);
+      out = run_wrk("http://127.0.0.1:" + std::to_string(port), seconds, {}, script);
     else
       std::printf("error: nginx served %zu bytes, expected %zu\n", r.body.size(), body.size());
   } else {
@@ -1415,16 +1444,44 @@ std::optional<std::pair<std::string, std::string>> create_bench_vm(int port) {
   return std::make_pair(id, get.body);
 }
 
-bool phase_get(const options& o, const temp_dir& dir, int port, const std::string& id,
-               const std::string& vm_json, figures& out) {
-  const auto target = "/api/v1/vms/" + id;
-  std::printf("\n[1] GET %s (%zu-byte JSON body), wrk -t2 -c32 -d%ds\n", target.c_str(),
-              vm_json.size(), o.seconds);
-  const auto q = run_wrk("http://127.0.0.1:" + std::to_string(port) + target, o.seconds);
+/// The VMs the GET phases read, each with its JSON as GET answers it.
+struct bench_vms {
+  std::vector<std::string> ids;
+  std::vector<std::string> bodies;
+  [[nodiscard]] std::vector<std::string> paths() const {
+    std::vector<std::string> out;
+    for (const auto& id : ids)
+      out.push_back("/api/v1/vms/" + id);
+    return out;
+  }
+};
+
+constexpr std::size_t get_phase_vms = 64;
+
+std::optional<bench_vms> create_bench_vms(int port) {
+  bench_vms out;
+  for (std::size_t i = 0; i < get_phase_vms; ++i) {
+    auto vm = create_bench_vm(port);
+    if (!vm)
+      return std::nullopt;
+    out.ids.push_back(vm->first);
+    out.bodies.push_back(vm->second);
+  }
+  return out;
+}
+
+bool phase_get(const options& o, const temp_dir& dir, int port, const bench_vms& vms,
+               figures& out) {
+  const auto& vm_json = vms.bodies.front();
+  std::printf("\n[1] GET /api/v1/vms/{id} over %zu VMs in turn (%zu-byte JSON bodies), "
+              "wrk -t2 -c32 -d%ds\n",
+              vms.ids.size(), vm_json.size(), o.seconds);
+  const auto q = run_wrk("http://127.0.0.1:" + std::to_string(port), o.seconds, {},
+                         write_paths_script(dir.path + "/qvdc-paths.lua", vms.paths()));
   std::printf("    $ %s\n", q.command.c_str());
   if (!wrk_usable(q, "qvdc"))
     return false;
-  const auto n = nginx_reference(dir.path, vm_json, o.seconds, o.nginx_workers);
+  const auto n = nginx_reference(dir.path, vms.bodies, o.seconds, o.nginx_workers);
   if (!n || !wrk_usable(*n, "nginx"))
     return false;
   std::printf("    $ %s\n", n->command.c_str());
@@ -1486,7 +1543,8 @@ std::size_t count_non_2xx(const std::vector<sample>& samples) {
   }));
 }
 
-void phase_write(const options& o, int port, const std::string& vm_id, figures& out) {
+/// False (an error) when any write or reference read failed: failed work is never a figure.
+bool phase_write(const options& o, int port, const std::string& vm_id, figures& out) {
   std::printf("\n[2] writes at %.0f/s for %.1f s, open loop over %d keep-alive connections "
               "(latency from the scheduled send time)\n",
               o.rate, o.write_seconds, o.connections);
@@ -1507,8 +1565,9 @@ void phase_write(const options& o, int port, const std::string& vm_id, figures& 
   if (!writes.first_error().empty())
     std::printf("    transport errors: %zu, first: %s\n", writes.transport_errors(),
                 writes.first_error().c_str());
-  if (const auto bad = count_non_2xx(s); bad > 0)
-    std::printf("    warning: %zu of %zu writes did not answer 2xx\n", bad, s.size());
+  const auto bad_writes = count_non_2xx(s);
+  if (bad_writes > 0)
+    std::printf("    error: %zu of %zu writes did not answer 2xx\n", bad_writes, s.size());
   out.write_p99_ms = all.p99;
 
   const double ref_seconds = std::min(o.write_seconds, 5.0);
@@ -1518,9 +1577,11 @@ void phase_write(const options& o, int port, const std::string& vm_id, figures& 
                   nullptr};
   const auto r = reads.run(o.rate, ref_seconds, 15s);
   print_latency("same-run reference: GET same rate", percentiles_of(latencies_ms(r)));
-  if (const auto bad = count_non_2xx(r); bad > 0)
-    std::printf("    warning: %zu of %zu reference GETs did not answer 200 (%s)\n", bad, r.size(),
-                status_counts(r).c_str());
+  const auto bad_reads = count_non_2xx(r);
+  if (bad_reads > 0)
+    std::printf("    error: %zu of %zu reference GETs did not answer 200 (%s)\n", bad_reads,
+                r.size(), status_counts(r).c_str());
+  return bad_writes == 0 && bad_reads == 0;
 }
 
 // --- fan-out ---
@@ -1867,14 +1928,14 @@ bool phase_auth(const options& o, const temp_dir& dir, figures& out) {
     return false;
   }
   g_authorization = "Bearer " + token;
-  const auto vm = create_bench_vm(server.port());
-  if (!vm) {
+  const auto vms = create_bench_vms(server.port());
+  if (!vms) {
     g_authorization.clear();
     return false;
   }
-  const auto target = "/api/v1/vms/" + vm->first;
-  const auto q = run_wrk("http://127.0.0.1:" + std::to_string(server.port()) + target, o.seconds,
-                         g_authorization);
+  const auto q =
+      run_wrk("http://127.0.0.1:" + std::to_string(server.port()), o.seconds, g_authorization,
+              write_paths_script(dir.path + "/auth-paths.lua", vms->paths()));
   std::printf("    $ %s\n", q.command.c_str());
   if (!wrk_usable(q, "qvdc (authentication on)")) {
     g_authorization.clear();
@@ -1885,7 +1946,10 @@ bool phase_auth(const options& o, const temp_dir& dir, figures& out) {
   std::printf("    same-run reference, --no-auth %7.0f req/s ([1]); auth_get_ratio %.3f\n",
               out.get_per_s, q.per_s / out.get_per_s);
   figures writes;
-  phase_write(o, server.port(), vm->first, writes);
+  if (!phase_write(o, server.port(), vms->ids.front(), writes)) {
+    g_authorization.clear();
+    return false;
+  }
   out.auth_write_p99_ms = writes.write_p99_ms;
   std::printf(
       "    writes p99 with authentication and audit %s ms; same-run reference ([2]) %s ms\n",
@@ -1915,13 +1979,14 @@ int run(const options& o) {
               server.port(), dir.path.c_str(), load_average().c_str());
   if (!wait_for_status(server.port(), "/ready", 200, 10s))
     std::printf("warning: GET /ready did not answer 200 within 10 s\n");
-  const auto vm = create_bench_vm(server.port());
-  if (!vm)
+  const auto vms = create_bench_vms(server.port());
+  if (!vms)
     return 1;
   figures fig;
-  if (!phase_get(o, dir, server.port(), vm->first, vm->second, fig))
+  if (!phase_get(o, dir, server.port(), *vms, fig))
     return 1;
-  phase_write(o, server.port(), vm->first, fig);
+  if (!phase_write(o, server.port(), vms->ids.front(), fig))
+    return 1;
   // Every count of watchers with one frame per message; then the most watchers again with
   // batch=N, the mode for clients that follow everything. The headline watch figure is that
   // last run (the run with the most watchers when --batch 1).

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -59,11 +60,12 @@ std::string vm_id(const std::string& prefix, std::size_t i) {
 
 using make_command = std::function<vm::command(std::size_t)>;
 
-/// Sends `total` commands over ids [0, n) with `concurrency` in flight; returns commands/s.
-double drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
-             const std::string& prefix, std::size_t n, std::size_t concurrency, std::size_t total,
-             const make_command& make) {
-  std::promise<std::size_t> done;
+/// Sends `total` commands over ids [0, n) with `concurrency` in flight; returns commands/s, or
+/// nullopt when any command was refused or failed (printed): failed work is never a figure.
+std::optional<double> drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
+                            const std::string& prefix, std::size_t n, std::size_t concurrency,
+                            std::size_t total, const make_command& make) {
+  std::promise<std::pair<std::size_t, std::string>> done;
   auto finished = done.get_future();
   const auto started = clock_type::now();
   sys.spawn(
@@ -72,6 +74,7 @@ double drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
           std::size_t sent = 0;
           std::size_t answered = 0;
           std::size_t failed = 0;
+          std::string first_error;
         };
         auto c = std::make_shared<counters>();
         auto send_next = std::make_shared<std::function<void()>>();
@@ -83,11 +86,11 @@ double drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
                         command_request<vm_aggregate>{
                             vm_id(prefix, i % n), make(i), {"bench", "", "", "", {}}})
               .then([=, &done](command_outcome& r) {
-                if (!r)
-                  ++c->failed;
+                if (!r && c->failed++ == 0)
+                  c->first_error = r.error().to_string();
                 if (++c->answered == total) {
                   *send_next = nullptr; // break the closure's reference to itself
-                  done.set_value(c->failed);
+                  done.set_value({c->failed, c->first_error});
                 } else {
                   (*send_next)();
                 }
@@ -97,10 +100,13 @@ double drive(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
           (*send_next)();
       },
       0);
-  const auto failed = finished.get();
+  const auto [failed, first_error] = finished.get();
   const auto secs = std::chrono::duration<double>(clock_type::now() - started).count();
-  if (failed > 0)
-    std::fprintf(stderr, "warning: %zu of %zu commands failed\n", failed, total);
+  if (failed > 0) {
+    std::printf("error: %zu of %zu commands failed; the first: %s\n", failed, total,
+                first_error.c_str());
+    return std::nullopt;
+  }
   return static_cast<double>(total) / secs;
 }
 
@@ -112,13 +118,16 @@ events::v1::VmSpec spec() {
   return s;
 }
 
-/// Creates, starts and confirms `n` running VMs named prefix0 .. prefix<n-1>.
-void populate(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
+/// Creates, starts and confirms `n` running VMs named prefix0 .. prefix<n-1>; false on a
+/// failed command (printed).
+bool populate(caf::actor_system& sys, const directory_actor<vm_aggregate>& dir,
               const std::string& prefix, std::size_t n) {
-  drive(sys, dir, prefix, n, 1024, n, [](std::size_t) { return vm::command{vm::create{spec()}}; });
-  drive(sys, dir, prefix, n, 1024, n, [](std::size_t) { return vm::command{vm::start{"node-1"}}; });
-  drive(sys, dir, prefix, n, 1024, n,
-        [](std::size_t) { return vm::command{vm::confirm_running{}}; });
+  return drive(sys, dir, prefix, n, 1024, n,
+               [](std::size_t) { return vm::command{vm::create{spec()}}; }) &&
+         drive(sys, dir, prefix, n, 1024, n,
+               [](std::size_t) { return vm::command{vm::start{"node-1"}}; }) &&
+         drive(sys, dir, prefix, n, 1024, n,
+               [](std::size_t) { return vm::command{vm::confirm_running{}}; });
 }
 
 /// Activates ids prefix0 .. prefix<n-1> with a read each, 1024 in flight.
@@ -209,16 +218,19 @@ int main(int argc, char** argv) {
     // A fresh directory per size.
     auto vms = spawn_directory<vm_aggregate>(sys, **store, dcfg);
     const auto prefix = "size" + std::to_string(n) + "-";
-    populate(sys, vms, prefix, n);
+    if (!populate(sys, vms, prefix, n))
+      return 1;
     for (auto c : concurrencies) {
       const std::size_t total =
           c == 1 ? (quick ? 200 : 2'000) : (quick ? 2'000 : std::max<std::size_t>(50'000, n));
       const auto rate = drive(sys, vms, prefix, n, c, total,
                               [](std::size_t) { return vm::command{vm::reboot{}}; });
-      std::printf("%10zu %12zu %14.0f\n", n, c, rate);
+      if (!rate)
+        return 1;
+      std::printf("%10zu %12zu %14.0f\n", n, c, *rate);
       std::fflush(stdout);
       if (n == sizes.back() && c == 1024)
-        headline = rate;
+        headline = *rate;
     }
     // Memory: a fresh directory activates every aggregate by reading it (no writes, so the
     // log's memtables do not grow); the RSS growth over the count is the cost of an idle one.
@@ -247,9 +259,10 @@ int main(int argc, char** argv) {
     directory_config c = dcfg;
     c.snapshot_every = snapshot_every;
     auto writer = spawn_directory<vm_aggregate>(sys, **store, c);
-    populate(sys, writer, prefix, count);
-    drive(sys, writer, prefix, count, 256, count * history,
-          [](std::size_t) { return vm::command{vm::reboot{}}; });
+    if (!populate(sys, writer, prefix, count) ||
+        !drive(sys, writer, prefix, count, 256, count * history,
+               [](std::size_t) { return vm::command{vm::reboot{}}; }))
+      return -1.0;
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     auto reader = spawn_directory<vm_aggregate>(sys, **store, c);
     const auto us = activation_us(sys, reader, prefix, count);
@@ -258,6 +271,8 @@ int main(int argc, char** argv) {
   };
   const auto from_snapshot = activation("snap-", 64);
   const auto from_replay = activation("full-", 0);
+  if (from_snapshot < 0 || from_replay < 0)
+    return 1;
   std::printf("activation of a VM with %zu events: %.1f us from snapshot + tail, %.1f us from "
               "full replay (%.1fx)\n",
               history + 3, from_snapshot, from_replay, from_replay / from_snapshot);

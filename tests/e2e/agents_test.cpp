@@ -113,8 +113,14 @@ TEST_F(e2e_agents, every_registration_error_code) {
   const auto url = agents_["n"].url();
   expect_code({{"hostUrl", url}, {"token", ""}}, 422, "TOKEN_MISSING");
   expect_code({{"hostUrl", url}, {"token", "not-a-token"}}, 422, "TOKEN_INVALID");
-  std::this_thread::sleep_for(1200ms);
-  expect_code({{"hostUrl", url}, {"token", agents_["n"].token}}, 422, "TOKEN_EXPIRED");
+  // A discovery only checks the token (it spends it when registering): ask until the host's
+  // one-second TTL has passed, within a deadline.
+  const json with_token{{"hostUrl", url}, {"token", agents_["n"].token}};
+  ASSERT_TRUE(eventually([&] {
+    const auto j = body_json(api_->post("/api/v1/nodes/discover", with_token.dump()));
+    return j.contains("error") && j["error"].value("code", "") == "TOKEN_EXPIRED";
+  })) << diagnostics();
+  expect_code(with_token, 422, "TOKEN_EXPIRED");
 
   canned_server not_found{canned_server::http(404, "text/plain", "no such page")};
   expect_code({{"hostUrl", not_found.url()}, {"token", "t"}}, 502, "HOST_FIRMWARE_OUTDATED");
@@ -145,6 +151,33 @@ TEST_F(e2e_agents, every_registration_error_code) {
   expect_code({{"hostUrl", url}, {"token", "t"}, {"evil", 1}}, 400, "INVALID_ARGUMENT");
   expect_code({{"hostUrl", url}, {"token", std::string(600, 'x')}}, 400, "INVALID_ARGUMENT");
   EXPECT_EQ(body_json(api_->get("/api/v1/nodes")).value("items", json::array()).size(), 0u);
+}
+
+TEST_F(e2e_agents, the_host_names_the_cluster_the_control_plane_lists_it_in) {
+  auto& a = add_agent("m", 4, 8192);
+  const auto r = discover("m", "node-m");
+  ASSERT_EQ(r.status, 201u) << r.body << diagnostics();
+  const auto cluster_of_host = [&] {
+    return body_json(a.client->get("/api/v1/cluster/status")).value("clusterId", "?");
+  };
+  ASSERT_TRUE(eventually([&] { return cluster_of_host().empty(); })) << diagnostics();
+  ASSERT_EQ(api_->post("/api/v1/clusters", json{{"id", "c1"}, {"name", "c1"}}.dump()).status, 201u);
+  ASSERT_LT(api_->post("/api/v1/clusters/c1/nodes/node-m", "{}").status, 300u);
+  EXPECT_EQ(get("/api/v1/nodes/node-m").value("clusterId", ""), "c1");
+  EXPECT_TRUE(eventually([&] { return cluster_of_host() == "c1"; })) << cluster_of_host();
+  // A restarted agent hears it again in its session's welcome.
+  agents_["m"].proc->stop(SIGKILL);
+  start_agent("m");
+  EXPECT_TRUE(eventually([&] {
+    return body_json(agents_["m"].client->get("/api/v1/cluster/status")).value("clusterId", "") ==
+           "c1";
+  })) << diagnostics();
+  ASSERT_LT(api_->del("/api/v1/clusters/c1/nodes/node-m").status, 300u);
+  EXPECT_TRUE(eventually([&] {
+    return body_json(agents_["m"].client->get("/api/v1/cluster/status"))
+        .value("clusterId", "?")
+        .empty();
+  })) << diagnostics();
 }
 
 TEST_F(e2e_agents, network_unreachable_is_named) {

@@ -1,14 +1,28 @@
-# Runs clang-tidy (the repo's .clang-tidy, warnings are errors) over the production sources of
-# FOLDERS (a comma-separated list of top-level folders; all of them when empty).
-string(REPLACE "," ";" FOLDERS "${FOLDERS}")
-if(NOT FOLDERS)
-  set(FOLDERS events actors projections api node sim app net security)
-endif()
+# Runs clang-tidy (the repo's .clang-tidy, warnings are errors) over the production sources:
+# part PART (0-based) of PARTS, i.e. every PARTS-th file of the sorted list starting at PART
+# (all of them when PARTS is unset).
+set(folders events actors projections api node sim app net security)
 set(globs)
-foreach(folder IN LISTS FOLDERS)
+foreach(folder IN LISTS folders)
   list(APPEND globs ${ROOT}/${folder}/*.cpp)
 endforeach()
-file(GLOB_RECURSE files ${globs})
+file(GLOB_RECURSE all_files ${globs})
+list(SORT all_files)
+if(NOT PARTS)
+  set(PARTS 1)
+  set(PART 0)
+endif()
+set(files)
+set(index 0)
+foreach(f IN LISTS all_files)
+  math(EXPR slot "${index} % ${PARTS}")
+  if(slot EQUAL PART)
+    list(APPEND files ${f})
+  endif()
+  math(EXPR index "${index} + 1")
+endforeach()
+list(LENGTH files count)
+message(STATUS "clang-tidy part ${PART} of ${PARTS}: ${count} files")
 # GCC-only flags in the compile commands (-Wno-restrict) are unknown to clang: ignore them.
 execute_process(COMMAND ${CLANG_TIDY} -p ${BUILD} --quiet --extra-arg=-Wno-unknown-warning-option
                         ${files} RESULT_VARIABLE rc)

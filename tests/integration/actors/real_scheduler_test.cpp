@@ -117,9 +117,11 @@ TEST_F(real_scheduler, passivated_aggregates_come_back_from_their_snapshots) {
   self->request(dir, caf::infinite, get_atom::value, std::string{"vm-1"})
       .receive([&](state_outcome<vm_aggregate>& s) { before = s->state.SerializeAsString(); },
                [](caf::error&) { FAIL(); });
-  // Wait (bounded) until the directory reports the passivation.
+  // The idle timeout runs on the real clock here: poll the directory's own count until it
+  // reports the passivation, within a deadline (the poll interval is not a synchronisation).
   directory_stats stats;
-  for (int i = 0; i < 200 && stats.passivations == 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (stats.passivations == 0 && std::chrono::steady_clock::now() < deadline) {
     self->request(dir, caf::infinite, stats_atom::value)
         .receive([&](directory_stats& s) { stats = s; }, [](caf::error&) {});
     if (stats.passivations == 0)
