@@ -7,7 +7,7 @@
 // curl right away. A second start over the same data directory finds the nodes registered:
 // the agents reconnect by themselves.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <sys/types.h>
 

@@ -3,7 +3,7 @@
 #include "demo_history.hpp"
 #include "open_log.hpp"
 
-#include <qx/events/paths.hpp>
+#include <qx/base/paths.hpp>
 #include <qx/events/payload_json.hpp>
 #include <qx/events/verify.hpp>
 

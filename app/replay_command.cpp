@@ -3,7 +3,7 @@
 #include "open_log.hpp"
 
 #include <qx/api/replay.hpp>
-#include <qx/events/paths.hpp>
+#include <qx/base/paths.hpp>
 
 #include <CLI/CLI.hpp>
 

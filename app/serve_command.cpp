@@ -3,7 +3,7 @@
 #include "demo_datacenter.hpp"
 
 #include <qx/api/server.hpp>
-#include <qx/events/paths.hpp>
+#include <qx/base/paths.hpp>
 
 #include <CLI/CLI.hpp>
 

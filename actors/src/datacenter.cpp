@@ -1,4 +1,5 @@
 #include "qx/actors/datacenter.hpp"
+#include "qx/actors/dropped_outcome.hpp"
 
 #include "qx/actors/domain/placement.hpp"
 
@@ -103,7 +104,9 @@ void release(coordinator_pointer self, const std::string& node_id, const std::st
   if (node_id.empty())
     return;
   const auto m = side_meta(meta);
-  send<node_aggregate>(self, node_id, node::release{vm_id}, m, [](command_outcome) {});
+  send<node_aggregate>(self, node_id, node::release{vm_id}, m, [](const command_outcome& r) {
+    drop_outcome("placement", "release of a reservation", r);
+  });
 }
 
 /// Everything placement needs about one VM, then the choice; `exclude` is never chosen.
@@ -377,7 +380,9 @@ handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req
                     self, req.id, req.command, req.meta, [=](command_outcome added) mutable {
                       if (!added)
                         send<node_aggregate>(self, node_id, node::leave_cluster{req.id}, m,
-                                             [](command_outcome) {});
+                                             [](const command_outcome& r) {
+                                               drop_outcome("clusters", "undo of a join", r);
+                                             });
                       rp.deliver(std::move(added));
                     });
               });

@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include <qx/actors/dropped_outcome.hpp>
+
 #include <prometheus/text_serializer.h>
 
 namespace qx::api {
@@ -32,7 +34,12 @@ metrics::metrics()
       latency_(prometheus::BuildHistogram()
                    .Name("qvdc_http_request_duration_seconds")
                    .Help("Time from a request's arrival to its answer, by route pattern")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+      dropped_failures_(prometheus::BuildGauge()
+                            .Name("qvdc_dropped_outcome_failures")
+                            .Help("Commands nobody waits for (reactors, agent reports, undo "
+                                  "steps) that failed since start, by component")
+                            .Register(*registry_)) {
   auto& r = *registry_;
   watch_clients_ = gauge(r, "qvdc_watch_clients", "WebSocket watchers connected");
   in_flight_ = gauge(r, "qvdc_api_commands_in_flight", "Commands waiting for the actors");
@@ -89,6 +96,8 @@ std::string metrics::render(const snapshot& s) {
     append_queue_->Set(static_cast<double>(s.store.queue_depth));
     projection_failed_->Set(s.projection_failed ? 1.0 : 0.0);
     projection_skipped_->Set(static_cast<double>(s.projection_skipped));
+    for (const auto& [component, n] : actors::dropped_failures())
+      dropped_failures_.Add({{"component", component}}).Set(static_cast<double>(n));
     advance(*appends_ok_, s.store.appends_ok, last_.appends_ok);
     advance(*appends_failed_, s.store.appends_failed, last_.appends_failed);
     advance(*append_conflicts_, s.store.conflicts, last_.conflicts);

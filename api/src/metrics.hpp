@@ -59,6 +59,7 @@ class metrics {
   prometheus::Gauge* append_queue_;
   prometheus::Gauge* projection_failed_;
   prometheus::Gauge* projection_skipped_;
+  prometheus::Family<prometheus::Gauge>& dropped_failures_;
   prometheus::Counter* appends_ok_;
   prometheus::Counter* appends_failed_;
   prometheus::Counter* append_conflicts_;

@@ -5,7 +5,7 @@
 // and versions, and encodes the chained records. The store then makes the batch durable (or
 // not) as a whole.
 
-#include "qx/events/error.hpp"
+#include "qx/base/error.hpp"
 #include "qx/events/types.hpp"
 
 #include <cstdint>

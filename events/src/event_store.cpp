@@ -2,8 +2,8 @@
 
 #include "store_checks.hpp"
 
+#include "qx/base/utf8.hpp"
 #include "qx/events/text_fields.hpp"
-#include "qx/events/utf8.hpp"
 
 #include <future>
 

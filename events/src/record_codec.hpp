@@ -4,7 +4,7 @@
 // SHA-256 of every byte before it. Both stores write and read records through this file, so
 // the in-memory and RocksDB logs hold the same bytes for the same appends.
 
-#include "qx/events/error.hpp"
+#include "qx/base/error.hpp"
 #include "qx/events/types.hpp"
 
 #include <cstdint>

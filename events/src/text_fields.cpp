@@ -1,6 +1,6 @@
 #include "qx/events/text_fields.hpp"
 
-#include "qx/events/utf8.hpp"
+#include "qx/base/utf8.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>

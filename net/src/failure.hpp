@@ -2,7 +2,7 @@
 
 // How a transport failure reads to a user: the registration error codes of the design guide.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <boost/system/error_code.hpp>
 

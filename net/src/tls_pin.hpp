@@ -3,7 +3,7 @@
 // Checking the peer of a TLS client connection against a pinned public key (the control
 // plane's "sha256:<hex>" given at join), instead of a CA and a host name.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 #include <qx/security/secrets.hpp>
 #include <qx/security/tls_identity.hpp>
 

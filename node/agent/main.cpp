@@ -1,7 +1,7 @@
 // qx-node: the node agent. Opens libvirt, serves the host API, and, once the host is a member
 // of a control plane, keeps its session open. Prints "listening on HOST:PORT" when ready and,
 // while standalone, a registration token for the console.
-#include <qx/events/paths.hpp>
+#include <qx/base/paths.hpp>
 #include <qx/node/agent_config.hpp>
 #include <qx/node/host_api.hpp>
 #include <qx/node/libvirt_hypervisor.hpp>

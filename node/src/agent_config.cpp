@@ -1,7 +1,7 @@
 #include "qx/node/agent_config.hpp"
 
-#include "qx/events/mapping_keys.hpp"
-#include "qx/events/utf8.hpp"
+#include "qx/base/mapping_keys.hpp"
+#include "qx/base/utf8.hpp"
 #include "qx/node/validate.hpp"
 #include "qx/security/tls_identity.hpp"
 

@@ -3,6 +3,7 @@
 #include "telemetry.hpp"
 
 #include <qx/agent/v1/session.pb.h>
+#include <qx/base/log.hpp>
 #include <qx/net/ws_client.hpp>
 
 #include <arpa/inet.h>
@@ -55,7 +56,7 @@ std::string gateway_of(const std::string& cidr) {
 }
 
 void log_line(const std::string& what) {
-  std::cerr << "qx-node: " << what << '\n';
+  log::info("agent-session", what);
 }
 
 } // namespace

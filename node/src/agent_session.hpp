@@ -8,7 +8,7 @@
 
 #include "qx/node/hypervisor.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstdint>

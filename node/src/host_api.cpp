@@ -9,7 +9,7 @@
 
 #include "qx/node/pool_files.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 #include <qx/net/http_fetch.hpp>
 #include <qx/net/http_status.hpp>
 #include <qx/net/url.hpp>

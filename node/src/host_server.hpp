@@ -6,7 +6,7 @@
 
 #include "qx/node/host_api.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <cstdint>
 #include <functional>

@@ -1,6 +1,6 @@
 #include "qx/node/pool_files.hpp"
 
-#include "qx/events/utf8.hpp"
+#include "qx/base/utf8.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

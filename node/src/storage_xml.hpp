@@ -1,6 +1,6 @@
 #pragma once
 
-#include "qx/events/error.hpp"
+#include "qx/base/error.hpp"
 #include "qx/node/types.hpp"
 
 #include <string>

@@ -1,6 +1,6 @@
 #include "qx/node/validate.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 
 #include <charconv>
 #include <cstdint>

@@ -1,8 +1,6 @@
 #include "qx/projections/host.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <iostream>
+#include <qx/base/log.hpp>
 
 namespace qx::projections {
 
@@ -55,12 +53,8 @@ void host::on_failure(const error& e) {
   // A broken invariant of the log itself (a record that does not read back): the models
   // stop where they are, loudly, and the control plane stays up to tell why (/ready,
   // qvdc_projection_failed, this line) rather than answering from models that skip history.
-  std::cerr << nlohmann::json{{"level", "error"},
-                              {"msg", "read models stopped: the log cannot be read"},
-                              {"position", position_.load() + 1},
-                              {"error", e.to_string()}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  log::error("read-models", "read models stopped: the log cannot be read",
+             {{"position", position_.load() + 1}, {"error", e.to_string()}});
   events::recorded_event at;
   at.position = position_.load() + 1;
   at.stream = "log";
@@ -96,14 +90,11 @@ bool host::on_event(const events::recorded_event& e) {
     // decode) is skipped and reported, never a reason to stop serving.
     skipped_seen_ = skipped;
     const auto last = inventory_.last_skipped();
-    std::cerr << nlohmann::json{{"level", "warn"},
-                                {"msg", "read model skipped an event it cannot apply"},
-                                {"position", last.position},
-                                {"stream", last.stream},
-                                {"reason", last.reason},
-                                {"skipped", skipped}}
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+    log::warn("read-models", "read model skipped an event it cannot apply",
+              {{"position", last.position},
+               {"stream", last.stream},
+               {"reason", last.reason},
+               {"skipped", skipped}});
     alerts_.raise_operational(e, "event_skipped", "warning",
                               "the read models skipped event " + std::to_string(last.position) +
                                   " of " + last.stream + ": " + last.reason);

@@ -131,10 +131,10 @@ std::string engine::cluster_of(const std::string& vm) const {
 
 // ---- setup ------------------------------------------------------------------------------
 
-void engine::set_up() {
+status engine::set_up() {
   auto dc = actors::spawn_datacenter(*sys_, *store_);
   if (!dc)
-    throw std::runtime_error(dc.error().to_string());
+    return std::move(dc).error();
   dc_ = std::move(*dc);
   actors::drs::config drs_cfg;
   drs_cfg.hold = 2 * scenario_.drs_interval;
@@ -176,6 +176,7 @@ void engine::set_up() {
   for (const auto& v : scenario_.vms)
     start_vm(v.id, v.host);
   settle();
+  return {};
 }
 
 void engine::create_vm(const vm_spec& v) {
@@ -587,7 +588,8 @@ void engine::step() {
 }
 
 result<run_result> engine::play() {
-  set_up();
+  if (auto ok = set_up(); !ok)
+    return std::move(ok).error();
   for (now_ = 0ms; now_ <= scenario_.duration; now_ += opts_.step) {
     if (now_.count() > 0)
       sched_->advance_time(opts_.step);

@@ -12,7 +12,7 @@
 #include <qx/actors/domain/cluster_view.hpp>
 #include <qx/actors/message_types.hpp>
 #include <qx/actors/reactors.hpp>
-#include <qx/events/clock.hpp>
+#include <qx/base/clock.hpp>
 #include <qx/events/event_store.hpp>
 
 #include <caf/all.hpp>
@@ -49,7 +49,7 @@ class engine {
   };
 
   // Setup and the time loop.
-  void set_up();
+  status set_up();
   void step();
   void settle();
   void observe(const events::recorded_event& e);

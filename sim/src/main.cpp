@@ -5,7 +5,7 @@
 #include "qx/sim/run.hpp"
 
 #include <CLI/CLI.hpp>
-#include <qx/events/paths.hpp>
+#include <qx/base/paths.hpp>
 
 #include <chrono>
 #include <iostream>

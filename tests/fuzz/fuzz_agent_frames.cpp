@@ -28,7 +28,7 @@
 #include "telemetry.hpp"
 
 #include <qx/agent/v1/session.pb.h>
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 #include <qx/net/ws_client.hpp>
 
 #include <arpa/inet.h>

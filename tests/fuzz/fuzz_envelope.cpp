@@ -1,5 +1,5 @@
 // Stored records and their payloads (events/src/record_codec.cpp, payload_json.cpp,
-// text_fields.cpp, event_store.cpp's validate, api/src/event_json.cpp).
+// text_fields.cpp, event_store.cpp's validate, api/src/http/event_json.cpp).
 //
 // Input: one mode byte, then:
 //   mode 0  a stored record as RocksDB holds it (envelope + hash trailer), decoded at
@@ -28,9 +28,9 @@
 
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <qx/base/utf8.hpp>
 #include <qx/events/event_store.hpp>
 #include <qx/events/payload_json.hpp>
-#include <qx/events/utf8.hpp>
 
 #if __has_include(<qx/events/text_fields.hpp>)
 #include <qx/events/text_fields.hpp>

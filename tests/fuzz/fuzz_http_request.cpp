@@ -1,7 +1,7 @@
 // One HTTP/1.1 request as `qvdc serve` reads it off a socket: Beast's request parser with the
 // server's limits, the target split by qx::net::split_target, the head mapped as
-// net_sessions.hpp's request_of maps it, then routing on the real route table (router.cpp's
-// make_router over the registrations of api/src/handlers_*.cpp, see gen_routes.cmake), the
+// http_session.hpp's request_of maps it, then routing on the real route table (router.cpp's
+// make_router over the registrations of api/src/handlers/handlers_*.cpp, see gen_routes.cmake), the
 // route's policy, the body checks dispatch() makes, and the audit record of the request
 // through the store's validate() and the record codec.
 //
@@ -33,8 +33,8 @@
 #endif
 
 #include <qx/api/http.hpp>
+#include <qx/base/utf8.hpp>
 #include <qx/events/event_store.hpp>
-#include <qx/events/utf8.hpp>
 #include <qx/events/v1/access.pb.h>
 #include <qx/net/url.hpp>
 

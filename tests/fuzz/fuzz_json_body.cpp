@@ -1,4 +1,4 @@
-// Request bodies (api/src/json_codec.cpp): what every route's decoder is made of.
+// Request bodies (api/src/http/json_codec.cpp): what every route's decoder is made of.
 //
 // Input: a message type name ("qx.events.v1.VmSpec"; any other text picks a type by its hash),
 // '\n', then the body as the client sent it.
@@ -20,7 +20,7 @@
 #include <json_codec.hpp>
 
 #include <google/protobuf/dynamic_message.h>
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 
 #include <cmath>
 #include <memory>

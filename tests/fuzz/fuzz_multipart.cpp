@@ -1,4 +1,4 @@
-// multipart/form-data (api/src/multipart.cpp), as POST /api/v1/images/upload reads it.
+// multipart/form-data (api/src/images/multipart.cpp), as POST /api/v1/images/upload reads it.
 //
 // Input: one flags byte, the Content-Type line, '\n', then the body. The flags pick small
 // limits (bit 7) and seed the chunking.

@@ -11,11 +11,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 bool is_member(const state& s, const std::string& node_id) {
   return std::find(s.node_ids().begin(), s.node_ids().end(), node_id) != s.node_ids().end();

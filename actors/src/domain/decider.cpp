@@ -1,6 +1,6 @@
 #include "qx/actors/domain/decider.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 
 #include <algorithm>
 

@@ -11,11 +11,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 status check_create(const create& cmd) {
   if (auto ok = check_name("name", cmd.name, 80); !ok)

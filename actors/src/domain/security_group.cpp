@@ -14,11 +14,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 status check_rule(const SecurityRule& r) {
   if (r.direction() != "inbound" && r.direction() != "outbound")

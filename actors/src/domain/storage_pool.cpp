@@ -12,11 +12,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 /// The settings each pool type requires (and allows).
 const std::map<std::string, std::set<std::string>>& required_settings() {

@@ -10,11 +10,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 status check_hash(const std::string& hash) {
   if (hash.rfind("$argon2id$", 0) != 0 || hash.size() > 256)

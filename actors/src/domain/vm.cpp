@@ -41,11 +41,7 @@ VmPowerStateChanged move(const state& s, const char* to, std::string node,
   return ev;
 }
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 const snapshots::v1::VmSnapshotInfo* find_snapshot(const state& s, std::string_view name) {
   for (const auto& snap : s.snapshots())

@@ -11,11 +11,7 @@ namespace {
 using namespace events::v1;
 using detail::overloaded;
 
-decision<event> one(event e) {
-  std::vector<event> out;
-  out.push_back(std::move(e));
-  return out;
-}
+constexpr auto one = &one_event<event>;
 
 bool attached_to(const state& s, const std::string& vm_id) {
   return std::find(s.attached_vm_ids().begin(), s.attached_vm_ids().end(), vm_id) !=

@@ -1,6 +1,7 @@
 // The DRS actor: feeds its controller, runs a pass per interval, records each decision, then
 // sends the migrations it decided. A refused migration is recorded as a rejected
 // recommendation with the refusal's code.
+#include "qx/actors/dropped_outcome.hpp"
 #include "qx/actors/reactors.hpp"
 #include "reactor_io.hpp"
 
@@ -19,7 +20,9 @@ void perform(drs_pointer self, drs::actions a, std::function<void(status)> done)
        done = std::move(done)](status s) {
         if (s)
           for (const auto& c : nodes)
-            self->request(self->state.coordinator, caf::infinite, c).then([](command_outcome&) {});
+            self->request(self->state.coordinator, caf::infinite, c).then([](command_outcome& r) {
+              drop_outcome("drs", "node command", r);
+            });
         if (s)
           for (const auto& m : migrations)
             self->request(self->state.coordinator, caf::infinite, m)

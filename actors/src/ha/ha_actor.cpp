@@ -1,6 +1,7 @@
 // The HA actor: feeds its controller, ticks per interval, records each decision, then sends
 // the node and VM commands and the restarts. A refused restart is handed back to the
 // controller, which retries it elsewhere.
+#include "qx/actors/dropped_outcome.hpp"
 #include "qx/actors/reactors.hpp"
 #include "reactor_io.hpp"
 
@@ -19,9 +20,13 @@ void perform(ha_pointer self, ha::actions a) {
                   return; // nothing decided is acted on unless it is recorded
                 auto& dc = self->state.coordinator;
                 for (const auto& c : a.node_commands)
-                  self->request(dc, caf::infinite, c).then([](command_outcome&) {});
+                  self->request(dc, caf::infinite, c).then([](command_outcome& r) {
+                    drop_outcome("ha", "node command", r);
+                  });
                 for (const auto& c : a.vm_commands)
-                  self->request(dc, caf::infinite, c).then([](command_outcome&) {});
+                  self->request(dc, caf::infinite, c).then([](command_outcome& r) {
+                    drop_outcome("ha", "vm command", r);
+                  });
                 for (const auto& st : a.starts)
                   self->request(dc, caf::infinite, st).then([self, st](placement_outcome& r) {
                     if (!r)

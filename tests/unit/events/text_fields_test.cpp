@@ -3,9 +3,9 @@
 // with the bad bytes shown escaped.
 #include "record_codec.hpp"
 
+#include <qx/base/utf8.hpp>
 #include <qx/events/memory_store.hpp>
 #include <qx/events/text_fields.hpp>
-#include <qx/events/utf8.hpp>
 #include <qx/events/v1/access.pb.h>
 #include <qx/events/v1/envelope.pb.h>
 #include <qx/events/v1/vm.pb.h>

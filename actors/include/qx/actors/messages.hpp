@@ -3,7 +3,7 @@
 // The values actors exchange. They never leave the process (the node agent speaks protobuf
 // over WebSocket), so they are allowed as "unsafe" CAF message types: no serializer needed.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -4,7 +4,7 @@
 // `?as_of=` reads. Both fold the log with the aggregates' own evolve() and render through
 // the API's renderer, so a replayed state equals what the API showed at that position.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 #include <qx/events/event_store.hpp>
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 // `qvdc serve`: the HTTP/1.1 + WebSocket server on one port, the actors and the projections
 // behind it, over one data directory.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstddef>

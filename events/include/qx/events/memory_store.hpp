@@ -1,6 +1,6 @@
 #pragma once
 
-#include "qx/events/clock.hpp"
+#include "qx/base/clock.hpp"
 #include "qx/events/event_store.hpp"
 
 #include <memory>

@@ -10,7 +10,7 @@
 // Both walk the wire format against the message's descriptor by hand: no copy, no
 // allocation on the valid path, and no dependency on protobuf's reflection-based parser.
 
-#include "qx/events/error.hpp"
+#include "qx/base/error.hpp"
 
 #include <optional>
 #include <string>

@@ -3,7 +3,7 @@
 // The HTTP status of an error, the same on every API of the project (the control plane's and
 // the host API of qx-node).
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 namespace qx::net {
 

@@ -3,7 +3,7 @@
 // The URLs the agents and the control plane give each other: http:// or https://, a host, an
 // optional port, an optional path. Nothing else (no user info, no fragment).
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <cstdint>
 #include <map>

@@ -5,7 +5,7 @@
 
 #include "qx/net/url.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstddef>

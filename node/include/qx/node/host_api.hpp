@@ -22,7 +22,7 @@
 #include "qx/node/agent_config.hpp"
 #include "qx/node/hypervisor.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstdint>

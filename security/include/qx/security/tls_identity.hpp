@@ -6,7 +6,7 @@
 // `kubeadm join --discovery-token-ca-cert-hash` does. Pinning the key rather than the
 // certificate lets an operator renew the certificate on the same key without re-joining hosts.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <string>
 #include <string_view>

@@ -12,7 +12,7 @@
 #include "qx/sim/report.hpp"
 #include "qx/sim/scenario.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstdint>

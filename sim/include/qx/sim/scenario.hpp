@@ -5,7 +5,7 @@
 // checked whole before anything runs: every refusal names the field at fault by its path
 // ("vms[3].workload.cpu") and nothing half-read is returned.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <cstdint>

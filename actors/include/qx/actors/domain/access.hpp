@@ -3,7 +3,7 @@
 // The vocabulary of authorization, shared by the user and role aggregates and the API's
 // policy: privileges, the built-in roles, and the objects a role is granted on.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <optional>
 #include <string>

@@ -4,7 +4,7 @@
 // a variant of payload messages and the log's (type, bytes), and the error makers. No CAF,
 // no RocksDB, no HTTP here.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 #include <qx/events/text_fields.hpp>
 #include <qx/events/types.hpp>
 
@@ -19,6 +19,15 @@ namespace qx::domain {
 /// What decide() answers: the events to append (possibly none), or why the command is refused.
 template<class Event>
 using decision = result<std::vector<Event>>;
+
+/// The decision of exactly one event. `Variant` is the aggregate's event variant; a decider
+/// names it once (`constexpr auto one = &one_event<event>;`) so that a message converts.
+template<class Variant>
+[[nodiscard]] decision<Variant> one_event(Variant e) {
+  std::vector<Variant> out;
+  out.push_back(std::move(e));
+  return out;
+}
 
 /// A variant alternative as the log stores it: its full protobuf name and its bytes.
 template<class Variant>

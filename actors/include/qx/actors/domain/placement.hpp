@@ -3,7 +3,7 @@
 // The first scheduler: filters, then the least allocated node. Pure: the caller gathers the
 // node and pool facts, this picks. Deterministic: ties go to the smaller node id.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <cstdint>
 #include <set>

@@ -1,4 +1,4 @@
-#include "qx/events/utf8.hpp"
+#include "qx/base/utf8.hpp"
 
 namespace qx {
 

@@ -7,7 +7,7 @@
 
 #include "router.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 #include <qx/projections/inventory.hpp>
 #include <qx/security/signed_tokens.hpp>
 

@@ -1,9 +1,10 @@
 #pragma once
 
-// Until node agents exist (qx-node, the next issue), nothing reports that a VM has powered on
-// or off. `qvdc serve --hypervisor-stand-in` confirms every power transition at once, under
-// its own principal "system:hypervisor-stand-in", so the audit trail says who confirmed. Off
-// by default: without it, VMs wait in starting/stopping/migrating as they would for a host.
+// For nodes registered by hand (no qx-node agent reports their VMs' power), `qvdc serve
+// --hypervisor-stand-in` confirms every power transition at once, under its own principal
+// "system:hypervisor-stand-in", so the audit trail says who confirmed. Off by default: without
+// it, such VMs wait in starting/stopping/migrating as they would for a silent host. Not for
+// nodes with agents, whose VMs follow libvirt's events.
 
 #include "gateway.hpp"
 

@@ -1,4 +1,4 @@
-#include "net_sessions.hpp"
+#include "http_session.hpp"
 
 namespace qx::api {
 

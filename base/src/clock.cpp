@@ -1,4 +1,4 @@
-#include "qx/events/clock.hpp"
+#include "qx/base/clock.hpp"
 
 #include <chrono>
 

@@ -3,6 +3,8 @@
 #include "agent_logic.hpp"
 
 #include <qx/actors/aggregates.hpp>
+#include <qx/actors/dropped_outcome.hpp>
+#include <qx/base/log.hpp>
 #include <qx/events/v1/network.pb.h>
 #include <qx/events/v1/storage.pb.h>
 
@@ -45,10 +47,7 @@ using member_atom = caf::atom_constant<caf::atom("member")>;
 
 constexpr std::uint32_t heartbeat_ms = 1000;
 
-void log_json(const json& j) {
-  const auto line = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  std::fprintf(stderr, "%s\n", line.c_str());
-}
+constexpr std::string_view component = "agent-registry";
 
 /// What every proxy shares: the read models, the gateway, and the board the HTTP threads read.
 struct shared {
@@ -132,19 +131,19 @@ struct proxy_state {
               std::optional<std::uint64_t> version) {
     const auto what = std::string{domain::vm::name_of(cmd)};
     sh->gw.send(actors::command_request<vm_aggregate>{vm_id, std::move(cmd), meta(cause, version)},
-                [node = node_id, vm_id, what](const actors::command_outcome& o) {
-                  if (!o)
-                    log_json({{"msg", "agent report not recorded"},
-                              {"node", node},
-                              {"vm", vm_id},
-                              {"command", what},
-                              {"error", o.error().to_string()}});
+                [what = "report " + what + " of " + vm_id + " by " +
+                        node_id](const actors::command_outcome& o) {
+                  actors::drop_outcome("agent-registry", what, o);
                 });
   }
 
   void record_node(domain::node::command cmd, const std::string& cause) {
     sh->gw.send(actors::command_request<node_aggregate>{node_id, std::move(cmd), meta(cause)},
-                [](const actors::command_outcome&) {}); // refused when already in that state
+                [](const actors::command_outcome& o) {
+                  // Refused when the node is in that state already: counted, not logged.
+                  actors::drop_outcome("agent-registry", "node state", o,
+                                       {errc::failed_precondition});
+                });
   }
 
   void send(pb::Command c, const std::string& vm_id, const std::string& kind) {
@@ -193,10 +192,10 @@ struct proxy_state {
     const auto cause = "reconcile:" + node_id + ":" + std::to_string(epoch);
     for (auto& step : agent_logic::reconcile(h, vms, sh->volumes())) {
       if (step.record) {
-        log_json({{"msg", "reconciled"},
-                  {"node", node_id},
-                  {"vm", step.vm_id},
-                  {"record", std::string{domain::vm::name_of(*step.record)}}});
+        log::info(component, "reconciled",
+                  {{"node", node_id},
+                   {"vm", step.vm_id},
+                   {"record", std::string{domain::vm::name_of(*step.record)}}});
         record(step.vm_id, std::move(*step.record), cause, step.version);
       }
       if (step.resend)
@@ -224,12 +223,12 @@ struct proxy_state {
       return;
     }
     ++failures;
-    log_json({{"msg", "agent command failed"},
-              {"node", node_id},
-              {"vm", p.vm_id},
-              {"kind", p.kind},
-              {"code", res.error_code()},
-              {"error", res.message()}});
+    log::warn(component, "agent command failed",
+              {{"node", node_id},
+               {"vm", p.vm_id},
+               {"kind", p.kind},
+               {"code", res.error_code()},
+               {"error", res.message()}});
     const auto reason = agent_logic::reason_text(res.error_code() + ": " + res.message());
     const auto r = p.vm_id.empty() ? std::nullopt : sh->inv.get<vm_aggregate>(p.vm_id);
     if (!r)
@@ -246,7 +245,7 @@ struct proxy_state {
     ++frames_in;
     pb::AgentFrame f;
     if (!f.ParseFromString(bytes)) {
-      log_json({{"msg", "agent frame does not parse"}, {"node", node_id}});
+      log::warn(component, "agent frame does not parse", {{"node", node_id}});
       return;
     }
     switch (f.body_case()) {
@@ -290,7 +289,7 @@ struct proxy_state {
       on_result(f.result());
       break;
     case pb::AgentFrame::kLeaving:
-      log_json({{"msg", "agent leaves"}, {"node", node_id}, {"reason", f.leaving().reason()}});
+      log::info(component, "agent leaves", {{"node", node_id}, {"reason", f.leaving().reason()}});
       record_node(
           domain::node::disconnect{"LEFT: " + agent_logic::reason_text(f.leaving().reason())},
           "agent-leaving");
@@ -330,7 +329,7 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
         if (auto n = st.sh->inv.get<actors::node_aggregate>(st.node_id))
           w->set_cluster_id(n->state.cluster_id());
         st.link->send(f.SerializeAsString());
-        log_json({{"msg", "agent session open"}, {"node", st.node_id}, {"epoch", epoch}});
+        log::info(component, "agent session open", {{"node", st.node_id}, {"epoch", epoch}});
         st.record_node(domain::node::connect{}, "session:" + std::to_string(epoch));
         st.publish();
       },
@@ -344,10 +343,8 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
           return; // an older session, already replaced
         st.link.reset();
         st.pending.clear();
-        log_json({{"msg", "agent session closed"},
-                  {"node", st.node_id},
-                  {"epoch", epoch},
-                  {"why", why}});
+        log::info(component, "agent session closed",
+                  {{"node", st.node_id}, {"epoch", epoch}, {"why", why}});
         st.record_node(domain::node::disconnect{"AGENT_SESSION_CLOSED: " + why},
                        "session:" + std::to_string(epoch));
         st.publish();

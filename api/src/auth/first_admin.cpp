@@ -1,5 +1,6 @@
 #include "first_admin.hpp"
 
+#include <qx/base/log.hpp>
 #include <qx/security/password_hash.hpp>
 #include <qx/security/secrets.hpp>
 
@@ -11,8 +12,7 @@ namespace qx::api {
 namespace {
 
 void log_failure(const char* step, const error& e) {
-  std::cerr << R"({"level":"error","msg":"first admin: )" << step << R"(","error":)"
-            << json(e.to_string()) << "}\n";
+  log::error("first-admin", step, {{"error", e.to_string()}});
 }
 
 actors::command_meta bootstrap_meta() {

@@ -4,7 +4,7 @@
 // 64-bit integers as numbers, every field present on output; on input unknown fields and
 // wrong types are refused with the dotted path of the field at fault.
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <google/protobuf/message.h>
 #include <nlohmann/json.hpp>

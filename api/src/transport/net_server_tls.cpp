@@ -1,6 +1,6 @@
-// The TLS half of net_server's sessions (see net_sessions.hpp): compiled apart from the plain
+// The TLS half of net_server's sessions (see http_session.hpp): compiled apart from the plain
 // half so the two build side by side.
-#include "net_sessions.hpp"
+#include "http_session.hpp"
 
 namespace qx::api::net_detail {
 

@@ -1,5 +1,7 @@
 #include "hypervisor_stand_in.hpp"
 
+#include <qx/actors/dropped_outcome.hpp>
+
 #include <vector>
 
 namespace qx::api {
@@ -51,7 +53,11 @@ void hypervisor_stand_in::settle(const std::string& vm_id, const std::string& ca
   // The version pins the transition seen: if the VM moved on meanwhile, this is refused.
   meta.expected_version = r->version;
   gw_.send(actors::command_request<vm_aggregate>{vm_id, std::move(cmd), std::move(meta)},
-           [](const actors::command_outcome&) {});
+           [](const actors::command_outcome& o) {
+             // Refused when the VM moved on meanwhile (the version pinned it): counted only.
+             actors::drop_outcome("stand-in", "power confirmation", o,
+                                  {errc::conflict, errc::failed_precondition});
+           });
 }
 
 } // namespace qx::api

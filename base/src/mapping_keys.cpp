@@ -1,4 +1,4 @@
-#include "qx/events/mapping_keys.hpp"
+#include "qx/base/mapping_keys.hpp"
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 #include "json_codec.hpp"
 
 #include <qx/api/http.hpp>
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 namespace qx::api {
 

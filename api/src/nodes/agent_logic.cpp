@@ -1,6 +1,6 @@
 #include "agent_logic.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 
 #include <qx/events/v1/vm.pb.h>
 

@@ -10,7 +10,7 @@
 
 #include "json_codec.hpp"
 
-#include <qx/events/error.hpp>
+#include <qx/base/error.hpp>
 
 #include <chrono>
 #include <string>

@@ -1,7 +1,7 @@
 #include "access_control.hpp"
 
 #include <qx/actors/domain/access.hpp>
-#include <qx/events/clock.hpp>
+#include <qx/base/clock.hpp>
 #include <qx/security/secrets.hpp>
 
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 
 #include "responses.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/utf8.hpp>
 
 #include <algorithm>
 

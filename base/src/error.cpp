@@ -1,4 +1,4 @@
-#include "qx/events/error.hpp"
+#include "qx/base/error.hpp"
 
 namespace qx {
 

@@ -4,7 +4,8 @@
 #include "route_policy.hpp"
 #include "router.hpp"
 
-#include <qx/events/utf8.hpp>
+#include <qx/base/log.hpp>
+#include <qx/base/utf8.hpp>
 #include <qx/events/v1/access.pb.h>
 
 #include <cctype>
@@ -57,14 +58,14 @@ void append_audit(api_context& ctx, events::v1::AuditRecorded a, std::function<v
   req.metadata.actor = a.principal();
   req.metadata.correlation_id = a.request_id();
   req.events.push_back({"qx.events.v1.AuditRecorded", a.SerializeAsString()});
-  ctx.store.append_async(
-      std::move(req), [request = a.request_id(), done = std::move(done)](auto r) {
-        if (!r)
-          std::cerr << R"({"level":"error","msg":"audit append failed","request":)" << json(request)
-                    << R"(,"error":)" << json(r.error().to_string()) << "}\n";
-        if (done)
-          done();
-      });
+  ctx.store.append_async(std::move(req),
+                         [request = a.request_id(), done = std::move(done)](auto r) {
+                           if (!r)
+                             log::error("audit", "audit append failed",
+                                        {{"request", request}, {"error", r.error().to_string()}});
+                           if (done)
+                             done();
+                         });
 }
 
 events::v1::AuditRecorded record_of(const denial_record& d) {
