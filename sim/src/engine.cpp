@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <qx/actors/domain/agent_logic.hpp>
 #include <qx/actors/domain/cluster.hpp>
 #include <qx/actors/domain/node.hpp>
 #include <qx/actors/domain/storage_pool.hpp>
@@ -386,12 +387,38 @@ void engine::agents() {
   caf::anon_send(ha_, actors::heartbeat_atom::value, std::move(heard));
 }
 
-/// After a reconnect the agent reports what really runs; the log is the reference.
+/// After a reconnect the agent reports what really runs; the log is the reference. The same
+/// reconciliation as the control plane's node proxy runs (domain/agent_logic): records what
+/// the host reports, and sends again what a starting or stopping VM still lacks.
 void engine::reconcile(const std::string& host) {
+  agent::v1::Hello hello; // what libvirt runs on the host, as the agent's Hello says it
+  for (const auto& id : world_.vms_on(host)) {
+    auto* d = hello.add_domains();
+    d->set_id(id);
+    d->set_state("running");
+  }
+  std::vector<dom::agent_logic::vm_on_node> placed;
   for (const auto& [id, vm] : view_.vms())
-    if (vm.node_id == host && (vm.power == "running" || vm.power == "paused") &&
-        !world_.runs(id, host))
-      command<actors::vm_aggregate>(id, dom::vm::force_stop{"FOUND_STOPPED"});
+    if (vm.node_id == host) {
+      dom::agent_logic::vm_on_node v;
+      v.state.set_id(id);
+      v.state.set_power_state(vm.power);
+      v.state.set_node_id(host);
+      placed.push_back(std::move(v));
+    }
+  const dom::agent_logic::volume_lookup no_disks = [](const std::string&) {
+    return std::optional<snapshots::v1::VolumeState>{}; // simulated hosts need no disk files
+  };
+  for (auto& step : dom::agent_logic::reconcile(hello, placed, no_disks)) {
+    if (step.record)
+      command<actors::vm_aggregate>(step.vm_id, std::move(*step.record));
+    if (step.resend)
+      actions_.emplace(now_, agent_action{step.resend->has_define_and_start()
+                                              ? agent_action::kind::start
+                                              : agent_action::kind::stop,
+                                          step.vm_id, host, {}});
+  }
+  // The simulated host itself: domains the log does not place there are destroyed.
   for (const auto& id : world_.vms_on(host)) {
     const auto vm = view_.vms().find(id);
     if (vm == view_.vms().end() || vm->second.node_id != host ||

@@ -50,7 +50,7 @@
 #undef private
 #include "../../node/src/agent_session.cpp" // NOLINT(bugprone-suspicious-include)
 
-#include <agent_logic.hpp>
+#include <qx/actors/domain/agent_logic.hpp>
 #include <domain_xml.hpp>
 #include <network_xml.hpp>
 #include <storage_xml.hpp>
@@ -91,11 +91,11 @@ std::optional<qx::snapshots::v1::VolumeState> volume_of(const std::string& id) {
   return v;
 }
 
-std::vector<qx::api::agent_logic::vm_on_node> vms_on_node() {
-  std::vector<qx::api::agent_logic::vm_on_node> out;
+std::vector<qx::domain::agent_logic::vm_on_node> vms_on_node() {
+  std::vector<qx::domain::agent_logic::vm_on_node> out;
   int i = 0;
   for (const auto* p : powers) {
-    qx::api::agent_logic::vm_on_node v;
+    qx::domain::agent_logic::vm_on_node v;
     v.state.set_id("vm-" + std::to_string(++i));
     v.state.set_power_state(p);
     v.state.set_node_id("node-1");
@@ -121,7 +121,7 @@ void dump(const nlohmann::json& j) {
 
 void control_plane(std::string_view bytes) {
   pb::AgentFrame f;
-  const qx::api::agent_logic::volume_lookup volumes = volume_of;
+  const qx::domain::agent_logic::volume_lookup volumes = volume_of;
   if (f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     switch (f.body_case()) {
     case pb::AgentFrame::kHello: {
@@ -131,7 +131,7 @@ void control_plane(std::string_view bytes) {
             {"libvirtVersion", h.host().libvirt_version()},
             {"agentVersion", h.host().agent_version()},
             {"domains", h.domains_size()}});
-      for (const auto& step : qx::api::agent_logic::reconcile(h, vms_on_node(), volumes)) {
+      for (const auto& step : qx::domain::agent_logic::reconcile(h, vms_on_node(), volumes)) {
         check(step.record || step.resend, "reconcile: a step records or resends");
         if (step.record)
           static_cast<void>(step.record->index());
@@ -147,7 +147,7 @@ void control_plane(std::string_view bytes) {
     }
     case pb::AgentFrame::kDomainEvent:
       for (const auto* p : powers)
-        if (auto cmd = qx::api::agent_logic::follow(f.domain_event(), p))
+        if (auto cmd = qx::domain::agent_logic::follow(f.domain_event(), p))
           static_cast<void>(cmd->index());
       break;
     case pb::AgentFrame::kLeaving:
@@ -162,7 +162,7 @@ void control_plane(std::string_view bytes) {
   e.type = "qx.events.v1.VmPowerStateChanged";
   e.payload = std::string{bytes};
   for (const auto& v : vms_on_node())
-    static_cast<void>(qx::api::agent_logic::command_after(e, v.state, volumes));
+    static_cast<void>(qx::domain::agent_logic::command_after(e, v.state, volumes));
 }
 
 // -- agent -----------------------------------------------------------------------------------

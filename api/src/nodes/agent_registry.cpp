@@ -1,6 +1,6 @@
 #include "agent_registry.hpp"
 
-#include "agent_logic.hpp"
+#include <qx/actors/domain/agent_logic.hpp>
 
 #include <qx/actors/aggregates.hpp>
 #include <qx/actors/dropped_outcome.hpp>
@@ -58,7 +58,7 @@ struct shared {
   std::map<std::string, json> board;              ///< node id → session status and telemetry
   std::map<std::string, std::string> libvirt_uri; ///< node id → its URI (migration targets)
 
-  agent_logic::volume_lookup volumes() const {
+  domain::agent_logic::volume_lookup volumes() const {
     return [this](const std::string& id) -> std::optional<snapshots::v1::VolumeState> {
       auto v = inv.get<actors::volume_aggregate>(id);
       if (!v)
@@ -85,14 +85,14 @@ std::vector<pb::Command> infrastructure_for(const shared& sh, const std::string&
     if (std::find(ids.begin(), ids.end(), node_id) == ids.end())
       return;
     pools.insert(r.state.id());
-    out.push_back(agent_logic::create_pool(r.state));
+    out.push_back(domain::agent_logic::create_pool(r.state));
   });
   sh.inv.for_each<actors::volume_aggregate>([&](const auto& r) {
     if (pools.count(r.state.pool_id()) != 0)
-      out.push_back(agent_logic::create_volume(r.state));
+      out.push_back(domain::agent_logic::create_volume(r.state));
   });
   sh.inv.for_each<actors::network_aggregate>([&](const auto& r) {
-    out.push_back(agent_logic::create_network(r.state.id(), r.state.cidr()));
+    out.push_back(domain::agent_logic::create_network(r.state.id(), r.state.cidr()));
   });
   return out;
 }
@@ -184,13 +184,13 @@ struct proxy_state {
     });
     for (auto& c : infrastructure_for(*sh, node_id))
       send(std::move(c), "", "infrastructure");
-    std::vector<agent_logic::vm_on_node> vms;
+    std::vector<domain::agent_logic::vm_on_node> vms;
     sh->inv.for_each<vm_aggregate>([&](const projections::resource<vm_aggregate>& r) {
       if (r.state.node_id() == node_id)
         vms.push_back({r.state, r.version});
     });
     const auto cause = "reconcile:" + node_id + ":" + std::to_string(epoch);
-    for (auto& step : agent_logic::reconcile(h, vms, sh->volumes())) {
+    for (auto& step : domain::agent_logic::reconcile(h, vms, sh->volumes())) {
       if (step.record) {
         log::info(component, "reconciled",
                   {{"node", node_id},
@@ -207,7 +207,7 @@ struct proxy_state {
     const auto r = sh->inv.get<vm_aggregate>(ev.id());
     if (!r || r->state.node_id() != node_id)
       return; // not a VM of ours on this node (a domain defined by hand, or moved away)
-    if (auto cmd = agent_logic::follow(ev, r->state.power_state()))
+    if (auto cmd = domain::agent_logic::follow(ev, r->state.power_state()))
       record(ev.id(), std::move(*cmd), "libvirt:" + ev.kind() + ":" + ev.detail(), r->version);
   }
 
@@ -229,7 +229,7 @@ struct proxy_state {
                {"kind", p.kind},
                {"code", res.error_code()},
                {"error", res.message()}});
-    const auto reason = agent_logic::reason_text(res.error_code() + ": " + res.message());
+    const auto reason = domain::agent_logic::reason_text(res.error_code() + ": " + res.message());
     const auto r = p.vm_id.empty() ? std::nullopt : sh->inv.get<vm_aggregate>(p.vm_id);
     if (!r)
       return;
@@ -291,7 +291,7 @@ struct proxy_state {
     case pb::AgentFrame::kLeaving:
       log::info(component, "agent leaves", {{"node", node_id}, {"reason", f.leaving().reason()}});
       record_node(
-          domain::node::disconnect{"LEFT: " + agent_logic::reason_text(f.leaving().reason())},
+          domain::node::disconnect{"LEFT: " + domain::agent_logic::reason_text(f.leaving().reason())},
           "agent-leaving");
       break;
     case pb::AgentFrame::BODY_NOT_SET:
@@ -441,7 +441,7 @@ struct agent_registry::impl {
       command(node_id, c, vm_id, "migrate");
       return;
     }
-    if (auto c = agent_logic::command_after(e, r->state, sh->volumes())) {
+    if (auto c = domain::agent_logic::command_after(e, r->state, sh->volumes())) {
       const auto kind = c->has_define_and_start() ? "start" : c->domain_action().action();
       command(node_id, *c, vm_id, kind);
     }
@@ -464,7 +464,7 @@ struct agent_registry::impl {
       auto pool = sh->inv.get<actors::storage_pool_aggregate>(ev.pool_id());
       snapshots::v1::StoragePoolState known;
       known.set_id(ev.pool_id());
-      command(ev.node_id(), agent_logic::create_pool(pool ? pool->state : known), "",
+      command(ev.node_id(), domain::agent_logic::create_pool(pool ? pool->state : known), "",
               "infrastructure");
       return;
     }
@@ -480,7 +480,7 @@ struct agent_registry::impl {
       return;
     pb::Command c;
     if (created) {
-      c = agent_logic::create_volume(v->state);
+      c = domain::agent_logic::create_volume(v->state);
     } else {
       c.mutable_delete_volume()->set_pool_id(v->state.pool_id());
       c.mutable_delete_volume()->set_volume_id(id);
@@ -495,7 +495,7 @@ struct agent_registry::impl {
     events::v1::NetworkCreated ev;
     if (!qx::events::parse_message(ev, e.payload))
       return;
-    const auto c = agent_logic::create_network(ev.id(), ev.cidr());
+    const auto c = domain::agent_logic::create_network(ev.id(), ev.cidr());
     for (const auto& node : live_nodes())
       command(node, c, "", "infrastructure");
   }

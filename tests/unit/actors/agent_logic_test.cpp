@@ -1,12 +1,12 @@
 // The node proxy's decisions without threads or sockets: which command a VM event sends to its
 // host, how a libvirt event moves the VM aggregate, and reconciliation after a reconnect.
-#include "agent_logic.hpp"
+#include <qx/actors/domain/agent_logic.hpp>
 
 #include <qx/events/v1/vm.pb.h>
 
 #include <gtest/gtest.h>
 
-namespace qx::api {
+namespace qx::domain {
 namespace {
 
 namespace vm = domain::vm;
@@ -153,9 +153,9 @@ TEST(agent_logic, reconciliation_records_what_the_host_reports_and_resends_what_
 }
 
 } // namespace
-} // namespace qx::api
+} // namespace qx::domain
 
-namespace qx::api {
+namespace qx::domain {
 namespace {
 
 TEST(agent_logic, infrastructure_commands_carry_what_the_host_needs) {
@@ -185,4 +185,4 @@ TEST(agent_logic, infrastructure_commands_carry_what_the_host_needs) {
 }
 
 } // namespace
-} // namespace qx::api
+} // namespace qx::domain

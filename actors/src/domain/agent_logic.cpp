@@ -1,4 +1,4 @@
-#include "agent_logic.hpp"
+#include "qx/actors/domain/agent_logic.hpp"
 
 #include <qx/base/utf8.hpp>
 
@@ -7,7 +7,7 @@
 #include <map>
 #include <qx/events/text_fields.hpp>
 
-namespace qx::api::agent_logic {
+namespace qx::domain::agent_logic {
 
 std::string reason_text(std::string_view text) {
   auto out = qx::escape_invalid_utf8(text);
@@ -187,4 +187,4 @@ std::vector<reconcile_step> reconcile(const pb::Hello& hello, const std::vector<
   return out;
 }
 
-} // namespace qx::api::agent_logic
+} // namespace qx::domain::agent_logic

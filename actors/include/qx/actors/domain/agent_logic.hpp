@@ -4,7 +4,7 @@
 // over the log's events, the inventory's states and the agent's reports, so that the node
 // proxy actor stays plumbing and this is tested without threads or sockets.
 
-#include <qx/actors/domain/vm.hpp>
+#include "qx/actors/domain/vm.hpp"
 #include <qx/agent/v1/session.pb.h>
 #include <qx/events/types.hpp>
 #include <qx/snapshots/v1/state.pb.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace qx::api::agent_logic {
+namespace qx::domain::agent_logic {
 
 /// The disks of a VM as the agent needs them (volume → pool and size); a volume the
 /// inventory does not know is left out.
@@ -77,4 +77,4 @@ struct reconcile_step {
 /// Whether a DomainReport/DomainEvent state means the domain is off.
 [[nodiscard]] bool is_off(const std::string& libvirt_state);
 
-} // namespace qx::api::agent_logic
+} // namespace qx::domain::agent_logic
