@@ -413,10 +413,12 @@ void engine::reconcile(const std::string& host) {
     if (step.record)
       command<actors::vm_aggregate>(step.vm_id, std::move(*step.record));
     if (step.resend)
-      actions_.emplace(now_, agent_action{step.resend->has_define_and_start()
-                                              ? agent_action::kind::start
-                                              : agent_action::kind::stop,
-                                          step.vm_id, host, {}});
+      actions_.emplace(now_,
+                       agent_action{step.resend->has_define_and_start() ? agent_action::kind::start
+                                                                        : agent_action::kind::stop,
+                                    step.vm_id,
+                                    host,
+                                    {}});
   }
   // The simulated host itself: domains the log does not place there are destroyed.
   for (const auto& id : world_.vms_on(host)) {

@@ -50,9 +50,9 @@
 #undef private
 #include "../../node/src/agent_session.cpp" // NOLINT(bugprone-suspicious-include)
 
-#include <qx/actors/domain/agent_logic.hpp>
 #include <domain_xml.hpp>
 #include <network_xml.hpp>
+#include <qx/actors/domain/agent_logic.hpp>
 #include <storage_xml.hpp>
 
 #include <qx/node/validate.hpp>

@@ -48,7 +48,11 @@ void controller::on_event(const events::recorded_event& e) {
   if (auto q = queue_.find(ev.id());
       q != queue_.end() && q->second.in_flight && ev.to() == "starting")
     q->second.seen_starting = true; // the restart landed; a stop from now on is its failure
-  if (ev.to() != "stopped" || ev.reason() != "FOUND_STOPPED")
+  // The reason is "CODE" or "CODE: detail" (the node proxy adds what the host reported): the
+  // code decides. Comparing the whole text missed every stop the real agent reported, which
+  // the simulator showed once it reconciled with the same logic as the node proxy.
+  const auto& reason = ev.reason();
+  if (ev.to() != "stopped" || reason.substr(0, reason.find(':')) != "FOUND_STOPPED")
     return;
   const auto vm = view_.vms().find(ev.id());
   const auto node = view_.nodes().find(ev.node_id());

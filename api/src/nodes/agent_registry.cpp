@@ -290,9 +290,9 @@ struct proxy_state {
       break;
     case pb::AgentFrame::kLeaving:
       log::info(component, "agent leaves", {{"node", node_id}, {"reason", f.leaving().reason()}});
-      record_node(
-          domain::node::disconnect{"LEFT: " + domain::agent_logic::reason_text(f.leaving().reason())},
-          "agent-leaving");
+      record_node(domain::node::disconnect{"LEFT: " +
+                                           domain::agent_logic::reason_text(f.leaving().reason())},
+                  "agent-leaving");
       break;
     case pb::AgentFrame::BODY_NOT_SET:
       break;

@@ -263,6 +263,32 @@ TEST_F(ha_controller, restarts_go_by_priority_tier_and_skip_unprotected_vms) {
   EXPECT_EQ(second.starts[0].vm_id, "low");
 }
 
+TEST_F(ha_controller, a_protected_vm_its_agent_found_stopped_restarts_whatever_the_detail) {
+  // The node proxy records "FOUND_STOPPED: the host reported it missing when its agent
+  // reconnected" (domain/agent_logic): the code decides, not the whole text.
+  beat(0s, {"h1", "h2", "h3"});
+  auto found = log_.state("high", "h1", "stopped");
+  found.payload = [&] {
+    v1::VmPowerStateChanged p;
+    p.set_id("high");
+    p.set_to("stopped");
+    p.set_node_id("h1");
+    p.set_reason("FOUND_STOPPED: the host reported it missing when its agent reconnected");
+    return p.SerializeAsString();
+  }();
+  ha_.on_event(found);
+  beat(5s, {"h1", "h2", "h3"});
+  const auto restarted = ha_.tick(5s);
+  ASSERT_EQ(restarted.starts.size(), 1U);
+  EXPECT_EQ(restarted.starts[0].vm_id, "high");
+  // Another code is not a reason to restart.
+  auto stopped_by_user = log_.state("low", "h1", "stopped");
+  ha_.on_event(stopped_by_user);
+  beat(10s, {"h1", "h2", "h3"});
+  for (const auto& st : ha_.tick(10s).starts)
+    EXPECT_NE(st.vm_id, "low");
+}
+
 TEST_F(ha_controller, refused_restarts_are_retried_then_the_vm_is_left_down_in_error) {
   beat(0s, {"h1", "h2", "h3"});
   beat(30s, {"h2", "h3"});
