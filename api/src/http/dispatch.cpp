@@ -108,7 +108,7 @@ void audit_then(api_context& ctx, const audit_info& info, http_response resp,
   // Every text of the record is carried escaped: what the store holds must read back, and a
   // request that came here may hold any byte (issue 15).
   const auto text = [](std::string_view s, std::size_t max) {
-    return qx::escape_invalid_utf8(s.substr(0, max));
+    return recorded_text(s, max);
   };
   auto shared = std::make_shared<http_response>(std::move(resp));
   auto answer = [shared, send = std::move(send)] {

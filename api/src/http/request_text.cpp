@@ -42,4 +42,19 @@ std::optional<http_response> refuse_malformed_text(const http_request& req) {
   return std::nullopt;
 }
 
+std::string recorded_text(std::string_view value, std::size_t max) {
+  auto out = escape_invalid_utf8(value.substr(0, max));
+  if (out.size() > max) {
+    auto cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0U) == 0x80U)
+      --cut; // not inside a character
+    // Nor inside an escape: "\xHH" is four bytes, kept whole or not at all.
+    const auto escape = out.rfind("\\x", cut - (cut > 0 ? 1 : 0));
+    if (escape != std::string::npos && escape + 4 > cut)
+      cut = escape;
+    out.resize(cut);
+  }
+  return out;
+}
+
 } // namespace qx::api

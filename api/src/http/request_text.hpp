@@ -19,4 +19,10 @@ namespace qx::api {
 /// only when `allow_tab`.
 [[nodiscard]] bool is_clean_text(std::string_view value, bool allow_tab = false);
 
+/// `value` as a record may carry it whatever was sent: bytes that are not UTF-8 escaped
+/// (`\xHH`), then cut to at most `max` bytes on a character boundary. The bound applies after
+/// escaping, which makes a bad byte four: the store refuses a field over its limit, and a
+/// refused audit record is an audit lost (found by fuzz_http_request).
+[[nodiscard]] std::string recorded_text(std::string_view value, std::size_t max);
+
 } // namespace qx::api

@@ -360,8 +360,14 @@ caf::behavior node_proxy(caf::stateful_actor<proxy_state>* self, std::string nod
       [self](command_atom, const std::string& bytes, const std::string& vm_id,
              const std::string& kind) {
         pb::Command c;
-        if (c.ParseFromString(bytes))
+        if (c.ParseFromString(bytes)) {
           self->state.send(std::move(c), vm_id, kind);
+        } else {
+          // Serialized by this process a moment ago: a failure here is a bug, never silent.
+          ++self->state.failures;
+          log::error(component, "a command for the agent does not parse",
+                     {{"node", self->state.node_id}, {"vm", vm_id}, {"kind", kind}});
+        }
         self->state.publish();
       },
   };

@@ -55,6 +55,23 @@ TEST(request_text, clean_requests_pass_and_each_field_is_named) {
   }
 }
 
+TEST(request_text, recorded_text_is_bounded_after_escaping_and_stays_utf8) {
+  // fuzz_http_request's find: 100 bytes 0xEC in X-Request-Id became 400 characters once
+  // escaped, over the store's 256 for a correlation id, and the audit record was refused.
+  const std::string hostile(100, '\xEC');
+  const auto r = recorded_text(hostile, 128);
+  EXPECT_LE(r.size(), 128U);
+  EXPECT_EQ(r.rfind("\\xEC\\xEC", 0), 0U) << r;
+  EXPECT_TRUE(is_clean_text(r)) << r;
+  // A cut never splits a character of valid text.
+  const std::string accents = "\u00e9\u00e9\u00e9"; // six bytes
+  EXPECT_EQ(recorded_text(accents, 5), "\u00e9\u00e9");
+  // Nor an escape: "ab" + bad byte escaped is "ab\\xFF"; five bytes keep "ab".
+  EXPECT_EQ(recorded_text("ab\xFF", 5), "ab");
+  EXPECT_EQ(recorded_text("ab\xFF", 6), "ab\\xFF");
+  EXPECT_EQ(recorded_text("plain", 128), "plain");
+}
+
 TEST(router, a_trailing_or_doubled_slash_matches_no_route) {
   const auto r = make_router();
   EXPECT_NE(r.find("GET", "/api/v1/vms").found, nullptr);
