@@ -65,11 +65,10 @@ void check_answer(const qx::api::http_response& resp, const char* what) {
   check(!qx::api::json::parse(resp.body, nullptr, false).is_discarded(), what, resp.body);
 }
 
-/// A recorded text as audit_then() carries it: cut to `max` bytes, bytes that are not UTF-8
-/// escaped (a cut may split a character).
+/// A recorded text as audit_then() carries it: the same recorded_text (escaped, then bounded).
 std::string recorded(std::string_view s, std::size_t max) {
 #ifdef QX_FUZZ_REQUEST_TEXT
-  return qx::escape_invalid_utf8(s.substr(0, max));
+  return qx::api::recorded_text(s, max);
 #else
   return std::string{s.substr(0, max)};
 #endif
