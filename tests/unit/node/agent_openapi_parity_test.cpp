@@ -6,14 +6,13 @@
 #include "qx/node/agent_config.hpp"
 #include "qx/node/host_api.hpp"
 
+#include "openapi_spec.hpp"
 #include "test_host_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -24,25 +23,10 @@ namespace qx::node::test {
 namespace {
 
 using json = nlohmann::json;
+using namespace qx::test::openapi;
 
 constexpr const char* spec_path = QX_SOURCE_DIR "/docs/api/agent.yaml";
-constexpr const char* methods[] = {"get", "post", "put", "patch", "delete"};
-const std::string error_schema = "#/components/schemas/Error";
-const std::string responses_prefix = "#/components/responses/";
 constexpr const char* pool_name = "images"; ///< the pool the fixture defines
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
-std::string lines(const std::set<std::string>& routes) {
-  std::string out;
-  for (const auto& r : routes)
-    out += "\n  " + r;
-  return out;
-}
 
 /// The documented paths, each with its documented methods (upper case).
 std::vector<std::pair<std::string, std::set<std::string>>>
@@ -72,21 +56,6 @@ std::string filled(const std::string& path) {
     i = end + 1;
   }
   return out;
-}
-
-/// Whether `response` (inline, or a $ref to components/responses) has a body of the Error schema.
-bool is_error_response(const YAML::Node& spec, YAML::Node response) {
-  if (const YAML::Node ref = response["$ref"]) {
-    const auto target = ref.as<std::string>();
-    if (target.rfind(responses_prefix, 0) != 0)
-      return false;
-    response = spec["components"]["responses"][target.substr(responses_prefix.size())];
-  }
-  for (const auto& media : response["content"])
-    if (const YAML::Node ref = media.second["schema"]["$ref"];
-        ref && ref.as<std::string>() == error_schema)
-      return true;
-  return false;
 }
 
 class agent_openapi : public on_test_host {
@@ -200,20 +169,10 @@ TEST_F(agent_openapi, an_undocumented_path_answers_no_route) {
 
 TEST_F(agent_openapi, every_operation_documents_an_error) {
   std::set<std::string> without;
-  for (const auto& path : spec_["paths"])
-    for (const char* m : methods) {
-      const YAML::Node op = path.second[m];
-      if (!op)
-        continue;
-      bool found = false;
-      for (const auto& response : op["responses"]) {
-        const auto status = response.first.as<std::string>();
-        found = found || (status.size() == 3 && status[0] == '4' &&
-                          is_error_response(spec_, response.second));
-      }
-      if (!found)
-        without.insert(upper(m) + " " + path.first.as<std::string>());
-    }
+  for_each_operation(spec_, [&](std::string route, const YAML::Node& op) {
+    if (!documents_an_error(spec_, op))
+      without.insert(std::move(route));
+  });
   EXPECT_TRUE(without.empty()) << "operations of " << spec_path
                                << " without a 4xx response of the Error schema:" << lines(without);
 }
