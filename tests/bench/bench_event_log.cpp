@@ -163,10 +163,9 @@ double store_replay(event_store& store, std::uint64_t expected) {
 
 /// Scans the store's log column family with a plain RocksDB iterator.
 double raw_scan(const std::string& path, std::uint64_t expected) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> families{
-      {rocksdb::kDefaultColumnFamilyName, {}}, {column_families::log, {}},
-      {column_families::streams, {}},          {column_families::commands, {}},
-      {column_families::checkpoints, {}},      {column_families::snapshots, {}}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : column_families::in_order)
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   if (!rocksdb::DB::OpenForReadOnly({}, path, families, &handles, &raw).ok())

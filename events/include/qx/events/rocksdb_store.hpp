@@ -57,6 +57,10 @@ inline constexpr const char* streams = "streams";   ///< len + stream + version 
 inline constexpr const char* commands = "commands"; ///< command id -> CommandRecord
 inline constexpr const char* checkpoints = "checkpoints"; ///< consumer -> position (BE u64)
 inline constexpr const char* snapshots = "snapshots";     ///< stream -> Snapshot
+/// Every family in the order the store opens them ("default" is RocksDB's own), for tools and
+/// tests that open the database below the store.
+inline constexpr const char* in_order[] = {"default", log,         streams,
+                                           commands,  checkpoints, snapshots};
 } // namespace column_families
 
 /// The key of a position in the log column family (8 bytes, big-endian).
