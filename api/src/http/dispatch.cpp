@@ -105,11 +105,8 @@ void record_denials(api_context& ctx, std::vector<denial_record> due, std::funct
 
 void audit_then(api_context& ctx, const audit_info& info, http_response resp,
                 std::function<void(http_response)> send) {
-  // Every text of the record is carried escaped: what the store holds must read back, and a
-  // request that came here may hold any byte (issue 15).
-  const auto text = [](std::string_view s, std::size_t max) {
-    return recorded_text(s, max);
-  };
+  // Every text of the record is carried escaped and bounded (recorded_text): what the store
+  // holds must read back, and a request that came here may hold any byte (issue 15).
   auto shared = std::make_shared<http_response>(std::move(resp));
   auto answer = [shared, send = std::move(send)] {
     send(std::move(*shared));
@@ -121,26 +118,26 @@ void audit_then(api_context& ctx, const audit_info& info, http_response resp,
     d.first_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-    d.method = text(info.method, 16);
-    d.path = text(info.path, 1024);
-    d.action = text(info.action, 256);
+    d.method = recorded_text(info.method, 16);
+    d.path = recorded_text(info.path, 1024);
+    d.action = recorded_text(info.action, 256);
     d.code = code_of(*shared);
-    d.request_id = text(info.request_id, 128);
-    d.remote = text(info.remote, 64);
+    d.request_id = recorded_text(info.request_id, 128);
+    d.remote = recorded_text(info.remote, 64);
     record_denials(ctx, ctx.denials.note(std::move(d), denial_ledger::clock::now()),
                    std::move(answer));
     return;
   }
   events::v1::AuditRecorded a;
   a.set_principal(info.principal);
-  a.set_remote(text(info.remote, 64));
-  a.set_method(text(info.method, 16));
-  a.set_path(text(info.path, 1024));
-  a.set_object(text(info.object, 256));
-  a.set_action(text(info.action, 256));
+  a.set_remote(recorded_text(info.remote, 64));
+  a.set_method(recorded_text(info.method, 16));
+  a.set_path(recorded_text(info.path, 1024));
+  a.set_object(recorded_text(info.object, 256));
+  a.set_action(recorded_text(info.action, 256));
   a.set_status(shared->status);
   a.set_code(code_of(*shared));
-  a.set_request_id(text(info.request_id, 128));
+  a.set_request_id(recorded_text(info.request_id, 128));
   a.set_privilege(info.privilege);
   a.set_count(1);
   append_audit(ctx, std::move(a), std::move(answer));
