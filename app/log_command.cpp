@@ -20,11 +20,6 @@ namespace qx::app {
 
 namespace {
 
-// Exit codes of `qvdc log`: 0 whole, 1 the log is broken, 2 the command could not run.
-constexpr int exit_ok = 0;
-constexpr int exit_broken = 1;
-constexpr int exit_failed = 2;
-
 constexpr std::size_t read_batch = 4096;
 
 struct log_args {
@@ -33,11 +28,6 @@ struct log_args {
   std::uint64_t to = 0; // 0: up to the head
   std::string stream;
 };
-
-int fail(const error& err) {
-  std::cerr << "qvdc log: " << err.to_string() << "\n";
-  return exit_failed;
-}
 
 result<std::unique_ptr<events::event_store>> open_store(const log_args& args, bool read_only) {
   // The tools must open a damaged log to report on it; verify does the full check itself.
@@ -80,7 +70,7 @@ nlohmann::json to_json(const events::recorded_event& ev) {
 int run_verify(const log_args& args) {
   auto store = open_store(args, true);
   if (!store)
-    return fail(store.error());
+    return report_failure("log", store.error());
   const auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   auto report = events::verify_log(**store, 1, [&](std::uint64_t checked, std::uint64_t head) {
@@ -91,7 +81,7 @@ int run_verify(const log_args& args) {
     }
   });
   if (!report)
-    return fail(report.error());
+    return report_failure("log", report.error());
   nlohmann::json out;
   out["ok"] = report->ok;
   out["records"] = report->records;
@@ -111,7 +101,7 @@ int run_verify(const log_args& args) {
 int run_dump(const log_args& args) {
   auto store = open_store(args, true);
   if (!store)
-    return fail(store.error());
+    return report_failure("log", store.error());
   const auto to = args.to == 0 ? ~std::uint64_t{0} : args.to;
   auto emit = [&](const std::vector<events::recorded_event>& batch) {
     for (const auto& ev : batch)
@@ -123,7 +113,7 @@ int run_dump(const log_args& args) {
     for (std::uint64_t version = 1;;) {
       auto batch = (*store)->read_stream(args.stream, version, read_batch);
       if (!batch)
-        return fail(batch.error());
+        return report_failure("log", batch.error());
       if (batch->empty())
         return exit_ok;
       std::erase_if(*batch, [&](const auto& ev) { return ev.position < args.from; });
@@ -134,7 +124,7 @@ int run_dump(const log_args& args) {
   for (auto pos = args.from; pos <= to;) {
     auto batch = (*store)->read_all(pos, read_batch);
     if (!batch)
-      return fail(batch.error());
+      return report_failure("log", batch.error());
     if (batch->empty())
       break;
     emit(*batch);
@@ -146,7 +136,7 @@ int run_dump(const log_args& args) {
 int run_stats(const log_args& args) {
   auto store = open_store(args, true);
   if (!store)
-    return fail(store.error());
+    return report_failure("log", store.error());
   std::uint64_t records = 0;
   std::uint64_t record_bytes = 0;
   std::uint64_t payload_bytes = 0;
@@ -157,12 +147,12 @@ int run_stats(const log_args& args) {
   for (std::uint64_t pos = 1;;) {
     auto raw = (*store)->read_raw(pos, read_batch);
     if (!raw)
-      return fail(raw.error());
+      return report_failure("log", raw.error());
     if (raw->empty())
       break;
     auto decoded = (*store)->read_all(pos, raw->size());
     if (!decoded)
-      return fail(decoded.error());
+      return report_failure("log", decoded.error());
     for (const auto& r : *raw)
       record_bytes += r.bytes.size();
     for (const auto& ev : *decoded) {
@@ -205,9 +195,9 @@ int run_demo(const log_args& args) {
     std::filesystem::create_directories(args.data_dir, ec);
     auto store = open_store(args, false);
     if (!store)
-      return fail(store.error());
+      return report_failure("log", store.error());
     if (auto ok = append_demo_history(**store); !ok)
-      return fail(ok.error());
+      return report_failure("log", ok.error());
   }
   std::cout << "demo history written to " << args.data_dir << "; its statistics:\n";
   return run_stats(args);

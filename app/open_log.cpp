@@ -3,6 +3,7 @@
 #include <qx/events/rocksdb_store.hpp>
 
 #include <filesystem>
+#include <iostream>
 
 namespace qx::app {
 
@@ -20,6 +21,11 @@ result<std::unique_ptr<events::event_store>> open_log(const std::string& data_di
   opts.read_only = read_only;
   opts.verify_tail_on_open = verify_tail;
   return events::open_rocksdb_store(opts);
+}
+
+int report_failure(std::string_view tool, const error& err) {
+  std::cerr << "qvdc " << tool << ": " << err.to_string() << "\n";
+  return exit_failed;
 }
 
 } // namespace qx::app

@@ -6,8 +6,18 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace qx::app {
+
+// Exit codes of the offline tools: 0 done, 1 the log is broken (`qvdc log verify` found a
+// fault), 2 the command could not run (bad argument, no log, unknown stream).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_broken = 1;
+inline constexpr int exit_failed = 2;
+
+/// Prints "qvdc <tool>: <error>" on stderr; answers exit_failed.
+int report_failure(std::string_view tool, const error& err);
 
 /// The log in `data_dir` (or, read-only, in `data_dir`/log: a `qvdc serve` data directory).
 /// Read-only opens refuse a missing folder (404 naming data-dir)

@@ -15,33 +15,24 @@ namespace qx::app {
 
 namespace {
 
-// Exit codes: 0 the state was printed, 2 it could not be (bad bound, no log, unknown stream).
-constexpr int exit_ok = 0;
-constexpr int exit_failed = 2;
-
 struct replay_args {
   std::string data_dir = "./var/qvdc";
   std::string until;
   std::string stream;
 };
 
-int fail(const error& err) {
-  std::cerr << "qvdc replay: " << err.to_string() << "\n";
-  return exit_failed;
-}
-
 int run_replay(const replay_args& args) {
   // The tail check on open stays on: an auditor's replay must not fold a torn record.
   auto store = open_log(args.data_dir, true, true);
   if (!store)
-    return fail(store.error());
+    return report_failure("replay", store.error());
   auto bound = api::parse_replay_bound(args.until, "until", (*store)->head().position);
   if (!bound)
-    return fail(bound.error());
+    return report_failure("replay", bound.error());
   if (!args.stream.empty()) {
     auto out = api::replay_stream(**store, *bound, args.stream);
     if (!out)
-      return fail(out.error());
+      return report_failure("replay", out.error());
     std::cout << *out << "\n";
     return exit_ok;
   }
@@ -54,7 +45,7 @@ int run_replay(const replay_args& args) {
     }
   });
   if (!out)
-    return fail(out.error());
+    return report_failure("replay", out.error());
   std::cout << *out << "\n";
   return exit_ok;
 }

@@ -34,5 +34,6 @@ function(qx_protobuf_library name)
   add_library(${name} STATIC ${sources})
   target_include_directories(${name} SYSTEM PUBLIC ${out_dir})
   target_link_libraries(${name} PUBLIC protobuf::libprotobuf ${ARG_DEPENDS} PRIVATE qx_generated_options)
-  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # protoc's files each define file-local tables of the same names: one translation unit each.
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON UNITY_BUILD OFF)
 endfunction()

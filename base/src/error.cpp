@@ -52,4 +52,12 @@ std::string error::to_string() const {
   return out;
 }
 
+error invalid_field(std::string_view field, std::string message) {
+  return {errc::invalid_argument, std::move(message), {{"field", std::string{field}}}};
+}
+
+error exists_at(std::string_view field, std::string message) {
+  return {errc::already_exists, std::move(message), {{"field", std::string{field}}}};
+}
+
 } // namespace qx

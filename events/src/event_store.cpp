@@ -24,10 +24,6 @@ bool stream_char(char c) {
          c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
 }
 
-error invalid(std::string field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 error too_large(std::string field, std::string message, std::size_t limit) {
   return error{errc::too_large,
                std::move(message),
@@ -38,12 +34,12 @@ error too_large(std::string field, std::string message, std::size_t limit) {
 
 status validate_stream_id(std::string_view stream, const append_limits& limits) {
   if (stream.empty())
-    return invalid("stream", "stream id is empty");
+    return invalid_field("stream", "stream id is empty");
   if (stream.size() > limits.max_name_bytes)
     return too_large("stream", "stream id is longer than the limit", limits.max_name_bytes);
   for (char c : stream)
     if (!stream_char(c))
-      return invalid("stream", "stream id may hold only letters, digits and . _ : @ / -");
+      return invalid_field("stream", "stream id may hold only letters, digits and . _ : @ / -");
   return {};
 }
 
@@ -51,7 +47,7 @@ status validate(const append_request& req, const append_limits& limits) {
   if (auto ok = validate_stream_id(req.stream, limits); !ok)
     return ok;
   if (req.events.empty())
-    return invalid("events", "an append needs at least one event");
+    return invalid_field("events", "an append needs at least one event");
   if (req.events.size() > limits.max_events_per_append)
     return too_large("events", "too many events in one append", limits.max_events_per_append);
   const std::pair<const char*, const std::string*> meta[] = {
@@ -66,19 +62,19 @@ status validate(const append_request& req, const append_limits& limits) {
       return too_large(field, std::string{field} + " is longer than the limit",
                        limits.max_name_bytes);
     if (qx::invalid_utf8_at(*value))
-      return invalid(field, std::string{field} + " is not valid UTF-8");
+      return invalid_field(field, std::string{field} + " is not valid UTF-8");
   }
   std::size_t total = 0;
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const auto& ev = req.events[i];
     const auto field = "events[" + std::to_string(i) + "]";
     if (ev.type.empty())
-      return invalid(field + ".type", "event type is empty");
+      return invalid_field(field + ".type", "event type is empty");
     if (ev.type.size() > limits.max_name_bytes)
       return too_large(field + ".type", "event type is longer than the limit",
                        limits.max_name_bytes);
     if (qx::invalid_utf8_at(ev.type))
-      return invalid(field + ".type", "event type is not valid UTF-8");
+      return invalid_field(field + ".type", "event type is not valid UTF-8");
     if (ev.payload.size() > limits.max_event_bytes)
       return too_large(field + ".payload",
                        "event payload of " + std::to_string(ev.payload.size()) +
@@ -91,7 +87,7 @@ status validate(const append_request& req, const append_limits& limits) {
   if (total > limits.max_append_bytes)
     return too_large("events", "the append's payloads exceed the limit", limits.max_append_bytes);
   if (req.expected.k == expected_version::kind::no_stream && req.expected.value != 0)
-    return invalid("expected_version", "no_stream carries no version number");
+    return invalid_field("expected_version", "no_stream carries no version number");
   return {};
 }
 
@@ -102,7 +98,7 @@ namespace qx::events::detail {
 status check_checkpoint(std::string_view consumer, std::uint64_t position, std::uint64_t head,
                         const append_limits& limits) {
   if (consumer.empty() || consumer.size() > limits.max_name_bytes)
-    return invalid("consumer", "consumer name is empty or longer than the limit");
+    return invalid_field("consumer", "consumer name is empty or longer than the limit");
   if (position > head)
     return error{errc::invalid_argument,
                  "checkpoint is beyond the log's head",

@@ -4,6 +4,7 @@
 #include "qx/base/utf8.hpp"
 #include "qx/node/validate.hpp"
 #include "qx/security/tls_identity.hpp"
+#include "unique_fd.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,10 +25,6 @@
 namespace qx::node {
 
 namespace {
-
-qx::error invalid(std::string field, std::string message) {
-  return {errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
 
 qx::error io_failure(std::string message, int err) {
   return {errc::io_error,
@@ -139,9 +136,10 @@ bool valid_host_port(std::string_view text, bool port_optional) {
 
 status validate_control_plane_address(std::string_view address) {
   const auto bad = [] {
-    return invalid("control_plane_address",
-                   "control_plane_address must be http://host[:port] or https://host[:port] (no "
-                   "path, no user info)");
+    return invalid_field(
+        "control_plane_address",
+        "control_plane_address must be http://host[:port] or https://host[:port] (no "
+        "path, no user info)");
   };
   std::string_view rest;
   if (address.starts_with("http://"))
@@ -159,8 +157,8 @@ status validate_agent_key(std::string_view key) {
   constexpr std::size_t max_key_bytes = 512;
   if (key.size() > max_key_bytes ||
       !std::all_of(key.begin(), key.end(), [](char ch) { return ch > 0x20 && ch < 0x7F; }))
-    return invalid("agent_key",
-                   "agent_key must be 1 to 512 printable ASCII characters without spaces");
+    return invalid_field("agent_key",
+                         "agent_key must be 1 to 512 printable ASCII characters without spaces");
   return {};
 }
 
@@ -182,31 +180,6 @@ constexpr std::array<key_binding, 8> bindings{{
 
 // --- the file -------------------------------------------------------------------------------
 
-/// A file descriptor closed on every path out.
-class unique_fd {
- public:
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  ~unique_fd() { reset(); }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  /// Closes now, answering close()'s errno (0 when fine): a write may fail only here.
-  int close_now() noexcept {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  void reset() noexcept {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_;
-};
-
 /// The bytes of `path`, nullopt-like `found = false` when it does not exist.
 struct file_text {
   bool found = false;
@@ -225,7 +198,7 @@ result<file_text> read_config_file(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0)
     return io_failure("cannot stat " + path, errno);
   if (!S_ISREG(st.st_mode))
-    return invalid("file", path + " is not a regular file");
+    return invalid_field("file", path + " is not a regular file");
   const auto too_large = [&] {
     return qx::error{errc::too_large,
                      path + " is larger than " + std::to_string(max_agent_config_bytes) + " bytes",
@@ -266,43 +239,43 @@ status write_all(int fd, std::string_view data) {
 
 result<agent_config> parse(std::string_view text) {
   if (const auto nul = text.find('\0'); nul != std::string_view::npos)
-    return at_offset(invalid("file", "the config holds a NUL byte"), text, nul);
+    return at_offset(invalid_field("file", "the config holds a NUL byte"), text, nul);
   if (const auto bad = invalid_utf8_at(text))
-    return at_offset(invalid("file", "the config is not valid UTF-8"), text, *bad);
+    return at_offset(invalid_field("file", "the config is not valid UTF-8"), text, *bad);
   agent_config c;
   std::map<std::string, YAML::Mark, std::less<>> marks;
   try {
     const auto documents = YAML::LoadAll(std::string{text});
     if (documents.size() > 1)
-      return invalid("file", "the config holds more than one YAML document");
+      return invalid_field("file", "the config holds more than one YAML document");
     if (documents.empty() || documents.front().IsNull())
       return c; // empty, or comments only: the defaults
     const auto& root = documents.front();
     if (!root.IsMap())
-      return at_mark(invalid("file", "the config must be a mapping of keys to values"),
+      return at_mark(invalid_field("file", "the config must be a mapping of keys to values"),
                      root.Mark());
     key_set seen{
         "node_id", "control_plane_address", "agent_key", "control_plane_cert_pin", "cluster_id",
         "listen",  "libvirt_uri",           "pools_root"};
     for (const auto& kv : root) {
       if (!kv.first.IsScalar())
-        return at_mark(invalid("file", "keys must be plain names"), kv.first.Mark());
+        return at_mark(invalid_field("file", "keys must be plain names"), kv.first.Mark());
       const auto& key = kv.first.Scalar();
       if (auto why = seen.add(key))
-        return at_mark(invalid(key, key + ": " + *why), kv.first.Mark());
+        return at_mark(invalid_field(key, key + ": " + *why), kv.first.Mark());
       marks.emplace(key, kv.first.Mark());
       if (kv.second.IsNull())
         continue; // `key:` alone keeps the default
       if (!kv.second.IsScalar())
-        return at_mark(invalid(key, key + " must be a single value"), kv.first.Mark());
+        return at_mark(invalid_field(key, key + " must be a single value"), kv.first.Mark());
       const auto* binding = std::find_if(bindings.begin(), bindings.end(),
                                          [&](const key_binding& b) { return b.name == key; });
       c.*(binding->member) = kv.second.Scalar();
     }
   } catch (const YAML::Exception& e) {
-    return at_mark(invalid("file", "the config is not valid YAML: " + e.msg), e.mark);
+    return at_mark(invalid_field("file", "the config is not valid YAML: " + e.msg), e.mark);
   } catch (const std::exception& e) { // allocation failures; nothing leaves this file
-    return invalid("file", std::string{"the config cannot be read: "} + e.what());
+    return invalid_field("file", std::string{"the config cannot be read: "} + e.what());
   }
   if (auto ok = validate(c); !ok) {
     auto e = std::move(ok).error();
@@ -319,12 +292,12 @@ status validate(const agent_config& c) {
     const std::string& value = c.*(b.member);
     const std::string field{b.name};
     if (value.size() > max_agent_config_value_bytes)
-      return invalid(field, field + " is longer than " +
-                                std::to_string(max_agent_config_value_bytes) + " bytes");
+      return invalid_field(field, field + " is longer than " +
+                                      std::to_string(max_agent_config_value_bytes) + " bytes");
     if (value.find('\0') != std::string::npos)
-      return invalid(field, field + " holds a NUL byte");
+      return invalid_field(field, field + " holds a NUL byte");
     if (invalid_utf8_at(value))
-      return invalid(field, field + " is not valid UTF-8");
+      return invalid_field(field, field + " is not valid UTF-8");
   }
   const bool has_id = !c.node_id.empty();
   const bool has_address = !c.control_plane_address.empty();
@@ -335,9 +308,10 @@ status validate(const agent_config& c) {
                           : !has_key     ? "agent_key"
                                          : nullptr;
     if (missing != nullptr)
-      return invalid(missing, std::string{"node_id, control_plane_address and agent_key are set "
-                                          "together or not at all; "} +
-                                  missing + " is missing");
+      return invalid_field(missing,
+                           std::string{"node_id, control_plane_address and agent_key are set "
+                                       "together or not at all; "} +
+                               missing + " is missing");
   }
   if (has_id)
     if (auto ok = validate_name("node_id", c.node_id); !ok)
@@ -350,22 +324,22 @@ status validate(const agent_config& c) {
       return ok;
   if (!c.control_plane_cert_pin.empty()) {
     if (!security::is_cert_pin(c.control_plane_cert_pin))
-      return invalid("control_plane_cert_pin",
-                     "control_plane_cert_pin must be sha256: and 64 lower-case hex digits");
+      return invalid_field("control_plane_cert_pin",
+                           "control_plane_cert_pin must be sha256: and 64 lower-case hex digits");
     if (!c.control_plane_address.starts_with("https://"))
-      return invalid("control_plane_cert_pin",
-                     "control_plane_cert_pin needs an https:// control_plane_address");
+      return invalid_field("control_plane_cert_pin",
+                           "control_plane_cert_pin needs an https:// control_plane_address");
   }
   if (!c.cluster_id.empty())
     if (auto ok = validate_name("cluster_id", c.cluster_id); !ok)
       return ok;
   if (!valid_host_port(c.listen, false))
-    return invalid("listen", "listen must be host:port with a port from 1 to 65535 (an IPv6 "
-                             "host in brackets)");
+    return invalid_field("listen", "listen must be host:port with a port from 1 to 65535 (an IPv6 "
+                                   "host in brackets)");
   if (c.libvirt_uri.empty())
-    return invalid("libvirt_uri", "libvirt_uri must not be empty");
+    return invalid_field("libvirt_uri", "libvirt_uri must not be empty");
   if (!c.pools_root.empty() && c.pools_root.front() != '/')
-    return invalid("pools_root", "pools_root must be an absolute path");
+    return invalid_field("pools_root", "pools_root must be an absolute path");
   return {};
 }
 
@@ -396,7 +370,7 @@ status save_agent_config(const std::string& path, const agent_config& c) {
     out << YAML::Key << std::string{b.name} << YAML::Value << YAML::DoubleQuoted << c.*(b.member);
   out << YAML::EndMap;
   if (!out.good())
-    return invalid("file", "the config cannot be written as YAML: " + out.GetLastError());
+    return invalid_field("file", "the config cannot be written as YAML: " + out.GetLastError());
   std::string text = out.c_str();
   text += '\n';
 

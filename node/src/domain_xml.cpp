@@ -16,10 +16,6 @@ constexpr std::uint32_t max_vcpus = 4096;
 constexpr std::uint64_t max_memory_mib = std::uint64_t{16} * 1024 * 1024;
 constexpr std::uint64_t mib = std::uint64_t{1024} * 1024;
 
-qx::error invalid(std::string field, std::string message) {
-  return {errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 std::string indexed(std::string_view list, std::size_t i, std::string_view member) {
   return std::string{list} + "[" + std::to_string(i) + "]." + std::string{member};
 }
@@ -49,10 +45,10 @@ status validate_disks(const std::vector<disk_spec>& disks) {
     if (auto s = validate_path(indexed("disks", i, "path"), d.path); !s)
       return s;
     if (!valid_target_dev(d.target_dev))
-      return invalid(indexed("disks", i, "target_dev"),
-                     "disk target must be vd, sd or hd followed by one or two letters");
+      return invalid_field(indexed("disks", i, "target_dev"),
+                           "disk target must be vd, sd or hd followed by one or two letters");
     if (!targets.insert(d.target_dev).second)
-      return invalid(indexed("disks", i, "target_dev"), "disk target used twice");
+      return invalid_field(indexed("disks", i, "target_dev"), "disk target used twice");
   }
   return {};
 }
@@ -128,9 +124,9 @@ status validate_domain_spec(const domain_spec& spec) {
   if (auto s = validate_xml_text("title", spec.title, false); !s)
     return s;
   if (spec.vcpus < 1 || spec.vcpus > max_vcpus)
-    return invalid("vcpus", "vcpus must be between 1 and 4096");
+    return invalid_field("vcpus", "vcpus must be between 1 and 4096");
   if (spec.memory_mib < 1 || spec.memory_mib > max_memory_mib)
-    return invalid("memory_mib", "memory_mib must be between 1 and 16777216");
+    return invalid_field("memory_mib", "memory_mib must be between 1 and 16777216");
   if (auto s = validate_disks(spec.disks); !s)
     return s;
   if (auto s = validate_nics(spec.nics); !s)
@@ -138,7 +134,7 @@ status validate_domain_spec(const domain_spec& spec) {
   std::set<boot_device> seen;
   for (const auto d : spec.boot_order)
     if (!seen.insert(d).second)
-      return invalid("boot_order", "a boot device is listed twice");
+      return invalid_field("boot_order", "a boot device is listed twice");
   return {};
 }
 

@@ -1,5 +1,7 @@
 #include "event_loop.hpp"
 
+#include "libvirt_error.hpp"
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -11,9 +13,6 @@
 namespace qx::node::detail {
 
 namespace {
-
-// Errors are read with virGetLastError after each call; printing them too would only add noise.
-void ignore_error(void* /*user_data*/, virErrorPtr /*error*/) {}
 
 // The lock that orders starting and stopping loop threads, so two never overlap.
 std::mutex& loop_mutex() {
@@ -44,7 +43,7 @@ void init_libraries_once() {
     // The result of virInitialize only matters if the library is unusable, which the
     // first connection then reports as an error value.
     static_cast<void>(virInitialize());
-    virSetErrorFunc(nullptr, &ignore_error);
+    virSetErrorFunc(nullptr, &ignore_libvirt_error);
     static_cast<void>(virEventRegisterDefaultImpl());
   });
 }

@@ -23,10 +23,6 @@ bool running_or_blocked(domain_state s) {
   return s == domain_state::running || s == domain_state::blocked;
 }
 
-qx::error exists(std::string field, std::string message) {
-  return {errc::already_exists, std::move(message), {{"field", std::move(field)}}};
-}
-
 } // namespace
 
 status libvirt_hypervisor::define_domain(const domain_spec& spec) {
@@ -40,7 +36,7 @@ status libvirt_hypervisor::define_domain(const domain_spec& spec) {
     const std::lock_guard lock{mutex_};
     // libvirt would treat a known name as an update of that domain: ids are created once.
     if (domain_ptr{virDomainLookupByName(conn_.get(), spec.id.c_str())} != nullptr)
-      return exists("id", "domain '" + spec.id + "' already exists");
+      return exists_at("id", "domain '" + spec.id + "' already exists");
     clear_libvirt_error();
     domain_ptr dom{virDomainDefineXML(conn_.get(), xml->c_str())};
     if (dom == nullptr)
@@ -232,7 +228,7 @@ status libvirt_hypervisor::create_snapshot(const std::string& domain_id,
     if (!dom)
       return std::move(dom).error();
     if (snapshot_ptr{virDomainSnapshotLookupByName(dom->get(), spec.name.c_str(), 0)} != nullptr)
-      return exists("name", "snapshot '" + spec.name + "' already exists");
+      return exists_at("name", "snapshot '" + spec.name + "' already exists");
     clear_libvirt_error();
     snapshot_ptr snap{virDomainSnapshotCreateXML(dom->get(), xml->c_str(), 0)};
     if (snap == nullptr)

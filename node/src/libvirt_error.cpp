@@ -74,4 +74,6 @@ void clear_libvirt_error() noexcept {
   virResetLastError();
 }
 
+void ignore_libvirt_error(void* /*user_data*/, virErrorPtr /*error*/) {}
+
 } // namespace qx::node::detail

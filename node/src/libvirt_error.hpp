@@ -2,6 +2,8 @@
 
 #include "qx/base/error.hpp"
 
+#include <libvirt/virterror.h>
+
 #include <string_view>
 
 namespace qx::node::detail {
@@ -23,5 +25,10 @@ namespace qx::node::detail {
 /// Drops the calling thread's libvirt error after a failure that is expected (a lookup that
 /// answers "absent").
 void clear_libvirt_error() noexcept;
+
+/// A libvirt error handler that prints nothing: errors are read with virGetLastError after each
+/// call, and printing them too would only add noise. Installed process-wide by the event loop
+/// and per connection (so a caller that replaced the process-wide one changes nothing).
+void ignore_libvirt_error(void* user_data, virErrorPtr error);
 
 } // namespace qx::node::detail

@@ -18,10 +18,6 @@ namespace detail {
 
 namespace {
 
-// The connection's own handler, so libvirt prints nothing even if a caller replaced the
-// process-wide one.
-void ignore_error(void* /*user_data*/, virErrorPtr /*error*/) {}
-
 // Drops libxml2's diagnostics; variadic because libxml2's handler type is.
 void quiet_xml(void* /*ctx*/, const char* /*msg*/, ...) {}
 
@@ -275,7 +271,7 @@ result<std::unique_ptr<hypervisor>> open_libvirt(const std::string& uri,
     }
     if (conn == nullptr)
       return detail::last_libvirt_error("virConnectOpen", "OPERATION_INVALID");
-    virConnSetErrorFunc(conn.get(), nullptr, &detail::ignore_error);
+    virConnSetErrorFunc(conn.get(), nullptr, &detail::ignore_libvirt_error);
     libvirt_options chosen = options;
     if (chosen.domain_type.empty()) {
       auto picked = detail::pick_domain_type(conn.get());

@@ -12,10 +12,6 @@ namespace qx::node::detail {
 
 namespace {
 
-qx::error exists(std::string field, std::string message) {
-  return {errc::already_exists, std::move(message), {{"field", std::move(field)}}};
-}
-
 // A refused pool call becomes a precondition when the pool's activity says so: the test
 // driver answers some of them with an internal error.
 qx::error pool_refusal(qx::error err, virStoragePoolPtr pool, bool refused_when_active) {
@@ -66,7 +62,7 @@ status libvirt_hypervisor::define_pool(const pool_spec& spec) {
       return std::move(xml).error();
     const std::lock_guard lock{mutex_};
     if (pool_ptr{virStoragePoolLookupByName(conn_.get(), spec.name.c_str())} != nullptr)
-      return exists("name", "storage pool '" + spec.name + "' already exists");
+      return exists_at("name", "storage pool '" + spec.name + "' already exists");
     clear_libvirt_error();
     pool_ptr pool{virStoragePoolDefineXML(conn_.get(), xml->c_str(), 0)};
     if (pool == nullptr)
@@ -162,7 +158,7 @@ result<volume_info> libvirt_hypervisor::create_volume(const std::string& pool,
     if (!p)
       return std::move(p).error();
     if (volume_ptr{virStorageVolLookupByName(p->get(), spec.name.c_str())} != nullptr)
-      return exists("name", "volume '" + spec.name + "' already exists");
+      return exists_at("name", "volume '" + spec.name + "' already exists");
     clear_libvirt_error();
     volume_ptr vol{virStorageVolCreateXML(p->get(), xml->c_str(), 0)};
     if (vol == nullptr)

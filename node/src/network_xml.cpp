@@ -18,10 +18,6 @@ namespace {
 constexpr std::size_t max_bridge_length = 15; // IFNAMSIZ - 1 on Linux
 constexpr std::uint64_t max_prefix = 30;      // a smaller subnet has no room for guests
 
-qx::error invalid(std::string field, std::string message) {
-  return {errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 // Dotted-quad IPv4 in host byte order.
 std::optional<std::uint32_t> parse_ipv4(const std::string& text) {
   in_addr addr{};
@@ -70,27 +66,29 @@ status validate_network_spec(const network_spec& spec) {
   if (auto s = validate_name("name", spec.name); !s)
     return s;
   if (!valid_bridge(spec.bridge))
-    return invalid("bridge", "bridge must be 1 to 15 characters of A-Z, a-z, 0-9, '_', '.', '-'");
+    return invalid_field("bridge",
+                         "bridge must be 1 to 15 characters of A-Z, a-z, 0-9, '_', '.', '-'");
   if (spec.mode == network_mode::other)
-    return invalid("mode", "only nat and isolated networks can be defined");
+    return invalid_field("mode", "only nat and isolated networks can be defined");
   const auto net = parse_cidr(spec.cidr);
   if (!net)
-    return invalid("cidr", "cidr must be an IPv4 address and a prefix of 1 to 30, 10.0.0.1/24");
+    return invalid_field("cidr",
+                         "cidr must be an IPv4 address and a prefix of 1 to 30, 10.0.0.1/24");
   if (!net->host(net->address))
-    return invalid("cidr", "the address of cidr must be a host address of its subnet");
+    return invalid_field("cidr", "the address of cidr must be a host address of its subnet");
   if (spec.dhcp_start.empty() != spec.dhcp_end.empty())
-    return invalid(spec.dhcp_start.empty() ? "dhcp_start" : "dhcp_end",
-                   "a DHCP range needs both dhcp_start and dhcp_end");
+    return invalid_field(spec.dhcp_start.empty() ? "dhcp_start" : "dhcp_end",
+                         "a DHCP range needs both dhcp_start and dhcp_end");
   if (spec.dhcp_start.empty())
     return {};
   const auto start = parse_ipv4(spec.dhcp_start);
   if (!start || !net->host(*start))
-    return invalid("dhcp_start", "dhcp_start must be a host address inside cidr");
+    return invalid_field("dhcp_start", "dhcp_start must be a host address inside cidr");
   const auto end = parse_ipv4(spec.dhcp_end);
   if (!end || !net->host(*end))
-    return invalid("dhcp_end", "dhcp_end must be a host address inside cidr");
+    return invalid_field("dhcp_end", "dhcp_end must be a host address inside cidr");
   if (*start > *end)
-    return invalid("dhcp_end", "dhcp_end must not come before dhcp_start");
+    return invalid_field("dhcp_end", "dhcp_end must not come before dhcp_start");
   return {};
 }
 

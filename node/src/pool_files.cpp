@@ -1,6 +1,7 @@
 #include "qx/node/pool_files.hpp"
 
 #include "qx/base/utf8.hpp"
+#include "unique_fd.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -46,28 +47,6 @@ qx::error os_error(std::string_view field, const std::string& what, int err) {
             {{"field", std::string{field}}, {"errno", std::to_string(err)}}};
   }
 }
-
-class unique_fd {
- public:
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  ~unique_fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 bool control(char ch) noexcept {
   const auto byte = static_cast<unsigned char>(ch);

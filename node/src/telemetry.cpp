@@ -71,8 +71,8 @@ std::pair<std::uint64_t, std::uint64_t> net_bytes() {
 
 } // namespace
 
-agent::v1::Telemetry telemetry_sampler::sample(hypervisor& hv) {
-  agent::v1::Telemetry t;
+qx::agent::v1::Telemetry telemetry_sampler::sample(hypervisor& hv) {
+  qx::agent::v1::Telemetry t;
   const auto now = std::chrono::steady_clock::now();
   t.set_sampled_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())

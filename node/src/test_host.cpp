@@ -14,10 +14,6 @@ constexpr std::uint64_t kib_per_mib = 1024;
 // 16 TiB, as for a domain: keeps KiB far inside 64 bits.
 constexpr std::uint64_t max_memory_mib = std::uint64_t{16} * 1024 * 1024;
 
-qx::error invalid(std::string field, std::string message) {
-  return {errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 // Percent-encodes what may not appear raw in a URI path; libvirt decodes it again.
 std::string uri_path(const std::string& path) {
   constexpr std::string_view hex = "0123456789ABCDEF";
@@ -41,9 +37,9 @@ std::string uri_path(const std::string& path) {
 
 result<std::string> write_test_host(const std::filesystem::path& path, const test_host_spec& spec) {
   if (spec.cpus < 1)
-    return invalid("cpus", "a test host needs at least one CPU");
+    return invalid_field("cpus", "a test host needs at least one CPU");
   if (spec.memory_mib < 1 || spec.memory_mib > max_memory_mib)
-    return invalid("memory_mib", "memory_mib must be between 1 and 16777216");
+    return invalid_field("memory_mib", "memory_mib must be between 1 and 16777216");
   if (auto s = validate_xml_text("cpu_model", spec.cpu_model, false); !s)
     return std::move(s).error();
   std::error_code ec;

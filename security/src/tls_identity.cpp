@@ -32,15 +32,11 @@ using x509_ptr = std::unique_ptr<X509, x509_free>;
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 using file_ptr = std::unique_ptr<std::FILE, file_close>;
 
-error bad(std::string message, std::string field) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 result<std::string> pin_of(X509* cert) {
   unsigned char* spki = nullptr;
   const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
   if (n <= 0)
-    return bad("the certificate has no public key", "certificate");
+    return invalid_field("certificate", "the certificate has no public key");
   const std::string der{reinterpret_cast<const char*>(spki), static_cast<std::size_t>(n)};
   OPENSSL_free(spki);
   return "sha256:" + sha256_hex(der);
@@ -70,7 +66,7 @@ result<std::string> cert_pin_of_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   x509_ptr cert{d2i_X509(nullptr, &p, static_cast<long>(der.size()))};
   if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
-    return bad("not one DER certificate", "certificate");
+    return invalid_field("certificate", "not one DER certificate");
   return pin_of(cert.get());
 }
 
@@ -80,7 +76,7 @@ result<std::string> cert_pin_of_pem_file(const std::string& path) {
     return error{errc::not_found, "cannot read certificate " + path, {{"field", "tls-cert"}}};
   x509_ptr cert{PEM_read_X509(f.get(), nullptr, nullptr, nullptr)};
   if (!cert)
-    return bad(path + " holds no PEM certificate", "tls-cert");
+    return invalid_field("tls-cert", path + " holds no PEM certificate");
   return pin_of(cert.get());
 }
 

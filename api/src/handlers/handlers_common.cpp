@@ -8,10 +8,6 @@ namespace qx::api {
 
 namespace {
 
-error bad(std::string field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 bool id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
@@ -80,13 +76,15 @@ result<json> body_of(const http_request& req) {
 
 status check_id(std::string_view field, std::string_view id) {
   if (id.empty() || id.size() > 64)
-    return bad(std::string{field}, std::string{field} + " must be 1 to 64 characters");
+    return invalid_field(std::string{field}, std::string{field} + " must be 1 to 64 characters");
   for (char c : id)
     if (!id_char(c))
-      return bad(std::string{field}, std::string{field} + " may hold only A-Z a-z 0-9 . _ -");
+      return invalid_field(std::string{field},
+                           std::string{field} + " may hold only A-Z a-z 0-9 . _ -");
   // Ids name files too (images, later pools and volumes on nodes): never ".", ".." or hidden.
   if (id.front() == '.' || id.front() == '-')
-    return bad(std::string{field}, std::string{field} + " must start with a letter, digit or _");
+    return invalid_field(std::string{field},
+                         std::string{field} + " must start with a letter, digit or _");
   return {};
 }
 
@@ -109,7 +107,8 @@ result<actors::command_meta> meta_of(const http_request& req) {
     std::uint64_t version = 0;
     const auto r = std::from_chars(v.data(), v.data() + v.size(), version);
     if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
-      return bad("If-Match", "If-Match must be a version as the ETag gave it, e.g. \"3\"");
+      return invalid_field("If-Match",
+                           "If-Match must be a version as the ETag gave it, e.g. \"3\"");
     meta.expected_version = version;
   }
   return meta;
@@ -136,12 +135,12 @@ result<page> page_of(const http_request& req) {
     std::size_t n = 0;
     const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
     if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < 1 || n > 1000)
-      return bad("limit", "limit must be an integer from 1 to 1000");
+      return invalid_field("limit", "limit must be an integer from 1 to 1000");
     p.limit = n;
   }
   if (const auto it = req.query.find("pageToken"); it != req.query.end()) {
     if (it->second.size() > 256)
-      return bad("pageToken", "pageToken is not one this server gave");
+      return invalid_field("pageToken", "pageToken is not one this server gave");
     p.after = it->second;
   }
   return p;
@@ -158,7 +157,7 @@ result<std::vector<field_filter>> filters_of(const http_request& req,
                                                   f->name()) != hidden_fields.end();
     if (f == nullptr || hidden || f->is_repeated() ||
         f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE)
-      return bad(key, "cannot filter on " + key + ": not a top-level scalar field");
+      return invalid_field(key, "cannot filter on " + key + ": not a top-level scalar field");
     out.push_back(field_filter{f, value});
   }
   return out;

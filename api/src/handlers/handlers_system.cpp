@@ -10,10 +10,6 @@ namespace {
 
 using actors::alert_aggregate;
 
-error bad(std::string field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
-
 status read_position(const http_request& req, const char* key, std::uint64_t& out) {
   const auto it = req.query.find(key);
   if (it == req.query.end())
@@ -21,7 +17,8 @@ status read_position(const http_request& req, const char* key, std::uint64_t& ou
   const auto& v = it->second;
   const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
   if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
-    return bad(key, std::string{key} + " must be a log position (a non-negative integer)");
+    return invalid_field(key,
+                         std::string{key} + " must be a log position (a non-negative integer)");
   return {};
 }
 
@@ -31,7 +28,8 @@ status read_time(const http_request& req, const char* key, std::int64_t& out) {
     return {};
   const auto t = parse_rfc3339(it->second);
   if (!t)
-    return bad(key, std::string{key} + " must be an RFC 3339 time, e.g. 2026-11-23T08:00:00Z");
+    return invalid_field(key,
+                         std::string{key} + " must be an RFC 3339 time, e.g. 2026-11-23T08:00:00Z");
   out = *t;
   return {};
 }
@@ -42,9 +40,9 @@ result<projections::event_query> event_query_of(const http_request& req) {
     static constexpr std::string_view known[] = {"stream", "principal",    "type",       "fromTime",
                                                  "toTime", "fromPosition", "toPosition", "limit"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
-      return bad(key, "unknown query parameter " + key);
+      return invalid_field(key, "unknown query parameter " + key);
     if (value.size() > 256)
-      return bad(key, key + " is longer than 256 bytes");
+      return invalid_field(key, key + " is longer than 256 bytes");
   }
   auto get = [&](const char* k) {
     const auto it = req.query.find(k);
@@ -102,7 +100,7 @@ void list_operations(api_context& ctx, const http_request& req, const path_param
   }
   for (const auto& [key, value] : req.query)
     if (key != "limit" && key != "pageToken") {
-      respond(error_response(bad(key, "unknown query parameter " + key)));
+      respond(error_response(invalid_field(key, "unknown query parameter " + key)));
       return;
     }
   const auto at = ctx.proj.position();
@@ -151,7 +149,7 @@ void list_alerts(api_context& ctx, const http_request& req, const path_params&, 
     else if (key == "severity")
       severity = value;
     else if (key != "limit" && key != "pageToken") {
-      respond(error_response(bad(key, "unknown query parameter " + key)));
+      respond(error_response(invalid_field(key, "unknown query parameter " + key)));
       return;
     }
   }

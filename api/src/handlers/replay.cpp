@@ -9,13 +9,7 @@
 
 namespace qx::api {
 
-namespace {
-
-error bad(std::string_view field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::string{field}}}};
-}
-
-} // namespace
+namespace {} // namespace
 
 result<replay_bound> parse_replay_bound(std::string_view text, std::string_view field,
                                         std::uint64_t head) {
@@ -25,16 +19,19 @@ result<replay_bound> parse_replay_bound(std::string_view text, std::string_view 
     replay_bound b;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), b.position);
     if (ec != std::errc{} || end != text.data() + text.size() || b.position == 0)
-      return bad(field, std::string{field} + " must be a log position from 1 or an RFC 3339 time");
+      return invalid_field(field, std::string{field} +
+                                      " must be a log position from 1 or an RFC 3339 time");
     if (b.position > head)
-      return bad(field, std::string{field} + " is position " + std::to_string(b.position) +
-                            ", beyond the log's head (" + std::to_string(head) + ")");
+      return invalid_field(field, std::string{field} + " is position " +
+                                      std::to_string(b.position) + ", beyond the log's head (" +
+                                      std::to_string(head) + ")");
     return b;
   }
   const auto t = parse_rfc3339(text);
   if (!t)
-    return bad(field, std::string{field} +
-                          " must be a log position or an RFC 3339 time, e.g. 2026-11-23T08:00:00Z");
+    return invalid_field(
+        field, std::string{field} +
+                   " must be a log position or an RFC 3339 time, e.g. 2026-11-23T08:00:00Z");
   replay_bound b;
   b.by_time = true;
   b.time_unix_ns = *t;
@@ -107,7 +104,8 @@ result<std::string> replay_stream(events::event_store& store, const replay_bound
     answer = out.dump();
   });
   if (!answer)
-    return bad("stream", "stream " + std::string{stream} +
+    return invalid_field("stream",
+                         "stream " + std::string{stream} +
                              " belongs to no resource (vm-, node-, pool-, ...); `qvdc log dump "
                              "--stream` prints any stream's events");
   return std::move(*answer);

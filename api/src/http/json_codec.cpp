@@ -15,10 +15,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-error bad_field(const std::string& field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", field}}};
-}
-
 json scalar(const Message& m, const Reflection& r, const FieldDescriptor& f, int index) {
   const bool rep = f.is_repeated();
   switch (f.cpp_type()) {
@@ -81,7 +77,7 @@ status add_value(const json& v, Message& m, const FieldDescriptor& f, const std:
   const auto& r = *m.GetReflection();
   const bool rep = f.is_repeated();
   const auto need = [&](const char* what) {
-    return bad_field(path, path + " must be " + what);
+    return invalid_field(path, path + " must be " + what);
   };
   switch (f.cpp_type()) {
   case FieldDescriptor::CPPTYPE_INT32:
@@ -139,7 +135,7 @@ status add_value(const json& v, Message& m, const FieldDescriptor& f, const std:
 
 status set_map(const json& v, Message& m, const FieldDescriptor& f, const std::string& path) {
   if (!v.is_object())
-    return bad_field(path, path + " must be an object");
+    return invalid_field(path, path + " must be an object");
   const auto& r = *m.GetReflection();
   const auto* key_f = f.message_type()->map_key();
   const auto* value_f = f.message_type()->map_value();
@@ -162,7 +158,7 @@ status set_scalar(const json& v, Message& m, const FieldDescriptor& f, const std
   if (!f.is_repeated())
     return add_value(v, m, f, path);
   if (!v.is_array())
-    return bad_field(path, path + " must be an array");
+    return invalid_field(path, path + " must be an array");
   for (std::size_t i = 0; i < v.size(); ++i)
     if (auto ok = add_value(v[i], m, f, path + "[" + std::to_string(i) + "]"); !ok)
       return ok;
@@ -195,15 +191,15 @@ json to_json(const Message& m, std::span<const std::string_view> skip) {
 
 status from_json(const json& j, Message& m, const std::string& path) {
   if (!j.is_object())
-    return bad_field(path.empty() ? "body" : path,
-                     (path.empty() ? std::string{"the body"} : path) + " must be an object");
+    return invalid_field(path.empty() ? "body" : path,
+                         (path.empty() ? std::string{"the body"} : path) + " must be an object");
   const auto* d = m.GetDescriptor();
   for (const auto& [key, value] : j.items()) {
     const auto* f = d->FindFieldByCamelcaseName(key);
     if (f == nullptr)
       f = d->FindFieldByName(key);
     if (f == nullptr)
-      return bad_field(join(path, key), "unknown field " + join(path, key));
+      return invalid_field(join(path, key), "unknown field " + join(path, key));
     if (value.is_null())
       continue;
     if (auto ok = set_scalar(value, m, *f, join(path, key)); !ok)
@@ -252,7 +248,7 @@ status only_fields(const json& j, std::span<const std::string_view> allowed,
                    const std::string& path) {
   for (const auto& [key, value] : j.items())
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      return bad_field(join(path, key), "unknown field " + join(path, key));
+      return invalid_field(join(path, key), "unknown field " + join(path, key));
   return {};
 }
 
@@ -264,7 +260,7 @@ const json* member(const json& j, std::string_view key) {
 }
 
 status missing(std::string_view key) {
-  return bad_field(std::string{key}, std::string{key} + " is required");
+  return invalid_field(std::string{key}, std::string{key} + " is required");
 }
 
 } // namespace
@@ -275,10 +271,10 @@ status read_string(const json& j, std::string_view key, std::string& out, bool r
   if (v == nullptr)
     return required ? missing(key) : status{};
   if (!v->is_string())
-    return bad_field(std::string{key}, std::string{key} + " must be a string");
+    return invalid_field(std::string{key}, std::string{key} + " must be a string");
   if (v->get_ref<const std::string&>().size() > max_bytes)
-    return bad_field(std::string{key},
-                     std::string{key} + " is longer than " + std::to_string(max_bytes) + " bytes");
+    return invalid_field(std::string{key}, std::string{key} + " is longer than " +
+                                               std::to_string(max_bytes) + " bytes");
   out = v->get<std::string>();
   return {};
 }
@@ -288,7 +284,7 @@ status read_u64(const json& j, std::string_view key, std::uint64_t& out, bool re
   if (v == nullptr)
     return required ? missing(key) : status{};
   if (!integer_in_range<std::uint64_t>(*v))
-    return bad_field(std::string{key}, std::string{key} + " must be a non-negative integer");
+    return invalid_field(std::string{key}, std::string{key} + " must be a non-negative integer");
   out = v->get<std::uint64_t>();
   return {};
 }
@@ -298,8 +294,8 @@ status read_u32(const json& j, std::string_view key, std::uint32_t& out, bool re
   if (v == nullptr)
     return required ? missing(key) : status{};
   if (!integer_in_range<std::uint32_t>(*v))
-    return bad_field(std::string{key},
-                     std::string{key} + " must be an integer from 0 to 4294967295");
+    return invalid_field(std::string{key},
+                         std::string{key} + " must be an integer from 0 to 4294967295");
   out = v->get<std::uint32_t>();
   return {};
 }
@@ -308,12 +304,12 @@ status read_bool(const json& j, std::string_view key, bool& out) {
   // A flag is true, false or absent: null would read as "the default" to one client and
   // as "off" to another, so it is refused.
   if (const auto it = j.find(std::string{key}); it != j.end() && it->is_null())
-    return bad_field(std::string{key}, std::string{key} + " must be true or false, not null");
+    return invalid_field(std::string{key}, std::string{key} + " must be true or false, not null");
   const auto* v = member(j, key);
   if (v == nullptr)
     return {};
   if (!v->is_boolean())
-    return bad_field(std::string{key}, std::string{key} + " must be true or false");
+    return invalid_field(std::string{key}, std::string{key} + " must be true or false");
   out = v->get<bool>();
   return {};
 }
@@ -323,7 +319,7 @@ status read_double(const json& j, std::string_view key, double& out) {
   if (v == nullptr)
     return {};
   if (!v->is_number() || !std::isfinite(v->get<double>()))
-    return bad_field(std::string{key}, std::string{key} + " must be a number");
+    return invalid_field(std::string{key}, std::string{key} + " must be a number");
   out = v->get<double>();
   return {};
 }

@@ -11,7 +11,7 @@ namespace {
 using actors::vm_aggregate;
 namespace vm = domain::vm;
 
-constexpr const char* principal = "system:hypervisor-stand-in";
+constexpr const char* stand_in_principal = "system:hypervisor-stand-in";
 
 } // namespace
 
@@ -48,7 +48,7 @@ void hypervisor_stand_in::settle(const std::string& vm_id, const std::string& ca
   else
     return;
   actors::command_meta meta;
-  meta.principal = principal;
+  meta.principal = stand_in_principal;
   meta.causation_id = cause;
   // The version pins the transition seen: if the VM moved on meanwhile, this is refused.
   meta.expected_version = r->version;

@@ -56,6 +56,11 @@ struct error {
   [[nodiscard]] std::string to_string() const;
 };
 
+/// An input field at fault: invalid_argument, with details["field"] naming it.
+[[nodiscard]] error invalid_field(std::string_view field, std::string message);
+/// What `field` names exists already: already_exists, with details["field"].
+[[nodiscard]] error exists_at(std::string_view field, std::string message);
+
 /// A value or an error, in the manner of std::expected (C++23), which g++ 12 lacks in C++20.
 template<class T>
 class [[nodiscard]] result {

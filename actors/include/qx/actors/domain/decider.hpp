@@ -69,10 +69,7 @@ template<class Variant>
   return detail::decode_alternative<Variant>(type, payload);
 }
 
-/// A field of the command is malformed.
-[[nodiscard]] inline error invalid_field(std::string field, std::string message) {
-  return error{errc::invalid_argument, std::move(message), {{"field", std::move(field)}}};
-}
+// A malformed field of a command: qx::invalid_field (qx/base/error.hpp).
 
 /// The command is not allowed now; `reason` is a stable upper-case token.
 [[nodiscard]] inline error refused(std::string reason, std::string message,
