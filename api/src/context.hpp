@@ -1,23 +1,14 @@
 #pragma once
 
-// What the handlers share: the actors (through the gateway), the read models, the log, the
-// operations and the idempotency cache.
+// What the HTTP layer shares (dispatch, the gate, the audit of requests, the transport): the
+// checks every route passes, the counters of work in flight, and the parts the server owns
+// and lends to the handler groups. A handler never sees this: the router hands it its group's
+// context (handler_contexts.hpp).
 
-#include "access_control.hpp"
-#include "agent_registry.hpp"
-#include "audit_trail.hpp"
-#include "blocking_pool.hpp"
 #include "denial_ledger.hpp"
-#include "gateway.hpp"
+#include "handler_contexts.hpp"
 #include "idempotency.hpp"
-#include "login_throttle.hpp"
-#include "operations.hpp"
-#include "render_cache.hpp"
 #include "router.hpp"
-
-#include <qx/events/event_store.hpp>
-#include <qx/projections/host.hpp>
-#include <qx/security/one_time_tokens.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -28,36 +19,54 @@
 namespace qx::api {
 
 struct api_context {
-  api_context(gateway& g, projections::host& p, events::event_store& s, operations& o,
-              idempotency_cache& i, std::size_t max)
-      : gw(g), proj(p), store(s), ops(o), idempotency(i), max_in_flight(max) {}
+  struct parts {
+    gateway& gw;
+    projections::host& proj;
+    events::event_store& store;
+    operations& ops;
+    idempotency_cache& idempotency;
+    access_control& access;
+    agent_registry& agents;
+    blocking_pool& blocking;
+    blocking_pool& hashing;
+    std::string images_dir;
+    std::size_t max_in_flight = 4096;
+  };
+  explicit api_context(parts p)
+      : proj(p.proj), store(p.store), ops(p.ops), idempotency(p.idempotency), access(&p.access),
+        max_in_flight(p.max_in_flight), resources{p.gw, p.proj, p.store, p.ops, renders},
+        agent_handlers{resources, p.agents, p.blocking, node_tokens},
+        access_handlers{resources, p.access, p.hashing, logins, audit},
+        image_handlers{resources, std::move(p.images_dir)} {}
 
-  gateway& gw;
   projections::host& proj;
   events::event_store& store;
   operations& ops;
   idempotency_cache& idempotency;
-  std::size_t max_in_flight = 4096;
-  std::string images_dir;                ///< Where uploaded images are kept (<data dir>/images).
-  agent_registry* agents = nullptr;      ///< The node agents' sessions.
-  blocking_pool* blocking = nullptr;     ///< Where discovery waits for hosts.
-  security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
-  std::string advertise_url;             ///< This control plane's URL as the agents reach it.
-  std::string tls_pin; ///< With TLS: the certificate's public-key pin agents check at join.
-  render_cache renders;
   access_control* access = nullptr; ///< Authentication and authorization (never null in serve).
-  blocking_pool* hashing = nullptr; ///< Where passwords are hashed and checked (bounded).
+  std::size_t max_in_flight = 4096;
+  render_cache renders;
   login_throttle logins;
-  rate_limiter rates{0, 0}; ///< Per principal; rate 0: unlimited.
+  security::one_time_tokens node_tokens; ///< Tokens an operator gives a host to join.
+  audit_trail audit;                     ///< The audit read model (GET /api/v1/audit).
+  rate_limiter rates{0, 0};              ///< Per principal; rate 0: unlimited.
   /// Per address, for requests without a valid token (public routes, 401s); 0: unlimited.
   rate_limiter anonymous_rates{0, 0};
   denial_ledger denials;       ///< Anonymous refusals, audited per source and window.
   bool metrics_public = false; ///< /metrics without a token (--metrics-public).
-  audit_trail audit;           ///< The audit read model (GET /api/v1/audit).
   std::atomic<std::size_t> in_flight{0};
   /// Set when the server stops: requests still arriving on open connections are answered
   /// 503 at once, so the actors can drain instead of taking new work (a stop under load).
   std::atomic<bool> stopping{false};
+
+  // The handler groups' contexts (handler_contexts.hpp), lent to the router's handlers.
+  resource_context resources;
+  agent_context agent_handlers;
+  access_context access_handlers;
+  image_context image_handlers;
+  [[nodiscard]] route_groups groups() {
+    return {&resources, &agent_handlers, &access_handlers, &image_handlers};
+  }
 };
 
 /// What the audit record of a request says besides its outcome.

@@ -62,18 +62,14 @@ class server_impl final : public server {
       return std::move(dc).error();
     dc_ = std::move(*dc);
     gateway_ = std::make_unique<gateway>(system_, dc_);
-    ctx_ = std::make_unique<api_context>(*gateway_, proj_, *store_, ops_, idempotency_,
-                                         opts_.limits.max_in_flight);
-    ctx_->images_dir = opts_.data_dir + "/images";
     agents_ = std::make_unique<agent_registry>(system_, *gateway_, proj_.inv());
-    ctx_->agents = agents_.get();
-    ctx_->blocking = &blocking_;
     auto access = access_control::open(opts_.data_dir, opts_.auth);
     if (!access)
       return std::move(access).error();
     access_ = std::move(*access);
-    ctx_->access = access_.get();
-    ctx_->hashing = &hashing_;
+    ctx_ = std::make_unique<api_context>(api_context::parts{
+        *gateway_, proj_, *store_, ops_, idempotency_, *access_, *agents_, blocking_, hashing_,
+        opts_.data_dir + "/images", opts_.limits.max_in_flight});
     ctx_->rates.set(opts_.auth ? opts_.rate_limit : 0, opts_.rate_burst);
     ctx_->anonymous_rates.set(opts_.auth ? opts_.anonymous_rate_limit : 0,
                               opts_.anonymous_rate_burst);
@@ -100,9 +96,9 @@ class server_impl final : public server {
     proj_.on_caught_up([this, head_at_open] {
       if (stand_in_)
         stand_in_->settle_all();
-      abandon_interrupted_uploads(*ctx_, head_at_open);
+      abandon_interrupted_uploads(ctx_->image_handlers, head_at_open);
       if (opts_.auth)
-        create_first_admin(*ctx_, admin_password_);
+        create_first_admin(ctx_->access_handlers, admin_password_);
     });
     ops_.set_listener([this](const operation& op) {
       hub_.broadcast(std::make_shared<const std::string>(
@@ -116,7 +112,7 @@ class server_impl final : public server {
       auto pin = prepare_tls(opts_);
       if (!pin)
         return std::move(pin).error();
-      ctx_->tls_pin = std::move(*pin);
+      ctx_->agent_handlers.tls_pin = std::move(*pin);
       deps.tls_cert_file = opts_.tls_cert_file;
       deps.tls_key_file = opts_.tls_key_file;
     }
@@ -125,15 +121,17 @@ class server_impl final : public server {
     if (!port)
       return std::move(port).error();
     port_ = *port;
-    ctx_->advertise_url = opts_.advertise_url.empty()
-                              ? std::string{opts_.tls ? "https://" : "http://"} +
-                                    opts_.listen_host + ":" + std::to_string(port_)
-                              : opts_.advertise_url;
+    ctx_->agent_handlers.advertise_url = opts_.advertise_url.empty()
+                                             ? std::string{opts_.tls ? "https://" : "http://"} +
+                                                   opts_.listen_host + ":" + std::to_string(port_)
+                                             : opts_.advertise_url;
     return {};
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
-  [[nodiscard]] std::string tls_pin() const override { return ctx_ ? ctx_->tls_pin : ""; }
+  [[nodiscard]] std::string tls_pin() const override {
+    return ctx_ ? ctx_->agent_handlers.tls_pin : "";
+  }
 
   void stop() override {
     std::lock_guard lock{stop_mutex_};

@@ -4,8 +4,10 @@
 
 #include <qx/events/v1/vm.pb.h>
 
+#include <algorithm>
 #include <map>
 #include <qx/events/text_fields.hpp>
+#include <set>
 
 namespace qx::domain::agent_logic {
 
@@ -124,6 +126,98 @@ std::optional<pb::Command> command_after(const events::recorded_event& e,
   if (e.type == "qx.events.v1.VmDeleted")
     return action(s.id(), "undefine");
   return std::nullopt;
+}
+
+std::string kind_of(const pb::Command& c) {
+  if (c.has_define_and_start())
+    return "start";
+  if (c.has_migrate())
+    return "migrate";
+  if (c.has_domain_action())
+    return c.domain_action().action();
+  return "infrastructure";
+}
+
+std::optional<agent_command> for_vm_event(const events::recorded_event& e,
+                                          const snapshots::v1::VmState& s,
+                                          const volume_lookup& volumes, const uri_lookup& uris) {
+  if (e.type == "qx.events.v1.VmMigrationStarted") {
+    pb::Command c;
+    c.mutable_migrate()->set_vm_id(s.id());
+    c.mutable_migrate()->set_destination_uri(uris ? uris(s.migration_target()) : std::string{});
+    return agent_command{std::move(c), s.id(), "migrate"};
+  }
+  auto c = command_after(e, s, volumes);
+  if (!c)
+    return std::nullopt;
+  auto kind = kind_of(*c);
+  return agent_command{std::move(*c), s.id(), std::move(kind)};
+}
+
+pb::Command delete_volume(const std::string& pool_id, const std::string& volume_id) {
+  pb::Command c;
+  c.mutable_delete_volume()->set_pool_id(pool_id);
+  c.mutable_delete_volume()->set_volume_id(volume_id);
+  return c;
+}
+
+std::vector<agent_command> infrastructure_for(const std::string& node_id,
+                                              const infrastructure& known) {
+  std::vector<agent_command> out;
+  std::set<std::string> pools;
+  for (const auto& p : known.pools) {
+    const auto& ids = p.node_ids();
+    if (std::find(ids.begin(), ids.end(), node_id) == ids.end())
+      continue;
+    pools.insert(p.id());
+    out.push_back({create_pool(p), "", "infrastructure"});
+  }
+  for (const auto& v : known.volumes)
+    if (pools.count(v.pool_id()) != 0)
+      out.push_back({create_volume(v), "", "infrastructure"});
+  for (const auto& n : known.networks)
+    out.push_back({create_network(n.id(), n.cidr()), "", "infrastructure"});
+  return out;
+}
+
+std::optional<vm_record> after_domain_event(const std::string& node_id, const pb::DomainEvent& ev,
+                                            const std::optional<vm_on_node>& v) {
+  if (!v || v->state.node_id() != node_id)
+    return std::nullopt; // not a VM of ours on this node (a domain defined by hand, or moved away)
+  auto cmd = follow(ev, v->state.power_state());
+  if (!cmd)
+    return std::nullopt;
+  return vm_record{ev.id(), std::move(*cmd), v->version,
+                   "libvirt:" + ev.kind() + ":" + ev.detail()};
+}
+
+std::optional<vm_record> after_result(const std::string& vm_id, const std::string& kind,
+                                      const pb::CommandResult& res,
+                                      const std::optional<vm_on_node>& v) {
+  constexpr std::string_view cause = "agent-result";
+  if (res.ok()) {
+    if (kind == "migrate")
+      return vm_record{vm_id, vm::complete_migration{}, std::nullopt, std::string{cause}};
+    return std::nullopt;
+  }
+  if (vm_id.empty() || !v)
+    return std::nullopt;
+  const auto reason = reason_text(res.error_code() + ": " + res.message());
+  const auto& power = v->state.power_state();
+  if ((kind == "start" || kind == "resend") && power == vm::power::starting)
+    return vm_record{vm_id, vm::force_stop{"START_FAILED: " + reason}, v->version,
+                     std::string{cause}};
+  if (kind == "migrate" && power == vm::power::migrating)
+    return vm_record{vm_id, vm::fail_migration{reason}, v->version, std::string{cause}};
+  return std::nullopt;
+}
+
+domain::node::command after_leaving(const pb::Leaving& leaving) {
+  return domain::node::disconnect{"LEFT: " + reason_text(leaving.reason())};
+}
+
+domain::node::command after_session_closed(const std::string& why) {
+  return domain::node::disconnect{"AGENT_SESSION_CLOSED: " + why};
 }
 
 std::optional<vm::command> follow(const pb::DomainEvent& ev, const std::string& power) {

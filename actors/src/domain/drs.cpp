@@ -266,6 +266,52 @@ class rule_index {
   std::vector<std::vector<std::size_t>> of_;
 };
 
+/// The mandatory moves: each VM for which `reason_of(i)` names a reason, in VM id order, to the
+/// admissible host (placement's checks, the limits, the rules) that leaves the least imbalance,
+/// applied to `m` as they are chosen so that each sees the ones before. A VM no host takes is
+/// put in `stuck`, with HOST_CONCURRENCY when a host refused it only for being busy. Stops at
+/// the pass or cluster limit and answers PASS_LIMIT or CONCURRENCY_LIMIT; "" once all are seen.
+template<class ReasonOf>
+[[nodiscard]] std::string plan_mandatory(model& m, const rule_index& ri, const settings& s,
+                                         ReasonOf&& reason_of, std::vector<move>& moves,
+                                         std::map<std::string, std::string>& stuck) {
+  for (std::size_t i = 0; i < m.vms().size(); ++i) {
+    const auto v = m.vms()[i];
+    const std::string reason = reason_of(i);
+    if (reason.empty())
+      continue;
+    if (moves.size() >= s.max_moves_per_pass)
+      return "PASS_LIMIT";
+    if (m.cluster_busy())
+      return "CONCURRENCY_LIMIT";
+    std::size_t best = model::npos;
+    double best_after = 0;
+    std::string why = "NO_SUITABLE_HOST";
+    for (std::size_t h = 0; h < m.hosts().size(); ++h) {
+      if (auto r = m.refusal(v, h); !r.empty()) {
+        if (r == "HOST_CONCURRENCY")
+          why = r;
+        continue;
+      }
+      if (!ri.broken_by(i, m.hosts()[h].node.id).empty())
+        continue;
+      const double after = m.imbalance_after(v, h);
+      if (best == model::npos || after < best_after) {
+        best = h;
+        best_after = after;
+      }
+    }
+    if (best == model::npos) {
+      stuck[v.id] = why;
+      continue;
+    }
+    const double before = m.imbalance();
+    moves.push_back(move{v.id, v.host_id, m.hosts()[best].node.id, reason, before, best_after, 0});
+    m.apply(i, best);
+  }
+  return {};
+}
+
 double cost_of(const vm& v, const settings& s) {
   return s.cost_per_gib * static_cast<double>(v.memory_mib) / 1024.0;
 }
@@ -318,41 +364,10 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
     return finish("NO_HOSTS");
 
   // Mandatory moves: each to the admissible host that leaves the least imbalance.
-  for (std::size_t i = 0; i < m.vms().size(); ++i) {
-    const auto v = m.vms()[i];
-    const auto reason = ri.must_leave_reason(i);
-    if (reason.empty())
-      continue;
-    if (out.moves.size() >= s.max_moves_per_pass)
-      return finish("PASS_LIMIT");
-    if (m.cluster_busy())
-      return finish("CONCURRENCY_LIMIT");
-    std::size_t best = model::npos;
-    double best_after = 0;
-    std::string why = "NO_SUITABLE_HOST";
-    for (std::size_t h = 0; h < m.hosts().size(); ++h) {
-      if (auto r = m.refusal(v, h); !r.empty()) {
-        if (r == "HOST_CONCURRENCY")
-          why = r;
-        continue;
-      }
-      if (!ri.broken_by(i, m.hosts()[h].node.id).empty())
-        continue;
-      const double after = m.imbalance_after(v, h);
-      if (best == model::npos || after < best_after) {
-        best = h;
-        best_after = after;
-      }
-    }
-    if (best == model::npos) {
-      out.stuck[v.id] = why;
-      continue;
-    }
-    const double before = m.imbalance();
-    out.moves.push_back(
-        move{v.id, v.host_id, m.hosts()[best].node.id, reason, before, best_after, 0});
-    m.apply(i, best);
-  }
+  if (auto stop = plan_mandatory(
+          m, ri, s, [&](std::size_t i) { return ri.must_leave_reason(i); }, out.moves, out.stuck);
+      !stop.empty())
+    return finish(std::move(stop));
 
   if (out.target == no_target)
     return finish("DISABLED");
@@ -404,6 +419,34 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
                              best_after, best_score});
     m.apply(best_vm, best_host);
   }
+}
+
+evacuation plan_evacuation(const std::vector<host>& hosts, const std::vector<vm>& vms,
+                           const std::vector<rule>& rules, const std::string& node_id) {
+  // No limit refuses a VM the operator sent away: they only throttle (see the header).
+  settings unlimited;
+  unlimited.max_moves_per_pass = std::numeric_limits<std::size_t>::max();
+  unlimited.max_concurrent_per_host = std::numeric_limits<std::size_t>::max();
+  unlimited.max_concurrent_per_cluster = std::numeric_limits<std::size_t>::max();
+  auto marked = hosts;
+  for (auto& h : marked)
+    if (h.node.id == node_id)
+      h.evacuate = true;
+  model m{marked, vms, unlimited};
+  const rule_index ri{m, rules};
+  evacuation out;
+  out.imbalance_before = m.imbalance();
+  // Only the host's own VMs: must_leave_reason() names them MAINTENANCE (the host is marked),
+  // and skips the ones already migrating. A VM's host is read before it is moved. Without
+  // limits the loop never stops early: its answer is always "".
+  static_cast<void>(plan_mandatory(
+      m, ri, unlimited,
+      [&](std::size_t i) {
+        return m.vms()[i].host_id == node_id ? ri.must_leave_reason(i) : std::string{};
+      },
+      out.moves, out.stuck));
+  out.imbalance_after = m.imbalance();
+  return out;
 }
 
 } // namespace qx::domain::drs

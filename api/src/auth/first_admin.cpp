@@ -39,7 +39,7 @@ result<std::string> read_password_file(const std::string& path) {
   return password;
 }
 
-void create_first_admin(api_context& ctx, std::string password) {
+void create_first_admin(access_context& ctx, std::string password) {
   if (!ctx.proj.inv().list<actors::user_aggregate>("", 1).empty())
     return;
   if (password.empty()) {
@@ -47,7 +47,7 @@ void create_first_admin(api_context& ctx, std::string password) {
     std::cout << "first admin: user admin, password " << password
               << " (shown once: change it with POST /api/v1/users/admin/password)" << std::endl;
   }
-  const bool queued = ctx.hashing->post([&ctx, password] {
+  const bool queued = ctx.hashing.post([&ctx, password] {
     auto hash = security::hash_password(password);
     if (!hash) {
       log_failure("hashing", hash.error());

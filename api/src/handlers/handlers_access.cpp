@@ -40,9 +40,9 @@ http_response busy() {
 }
 
 /// Hashes `password` on the hashing pool, then calls `k(hash)` there.
-void with_hash(api_context& ctx, std::string password, responder respond,
+void with_hash(access_context& ctx, std::string password, responder respond,
                std::function<void(std::string, responder)> k) {
-  const bool queued = ctx.hashing->post([password = std::move(password), respond, k]() mutable {
+  const bool queued = ctx.hashing.post([password = std::move(password), respond, k]() mutable {
     auto h = security::hash_password(password);
     if (!h) {
       respond(error_response(h.error()));
@@ -55,7 +55,7 @@ void with_hash(api_context& ctx, std::string password, responder respond,
 }
 
 /// Sends `cmd` to user `id`, then calls `k` once the read model shows it.
-void user_command(api_context& ctx, const http_request& req, const std::string& id,
+void user_command(access_context& ctx, const http_request& req, const std::string& id,
                   user::command cmd, std::function<void()> k, responder respond) {
   auto meta = meta_of(req);
   if (!meta) {
@@ -73,7 +73,7 @@ void user_command(api_context& ctx, const http_request& req, const std::string& 
 }
 
 /// A new token for `user_id`: recorded on the user (so it can be revoked), then signed.
-void issue_token(api_context& ctx, const http_request& req, const std::string& user_id,
+void issue_token(access_context& ctx, const http_request& req, const std::string& user_id,
                  const std::string& kind, const std::string& name, std::int64_t ttl,
                  unsigned status, responder respond) {
   const auto token_id = security::random_token(24);
@@ -82,17 +82,16 @@ void issue_token(api_context& ctx, const http_request& req, const std::string& u
       ctx, req, user_id, user::issue_token{token_id, kind, name, issued, issued + ttl},
       [&ctx, user_id, kind, token_id, issued, ttl, status, respond] {
         respond(json_response(
-            status,
-            json{{"token", ctx.access->issue(user_id, kind, token_id, issued, issued + ttl)},
-                 {"tokenId", token_id},
-                 {"kind", kind},
-                 {"user", user_id},
-                 {"expiresAt", rfc3339((issued + ttl) * 1'000'000'000LL)}}));
+            status, json{{"token", ctx.access.issue(user_id, kind, token_id, issued, issued + ttl)},
+                         {"tokenId", token_id},
+                         {"kind", kind},
+                         {"user", user_id},
+                         {"expiresAt", rfc3339((issued + ttl) * 1'000'000'000LL)}}));
       },
       respond);
 }
 
-void login(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void login(access_context& ctx, const http_request& req, const path_params&, responder respond) {
   with_body(req, respond, {"user", "password"}, [&](const json& b) {
     std::string id;
     std::string password;
@@ -115,7 +114,7 @@ void login(api_context& ctx, const http_request& req, const path_params&, respon
     // An unknown user costs the same hash as a known one: timing does not tell who exists.
     const std::string stored = u ? u->state.password_hash() : std::string{};
     const bool usable = u && !u->state.disabled();
-    const bool queued = ctx.hashing->post([&ctx, req, id, password, stored, usable, respond] {
+    const bool queued = ctx.hashing.post([&ctx, req, id, password, stored, usable, respond] {
       if (!security::verify_password(stored.empty() ? dummy_hash() : stored, password) || !usable) {
         ctx.logins.failed(id, req.remote);
         respond(
@@ -132,7 +131,7 @@ void login(api_context& ctx, const http_request& req, const path_params&, respon
   });
 }
 
-void logout(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void logout(access_context& ctx, const http_request& req, const path_params&, responder respond) {
   if (req.user.empty()) {
     respond(error_response(409, "NOT_SIGNED_IN", "authentication is off", json::object()));
     return;
@@ -159,7 +158,7 @@ void logout(api_context& ctx, const http_request& req, const path_params&, respo
 }
 
 /// Users other than `except`, enabled, who may manage access on the datacenter.
-bool another_access_manager(const api_context& ctx, const std::string& except) {
+bool another_access_manager(const access_context& ctx, const std::string& except) {
   const auto& inv = ctx.proj.inv();
   for (const auto& u : inv.list<user_aggregate>("", 100'000))
     if (u.state.id() != except && !u.state.disabled() &&
@@ -171,11 +170,11 @@ bool another_access_manager(const api_context& ctx, const std::string& except) {
 /// The 409 that keeps user management reachable: the last enabled user who may manage access
 /// cannot be deleted or disabled, and nobody removes their own grant that lets them manage
 /// access (vCenter refuses removing the last administrator the same way).
-std::optional<http_response> last_admin_refusal(const api_context& ctx, const http_request& req,
+std::optional<http_response> last_admin_refusal(const access_context& ctx, const http_request& req,
                                                 const std::string& target,
                                                 const std::string* revoked_object) {
   const auto& inv = ctx.proj.inv();
-  if (ctx.access == nullptr || !ctx.access->enabled())
+  if (!ctx.access.enabled())
     return std::nullopt;
   const auto u = inv.get<user_aggregate>(target);
   if (!u || u->state.disabled() ||
@@ -208,9 +207,10 @@ std::optional<http_response> last_admin_refusal(const api_context& ctx, const ht
 }
 
 /// `inner`, unless it would leave nobody to manage access.
-handler guard_last_admin(handler inner) {
-  return [inner = std::move(inner)](api_context& ctx, const http_request& req, const path_params& p,
-                                    responder respond) {
+template<class Inner>
+auto guard_last_admin(Inner inner) {
+  return [inner = std::move(inner)](access_context& ctx, const http_request& req,
+                                    const path_params& p, responder respond) {
     if (auto refusal = last_admin_refusal(ctx, req, p.at("id"), nullptr)) {
       respond(std::move(*refusal));
       return;
@@ -226,7 +226,7 @@ json grants_json(const user::state& s) {
   return out;
 }
 
-void me(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void me(access_context& ctx, const http_request& req, const path_params&, responder respond) {
   const auto u = ctx.proj.inv().get<user_aggregate>(req.user);
   respond(json_response(200, json{{"principal", req.principal},
                                   {"user", req.user},
@@ -235,7 +235,8 @@ void me(api_context& ctx, const http_request& req, const path_params&, responder
                                   {"grants", u ? grants_json(u->state) : json::array()}}));
 }
 
-void create_user(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void create_user(access_context& ctx, const http_request& req, const path_params&,
+                 responder respond) {
   with_body(req, respond, {"id", "name", "password"}, [&](const json& b) {
     std::string id;
     std::string name;
@@ -259,7 +260,7 @@ void create_user(api_context& ctx, const http_request& req, const path_params&, 
   });
 }
 
-void change_password(api_context& ctx, const http_request& req, const path_params& p,
+void change_password(access_context& ctx, const http_request& req, const path_params& p,
                      responder respond) {
   with_body(req, respond, {"password"}, [&](const json& b) {
     std::string password;
@@ -275,11 +276,11 @@ void change_password(api_context& ctx, const http_request& req, const path_param
   });
 }
 
-bool role_exists(const api_context& ctx, const std::string& name) {
+bool role_exists(const access_context& ctx, const std::string& name) {
   return domain::access::builtin_role(name) || ctx.proj.inv().get<role_aggregate>(name);
 }
 
-result<user::command> grant_of(const api_context& ctx, const json& b) {
+result<user::command> grant_of(const access_context& ctx, const json& b) {
   user::grant g;
   status ok = read_string(b, "object", g.object, true, 128);
   if (ok)
@@ -293,7 +294,7 @@ result<user::command> grant_of(const api_context& ctx, const json& b) {
   return user::command{std::move(g)};
 }
 
-void grant(api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+void grant(access_context& ctx, const http_request& req, const path_params& p, responder respond) {
   with_body(req, respond, {"object", "role", "propagate"}, [&](const json& b) {
     auto cmd = grant_of(ctx, b);
     if (!cmd) {
@@ -304,7 +305,7 @@ void grant(api_context& ctx, const http_request& req, const path_params& p, resp
   });
 }
 
-void revoke_grant(api_context& ctx, const http_request& req, const path_params& p,
+void revoke_grant(access_context& ctx, const http_request& req, const path_params& p,
                   responder respond) {
   const auto object = req.query.find("object");
   if (object == req.query.end()) {
@@ -319,7 +320,7 @@ void revoke_grant(api_context& ctx, const http_request& req, const path_params& 
   write<user_aggregate>(ctx, req, p.at("id"), user::revoke_grant{object->second}, 200, respond);
 }
 
-void new_api_token(api_context& ctx, const http_request& req, const path_params& p,
+void new_api_token(access_context& ctx, const http_request& req, const path_params& p,
                    responder respond) {
   with_body(req, respond, {"name", "ttlSeconds"}, [&](const json& b) {
     std::string name;
@@ -341,7 +342,7 @@ void new_api_token(api_context& ctx, const http_request& req, const path_params&
   });
 }
 
-void revoke_token(api_context& ctx, const http_request& req, const path_params& p,
+void revoke_token(access_context& ctx, const http_request& req, const path_params& p,
                   responder respond) {
   write<user_aggregate>(ctx, req, p.at("id"), user::revoke_token{p.at("tokenId")}, 200, respond);
 }
@@ -365,7 +366,7 @@ json role_json(const std::string& id, const std::vector<std::string>& privileges
   return {{"id", id}, {"privileges", privileges}, {"builtin", builtin}};
 }
 
-void list_roles(api_context& ctx, const http_request&, const path_params&, responder respond) {
+void list_roles(access_context& ctx, const http_request&, const path_params&, responder respond) {
   const auto at = ctx.proj.position();
   json items = json::array();
   for (const char* b : {"admin", "operator", "viewer"})
@@ -378,7 +379,8 @@ void list_roles(api_context& ctx, const http_request&, const path_params&, respo
   respond(std::move(resp));
 }
 
-void get_role(api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+void get_role(access_context& ctx, const http_request& req, const path_params& p,
+              responder respond) {
   if (auto b = domain::access::builtin_role(p.at("id"))) {
     auto resp = json_response(200, role_json(p.at("id"), *b, true));
     resp.headers.emplace_back(log_position_header, std::to_string(ctx.proj.position()));
@@ -388,7 +390,7 @@ void get_role(api_context& ctx, const http_request& req, const path_params& p, r
   read_one<role_aggregate>(ctx, req, p.at("id"), respond);
 }
 
-void audit(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void audit(access_context& ctx, const http_request& req, const path_params&, responder respond) {
   auto p = page_of(req);
   if (!p) {
     respond(error_response(p.error()));

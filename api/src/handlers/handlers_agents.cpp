@@ -56,7 +56,7 @@ struct host_facts {
 
 /// Registers the node (with the hash of a fresh agent key) and, once the read models show it,
 /// calls `then(key, node id)`; answers errors itself.
-void register_node(api_context& ctx, const http_request& req, const std::string& id,
+void register_node(agent_context& ctx, const http_request& req, const std::string& id,
                    const host_facts& h, const std::string& cluster_id, responder respond,
                    std::function<void(const std::string& key)> then) {
   if (auto ok = check_id("nodeId", id); !ok) {
@@ -109,7 +109,7 @@ void register_node(api_context& ctx, const http_request& req, const std::string&
       });
 }
 
-void discover(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void discover(agent_context& ctx, const http_request& req, const path_params&, responder respond) {
   with_body(
       req, respond, {"hostUrl", "token", "register", "nodeId", "clusterId", "timeoutMs"},
       [&](const json& b) {
@@ -170,7 +170,7 @@ void discover(api_context& ctx, const http_request& req, const path_params&, res
           register_node(
               ctx, req, id, h, cluster_id, respond,
               [&ctx, t, id, cluster_id, respond, d](const std::string& key) {
-                const bool queued = ctx.blocking->post([&ctx, t, id, cluster_id, respond, key, d] {
+                const bool queued = ctx.blocking.post([&ctx, t, id, cluster_id, respond, key, d] {
                   auto done =
                       complete_registration(t, id, ctx.advertise_url, key, cluster_id, ctx.tls_pin);
                   if (!done) {
@@ -191,12 +191,12 @@ void discover(api_context& ctx, const http_request& req, const path_params&, res
                   respond(error_response(error{errc::unavailable, "too many discoveries at once"}));
               });
         };
-        if (!ctx.blocking->post(std::move(job)))
+        if (!ctx.blocking.post(std::move(job)))
           respond(error_response(error{errc::unavailable, "too many discoveries at once"}));
       });
 }
 
-void new_registration_token(api_context& ctx, const http_request& req, const path_params&,
+void new_registration_token(agent_context& ctx, const http_request& req, const path_params&,
                             responder respond) {
   with_body(req, respond, {}, [&](const json&) {
     auto t = ctx.node_tokens.issue();
@@ -212,7 +212,7 @@ void new_registration_token(api_context& ctx, const http_request& req, const pat
 }
 
 /// A host joins with a token this control plane issued.
-void register_joining(api_context& ctx, const http_request& req, const path_params&,
+void register_joining(agent_context& ctx, const http_request& req, const path_params&,
                       responder respond) {
   with_body(
       req, respond,
@@ -277,20 +277,21 @@ void register_joining(api_context& ctx, const http_request& req, const path_para
       });
 }
 
-void agent_status(api_context& ctx, const http_request&, const path_params& p, responder respond) {
+void agent_status(agent_context& ctx, const http_request&, const path_params& p,
+                  responder respond) {
   const auto& id = p.at("id");
   if (!ctx.proj.inv().get<node_aggregate>(id)) {
     respond(not_found<node_aggregate>(id));
     return;
   }
-  auto s = ctx.agents != nullptr ? ctx.agents->status(id) : json{};
+  auto s = ctx.agents.status(id);
   if (s.is_null())
     s = json{{"connected", false}, {"epoch", 0}};
   s["nodeId"] = id;
   respond(json_response(200, s));
 }
 
-void session_without_upgrade(api_context&, const http_request&, const path_params& p,
+void session_without_upgrade(agent_context&, const http_request&, const path_params& p,
                              responder respond) {
   respond(error_response(
       error{errc::failed_precondition,

@@ -5,7 +5,8 @@
 // resource, list with filters and pages.
 
 #include "access_control.hpp"
-#include "context.hpp"
+#include "handler_contexts.hpp"
+#include "idempotency.hpp"
 #include "json_codec.hpp"
 #include "replay_fold.hpp"
 #include "resource_json.hpp"
@@ -69,8 +70,8 @@ template<class A>
 
 /// Answers with resource `id` once the read model has applied `position`.
 template<class A>
-void answer_when_applied(api_context& ctx, std::uint64_t position, std::string id, unsigned status,
-                         responder respond) {
+void answer_when_applied(resource_context& ctx, std::uint64_t position, std::string id,
+                         unsigned status, responder respond) {
   ctx.proj.when_applied(position, [&ctx, id = std::move(id), status, respond = std::move(respond)] {
     const auto r = ctx.proj.inv().get<A>(id, true);
     respond(r ? resource_response<A>(status, *r) : not_found<A>(id));
@@ -84,7 +85,7 @@ void answer_when_applied(api_context& ctx, std::uint64_t position, std::string i
 
 /// Sends `cmd` to aggregate `id` and answers with the resource (status `ok_status`).
 template<class A>
-void write(api_context& ctx, const http_request& req, std::string id, typename A::command cmd,
+void write(resource_context& ctx, const http_request& req, std::string id, typename A::command cmd,
            unsigned ok_status, responder respond) {
   auto meta = meta_of(req);
   if (!meta) {
@@ -109,7 +110,7 @@ inline constexpr const char* log_position_header = "X-Log-Position";
 /// GET of one resource as it was at `as_of` (a position or an RFC 3339 time): its stream
 /// folded up to there. 404 when it did not exist then.
 template<class A>
-void read_one_as_of(api_context& ctx, const std::string& id, const std::string& as_of,
+void read_one_as_of(resource_context& ctx, const std::string& id, const std::string& as_of,
                     const responder& respond) {
   auto bound = parse_replay_bound(as_of, "asOf", ctx.store.head().position);
   if (!bound) {
@@ -137,7 +138,7 @@ void read_one_as_of(api_context& ctx, const std::string& id, const std::string& 
 
 /// GET of one resource, rendered once per version; with ?asOf=, as it was then.
 template<class A>
-void read_one(api_context& ctx, const http_request& req, const std::string& id,
+void read_one(resource_context& ctx, const http_request& req, const std::string& id,
               const responder& respond) {
   if (const auto* as_of = as_of_of(req)) {
     read_one_as_of<A>(ctx, id, *as_of, respond);
@@ -190,7 +191,7 @@ struct field_filter {
 
 /// GET of a list of resources of kind A.
 template<class A>
-void read_list(api_context& ctx, const http_request& req, responder respond) {
+void read_list(resource_context& ctx, const http_request& req, responder respond) {
   auto p = page_of(req);
   if (!p) {
     respond(error_response(p.error()));
@@ -248,21 +249,20 @@ using field_renames = std::vector<std::pair<std::string, std::string>>;
 template<class A>
 void list_route(router& r, const std::string& path) {
   r.add("GET", path,
-        [](api_context& ctx, const http_request& req, const path_params&, responder respond) {
+        [](resource_context& ctx, const http_request& req, const path_params&, responder respond) {
           read_list<A>(ctx, req, respond);
         });
   r.add("GET", path + "/{id}",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          read_one<A>(ctx, req, p.at("id"), respond);
-        });
+        [](resource_context& ctx, const http_request& req, const path_params& p,
+           responder respond) { read_one<A>(ctx, req, p.at("id"), respond); });
 }
 
 /// A route that sends one command to A built by `make(body, params) -> result<command>`.
 template<class A, class Make>
-handler command_route(std::initializer_list<std::string_view> allowed, unsigned status, Make make,
-                      field_renames renames = {}) {
+auto command_route(std::initializer_list<std::string_view> allowed, unsigned status, Make make,
+                   field_renames renames = {}) {
   std::vector<std::string_view> fields{allowed};
-  return [fields, status, make, renames](api_context& ctx, const http_request& req,
+  return [fields, status, make, renames](resource_context& ctx, const http_request& req,
                                          const path_params& p, responder respond) {
     if (!renames.empty())
       respond = renaming_fields(std::move(respond), renames);

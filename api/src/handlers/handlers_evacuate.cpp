@@ -1,16 +1,27 @@
 // POST /api/v1/nodes/{id}/evacuate: live-migrates every VM off a node, as vCenter does before
-// maintenance and Proxmox's bulk migrate. Placement picks each target (never the node itself);
-// the answer is a 202 operation that follows the node and the VMs until each has left or failed.
+// maintenance and Proxmox's bulk migrate. DRS's planner picks each target
+// (domain::drs::plan_evacuation, the planner of DRS's own maintenance moves) among the node's
+// cluster, or among the other standalone nodes when it is in none; the answer is a 202 operation
+// that follows the node and the VMs until each has left or failed.
 #include "handlers_common.hpp"
 
+#include <qx/actors/domain/cluster_view.hpp>
+#include <qx/actors/domain/drs.hpp>
+
+#include <map>
 #include <mutex>
+#include <set>
 
 namespace qx::api {
 
 namespace {
 
+using actors::cluster_aggregate;
 using actors::node_aggregate;
+using actors::storage_pool_aggregate;
 using actors::vm_aggregate;
+using actors::volume_aggregate;
+namespace drs = domain::drs;
 namespace vm = domain::vm;
 
 /// A VM that could not be asked to leave, and why.
@@ -20,32 +31,143 @@ struct refusal {
   std::string message;
 };
 
-/// What the node holds when the request comes: VMs to migrate, VMs already leaving, refusals.
+/// What the node holds when the request comes: VMs to migrate and where, VMs already leaving,
+/// refusals.
 struct evacuation_plan {
-  std::vector<std::string> to_migrate;
+  std::vector<drs::move> moves;
   std::vector<std::string> leaving;
   std::vector<refusal> refused;
 };
 
-evacuation_plan plan_of(const projections::inventory& inv, const domain::node::state& node) {
-  evacuation_plan plan;
-  for (const auto& [vm_id, allocation] : node.allocations()) {
-    const auto r = inv.get<vm_aggregate>(vm_id);
-    if (!r)
+/// The nodes the VMs may go to, the node itself last: its cluster's members, or the standalone
+/// nodes when it is in no cluster. An evacuation keeps VMs where DRS would: a cluster's rules,
+/// admission and balance are its own.
+std::vector<domain::node::state> group_of(const projections::inventory& inv,
+                                          const domain::node::state& self) {
+  std::vector<domain::node::state> out;
+  if (!self.cluster_id().empty()) {
+    std::vector<std::string> ids;
+    if (const auto c = inv.get<cluster_aggregate>(self.cluster_id()))
+      ids.assign(c->state.node_ids().begin(), c->state.node_ids().end());
+    for (const auto& id : ids)
+      if (const auto n = inv.get<node_aggregate>(id); n && id != self.id())
+        out.push_back(n->state);
+  } else {
+    inv.for_each<node_aggregate>([&](const projections::resource<node_aggregate>& r) {
+      if (r.state.cluster_id().empty() && r.state.id() != self.id())
+        out.push_back(r.state);
+    });
+  }
+  out.push_back(self);
+  return out;
+}
+
+/// The VMs holding capacity on `nodes`, read once: what the node holds is classified and planned
+/// from the same states.
+std::map<std::string, vm::state> vms_on(const projections::inventory& inv,
+                                        const std::vector<domain::node::state>& nodes) {
+  std::map<std::string, vm::state> out;
+  for (const auto& n : nodes)
+    for (const auto& [vm_id, allocation] : n.allocations())
+      if (!out.contains(vm_id))
+        if (auto r = inv.get<vm_aggregate>(vm_id))
+          out.emplace(vm_id, std::move(r->state));
+  return out;
+}
+
+/// Sorts out what the planner does not move: VMs already leaving, and VMs that cannot be asked
+/// to (arriving, not running).
+void sort_out(const std::map<std::string, vm::state>& vms, const domain::node::state& self,
+              evacuation_plan& plan) {
+  for (const auto& [vm_id, allocation] : self.allocations()) {
+    const auto it = vms.find(vm_id);
+    if (it == vms.end())
       continue; // a reservation whose VM is gone holds nothing that can move
-    const auto& s = r->state;
-    if (s.node_id() != node.id()) {
+    const auto& s = it->second;
+    if (s.node_id() != self.id()) {
       plan.refused.push_back({vm_id, "VM_ARRIVING", "vm " + vm_id + " is migrating to this node"});
     } else if (s.power_state() == vm::power::migrating) {
       plan.leaving.push_back(vm_id);
-    } else if (s.power_state() == vm::power::running) {
-      plan.to_migrate.push_back(vm_id);
-    } else {
+    } else if (s.power_state() != vm::power::running) {
       plan.refused.push_back(
           {vm_id, "INVALID_POWER_STATE",
            "vm " + vm_id + " is " + s.power_state() + ", only running VMs move"});
     }
+    // Running: the planner gives it a target or says why there is none.
   }
+}
+
+/// The planner's facts: each node as placement sees it (state, allocation, pools) with its
+/// physical size, each VM holding capacity on one of them. With no telemetry here, a VM's demand
+/// is its allocation. The node's VMs that cannot live-migrate (paused, starting, stopping) are
+/// left out: the planner would find them a place they never take, and count it against it.
+struct evacuation_facts {
+  std::vector<drs::host> hosts;
+  std::vector<drs::vm> vms;
+};
+
+evacuation_facts facts_of(const projections::inventory& inv,
+                          const std::vector<domain::node::state>& nodes,
+                          const std::map<std::string, vm::state>& vms, const std::string& node_id) {
+  std::map<std::string, std::set<std::string>> pools_of_node;
+  inv.for_each<storage_pool_aggregate>([&](const projections::resource<storage_pool_aggregate>& r) {
+    for (const auto& n : r.state.node_ids())
+      pools_of_node[n].insert(r.state.id());
+  });
+  evacuation_facts out;
+  std::set<std::string> ids;
+  for (const auto& n : nodes) {
+    ids.insert(n.id());
+    drs::host h;
+    h.node = {n.id(),
+              n.state(),
+              domain::node::cpu_capacity(n),
+              domain::node::allocated_vcpus(n),
+              domain::node::memory_capacity_mib(n),
+              domain::node::allocated_memory_mib(n),
+              pools_of_node[n.id()]};
+    h.cpu_threads = n.hardware().cpu_threads();
+    h.memory_mib = static_cast<double>(n.hardware().memory_mib());
+    out.hosts.push_back(std::move(h));
+  }
+  for (const auto& [id, s] : vms) {
+    const bool migrating = s.power_state() == vm::power::migrating;
+    if (!domain::cluster_view::holds_capacity(s.power_state()) || !ids.contains(s.node_id()) ||
+        (s.node_id() == node_id && !migrating && s.power_state() != vm::power::running))
+      continue;
+    drs::vm v;
+    v.id = id;
+    v.host_id = s.node_id();
+    v.vcpus = s.spec().vcpus();
+    v.memory_mib = s.spec().memory_mib();
+    v.cpu_demand = v.vcpus;
+    v.memory_demand_mib = static_cast<double>(v.memory_mib);
+    for (const auto& volume : s.spec().volume_ids())
+      if (auto pool = inv.read<volume_aggregate>(
+              volume,
+              [](const projections::resource<volume_aggregate>& r) { return r.state.pool_id(); }))
+        v.pool_ids.insert(std::move(*pool));
+    v.migrating = migrating;
+    out.vms.push_back(std::move(v));
+  }
+  return out;
+}
+
+/// The evacuation of `self`, planned by DRS's planner. The cluster's DRS rules are not in the log
+/// yet (they are given to the DRS reactor by message: docs/architecture.md), so the API plans
+/// without them.
+evacuation_plan plan_of(const projections::inventory& inv, const domain::node::state& self) {
+  const auto nodes = group_of(inv, self);
+  const auto vms = vms_on(inv, nodes);
+  evacuation_plan plan;
+  sort_out(vms, self, plan);
+  const auto facts = facts_of(inv, nodes, vms, self.id());
+  auto planned = drs::plan_evacuation(facts.hosts, facts.vms, {}, self.id());
+  const auto where = self.cluster_id().empty() ? std::string{"no other standalone node"}
+                                               : "no other node of cluster " + self.cluster_id();
+  for (const auto& [vm_id, why] : planned.stuck)
+    plan.refused.push_back({vm_id, why, where + " can take vm " + vm_id});
+  plan.moves = std::move(planned.moves);
   return plan;
 }
 
@@ -109,7 +231,7 @@ struct evacuation_run {
   json moves = json::array();
 };
 
-void begin_operation(api_context& ctx, const std::string& node_id,
+void begin_operation(resource_context& ctx, const std::string& node_id,
                      const std::shared_ptr<evacuation_run>& run, responder respond) {
   ctx.proj.when_applied(run->last_position, [&ctx, node_id, run, respond]() mutable {
     auto& plan = run->plan;
@@ -129,7 +251,8 @@ void begin_operation(api_context& ctx, const std::string& node_id,
   });
 }
 
-void evacuate(api_context& ctx, const http_request& req, const path_params& p, responder respond) {
+void evacuate(resource_context& ctx, const http_request& req, const path_params& p,
+              responder respond) {
   with_body(req, respond, {}, [&](const json&) {
     const auto& node_id = p.at("id");
     const auto node = ctx.proj.inv().get<node_aggregate>(node_id);
@@ -150,15 +273,16 @@ void evacuate(api_context& ctx, const http_request& req, const path_params& p, r
     }
     auto run = std::make_shared<evacuation_run>();
     run->plan = plan_of(ctx.proj.inv(), node->state);
-    run->waiting = run->plan.to_migrate.size();
+    run->waiting = run->plan.moves.size();
     run->last_position = node->position;
     if (run->waiting == 0) {
       begin_operation(ctx, node_id, run, std::move(respond));
       return;
     }
-    for (const auto& vm_id : run->plan.to_migrate) {
-      ctx.gw.send(actors::migrate_vm{vm_id, "", *meta}, [&ctx, node_id, vm_id, run,
-                                                         respond](actors::placement_outcome o) {
+    for (const auto& m : run->plan.moves) {
+      const auto& vm_id = m.vm_id;
+      ctx.gw.send(actors::migrate_vm{vm_id, m.to, *meta}, [&ctx, node_id, vm_id, run,
+                                                           respond](actors::placement_outcome o) {
         {
           std::lock_guard lock{run->mutex};
           if (o) {

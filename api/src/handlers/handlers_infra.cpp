@@ -49,7 +49,8 @@ result<cluster::command> cluster_update(const json& b, const path_params&) {
   return cluster::command{std::move(u)};
 }
 
-void cluster_usage(api_context& ctx, const http_request&, const path_params& p, responder respond) {
+void cluster_usage(resource_context& ctx, const http_request&, const path_params& p,
+                   responder respond) {
   const auto u = projections::usage_of(ctx.proj.inv(), p.at("id"));
   if (!u) {
     respond(not_found<cluster_aggregate>(p.at("id")));
@@ -84,7 +85,7 @@ result<node::command> node_register(const json& b, const path_params&) {
 
 /// PATCH: a ratio left out keeps its current value (read from the inventory; If-Match
 /// guards against a change in between).
-void node_patch(api_context& ctx, const http_request& req, const path_params& p,
+void node_patch(resource_context& ctx, const http_request& req, const path_params& p,
                 responder respond) {
   const auto current = ctx.proj.inv().get<node_aggregate>(p.at("id"));
   if (!current) {

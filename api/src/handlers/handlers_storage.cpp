@@ -87,7 +87,7 @@ result<image::command> image_create(const json& b, const path_params&) {
 /// The upload with the body already read whole. The server streams this route's body instead
 /// (net_server.cpp); this path serves requests routed without a socket, and the route table
 /// (405 for other methods, the OpenAPI parity test).
-void upload_whole(api_context& ctx, const http_request& req, const path_params&,
+void upload_whole(image_context& ctx, const http_request& req, const path_params&,
                   responder respond) {
   const auto size = req.body.size();
   auto started = image_upload::start(ctx, req, size, size);

@@ -67,7 +67,7 @@ result<projections::event_query> event_query_of(const http_request& req) {
   return q;
 }
 
-void query_events(api_context& ctx, const http_request& req, const path_params&,
+void query_events(resource_context& ctx, const http_request& req, const path_params&,
                   responder respond) {
   auto q = event_query_of(req);
   if (!q) {
@@ -91,7 +91,7 @@ void query_events(api_context& ctx, const http_request& req, const path_params&,
       200, json{{"items", std::move(items)}, {"nextFromPosition", full ? last + 1 : 0}}));
 }
 
-void list_operations(api_context& ctx, const http_request& req, const path_params&,
+void list_operations(resource_context& ctx, const http_request& req, const path_params&,
                      responder respond) {
   auto p = page_of(req);
   if (!p) {
@@ -135,7 +135,8 @@ http_response alert_response(const projections::alert& a) {
   return resp;
 }
 
-void list_alerts(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void list_alerts(resource_context& ctx, const http_request& req, const path_params&,
+                 responder respond) {
   auto p = page_of(req);
   if (!p) {
     respond(error_response(p.error()));
@@ -170,7 +171,7 @@ http_response alert_not_found(const std::string& id) {
 /// Acknowledge or resolve: the alert must exist in the projection; the command lands in the
 /// log on the alert's own stream.
 template<class Command>
-void alert_command(api_context& ctx, const http_request& req, const path_params& p,
+void alert_command(resource_context& ctx, const http_request& req, const path_params& p,
                    responder respond) {
   with_body(req, respond, {"comment"}, [&](const json& body) {
     const auto& id = p.at("id");
@@ -216,7 +217,7 @@ void add_system_routes(router& r) {
   r.add("GET", "/api/v1/events", query_events);
   r.add("GET", "/api/v1/operations", list_operations);
   r.add("GET", "/api/v1/operations/{id}",
-        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
+        [](resource_context& ctx, const http_request&, const path_params& p, responder respond) {
           const auto at = ctx.proj.position();
           const auto op = ctx.ops.get(p.at("id"));
           auto resp = op ? json_response(200, to_json(*op))
@@ -228,7 +229,7 @@ void add_system_routes(router& r) {
         });
   r.add("GET", "/api/v1/alerts", list_alerts);
   r.add("GET", "/api/v1/alerts/{id}",
-        [](api_context& ctx, const http_request&, const path_params& p, responder respond) {
+        [](resource_context& ctx, const http_request&, const path_params& p, responder respond) {
           const auto a = ctx.proj.alert_model().get(p.at("id"));
           respond(a ? alert_response(*a) : alert_not_found(p.at("id")));
         });

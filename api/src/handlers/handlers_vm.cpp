@@ -8,7 +8,8 @@ namespace {
 using actors::vm_aggregate;
 namespace vm = domain::vm;
 
-void create_vm(api_context& ctx, const http_request& req, const path_params&, responder respond) {
+void create_vm(resource_context& ctx, const http_request& req, const path_params&,
+               responder respond) {
   with_body(req, respond, {"id", "spec"}, [&](const json& body) {
     auto id = new_id(body, req);
     vm::create cmd;
@@ -23,23 +24,24 @@ void create_vm(api_context& ctx, const http_request& req, const path_params&, re
 
 /// A power action without a body (or with only `reason` for force-stop).
 template<class Command>
-handler simple_action() {
-  return [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-    if constexpr (std::is_same_v<Command, vm::force_stop>) {
-      with_body(req, respond, {"reason"}, [&](const json& body) {
-        vm::force_stop cmd;
-        if (auto ok = read_string(body, "reason", cmd.reason, false, 1024); !ok) {
-          respond(error_response(ok.error()));
-          return;
+auto simple_action() {
+  return
+      [](resource_context& ctx, const http_request& req, const path_params& p, responder respond) {
+        if constexpr (std::is_same_v<Command, vm::force_stop>) {
+          with_body(req, respond, {"reason"}, [&](const json& body) {
+            vm::force_stop cmd;
+            if (auto ok = read_string(body, "reason", cmd.reason, false, 1024); !ok) {
+              respond(error_response(ok.error()));
+              return;
+            }
+            write<vm_aggregate>(ctx, req, p.at("id"), cmd, 200, std::move(respond));
+          });
+        } else {
+          with_body(req, respond, {}, [&](const json&) {
+            write<vm_aggregate>(ctx, req, p.at("id"), Command{}, 200, std::move(respond));
+          });
         }
-        write<vm_aggregate>(ctx, req, p.at("id"), cmd, 200, std::move(respond));
-      });
-    } else {
-      with_body(req, respond, {}, [&](const json&) {
-        write<vm_aggregate>(ctx, req, p.at("id"), Command{}, 200, std::move(respond));
-      });
-    }
-  };
+      };
 }
 
 /// An operation's goal: the VM reaches `power` (on `node` when given); error or stopped
@@ -83,7 +85,7 @@ constexpr bool starts_vm = std::is_same_v<Request, actors::start_vm>;
 
 /// Start and migrate: the coordinator places and reserves, then an operation follows the VM.
 template<class Request>
-void placed_action(api_context& ctx, const http_request& req, const path_params& p,
+void placed_action(resource_context& ctx, const http_request& req, const path_params& p,
                    responder respond, std::string_view node_field) {
   with_body(req, respond, {node_field}, [&](const json& body) {
     auto meta = meta_of(req);
@@ -112,7 +114,7 @@ void placed_action(api_context& ctx, const http_request& req, const path_params&
   });
 }
 
-void create_snapshot(api_context& ctx, const http_request& req, const path_params& p,
+void create_snapshot(resource_context& ctx, const http_request& req, const path_params& p,
                      responder respond) {
   with_body(req, respond, {"name", "description"}, [&](const json& body) {
     vm::create_snapshot cmd;
@@ -150,7 +152,7 @@ void create_snapshot(api_context& ctx, const http_request& req, const path_param
 
 /// A VM's snapshots in the order they were taken, a page at a time: pageToken is the name
 /// of the last snapshot of the previous page.
-void list_snapshots(api_context& ctx, const http_request& req, const path_params& p,
+void list_snapshots(resource_context& ctx, const http_request& req, const path_params& p,
                     responder respond) {
   auto page = page_of(req);
   if (!page) {
@@ -199,23 +201,24 @@ void list_snapshots(api_context& ctx, const http_request& req, const path_params
 
 void add_vm_routes(router& r) {
   r.add("GET", "/api/v1/vms",
-        [](api_context& ctx, const http_request& req, const path_params&, responder respond) {
+        [](resource_context& ctx, const http_request& req, const path_params&, responder respond) {
           read_list<vm_aggregate>(ctx, req, respond);
         });
   r.add("POST", "/api/v1/vms", create_vm);
   r.add("GET", "/api/v1/vms/{id}",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          read_one<vm_aggregate>(ctx, req, p.at("id"), respond);
-        });
+        [](resource_context& ctx, const http_request& req, const path_params& p,
+           responder respond) { read_one<vm_aggregate>(ctx, req, p.at("id"), respond); });
   r.add("DELETE", "/api/v1/vms/{id}", simple_action<vm::remove>());
-  r.add("POST", "/api/v1/vms/{id}/start",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          placed_action<actors::start_vm>(ctx, req, p, std::move(respond), "nodeId");
-        });
-  r.add("POST", "/api/v1/vms/{id}/migrate",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          placed_action<actors::migrate_vm>(ctx, req, p, std::move(respond), "targetNodeId");
-        });
+  r.add(
+      "POST", "/api/v1/vms/{id}/start",
+      [](resource_context& ctx, const http_request& req, const path_params& p, responder respond) {
+        placed_action<actors::start_vm>(ctx, req, p, std::move(respond), "nodeId");
+      });
+  r.add(
+      "POST", "/api/v1/vms/{id}/migrate",
+      [](resource_context& ctx, const http_request& req, const path_params& p, responder respond) {
+        placed_action<actors::migrate_vm>(ctx, req, p, std::move(respond), "targetNodeId");
+      });
   r.add("POST", "/api/v1/vms/{id}/stop", simple_action<vm::stop>());
   r.add("POST", "/api/v1/vms/{id}/force-stop", simple_action<vm::force_stop>());
   r.add("POST", "/api/v1/vms/{id}/reboot", simple_action<vm::reboot>());
@@ -223,16 +226,18 @@ void add_vm_routes(router& r) {
   r.add("POST", "/api/v1/vms/{id}/resume", simple_action<vm::resume>());
   r.add("GET", "/api/v1/vms/{id}/snapshots", list_snapshots);
   r.add("POST", "/api/v1/vms/{id}/snapshots", create_snapshot);
-  r.add("DELETE", "/api/v1/vms/{id}/snapshots/{name}",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          write<vm_aggregate>(ctx, req, p.at("id"), vm::delete_snapshot{p.at("name")}, 200,
-                              std::move(respond));
-        });
-  r.add("POST", "/api/v1/vms/{id}/snapshots/{name}/revert",
-        [](api_context& ctx, const http_request& req, const path_params& p, responder respond) {
-          write<vm_aggregate>(ctx, req, p.at("id"), vm::revert_snapshot{p.at("name")}, 200,
-                              std::move(respond));
-        });
+  r.add(
+      "DELETE", "/api/v1/vms/{id}/snapshots/{name}",
+      [](resource_context& ctx, const http_request& req, const path_params& p, responder respond) {
+        write<vm_aggregate>(ctx, req, p.at("id"), vm::delete_snapshot{p.at("name")}, 200,
+                            std::move(respond));
+      });
+  r.add(
+      "POST", "/api/v1/vms/{id}/snapshots/{name}/revert",
+      [](resource_context& ctx, const http_request& req, const path_params& p, responder respond) {
+        write<vm_aggregate>(ctx, req, p.at("id"), vm::revert_snapshot{p.at("name")}, 200,
+                            std::move(respond));
+      });
 }
 
 } // namespace qx::api

@@ -316,7 +316,7 @@ void dispatch(api_context& ctx, const router& routes, http_request req,
       ctx.idempotency.store(key, fingerprint, resp);
     respond(std::move(resp), pattern);
   };
-  found->fn(ctx, req, m.params, std::move(done));
+  found->fn(ctx.groups(), req, m.params, std::move(done));
 }
 
 } // namespace qx::api

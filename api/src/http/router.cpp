@@ -42,7 +42,7 @@ bool matches(const std::vector<std::string>& want, const std::vector<std::string
 
 } // namespace
 
-void router::add(std::string method, std::string pattern, handler fn) {
+void router::add_handler(std::string method, std::string pattern, handler fn) {
   std::vector<std::string> parts;
   for (const auto part : segments(pattern))
     parts.emplace_back(part);

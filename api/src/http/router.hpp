@@ -8,14 +8,49 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace qx::api {
 
-struct api_context;
 using path_params = std::map<std::string, std::string, std::less<>>;
+
+// The handler groups' contexts (handlers/handler_contexts.hpp): each handler names the one its
+// group needs as its first parameter, and the router hands it that one only.
+struct resource_context;
+struct agent_context;
+struct access_context;
+struct image_context;
+struct route_groups {
+  resource_context* resources = nullptr;
+  agent_context* agents = nullptr;
+  access_context* access = nullptr;
+  image_context* images = nullptr;
+};
+
 using handler =
-    std::function<void(api_context&, const http_request&, const path_params&, responder)>;
+    std::function<void(const route_groups&, const http_request&, const path_params&, responder)>;
+
+namespace route_detail {
+template<class F>
+struct group_parameter;
+template<class R, class G, class... Rest>
+struct group_parameter<std::function<R(G&, Rest...)>> {
+  using type = G;
+};
+inline resource_context& group_in(const route_groups& g, resource_context* /*tag*/) {
+  return *g.resources;
+}
+inline agent_context& group_in(const route_groups& g, agent_context* /*tag*/) {
+  return *g.agents;
+}
+inline access_context& group_in(const route_groups& g, access_context* /*tag*/) {
+  return *g.access;
+}
+inline image_context& group_in(const route_groups& g, image_context* /*tag*/) {
+  return *g.images;
+}
+} // namespace route_detail
 
 struct route {
   std::string method;
@@ -26,7 +61,19 @@ struct route {
 
 class router {
  public:
-  void add(std::string method, std::string pattern, handler fn);
+  /// `fn(group context&, request, params, respond)`: a function or lambda whose first
+  /// parameter names its group's context (resource_context&, agent_context&, ...).
+  template<class F>
+  void add(std::string method, std::string pattern, F fn) {
+    using group = typename route_detail::group_parameter<decltype(std::function{fn})>::type;
+    add_handler(std::move(method), std::move(pattern),
+                [fn = std::move(fn)](const route_groups& g, const http_request& req,
+                                     const path_params& p, responder respond) {
+                  fn(route_detail::group_in(g, static_cast<group*>(nullptr)), req, p,
+                     std::move(respond));
+                });
+  }
+  void add_handler(std::string method, std::string pattern, handler fn);
 
   struct match {
     const route* found = nullptr; ///< The route, or null.

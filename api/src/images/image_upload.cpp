@@ -2,6 +2,7 @@
 
 #include "handlers_common.hpp"
 #include "multipart.hpp"
+#include "upload_flow.hpp"
 
 #include <openssl/evp.h>
 
@@ -80,7 +81,7 @@ goal image_ready(std::string id) {
 } // namespace
 
 struct image_upload::impl : std::enable_shared_from_this<impl> {
-  impl(api_context& c, http_request h) : ctx(c), head(std::move(h)) {}
+  impl(image_context& c, http_request h) : ctx(c), head(std::move(h)) {}
   ~impl() {
     if (fd >= 0)
       ::close(fd);
@@ -94,7 +95,7 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
 
-  api_context& ctx;
+  image_context& ctx;
   http_request head;
   std::optional<std::uint64_t> content_length;
   std::unique_ptr<multipart_reader> reader;
@@ -110,21 +111,26 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
   std::filesystem::path final_path;
   int fd = -1;
   EVP_MD_CTX* sha = nullptr;
-  std::uint64_t received = 0;
   bool kept = false; ///< The file became the image: keep it.
 
-  // Shared with the gateway's callbacks (actor threads).
+  // Shared with the gateway's callbacks (actor threads), under `mutex`.
   std::mutex mutex;
-  enum class creation : std::uint8_t { none, waiting, done, failed } created = creation::none;
-  std::optional<error> create_error;
-  bool progress_in_flight = false;
-  std::uint64_t reported = 0;
-  responder pending_finish;     ///< finish() came before the create's reply.
-  bool settled = false;         ///< complete or fail sent: nothing more goes to the image.
-  std::string pending_fail;     ///< Failed before the create's reply: fail once it comes,
-  http_response pending_answer; ///< then answer this
-  responder pending_respond;    ///< through this.
+  upload_flow flow;                  ///< What went to the image, what comes next (upload_flow.hpp).
+  std::optional<error> create_error; ///< Why the create was refused.
   std::string operation_id;
+  std::string digest;              ///< The file's SHA-256, for the complete.
+  responder held_finish;           ///< finish() came before the create's reply.
+  http_response held_answer;       ///< Failed before the create's reply: answer this
+  responder held_respond;          ///< through this, once the image heard of it.
+  responder finish_after_progress; ///< The finish, once the last progress is replied.
+
+  /// What the flow's next action may need: the finish's responder, a failure's answer and
+  /// where it goes.
+  struct at_hand {
+    responder finish{};
+    http_response answer{};
+    responder respond{};
+  };
 
   [[nodiscard]] actors::command_meta later_meta() const {
     auto m = create_meta;
@@ -209,7 +215,7 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
       return false;
     {
       std::lock_guard lock{mutex};
-      created = creation::waiting;
+      flow.create_sent(declared);
     }
     // The callbacks hold the upload: it lives until the image has heard its end.
     ctx.gw.send(
@@ -238,7 +244,7 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
   }
 
   bool on_file_data(const char* data, std::size_t n) {
-    if (received + n > declared) {
+    if (received_bytes() + n > declared) {
       refused =
           refusal(400, "SIZE_MISMATCH",
                   "the file is larger than the " + std::to_string(declared) + " bytes declared",
@@ -257,117 +263,97 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
       done += static_cast<std::size_t>(w);
     }
     EVP_DigestUpdate(sha, data, n);
+    upload_flow::action next;
     {
       std::lock_guard lock{mutex};
-      received += n;
+      next = flow.bytes_received(n);
     }
-    report_progress(false);
+    perform(std::move(next), {});
     return true;
   }
 
-  /// Sends the bytes received as progress: every 1 % (at least 1 MiB), one at a time. With
-  /// `last`: whatever is left, then `then` once it is recorded (or at once when nothing is).
-  void report_progress(bool last, std::function<void()> then = {}) {
-    std::uint64_t amount = 0;
-    std::function<void()> now; ///< `then`, when nothing is to be sent
+  /// Does what the flow decided, outside the mutex. `begin_operation` is on_created's.
+  void perform(upload_flow::action next, at_hand h) {
+    if (const auto* p = std::get_if<upload_flow::send_progress>(&next)) {
+      send_progress(p->amount);
+    } else if (std::holds_alternative<upload_flow::send_complete>(next)) {
+      send_complete(std::move(h.finish));
+    } else if (auto* f = std::get_if<upload_flow::send_fail>(&next)) {
+      send_fail(std::move(f->reason), std::move(h.answer), std::move(h.respond));
+    } else if (std::holds_alternative<upload_flow::check_file>(next)) {
+      complete(std::move(h.finish));
+    } else if (const auto* a = std::get_if<upload_flow::answer_now>(&next)) {
+      if (a->create_error && h.finish)
+        h.finish(*create_refusal());
+      if (a->failure && h.respond)
+        h.respond(std::move(h.answer));
+    }
+  }
+
+  void send_progress(std::uint64_t amount) {
+    ctx.gw.send(
+        actors::command_request<image_aggregate>{id, image::progress{amount}, later_meta()},
+        [self = shared_from_this()](actors::command_outcome) { self->on_progress_replied(); });
+  }
+
+  void on_progress_replied() {
+    upload_flow::action next;
+    at_hand h;
     {
       std::lock_guard lock{mutex};
-      if (last && progress_in_flight) {
-        after_progress = std::move(then); // the reply in flight calls us again
-        return;
-      }
-      const auto step = std::max<std::uint64_t>(declared / 100, std::uint64_t{1} << 20U);
-      const bool due = created == creation::done && !settled && !progress_in_flight &&
-                       (last ? received > reported : received - reported >= step);
-      if (!due) {
-        now = std::move(then);
-      } else {
-        progress_in_flight = true;
-        amount = received;
-        if (last)
-          after_progress = std::move(then);
-      }
+      next = flow.progress_replied();
+      if (std::holds_alternative<upload_flow::send_complete>(next))
+        h.finish = std::move(finish_after_progress);
     }
-    if (amount == 0) {
-      if (now)
-        now();
-      return;
-    }
-    ctx.gw.send(actors::command_request<image_aggregate>{id, image::progress{amount}, later_meta()},
-                [self = shared_from_this(), amount](actors::command_outcome) {
-                  std::function<void()> next;
-                  {
-                    std::lock_guard lock{self->mutex};
-                    self->progress_in_flight = false;
-                    // Recorded or refused, it is not sent again: a refusal shows at complete.
-                    self->reported = amount;
-                    next = std::move(self->after_progress);
-                  }
-                  if (next)
-                    self->report_progress(true, std::move(next));
-                });
+    perform(std::move(next), std::move(h));
   }
-  std::function<void()> after_progress;
 
   void on_created(actors::command_outcome o) {
-    responder waiting;
+    upload_flow::action next;
+    at_hand h;
     {
       std::lock_guard lock{mutex};
-      if (o) {
-        created = creation::done;
-      } else {
-        created = creation::failed;
+      if (!o)
         create_error = o.error();
-      }
-      waiting = std::move(pending_finish);
+      next = flow.create_replied(o.has_value());
+      h = {std::move(held_finish), std::move(held_answer), std::move(held_respond)};
     }
-    std::string fail_reason;
-    http_response answer;
-    responder answer_to;
-    {
-      std::lock_guard lock{mutex};
-      fail_reason = std::move(pending_fail);
-      answer = std::move(pending_answer);
-      answer_to = std::move(pending_respond);
-    }
-    if (!o) {
-      if (waiting)
-        waiting(error_response(*create_error));
-      if (answer_to)
-        answer_to(std::move(answer));
-      return;
-    }
-    if (!fail_reason.empty()) {
-      send_fail(std::move(fail_reason), std::move(answer), std::move(answer_to));
+    if (!std::holds_alternative<upload_flow::begin_operation>(next)) {
+      perform(std::move(next), std::move(h));
       return;
     }
     // Watchers see the upload as an operation from its first byte.
-    auto self = shared_from_this();
-    ctx.proj.when_applied(last_position(*o), [self, waiting]() mutable {
-      auto op = self->ctx.ops.begin("image.upload", image_aggregate::stream(self->id),
-                                    image_ready(self->id),
-                                    json{{"imageId", self->id}, {"sizeBytes", self->declared}});
-      {
-        std::lock_guard lock{self->mutex};
-        self->operation_id = op.id;
-      }
-      if (waiting)
-        self->complete(std::move(waiting));
-      else
-        self->report_progress(false);
-    });
+    ctx.proj.when_applied(
+        last_position(*o), [self = shared_from_this(), finish = std::move(h.finish)]() mutable {
+          auto op = self->ctx.ops.begin("image.upload", image_aggregate::stream(self->id),
+                                        image_ready(self->id),
+                                        json{{"imageId", self->id}, {"sizeBytes", self->declared}});
+          upload_flow::action then;
+          {
+            std::lock_guard lock{self->mutex};
+            self->operation_id = op.id;
+            then = self->flow.operation_begun();
+          }
+          self->perform(std::move(then), {.finish = std::move(finish)});
+        });
   }
 
   /// The create failed: the answer to give instead of reading on.
   std::optional<http_response> create_refusal() {
     std::lock_guard lock{mutex};
-    if (created == creation::failed)
+    if (flow.created() == upload_flow::creation::refused)
       return error_response(*create_error);
     return std::nullopt;
   }
 
+  std::uint64_t received_bytes() {
+    std::lock_guard lock{mutex};
+    return flow.received();
+  }
+
   /// The body is in: make the file durable, record the last progress and complete.
   void complete(responder respond) {
+    const auto received = received_bytes();
     if (received != declared) {
       fail_then("the body held " + std::to_string(received) + " bytes of file, not the " +
                     std::to_string(declared) + " declared",
@@ -379,10 +365,10 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
                 std::move(respond));
       return;
     }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest_bytes{};
     unsigned length = 0;
-    EVP_DigestFinal_ex(sha, digest.data(), &length);
-    const auto sum = hex(digest.data(), length);
+    EVP_DigestFinal_ex(sha, digest_bytes.data(), &length);
+    const auto sum = hex(digest_bytes.data(), length);
     if (!expected_sha.empty() && expected_sha != sum) {
       fail_then("checksum mismatch: expected " + expected_sha + ", got " + sum,
                 refusal(422, "CHECKSUM_MISMATCH",
@@ -407,54 +393,61 @@ struct image_upload::impl : std::enable_shared_from_this<impl> {
       return;
     }
     kept = true;
-    auto self = shared_from_this();
-    report_progress(true, [self, sum, respond]() mutable {
-      {
-        std::lock_guard lock{self->mutex};
-        self->settled = true;
-      }
-      self->ctx.gw.send(actors::command_request<image_aggregate>{self->id, image::complete{sum},
-                                                                 self->later_meta()},
-                        [self, respond](actors::command_outcome o) mutable {
-                          if (!o) {
-                            respond(error_response(o.error()));
-                            return;
-                          }
-                          self->ctx.proj.when_applied(last_position(*o), [self, respond]() mutable {
-                            std::string op_id;
-                            {
-                              std::lock_guard lock{self->mutex};
-                              op_id = self->operation_id;
-                            }
-                            const auto op = self->ctx.ops.get(op_id);
-                            auto resp = json_response(202, op ? to_json(*op) : json::object());
-                            resp.headers.emplace_back("Location", "/api/v1/operations/" + op_id);
-                            respond(std::move(resp));
-                          });
-                        });
-    });
+    upload_flow::action next;
+    at_hand h;
+    {
+      std::lock_guard lock{mutex};
+      digest = sum;
+      next = flow.file_ready();
+      if (std::holds_alternative<upload_flow::send_complete>(next))
+        h.finish = std::move(respond);
+      else
+        finish_after_progress = std::move(respond); // the last progress's reply completes
+    }
+    perform(std::move(next), std::move(h));
+  }
+
+  void send_complete(responder respond) {
+    std::string sum;
+    {
+      std::lock_guard lock{mutex};
+      sum = digest;
+    }
+    ctx.gw.send(
+        actors::command_request<image_aggregate>{id, image::complete{std::move(sum)}, later_meta()},
+        [self = shared_from_this(), respond](actors::command_outcome o) mutable {
+          if (!o) {
+            respond(error_response(o.error()));
+            return;
+          }
+          self->ctx.proj.when_applied(last_position(*o), [self, respond]() mutable {
+            std::string op_id;
+            {
+              std::lock_guard lock{self->mutex};
+              op_id = self->operation_id;
+            }
+            const auto op = self->ctx.ops.get(op_id);
+            auto resp = json_response(202, op ? to_json(*op) : json::object());
+            resp.headers.emplace_back("Location", "/api/v1/operations/" + op_id);
+            respond(std::move(resp));
+          });
+        });
   }
 
   /// Records the failure on the image (when it exists), then answers `answer`.
   void fail_then(std::string reason, http_response answer, responder respond) {
-    bool send = false;
+    upload_flow::action next;
     {
       std::lock_guard lock{mutex};
-      send = created == creation::done && !settled;
-      if (created == creation::waiting && !settled) {
+      next = flow.failed(std::move(reason));
+      if (std::holds_alternative<upload_flow::wait>(next)) {
         // The create is on its way: on_created fails the image, then answers.
-        pending_fail = std::move(reason);
-        pending_answer = std::move(answer);
-        pending_respond = std::move(respond);
-        settled = true;
+        held_answer = std::move(answer);
+        held_respond = std::move(respond);
         return;
       }
-      settled = true;
     }
-    if (send)
-      send_fail(std::move(reason), std::move(answer), std::move(respond));
-    else if (respond)
-      respond(std::move(answer));
+    perform(std::move(next), {.answer = std::move(answer), .respond = std::move(respond)});
   }
 
   void send_fail(std::string reason, http_response answer, responder respond) {
@@ -479,7 +472,7 @@ image_upload::image_upload(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
 image_upload::~image_upload() = default;
 
 std::variant<std::shared_ptr<image_upload>, http_response>
-image_upload::start(api_context& ctx, http_request head,
+image_upload::start(image_context& ctx, http_request head,
                     std::optional<std::uint64_t> content_length, std::uint64_t max_bytes) {
   if (!ctx.proj.caught_up())
     return error_response(503, "NOT_READY", "the read models are replaying the log");
@@ -543,27 +536,25 @@ void image_upload::finish(responder respond) {
     respond(refusal(400, "INVALID_ARGUMENT", "the upload has no part named file", "file"));
     return;
   }
+  upload_flow::action next;
   {
     std::lock_guard lock{i.mutex};
-    if (i.created == impl::creation::waiting) {
-      i.pending_finish = std::move(respond);
-      return;
-    }
-    if (i.created == impl::creation::failed) {
-      respond(error_response(*i.create_error));
+    next = i.flow.body_finished();
+    if (std::holds_alternative<upload_flow::wait>(next)) {
+      i.held_finish = std::move(respond); // on_created goes on
       return;
     }
   }
-  i.complete(std::move(respond));
+  i.perform(std::move(next), {.finish = std::move(respond)});
 }
 
 void image_upload::abort(const std::string& why) {
-  impl_->fail_then(why + " after " + std::to_string(impl_->received) + " of " +
+  impl_->fail_then(why + " after " + std::to_string(impl_->received_bytes()) + " of " +
                        std::to_string(impl_->declared) + " bytes",
                    http_response{}, {});
 }
 
-void abandon_interrupted_uploads(api_context& ctx, std::uint64_t last_position_before) {
+void abandon_interrupted_uploads(image_context& ctx, std::uint64_t last_position_before) {
   // An upload in progress has a file .incoming-<id>-<pid>-<n>; another process's files are
   // what a crash left. Only their images are failed: an image created without an upload
   // (POST /images) has no file and is left alone.

@@ -9,7 +9,7 @@
 // No Beast here: net_server.cpp feeds the body bytes; everything else is testable without a
 // socket. Calls come from one connection's strand; the gateway's replies from actor threads.
 
-#include "context.hpp"
+#include "handler_contexts.hpp"
 
 #include <qx/api/http.hpp>
 
@@ -28,7 +28,7 @@ class image_upload {
   /// fine: chunked bodies are accepted, see sizeBytes), 413 (Content-Length over the limit),
   /// 503 (read models replaying), 429 (in-flight cap).
   static std::variant<std::shared_ptr<image_upload>, http_response>
-  start(api_context& ctx, http_request head, std::optional<std::uint64_t> content_length,
+  start(image_context& ctx, http_request head, std::optional<std::uint64_t> content_length,
         std::uint64_t max_bytes);
 
   /// The next body bytes. False when the upload is refused: the caller stops reading, and
@@ -53,6 +53,6 @@ class image_upload {
 /// unfinished (a temporary file of another process, its image still `uploading` with its last
 /// event at or before `last_position_before`, the log's head when this process opened it)
 /// fail with a reason, and the temporary files go.
-void abandon_interrupted_uploads(api_context& ctx, std::uint64_t last_position_before);
+void abandon_interrupted_uploads(image_context& ctx, std::uint64_t last_position_before);
 
 } // namespace qx::api

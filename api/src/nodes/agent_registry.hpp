@@ -1,15 +1,17 @@
 #pragma once
 
-// The control plane's side of the node agents' sessions. One node proxy actor per node stands
-// for its session: it numbers sessions (epochs), closes an older session when a newer one
-// opens (never two live sessions per node), turns the log's events into commands for the
-// agent (ids unique per node, stamped with the epoch), records what the agent reports (libvirt
-// events, command results, reconciliation after a reconnect) under the principal
-// "agent:<node id>", and marks the node connected or disconnected. CAF stays in
-// agent_registry.cpp; the WebSocket (Beast) stays in net_server.cpp behind agent_link.
+// The API's side of the node agents' sessions: the adapter between the WebSocket transport
+// (api/src/transport/agent_session_ws.hpp) and the node proxy actors (qx/actors/node_proxy.hpp,
+// one per node, which hold the session logic). It numbers sessions (epochs), decodes the
+// agent's frames, spawns the proxies and gives them what they need from the API: the gateway
+// for their records, the inventory for what they read, and a status board that it renders as
+// JSON for GET /api/v1/nodes/{id}/agent. It also turns the log's events into commands for the
+// agents (what to send is domain/agent_logic's) and routes them to the nodes' proxies. CAF
+// stays in agent_registry.cpp; the WebSocket (Beast) in net_server.cpp behind agent_link.
 
 #include "gateway.hpp"
 
+#include <qx/actors/agent_link.hpp>
 #include <qx/events/types.hpp>
 #include <qx/projections/inventory.hpp>
 
@@ -25,19 +27,8 @@ class actor_system;
 
 namespace qx::api {
 
-/// One open session, as the proxy sees it: frames out, and a way to end it.
-class agent_link {
- public:
-  virtual ~agent_link() = default;
-  agent_link() = default;
-  agent_link(const agent_link&) = delete;
-  agent_link& operator=(const agent_link&) = delete;
-  agent_link(agent_link&&) = delete;
-  agent_link& operator=(agent_link&&) = delete;
-  /// Queues one binary message (a serialized ControlFrame).
-  virtual void send(std::string bytes) = 0;
-  virtual void close(const std::string& reason) = 0;
-};
+/// One open session, as its node proxy sees it (the transport implements it).
+using actors::agent_link;
 
 class agent_registry {
  public:
@@ -49,7 +40,8 @@ class agent_registry {
   /// A session of `node_id` opened: answers its epoch (greater than any before it). The proxy
   /// welcomes the agent, closes the node's previous session and records the node connected.
   std::uint64_t attach(const std::string& node_id, std::shared_ptr<agent_link> link);
-  /// A binary message from the session of `epoch`.
+  /// A binary message from the session of `epoch`: an agent::v1::AgentFrame, handed to the
+  /// proxy decoded (one that does not parse is logged and dropped).
   void frame(const std::string& node_id, std::uint64_t epoch, std::string bytes);
   /// The session of `epoch` ended (a newer one may already be live).
   void closed(const std::string& node_id, std::uint64_t epoch, const std::string& why);

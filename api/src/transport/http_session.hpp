@@ -117,7 +117,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       return;
     }
     const auto length = parser_->content_length();
-    auto started = image_upload::start(st_.deps.ctx, std::move(req),
+    auto started = image_upload::start(st_.deps.ctx.image_handlers, std::move(req),
                                        length ? std::optional<std::uint64_t>{*length}
                                               : std::optional<std::uint64_t>{},
                                        st_.deps.limits.max_upload_bytes);

@@ -946,6 +946,7 @@ TEST_F(api_crud, evacuate_moves_every_running_vm_off_a_node) {
   EXPECT_EQ(str(op.at("error"), "code"), "EVACUATION_INCOMPLETE");
   ASSERT_EQ(op.at("result").at("refused").size(), 1u) << op.serialize();
   EXPECT_EQ(str(op.at("result").at("refused").at(0), "vmId"), "vm1");
+  EXPECT_EQ(str(op.at("result").at("refused").at(0), "code"), "NO_SUITABLE_HOST");
   EXPECT_EQ(str(get_json("/api/v1/vms/vm1"), "nodeId"), "n1");
   EXPECT_EQ(str(get_json("/api/v1/vms/vm1"), "powerState"), "running");
 
@@ -989,6 +990,38 @@ TEST_F(api_crud, evacuate_moves_every_running_vm_off_a_node) {
   EXPECT_TRUE(is_error(api().post("/api/v1/nodes/n2/evacuate"), 409, "NODE_DISCONNECTED"));
   EXPECT_TRUE(is_error(api().post("/api/v1/nodes/n3/evacuate", R"({"force":true})"), 400,
                        "INVALID_ARGUMENT"));
+}
+
+TEST_F(api_crud, evacuate_plans_each_target_within_the_node_s_cluster) {
+  register_node("n1");
+  register_node("n2", 16, 10240); // room for two of the VMs below
+  register_node("n3");            // standalone and empty: not a target for the cluster's VMs
+  ASSERT_EQ(api().post("/api/v1/clusters", R"({"id":"c1","name":"one"})").status, 201u);
+  ASSERT_EQ(api().post("/api/v1/clusters/c1/nodes/n1").status, 200u);
+  ASSERT_EQ(api().post("/api/v1/clusters/c1/nodes/n2").status, 200u);
+  for (const auto* id : {"a", "b", "c"}) {
+    create_vm(id, 2, 4096);
+    start_vm(id, "n1");
+  }
+  // The planner counts each move against its target: n2 takes a and b, and c, which n3
+  // could take, is named with the planner's reason and stays where it runs.
+  const auto op = run_operation("/api/v1/nodes/n1/evacuate");
+  EXPECT_EQ(str(op, "state"), "failed") << op.serialize();
+  EXPECT_EQ(str(op.at("error"), "code"), "EVACUATION_INCOMPLETE");
+  const auto& moves = op.at("result").at("moves");
+  ASSERT_EQ(moves.size(), 2u) << op.serialize();
+  for (const auto& m : moves.as_array()) {
+    EXPECT_EQ(str(m, "targetNodeId"), "n2") << m.serialize();
+  }
+  const auto& refused = op.at("result").at("refused");
+  ASSERT_EQ(refused.size(), 1u) << op.serialize();
+  EXPECT_EQ(str(refused.at(0), "vmId"), "c");
+  EXPECT_EQ(str(refused.at(0), "code"), "NO_SUITABLE_HOST");
+  for (const auto* id : {"a", "b"}) {
+    EXPECT_EQ(str(get_json(std::string{"/api/v1/vms/"} + id), "nodeId"), "n2") << id;
+  }
+  EXPECT_EQ(str(get_json("/api/v1/vms/c"), "nodeId"), "n1");
+  EXPECT_EQ(str(get_json("/api/v1/vms/c"), "powerState"), "running");
 }
 
 } // namespace

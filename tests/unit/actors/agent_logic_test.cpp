@@ -186,3 +186,129 @@ TEST(agent_logic, infrastructure_commands_carry_what_the_host_needs) {
 
 } // namespace
 } // namespace qx::domain
+
+namespace qx::domain {
+namespace {
+
+TEST(agent_logic, a_node_gets_its_pools_their_volumes_and_every_network) {
+  agent_logic::infrastructure known;
+  snapshots::v1::StoragePoolState mine;
+  mine.set_id("p1");
+  mine.add_node_ids("n0");
+  mine.add_node_ids("n1");
+  snapshots::v1::StoragePoolState other;
+  other.set_id("p2");
+  other.add_node_ids("n2");
+  known.pools = {other, mine};
+  snapshots::v1::VolumeState in_mine;
+  in_mine.set_id("d1");
+  in_mine.set_pool_id("p1");
+  snapshots::v1::VolumeState in_other;
+  in_other.set_id("d2");
+  in_other.set_pool_id("p2");
+  known.volumes = {in_other, in_mine};
+  snapshots::v1::NetworkState net;
+  net.set_id("net-1");
+  net.set_cidr("10.1.0.0/24");
+  known.networks = {net};
+  const auto out = agent_logic::infrastructure_for("n1", known);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].command.create_pool().pool_id(), "p1");
+  EXPECT_EQ(out[1].command.create_volume().volume_id(), "d1");
+  EXPECT_EQ(out[2].command.create_network().cidr(), "10.1.0.0/24");
+  for (const auto& c : out) {
+    EXPECT_EQ(c.kind, "infrastructure");
+    EXPECT_EQ(c.vm_id, "");
+  }
+  EXPECT_EQ(agent_logic::infrastructure_for("n9", known).size(), 1u) << "networks only";
+}
+
+TEST(agent_logic, a_vm_event_names_its_command_kind_and_a_migration_its_destination) {
+  auto s = vm_state("vm-1", "starting");
+  const auto start =
+      agent_logic::for_vm_event(power_change("stopped", "starting"), s, volumes, nullptr);
+  ASSERT_TRUE(start);
+  EXPECT_EQ(start->kind, "start");
+  EXPECT_EQ(start->vm_id, "vm-1");
+  const auto stop =
+      agent_logic::for_vm_event(power_change("running", "stopping"), s, volumes, nullptr);
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(stop->kind, "shutdown");
+  s.set_migration_target("n2");
+  events::recorded_event migration;
+  migration.type = "qx.events.v1.VmMigrationStarted";
+  const auto m = agent_logic::for_vm_event(migration, s, volumes, [](const std::string& node) {
+    return node == "n2" ? std::string{"qemu+tls://h2/system"} : std::string{};
+  });
+  ASSERT_TRUE(m && m->command.has_migrate());
+  EXPECT_EQ(m->kind, "migrate");
+  EXPECT_EQ(m->command.migrate().vm_id(), "vm-1");
+  EXPECT_EQ(m->command.migrate().destination_uri(), "qemu+tls://h2/system");
+  EXPECT_FALSE(agent_logic::for_vm_event(power_change("starting", "running"), s, volumes, nullptr));
+  EXPECT_EQ(agent_logic::kind_of(agent_logic::delete_volume("p1", "d1")), "infrastructure");
+  EXPECT_EQ(agent_logic::delete_volume("p1", "d1").delete_volume().volume_id(), "d1");
+}
+
+pb::CommandResult failed(const std::string& code, const std::string& message) {
+  pb::CommandResult r;
+  r.set_ok(false);
+  r.set_error_code(code);
+  r.set_message(message);
+  return r;
+}
+
+TEST(agent_logic, a_command_result_records_what_its_kind_and_the_vms_state_say) {
+  pb::CommandResult ok;
+  ok.set_ok(true);
+  const auto done = agent_logic::after_result("vm-1", "migrate", ok, std::nullopt);
+  ASSERT_TRUE(done && std::holds_alternative<vm::complete_migration>(done->command));
+  EXPECT_FALSE(done->version) << "a finished migration is recorded whatever the version";
+  EXPECT_EQ(done->cause, "agent-result");
+  EXPECT_FALSE(agent_logic::after_result("vm-1", "start", ok, std::nullopt));
+
+  const vm_on_node starting{vm_state("vm-1", "starting"), 4};
+  const auto start_failed =
+      agent_logic::after_result("vm-1", "start", failed("NO_MEMORY", "line1\nline2"), starting);
+  ASSERT_TRUE(start_failed);
+  EXPECT_EQ(std::get<vm::force_stop>(start_failed->command).reason,
+            "START_FAILED: NO_MEMORY: line1 line2");
+  EXPECT_EQ(start_failed->version, std::optional<std::uint64_t>{4});
+  EXPECT_TRUE(agent_logic::after_result("vm-1", "resend", failed("X", "y"), starting));
+  // A start that failed after the VM moved on (stopped meanwhile) records nothing.
+  EXPECT_FALSE(agent_logic::after_result("vm-1", "start", failed("X", "y"),
+                                         vm_on_node{vm_state("vm-1", "stopped"), 5}));
+  EXPECT_FALSE(agent_logic::after_result("vm-1", "start", failed("X", "y"), std::nullopt));
+  EXPECT_FALSE(agent_logic::after_result("", "infrastructure", failed("X", "y"), starting));
+
+  const vm_on_node migrating{vm_state("vm-1", "migrating"), 9};
+  const auto migration_failed =
+      agent_logic::after_result("vm-1", "migrate", failed("MIGRATION", "refused"), migrating);
+  ASSERT_TRUE(migration_failed &&
+              std::holds_alternative<vm::fail_migration>(migration_failed->command));
+  EXPECT_EQ(migration_failed->version, std::optional<std::uint64_t>{9});
+  EXPECT_FALSE(agent_logic::after_result("vm-1", "shutdown", failed("X", "y"), migrating));
+}
+
+TEST(agent_logic, a_libvirt_event_is_recorded_only_for_a_vm_the_log_has_on_that_node) {
+  const vm_on_node here{vm_state("vm-1", "starting"), 6}; // vm_state places it on n1
+  const auto r = agent_logic::after_domain_event("n1", domain_event("started", "booted"), here);
+  ASSERT_TRUE(r && std::holds_alternative<vm::confirm_running>(r->command));
+  EXPECT_EQ(r->vm_id, "vm-1");
+  EXPECT_EQ(r->version, std::optional<std::uint64_t>{6});
+  EXPECT_EQ(r->cause, "libvirt:started:booted");
+  EXPECT_FALSE(agent_logic::after_domain_event("n2", domain_event("started"), here));
+  EXPECT_FALSE(agent_logic::after_domain_event("n1", domain_event("started"), std::nullopt));
+  EXPECT_FALSE(agent_logic::after_domain_event("n1", domain_event("defined"), here));
+}
+
+TEST(agent_logic, leaving_and_a_closed_session_record_the_node_disconnected_with_why) {
+  pb::Leaving l;
+  l.set_reason("shutting\tdown");
+  const auto left = agent_logic::after_leaving(l);
+  EXPECT_EQ(std::get<node::disconnect>(left).reason, "LEFT: shutting down");
+  const auto closed = agent_logic::after_session_closed("End of file");
+  EXPECT_EQ(std::get<node::disconnect>(closed).reason, "AGENT_SESSION_CLOSED: End of file");
+}
+
+} // namespace
+} // namespace qx::domain

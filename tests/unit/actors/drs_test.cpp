@@ -1,13 +1,16 @@
 // DRS's planner on hand-made clusters: what it moves, what it never does (break a rule,
 // overfill a host, reach a pool a host lacks, exceed the concurrency limits, ping-pong), and
-// that its answer depends on the cluster only, not on the order the facts came in.
+// that its answer depends on the cluster only, not on the order the facts came in. An
+// operator's evacuation (plan_evacuation) is its mandatory moves for one host, without limits.
 #include <qx/actors/domain/drs.hpp>
 #include <qx/actors/domain/node.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
+#include <utility>
 
 namespace qx::domain::drs {
 namespace {
@@ -47,13 +50,18 @@ std::vector<host> allocate(std::vector<host> hosts, const std::vector<vm>& vms) 
   return hosts;
 }
 
-/// The VMs after a pass's moves.
-std::vector<vm> after(std::vector<vm> vms, const pass& p) {
-  for (const auto& m : p.moves)
+/// The VMs after the moves.
+std::vector<vm> after(std::vector<vm> vms, const std::vector<move>& moves) {
+  for (const auto& m : moves)
     for (auto& v : vms)
       if (v.id == m.vm_id)
         v.host_id = m.to;
   return vms;
+}
+
+/// The VMs after a pass's moves.
+std::vector<vm> after(std::vector<vm> vms, const pass& p) {
+  return after(std::move(vms), p.moves);
 }
 
 std::string host_of(const std::vector<vm>& vms, const std::string& id) {
@@ -201,6 +209,123 @@ TEST(drs, maintenance_evacuates_and_reports_what_cannot_leave) {
   auto hs = allocate({make_host("h1"), make_host("h2")}, onto);
   hs[0].evacuate = true;
   EXPECT_TRUE(plan(hs, onto, {}, settings{}).moves.empty());
+}
+
+TEST(drs, an_evacuation_moves_every_vm_of_the_host_whatever_the_limits) {
+  const crowded c;
+  // A DRS pass moves two at a time off h1 (two migrations per host by default)...
+  auto hosts = c.hosts;
+  hosts[0].evacuate = true;
+  EXPECT_EQ(plan(hosts, c.vms, {}, settings{}).moves.size(), 2u);
+  // ...the operator's evacuation plans all ten: the limits throttle, they do not refuse.
+  const auto e = plan_evacuation(c.hosts, c.vms, {}, "h1");
+  EXPECT_TRUE(e.stuck.empty());
+  ASSERT_EQ(e.moves.size(), c.vms.size());
+  std::map<std::string, int> per_host;
+  for (std::size_t i = 0; i < e.moves.size(); ++i) {
+    const auto& m = e.moves[i];
+    EXPECT_EQ(m.vm_id, "vm" + std::to_string(i)) << "in VM id order";
+    EXPECT_EQ(m.from, "h1");
+    EXPECT_NE(m.to, "h1");
+    EXPECT_EQ(m.reason, "MAINTENANCE");
+    ++per_host[m.to];
+  }
+  // Each move sees the ones before: the VMs are spread (3, 3, 4), not piled on one host.
+  for (const auto* h : {"h2", "h3", "h4"}) {
+    EXPECT_GE(per_host[h], 3) << h;
+    EXPECT_LE(per_host[h], 4) << h;
+  }
+  // What it reports is what the moves do (h1 no longer counts: it is being emptied).
+  EXPECT_NEAR(imbalance(hosts, after(c.vms, e.moves)), e.imbalance_after, 1e-9);
+  EXPECT_NEAR(imbalance(hosts, c.vms), e.imbalance_before, 1e-9);
+  // An unknown host has nothing to move.
+  const auto none = plan_evacuation(c.hosts, c.vms, {}, "ghost");
+  EXPECT_TRUE(none.moves.empty());
+  EXPECT_TRUE(none.stuck.empty());
+}
+
+TEST(drs, an_evacuation_plans_what_a_drs_pass_plans_for_a_host_in_maintenance) {
+  // The same cluster, planned by a DRS pass with the host marked (limits lifted) and by the
+  // evacuation: the same VMs go to the same hosts.
+  crowded c;
+  for (int i = 0; i < 4; ++i)
+    c.vms.push_back(make_vm("w" + std::to_string(i), "h" + std::to_string(2 + i % 3), 1.5));
+  c.hosts = allocate({make_host("h1"), make_host("h2"), make_host("h3"), make_host("h4")}, c.vms);
+  settings s;
+  s.threshold = 1; // mandatory moves only
+  s.max_moves_per_pass = 100;
+  s.max_concurrent_per_host = 100;
+  s.max_concurrent_per_cluster = 100;
+  auto hosts = c.hosts;
+  hosts[0].evacuate = true;
+  const auto p = plan(hosts, c.vms, {}, s);
+  const auto e = plan_evacuation(c.hosts, c.vms, {}, "h1");
+  ASSERT_EQ(e.moves.size(), p.moves.size());
+  for (std::size_t i = 0; i < e.moves.size(); ++i) {
+    EXPECT_EQ(e.moves[i].vm_id, p.moves[i].vm_id);
+    EXPECT_EQ(e.moves[i].to, p.moves[i].to) << e.moves[i].vm_id;
+    EXPECT_DOUBLE_EQ(e.moves[i].imbalance_after, p.moves[i].imbalance_after);
+  }
+  // Shuffled facts, same plan.
+  std::mt19937 rng{3};
+  for (int round = 0; round < 10; ++round) {
+    auto vms = c.vms;
+    auto hs = c.hosts;
+    std::shuffle(vms.begin(), vms.end(), rng);
+    std::shuffle(hs.begin(), hs.end(), rng);
+    const auto got = plan_evacuation(hs, vms, {}, "h1");
+    ASSERT_EQ(got.moves.size(), e.moves.size()) << "round " << round;
+    for (std::size_t i = 0; i < got.moves.size(); ++i) {
+      EXPECT_EQ(got.moves[i].vm_id, e.moves[i].vm_id);
+      EXPECT_EQ(got.moves[i].to, e.moves[i].to);
+    }
+  }
+}
+
+TEST(drs, an_evacuation_keeps_rules_and_admission_and_names_what_cannot_leave) {
+  std::vector<vm> vms = {make_vm("a", "h1", 1.0),
+                         make_vm("b", "h1", 1.0),
+                         make_vm("big", "h1", 1.0, 1024, 60000),
+                         make_vm("leaving", "h1", 1.0),
+                         make_vm("pinned", "h1", 1.0),
+                         make_vm("pooled", "h1", 1.0),
+                         make_vm("stray", "h2", 1.0),
+                         make_vm("other", "h4", 1.0)};
+  vms[3].migrating = true;
+  vms[5].pool_ids = {"fast"};
+  auto hosts = allocate({make_host("h1"), make_host("h2", 16, 32768), make_host("h3", 16, 32768),
+                         make_host("h4", 16, 32768)},
+                        vms);
+  hosts[1].node.pool_ids = {"shared", "fast"}; // only h2 reaches pool "fast"
+  hosts[3].evacuate = true;                    // h4 is being emptied by DRS: it takes nothing
+  const std::vector<rule> rules = {
+      {"apart", rule_kind::keep_apart, {"a", "b", "stray"}, {}},
+      {"pin", rule_kind::must_run_on, {"pinned"}, {"h1"}},
+      {"never-h1", rule_kind::must_not_run_on, {"stray"}, {"h1"}},
+  };
+  const auto e = plan_evacuation(hosts, vms, rules, "h1");
+  std::map<std::string, std::string> to;
+  for (const auto& m : e.moves)
+    to[m.vm_id] = m.to;
+  // a and b must stay apart, and apart from stray on h2: h3 takes one, the other is stuck.
+  EXPECT_EQ(to.count("a") + to.count("b"), 1u);
+  EXPECT_EQ(e.stuck.count("a") + e.stuck.count("b"), 1u);
+  for (const auto* id : {"a", "b"}) {
+    if (to.count(id) != 0) {
+      EXPECT_EQ(to.at(id), "h3") << id;
+    }
+  }
+  EXPECT_EQ(e.stuck.at("big"), "NO_SUITABLE_HOST") << "fits no other host";
+  EXPECT_EQ(e.stuck.at("pinned"), "NO_SUITABLE_HOST") << "may run on h1 only";
+  EXPECT_EQ(to.at("pooled"), "h2") << "the only host with its pool";
+  // Already migrating, or on another host (even one being emptied): not this evacuation's.
+  for (const auto* id : {"leaving", "stray", "other"}) {
+    EXPECT_EQ(to.count(id), 0u) << id;
+    EXPECT_EQ(e.stuck.count(id), 0u) << id;
+  }
+  for (const auto& m : e.moves) {
+    EXPECT_NE(m.to, "h4") << m.vm_id;
+  }
 }
 
 TEST(drs, rules_are_kept_and_broken_ones_are_mended) {

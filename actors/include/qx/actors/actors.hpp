@@ -12,9 +12,19 @@
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+namespace qx::agent::v1 {
+class AgentFrame;
+} // namespace qx::agent::v1
+namespace qx::domain::agent_logic {
+struct agent_command;
+} // namespace qx::domain::agent_logic
+
 namespace qx::actors {
+
+class agent_link;
 
 /// The answer of the event store to one append, delivered back to the aggregate.
 struct append_done {
@@ -73,6 +83,21 @@ using datacenter_actor = caf::typed_actor<
   caf::replies_to<command_request<alert_aggregate>>::with<command_outcome>,
   caf::replies_to<command_request<user_aggregate>>::with<command_outcome>,
   caf::replies_to<command_request<role_aggregate>>::with<command_outcome>>;
+// clang-format on
+
+/// The control plane's side of one node agent's session (see node_proxy.hpp).
+// clang-format off
+using node_proxy_actor = caf::typed_actor<
+  // Session `epoch` opened: close the session it replaces, welcome the agent, record the node connected.
+  caf::reacts_to<attach_atom, std::shared_ptr<agent_link>, std::uint64_t>,
+  // A frame the agent sent on session `epoch`; ignored unless that session is the live one.
+  caf::reacts_to<frame_atom, std::uint64_t, agent::v1::AgentFrame>,
+  // Session `epoch` ended (why); unless it is the live one, nothing changes.
+  caf::reacts_to<closed_atom, std::uint64_t, std::string>,
+  // The node is now in cluster `id` ("" for none): tell the live session.
+  caf::reacts_to<membership_atom, std::string>,
+  // Send a command to the live session, numbered and stamped with its epoch (none live: dropped).
+  caf::reacts_to<domain::agent_logic::agent_command>>;
 // clang-format on
 
 } // namespace qx::actors

@@ -22,6 +22,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::actors::vm_demand>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::domain::drs::rule>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::domain::drs::pass)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<qx::actors::drs::recommendation>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<qx::actors::agent_link>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::agent::v1::AgentFrame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::domain::agent_logic::agent_command)
 
 #define QX_AGGREGATE_MESSAGE_TYPES(type_name)                                                      \
   CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qx::actors::command_request<qx::actors::type_name>)                \

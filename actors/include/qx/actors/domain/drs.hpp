@@ -11,7 +11,9 @@
 // the VM's memory, which a live migration copies) until the target is met, the gain is too
 // small, or a per-pass or concurrency limit is reached. Mandatory moves come first: VMs on a
 // host entering maintenance, and VMs breaking a must rule. Deterministic: ties go to the
-// smaller VM id, then the smaller host id.
+// smaller VM id, then the smaller host id. plan_evacuation() is the same mandatory moves for
+// one host an operator evacuates (the API's POST /nodes/{id}/evacuate), without the limits:
+// one planner decides where evacuated VMs go, whoever asked.
 
 #include "qx/actors/domain/placement.hpp"
 
@@ -104,5 +106,32 @@ struct pass {
 /// What DRS would do now. Nothing is changed: the what-if call and the actor both use it.
 [[nodiscard]] pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
                         const std::vector<rule>& rules, const settings& s);
+
+/// Where an operator's evacuation of one host sends each of its VMs.
+struct evacuation {
+  double imbalance_before = 0; ///< of the hosts that take VMs (the evacuated one no longer does)
+  double imbalance_after = 0;
+  /// Each VM of the host (not migrating already) that found a target: reason "MAINTENANCE", in
+  /// VM id order.
+  std::vector<move> moves;
+  /// The VMs no host can take: vm id -> NO_SUITABLE_HOST.
+  std::map<std::string, std::string> stuck;
+};
+
+/// Plans the evacuation of host `node_id` (POST /nodes/{id}/evacuate): the host is treated as
+/// `evacuate`, and each of its VMs that is not migrating already is given a target exactly as
+/// plan()'s mandatory moves are (same order, admission checks, rules, least imbalance left), or
+/// is named stuck. Only that host's VMs move: not those of other evacuating hosts, nor VMs
+/// breaking a rule elsewhere (the next DRS pass mends those).
+///
+/// Unlike plan(), no per-pass or concurrency limit applies, so no settings are taken: as with
+/// vCenter's maintenance mode the operator asked for every VM to leave, and limits throttle how
+/// many migrations run at once, they never refuse a VM. The planner counts every move it makes
+/// against its targets' capacity, so the whole plan fits whatever order it runs in; throttling
+/// is the caller's (DRS's own passes apply the limits to these same moves a few at a time).
+/// `node_id` not among `hosts`: nothing moves.
+[[nodiscard]] evacuation plan_evacuation(const std::vector<host>& hosts, const std::vector<vm>& vms,
+                                         const std::vector<rule>& rules,
+                                         const std::string& node_id);
 
 } // namespace qx::domain::drs

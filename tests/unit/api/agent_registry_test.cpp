@@ -1,7 +1,9 @@
-// The node proxy (the control plane's side of an agent session) on a real actor system over
-// the in-memory store: sessions are numbered by growing epochs, a second session closes the
-// first, frames and closes of an older session change nothing, and the agent is told its
-// cluster in the Welcome and when it joins or leaves one.
+// The agent registry (the API's adapter in front of the node proxy actors) on a real actor
+// system over the in-memory store, with the gateway and the read models: sessions are numbered
+// by growing epochs, a second session closes the first, frames and closes of an older session
+// change nothing, the agent is told its cluster in the Welcome and when it joins or leaves
+// one, and GET /nodes/{id}/agent's JSON keeps its shape. The proxy's own rules are tested
+// deterministically in tests/unit/actors/node_proxy_test.cpp.
 #include "agent_registry.hpp"
 #include "gateway.hpp"
 
@@ -67,9 +69,9 @@ class recording_link final : public agent_link {
   std::optional<std::string> closed_;
 };
 
-class node_proxy : public ::testing::Test {
+class agent_registry_sessions : public ::testing::Test {
  protected:
-  node_proxy() : system_(cfg_) {
+  agent_registry_sessions() : system_(cfg_) {
     auto dc = actors::spawn_datacenter(system_, *store_);
     EXPECT_TRUE(dc.has_value());
     dc_ = std::move(*dc);
@@ -81,7 +83,7 @@ class node_proxy : public ::testing::Test {
     host_.add_observer([this](const events::recorded_event& e) { registry_->on_event(e); });
     host_.start();
   }
-  ~node_proxy() override {
+  ~agent_registry_sessions() override {
     registry_->stop();
     host_.stop();
     actors::shutdown(dc_);
@@ -89,10 +91,10 @@ class node_proxy : public ::testing::Test {
     // gateway: it must outlive every actor.
     system_.await_all_actors_done();
   }
-  node_proxy(const node_proxy&) = delete;
-  node_proxy& operator=(const node_proxy&) = delete;
-  node_proxy(node_proxy&&) = delete;
-  node_proxy& operator=(node_proxy&&) = delete;
+  agent_registry_sessions(const agent_registry_sessions&) = delete;
+  agent_registry_sessions& operator=(const agent_registry_sessions&) = delete;
+  agent_registry_sessions(agent_registry_sessions&&) = delete;
+  agent_registry_sessions& operator=(agent_registry_sessions&&) = delete;
 
   struct config : caf::actor_system_config {
     config() {
@@ -127,7 +129,8 @@ class node_proxy : public ::testing::Test {
   bool status_is(const std::string& node, const std::function<bool(const nlohmann::json&)>& pred) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(registry_->status(node)))
+      // Null until the proxy published its first status: not yet, rather than a match.
+      if (const auto s = registry_->status(node); s.is_object() && pred(s))
         return true;
       std::this_thread::sleep_for(1ms); // poll interval; the deadline bounds the wait
     }
@@ -149,7 +152,7 @@ class node_proxy : public ::testing::Test {
   std::unique_ptr<agent_registry> registry_;
 };
 
-TEST_F(node_proxy, a_second_session_closes_the_first_and_gets_a_greater_epoch) {
+TEST_F(agent_registry_sessions, a_second_session_closes_the_first_and_gets_a_greater_epoch) {
   register_node("n1");
   auto first = std::make_shared<recording_link>();
   const auto e1 = registry_->attach("n1", first);
@@ -170,7 +173,7 @@ TEST_F(node_proxy, a_second_session_closes_the_first_and_gets_a_greater_epoch) {
   EXPECT_EQ(registry_->connected(), 1U);
 }
 
-TEST_F(node_proxy, frames_and_closes_of_an_older_session_change_nothing) {
+TEST_F(agent_registry_sessions, frames_and_closes_of_an_older_session_change_nothing) {
   register_node("n1");
   auto first = std::make_shared<recording_link>();
   const auto e1 = registry_->attach("n1", first);
@@ -195,7 +198,7 @@ TEST_F(node_proxy, frames_and_closes_of_an_older_session_change_nothing) {
   EXPECT_EQ(registry_->connected(), 0U);
 }
 
-TEST_F(node_proxy, the_agent_is_told_its_cluster_at_welcome_and_on_change) {
+TEST_F(agent_registry_sessions, the_agent_is_told_its_cluster_at_welcome_and_on_change) {
   register_node("n1");
   node_command("n1", domain::node::join_cluster{"c1"});
   auto link = std::make_shared<recording_link>();
@@ -212,6 +215,64 @@ TEST_F(node_proxy, the_agent_is_told_its_cluster_at_welcome_and_on_change) {
   EXPECT_TRUE(link->wait([](const auto& frames, const auto&) {
     return frames.back().has_membership() && frames.back().membership().cluster_id() == "c2";
   }));
+}
+
+TEST_F(agent_registry_sessions, the_agent_status_json_keeps_its_shape) {
+  register_node("n1");
+  EXPECT_TRUE(registry_->status("n1").is_null()) << "null until the node's agent connects";
+  auto link = std::make_shared<recording_link>();
+  const auto epoch = registry_->attach("n1", link);
+  ASSERT_TRUE(link->welcome().has_value());
+  pb::AgentFrame hello;
+  auto* host = hello.mutable_hello()->mutable_host();
+  host->set_hostname("h1");
+  host->set_libvirt_uri("test:///default");
+  host->set_libvirt_version("9.0.0");
+  host->set_agent_version("0.1.0");
+  hello.mutable_hello()->add_domains()->set_id("stray");
+  registry_->frame("n1", epoch, hello.SerializeAsString());
+  pb::AgentFrame telemetry;
+  auto* t = telemetry.mutable_telemetry();
+  t->set_sampled_unix_ms(5);
+  t->set_cpu_percent(12.5);
+  t->set_memory_used_mib(1024);
+  t->set_memory_total_mib(4096);
+  t->set_disk_used_bytes(1);
+  t->set_disk_total_bytes(2);
+  t->set_net_rx_bytes(3);
+  t->set_net_tx_bytes(4);
+  auto* v = t->add_vms();
+  v->set_id("vm-1");
+  v->set_cpu_percent(50);
+  v->set_memory_used_mib(256);
+  registry_->frame("n1", epoch, telemetry.SerializeAsString());
+  registry_->frame("n1", epoch, "\xff\xff not a frame"); // logged and dropped
+  registry_->frame("n1", epoch, heartbeat(3));
+  ASSERT_TRUE(status_is("n1", [](const auto& j) { return j.value("heartbeats", 0) == 3; }))
+      << registry_->status("n1").dump();
+  const auto s = registry_->status("n1");
+  std::vector<std::string> keys;
+  for (const auto& [k, _] : s.items())
+    keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"commandFailures", "commandsPending", "commandsSent",
+                                            "connected", "epoch", "framesIn", "heartbeats", "host",
+                                            "lastHeartbeatUnixMs", "telemetry"}))
+      << s.dump();
+  EXPECT_EQ(s.at("framesIn"), 3) << "the frame that does not parse is not one";
+  EXPECT_EQ(s.at("epoch"), epoch);
+  EXPECT_EQ(s.at("connected"), true);
+  EXPECT_EQ(s.at("host"), (nlohmann::json{{"hostname", "h1"},
+                                          {"libvirtUri", "test:///default"},
+                                          {"libvirtVersion", "9.0.0"},
+                                          {"agentVersion", "0.1.0"},
+                                          {"domains", 1}}));
+  const auto& tj = s.at("telemetry");
+  EXPECT_EQ(tj.at("memoryTotalMib"), 4096);
+  EXPECT_EQ(tj.at("cpuPercent"), 12.5);
+  EXPECT_EQ(tj.size(), 9U) << tj.dump();
+  ASSERT_EQ(tj.at("vms").size(), 1U);
+  EXPECT_EQ(tj.at("vms")[0].at("id"), "vm-1");
+  EXPECT_EQ(tj.at("vms")[0].size(), 7U) << tj.dump();
 }
 
 } // namespace
