@@ -165,8 +165,11 @@ evacuation_plan plan_of(const projections::inventory& inv, const domain::node::s
   auto planned = drs::plan_evacuation(facts.hosts, facts.vms, {}, self.id());
   const auto where = self.cluster_id().empty() ? std::string{"no other standalone node"}
                                                : "no other node of cluster " + self.cluster_id();
-  for (const auto& [vm_id, why] : planned.stuck)
-    plan.refused.push_back({vm_id, why, where + " can take vm " + vm_id});
+  for (const auto& [vm_id, why] : planned.stuck) {
+    auto message = where;
+    message.append(" can take vm ").append(vm_id);
+    plan.refused.push_back({vm_id, why, std::move(message)});
+  }
   plan.moves = std::move(planned.moves);
   return plan;
 }
