@@ -7,10 +7,10 @@ namespace qx::api {
 
 namespace {
 
-using key = std::pair<std::string_view, std::string_view>;
+using route_key = std::pair<std::string_view, std::string_view>; // method, pattern
 
-const std::map<key, route_policy>& table() {
-  static const std::map<key, route_policy> t{
+const std::map<route_key, route_policy>& table() {
+  static const std::map<route_key, route_policy> t{
       // Authentication and access management.
       {{"POST", "/api/v1/auth/login"}, {"public", "datacenter"}},
       {{"POST", "/api/v1/auth/logout"}, {"authenticated", "datacenter"}},
@@ -124,7 +124,7 @@ const std::map<key, route_policy>& table() {
 
 std::optional<route_policy> policy_of(std::string_view method, std::string_view pattern) {
   const auto& t = table();
-  const auto it = t.find(key{method, pattern});
+  const auto it = t.find(route_key{method, pattern});
   if (it == t.end())
     return std::nullopt;
   return it->second;
