@@ -4,6 +4,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <type_traits>
+
 namespace qx::api {
 
 namespace {
@@ -23,6 +25,15 @@ void advance(prometheus::Counter& c, std::uint64_t now, std::uint64_t before) {
     c.Increment(static_cast<double>(now - before));
 }
 
+template<class Metric>
+prometheus::Family<Metric>& family(prometheus::Registry& r, const std::string& name,
+                                   const std::string& help) {
+  if constexpr (std::is_same_v<Metric, prometheus::Counter>)
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+  else
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+
 } // namespace
 
 metrics::metrics()
@@ -39,7 +50,20 @@ metrics::metrics()
                             .Name("qvdc_dropped_outcome_failures")
                             .Help("Commands nobody waits for (reactors, agent reports, undo "
                                   "steps) that failed since start, by component")
-                            .Register(*registry_)) {
+                            .Register(*registry_)),
+      agent_connected_(family<prometheus::Gauge>(*registry_, "qvdc_agent_connected",
+                                                 "1 while the node's agent has a live session")),
+      agent_pending_(family<prometheus::Gauge>(*registry_, "qvdc_agent_commands_pending",
+                                               "Commands sent to the node's agent, not answered")),
+      agent_heartbeat_(
+          family<prometheus::Gauge>(*registry_, "qvdc_agent_last_heartbeat_unix_ms",
+                                    "When the node's agent sent its latest heartbeat (its clock)")),
+      agent_frames_(family<prometheus::Counter>(*registry_, "qvdc_agent_frames_received_total",
+                                                "Frames handled from the node's agent")),
+      agent_commands_(family<prometheus::Counter>(*registry_, "qvdc_agent_commands_sent_total",
+                                                  "Commands sent to the node's agent")),
+      agent_failures_(family<prometheus::Counter>(*registry_, "qvdc_agent_command_failures_total",
+                                                  "Commands the node's agent answered failed")) {
   auto& r = *registry_;
   watch_clients_ = gauge(r, "qvdc_watch_clients", "WebSocket watchers connected");
   in_flight_ = gauge(r, "qvdc_api_commands_in_flight", "Commands waiting for the actors");
@@ -104,8 +128,25 @@ std::string metrics::render(const snapshot& s) {
     advance(*events_written_, s.store.events_written, last_.events_written);
     advance(*batches_, s.store.batches, last_.batches);
     last_ = s.store;
+    render_agents(s.agents);
   }
   return prometheus::TextSerializer{}.Serialize(registry_->Collect());
+}
+
+void metrics::render_agents(
+    const std::vector<std::pair<std::string, actors::agent_status>>& agents) {
+  for (const auto& [node, now] : agents) {
+    const prometheus::Labels labels{{"node", node}};
+    agent_connected_.Add(labels).Set(now.connected ? 1.0 : 0.0);
+    agent_pending_.Add(labels).Set(static_cast<double>(now.commands_pending));
+    if (now.heartbeat)
+      agent_heartbeat_.Add(labels).Set(static_cast<double>(now.heartbeat->sent_unix_ms()));
+    const auto& before = agents_last_[node];
+    advance(agent_frames_.Add(labels), now.frames_in, before.frames_in);
+    advance(agent_commands_.Add(labels), now.commands_sent, before.commands_sent);
+    advance(agent_failures_.Add(labels), now.command_failures, before.command_failures);
+    agents_last_[node] = {now.frames_in, now.commands_sent, now.command_failures};
+  }
 }
 
 } // namespace qx::api

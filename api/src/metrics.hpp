@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <qx/actors/node_proxy.hpp>
 #include <qx/events/types.hpp>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace qx::api {
 
@@ -38,6 +40,8 @@ class metrics {
     std::size_t connections = 0;
     bool projection_failed = false;       ///< The read models stopped (log unreadable).
     std::uint64_t projection_skipped = 0; ///< Events the read models could not apply.
+    /// Each node's agent session as its proxy published it.
+    std::vector<std::pair<std::string, actors::agent_status>> agents;
   };
   /// The text exposition, after updating the scrape-time values from `s`.
   [[nodiscard]] std::string render(const snapshot& s);
@@ -47,6 +51,9 @@ class metrics {
   prometheus::Counter& tls_handshake_failures() { return *tls_handshake_failures_; }
 
  private:
+  /// The node proxies' counters, by node.
+  void render_agents(const std::vector<std::pair<std::string, actors::agent_status>>& agents);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
@@ -60,6 +67,18 @@ class metrics {
   prometheus::Gauge* projection_failed_;
   prometheus::Gauge* projection_skipped_;
   prometheus::Family<prometheus::Gauge>& dropped_failures_;
+  prometheus::Family<prometheus::Gauge>& agent_connected_;
+  prometheus::Family<prometheus::Gauge>& agent_pending_;
+  prometheus::Family<prometheus::Gauge>& agent_heartbeat_;
+  prometheus::Family<prometheus::Counter>& agent_frames_;
+  prometheus::Family<prometheus::Counter>& agent_commands_;
+  prometheus::Family<prometheus::Counter>& agent_failures_;
+  struct agent_counters {
+    std::uint64_t frames_in = 0;
+    std::uint64_t commands_sent = 0;
+    std::uint64_t command_failures = 0;
+  };
+  std::unordered_map<std::string, agent_counters> agents_last_; ///< At the last scrape.
   prometheus::Counter* appends_ok_;
   prometheus::Counter* appends_failed_;
   prometheus::Counter* append_conflicts_;

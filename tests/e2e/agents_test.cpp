@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace qx::test {
@@ -21,6 +22,16 @@ json last_power_change(datacenter_fixture& f, const std::string& vm) {
     if (e.value("type", "") == "qx.events.v1.VmPowerStateChanged")
       last = e;
   return last;
+}
+
+/// The value of the sample `series` (name and labels, as Prometheus' text format writes them)
+/// in a /metrics body; nullopt when absent.
+std::optional<double> metric(const std::string& body, const std::string& series) {
+  std::istringstream lines{body};
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(series + " ", 0) == 0)
+      return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
 }
 
 TEST_F(e2e_agents, two_agents_register_run_vms_and_reconcile_after_sigkill) {
@@ -101,6 +112,20 @@ TEST_F(e2e_agents, two_agents_register_run_vms_and_reconcile_after_sigkill) {
   r = api_->post("/api/v1/vms/vm-b/stop", "{}");
   ASSERT_LT(r.status, 300u) << r.body;
   EXPECT_TRUE(vm_power("vm-b", "stopped")) << diagnostics();
+
+  // Each node proxy's session counters are on /metrics, by node.
+  const auto m = api_->get("/metrics");
+  ASSERT_EQ(m.status, 200u) << m.body;
+  const auto labels = [](const std::string& n) {
+    return "{node=\"" + n + "\"}";
+  };
+  for (const auto* n : {"node-small", "node-large"}) {
+    EXPECT_EQ(metric(m.body, "qvdc_agent_connected" + labels(n)), 1.0) << n;
+    // At least a define-and-start each (the restarted node got another).
+    EXPECT_GE(metric(m.body, "qvdc_agent_commands_sent_total" + labels(n)).value_or(0), 1.0) << n;
+    EXPECT_GE(metric(m.body, "qvdc_agent_frames_received_total" + labels(n)).value_or(0), 2.0) << n;
+    EXPECT_EQ(metric(m.body, "qvdc_agent_command_failures_total" + labels(n)), 0.0) << n;
+  }
 }
 
 TEST_F(e2e_agents, every_registration_error_code) {

@@ -96,21 +96,22 @@ void placed_action(resource_context& ctx, const http_request& req, const path_pa
       return;
     }
     const auto id = p.at("id");
-    ctx.gw.send(Request{id, node, std::move(*meta)}, [&ctx, id, respond](
-                                                         actors::placement_outcome o) mutable {
-      if (!o) {
-        respond(error_response(o.error()));
-        return;
-      }
-      const auto node_id = o->node_id;
-      ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, respond]() mutable {
-        auto op = ctx.ops.begin(
-            starts_vm<Request> ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
-            vm_reaches(id, vm::power::running, starts_vm<Request> ? std::string{} : node_id),
-            json{{"vmId", id}, {"nodeId", node_id}});
-        respond_operation(respond, op);
-      });
-    });
+    ctx.gw.send(
+        Request{id, node, std::move(*meta)},
+        [&ctx, id, respond](const actors::placement_outcome& o) mutable {
+          if (!o) {
+            respond(error_response(o.error()));
+            return;
+          }
+          const auto node_id = o->node_id;
+          ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, respond]() mutable {
+            auto op = ctx.ops.begin(
+                starts_vm<Request> ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
+                vm_reaches(id, vm::power::running, starts_vm<Request> ? std::string{} : node_id),
+                json{{"vmId", id}, {"nodeId", node_id}});
+            respond_operation(respond, op);
+          });
+        });
   });
 }
 

@@ -1,16 +1,16 @@
 #pragma once
 
 // The API's side of the node agents' sessions: the adapter between the WebSocket transport
-// (api/src/transport/agent_session_ws.hpp) and the node proxy actors (qx/actors/node_proxy.hpp,
-// one per node, which hold the session logic). It numbers sessions (epochs), decodes the
-// agent's frames, spawns the proxies and gives them what they need from the API: the gateway
-// for their records, the inventory for what they read, and a status board that it renders as
-// JSON for GET /api/v1/nodes/{id}/agent. It also turns the log's events into commands for the
-// agents (what to send is domain/agent_logic's) and routes them to the nodes' proxies. CAF
-// stays in agent_registry.cpp; the WebSocket (Beast) in net_server.cpp behind agent_link.
+// (api/src/transport/agent_session_ws.hpp) and the agent hub (qx/actors/agent_hub.hpp), which
+// owns the node proxies, numbers the sessions and routes the log's events to them. Here: the
+// agent's frames decoded (one that does not parse is logged and dropped), the hub's
+// dependencies implemented with the API's parts (the gateway for records, the inventory for
+// what the proxies read), and a node's status rendered as the JSON of
+// GET /api/v1/nodes/{id}/agent.
 
 #include "gateway.hpp"
 
+#include <qx/actors/agent_hub.hpp>
 #include <qx/actors/agent_link.hpp>
 #include <qx/events/types.hpp>
 #include <qx/projections/inventory.hpp>
@@ -20,10 +20,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-
-namespace caf {
-class actor_system;
-}
+#include <utility>
+#include <vector>
 
 namespace qx::api {
 
@@ -33,9 +31,6 @@ using actors::agent_link;
 class agent_registry {
  public:
   agent_registry(caf::actor_system& sys, gateway& gw, const projections::inventory& inv);
-  ~agent_registry();
-  agent_registry(const agent_registry&) = delete;
-  agent_registry& operator=(const agent_registry&) = delete;
 
   /// A session of `node_id` opened: answers its epoch (greater than any before it). The proxy
   /// welcomes the agent, closes the node's previous session and records the node connected.
@@ -51,12 +46,13 @@ class agent_registry {
   [[nodiscard]] nlohmann::json status(const std::string& node_id) const;
   /// Nodes with a live session.
   [[nodiscard]] std::size_t connected() const;
+  /// Every node's session counters (for the metrics).
+  [[nodiscard]] std::vector<std::pair<std::string, actors::agent_status>> statuses() const;
   /// Stops the proxies (before the actor system goes).
   void stop();
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  actors::agent_hub hub_;
 };
 
 } // namespace qx::api

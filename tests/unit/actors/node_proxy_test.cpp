@@ -87,6 +87,22 @@ class fake_view final : public agent_view {
     return std::nullopt;
   }
   logic::infrastructure infrastructure() const override { return known; }
+  // Routing reads (agent_hub's); the proxy itself never asks.
+  std::optional<snapshots::v1::VmState> vm_even_deleted(const std::string& id) const override {
+    const auto v = vm(id);
+    return v ? std::optional{v->state} : std::nullopt;
+  }
+  std::optional<snapshots::v1::VolumeState>
+  volume_even_deleted(const std::string& id) const override {
+    return volume(id);
+  }
+  std::optional<snapshots::v1::StoragePoolState>
+  pool_even_deleted(const std::string& id) const override {
+    for (const auto& p : known.pools)
+      if (p.id() == id)
+        return p;
+    return std::nullopt;
+  }
 
   std::map<std::string, std::string> clusters;
   std::map<std::string, logic::vm_on_node> vms;

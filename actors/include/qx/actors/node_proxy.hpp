@@ -13,7 +13,8 @@
 //   telemetry on a status board.
 // What to send and what to record is decided by domain/agent_logic (pure); the proxy is the
 // plumbing. It knows nothing of HTTP or the read models: its dependencies are the interfaces
-// below, which the API implements (api/src/nodes/agent_registry.cpp) and tests fake.
+// below, which the API implements (api/src/nodes/agent_registry.cpp) and tests fake. The agent
+// hub (agent_hub.hpp) spawns one per node and routes the log's events to it.
 
 #include "qx/actors/actors.hpp"
 #include "qx/actors/agent_link.hpp"
@@ -72,6 +73,14 @@ class agent_view {
   volume(const std::string& volume_id) const = 0;
   /// The pools, volumes and networks a host may need.
   [[nodiscard]] virtual domain::agent_logic::infrastructure infrastructure() const = 0;
+  /// For routing the log's events (agent_hub): the last state of a VM, volume or pool, deleted
+  /// ones included; nullopt when never made.
+  [[nodiscard]] virtual std::optional<snapshots::v1::VmState>
+  vm_even_deleted(const std::string& vm_id) const = 0;
+  [[nodiscard]] virtual std::optional<snapshots::v1::VolumeState>
+  volume_even_deleted(const std::string& volume_id) const = 0;
+  [[nodiscard]] virtual std::optional<snapshots::v1::StoragePoolState>
+  pool_even_deleted(const std::string& pool_id) const = 0;
 };
 
 /// A node's session and what its agent last said, as the proxy publishes it.
