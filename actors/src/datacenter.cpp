@@ -21,6 +21,8 @@ struct coordinator_state {
   static inline const char* name = "datacenter";
   datacenter dirs;
   std::set<std::string> node_ids; // every registered node, for placement
+  /// Reservations chosen and not yet visible in the node states placement reads.
+  domain::placement::in_flight reserving;
 };
 
 using coordinator_pointer = datacenter_actor::stateful_pointer<coordinator_state>;
@@ -109,9 +111,21 @@ void release(coordinator_pointer self, const std::string& node_id, const std::st
   });
 }
 
-/// Everything placement needs about one VM, then the choice; `exclude` is never chosen.
-void place(coordinator_pointer self, const vm::state& vmst, std::string fixed_node,
-           std::string exclude, std::function<void(result<domain::placement::choice>)> k) {
+/// One VM to place: where it may go and what to do once a node holds its reservation.
+struct placement_job {
+  vm::state vm;
+  std::string fixed_node;        ///< the node the caller named; "" lets placement choose
+  std::set<std::string> exclude; ///< never chosen: the VM's current node, nodes that refused
+  placement_scope scope;
+  command_meta meta;
+  std::function<vm::command(const std::string&)> step; ///< start or migrate on the node
+};
+
+/// Everything placement needs about one VM, then the choice, counting the reservations in
+/// flight (the node states read may not show them yet).
+void place(coordinator_pointer self, const placement_job& job,
+           std::function<void(result<domain::placement::choice>)> k) {
+  const auto& vmst = job.vm;
   std::vector<std::string> volume_ids{vmst.spec().volume_ids().begin(),
                                       vmst.spec().volume_ids().end()};
   domain::placement::request req{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib(), {}};
@@ -139,20 +153,26 @@ void place(coordinator_pointer self, const vm::state& vmst, std::string fixed_no
                   for (const auto& n : pools[i]->state.node_ids())
                     pools_of_node[n].insert(pool_ids[i]);
               std::vector<std::string> candidates;
-              if (!fixed_node.empty())
-                candidates.push_back(fixed_node);
+              if (!job.fixed_node.empty())
+                candidates.push_back(job.fixed_node);
               else
-                for (const auto& n : self->state.node_ids)
-                  if (n != exclude)
+                for (const auto& n : job.scope.candidates.empty()
+                                         ? std::vector<std::string>{self->state.node_ids.begin(),
+                                                                    self->state.node_ids.end()}
+                                         : job.scope.candidates)
+                  if (job.exclude.count(n) == 0)
                     candidates.push_back(n);
+              const auto read = self->state.reserving.begin_read();
               gather<node_aggregate>(
                   self, candidates, [=](std::vector<state_outcome<node_aggregate>> nodes) {
                     std::vector<domain::placement::node_view> views;
+                    std::map<std::string, std::uint64_t> versions;
                     for (std::size_t i = 0; i < nodes.size(); ++i) {
                       if (!nodes[i] || !nodes[i]->state.registered()) {
-                        if (!fixed_node.empty()) {
+                        if (!job.fixed_node.empty()) {
+                          self->state.reserving.end_read(read);
                           k(error{errc::not_found,
-                                  "node " + fixed_node + " does not exist",
+                                  "node " + job.fixed_node + " does not exist",
                                   {{"field", "node_id"}}});
                           return;
                         }
@@ -160,48 +180,56 @@ void place(coordinator_pointer self, const vm::state& vmst, std::string fixed_no
                       }
                       const auto& ns = nodes[i]->state;
                       auto pools_here = pools_of_node.find(candidates[i]);
+                      versions[candidates[i]] = nodes[i]->version;
                       views.push_back({candidates[i], ns.state(), node::cpu_capacity(ns),
                                        node::allocated_vcpus(ns), node::memory_capacity_mib(ns),
                                        node::allocated_memory_mib(ns),
                                        pools_here == pools_of_node.end() ? std::set<std::string>{}
                                                                          : pools_here->second});
                     }
-                    k(domain::placement::choose(req, views));
+                    self->state.reserving.add_to(views, versions);
+                    self->state.reserving.end_read(read);
+                    k(domain::placement::choose(req, views, job.scope.how));
                   });
             });
       });
 }
 
-/// Reserve on the chosen node, then run `vm_step`; release the reservation if it fails.
-/// Retries placement (up to `attempts`) when the node refuses because it filled up meanwhile.
+/// Reserve on the chosen node, then run the job's step; release the reservation if it fails.
+/// A node that refuses the reservation (it filled up meanwhile) is passed over: placement
+/// tries the next candidate until one holds or none is left.
 using placed_fn = std::function<void(placement_outcome)>;
 
-void reserve_then(coordinator_pointer self, vm::state vmst, std::string fixed_node,
-                  std::string exclude, command_meta meta, int attempts,
-                  std::function<vm::command(const std::string&)> vm_step, placed_fn k) {
-  place(self, vmst, fixed_node, exclude, [=](result<domain::placement::choice> choice) mutable {
+void reserve_then(coordinator_pointer self, placement_job job, placed_fn k) {
+  place(self, job, [self, job, k](result<domain::placement::choice> choice) mutable {
     if (!choice) {
       k(placement_outcome{std::move(choice).error()});
       return;
     }
     const auto target = choice->node_id;
-    const auto m = side_meta(meta);
+    const auto& vmst = job.vm;
+    // Held at once: a placement choosing while this reservation travels counts it.
+    const auto held =
+        self->state.reserving.hold(target, vmst.spec().vcpus(), vmst.spec().memory_mib());
     send<node_aggregate>(
-        self, target, node::reserve{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib()}, m,
-        [=](command_outcome reserved) mutable {
+        self, target, node::reserve{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib()},
+        side_meta(job.meta), [self, job, k, target, held](command_outcome reserved) mutable {
+          self->state.reserving.settled(held,
+                                        reserved ? std::optional{reserved->version} : std::nullopt);
           if (!reserved) {
-            if (reserved.error().code == errc::resource_exhausted && attempts > 1 &&
-                fixed_node.empty()) {
-              reserve_then(self, vmst, fixed_node, exclude, meta, attempts - 1, vm_step, k);
+            if (reserved.error().code == errc::resource_exhausted && job.fixed_node.empty()) {
+              job.exclude.insert(target);
+              reserve_then(self, std::move(job), std::move(k));
               return;
             }
             k(placement_outcome{std::move(reserved).error()});
             return;
           }
-          send<vm_aggregate>(self, vmst.id(), vm_step(target), meta,
-                             [=](command_outcome done) mutable {
+          const auto& id = job.vm.id();
+          send<vm_aggregate>(self, id, job.step(target), job.meta,
+                             [self, target, id, meta = job.meta, k](command_outcome done) {
                                if (!done) {
-                                 release(self, target, vmst.id(), meta);
+                                 release(self, target, id, meta);
                                  k(placement_outcome{std::move(done).error()});
                                  return;
                                }
@@ -246,10 +274,16 @@ caf::typed_response_promise<placement_outcome> handle_start(coordinator_pointer 
           refuse_unless_retry(self, vmst, probe, req.meta, std::move(pre).error(), rp);
           return;
         }
-        reserve_then(
-            self, vmst, req.node_id, {}, req.meta, 3,
-            [](const std::string& n) { return vm::command{vm::start{n}}; },
-            [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
+        reserve_then(self,
+                     placement_job{vmst,
+                                   req.node_id,
+                                   {},
+                                   req.scope,
+                                   req.meta,
+                                   [](const std::string& n) {
+                                     return vm::command{vm::start{n}};
+                                   }},
+                     [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
       });
   return rp;
 }
@@ -270,10 +304,16 @@ caf::typed_response_promise<placement_outcome> handle_migrate(coordinator_pointe
           refuse_unless_retry(self, vmst, vm::migrate{probe}, req.meta, std::move(pre).error(), rp);
           return;
         }
-        reserve_then(
-            self, vmst, req.target_node_id, vmst.node_id(), req.meta, 3,
-            [](const std::string& n) { return vm::command{vm::migrate{n}}; },
-            [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
+        reserve_then(self,
+                     placement_job{vmst,
+                                   req.target_node_id,
+                                   {vmst.node_id()},
+                                   req.scope,
+                                   req.meta,
+                                   [](const std::string& n) {
+                                     return vm::command{vm::migrate{n}};
+                                   }},
+                     [rp](placement_outcome r) mutable { rp.deliver(std::move(r)); });
       });
   return rp;
 }
@@ -299,14 +339,22 @@ caf::typed_response_promise<command_outcome> handle_vm(coordinator_pointer self,
         rp.deliver(command_outcome{std::move(pre).error()});
         return;
       }
-      reserve_then(
-          self, vmst, node_id, starting ? std::string{} : vmst.node_id(), req.meta, 1,
-          [starting](const std::string& n) {
-            return starting ? vm::command{vm::start{n}} : vm::command{vm::migrate{n}};
-          },
-          [rp](placement_outcome r) mutable {
-            rp.deliver(r ? command_outcome{r->vm} : command_outcome{std::move(r).error()});
-          });
+      std::set<std::string> exclude;
+      if (!starting)
+        exclude.insert(vmst.node_id());
+      reserve_then(self,
+                   placement_job{vmst,
+                                 node_id,
+                                 std::move(exclude),
+                                 {},
+                                 req.meta,
+                                 [starting](const std::string& n) {
+                                   return starting ? vm::command{vm::start{n}}
+                                                   : vm::command{vm::migrate{n}};
+                                 }},
+                   [rp](placement_outcome r) mutable {
+                     rp.deliver(r ? command_outcome{r->vm} : command_outcome{std::move(r).error()});
+                   });
     });
     return rp;
   }

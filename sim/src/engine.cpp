@@ -46,6 +46,7 @@ events::v1::DrsSettings drs_settings(const drs_spec& d) {
   out.set_enabled(d.enabled);
   out.set_automation(d.automation);
   out.set_migration_threshold(d.threshold);
+  out.set_placement_strategy(d.placement);
   return out;
 }
 
@@ -118,6 +119,12 @@ void engine::command(const std::string& id, typename A::command c,
                      std::function<void(command_outcome&)> then) {
   ask<command_outcome>(dc_.coordinator, std::move(then),
                        actors::command_request<A>{id, std::move(c), {principal, "", "", "", {}}});
+}
+
+void engine::report(const std::string& host, const std::string& vm, dom::vm::command c) {
+  ask<command_outcome>(dc_.coordinator, {},
+                       actors::command_request<actors::vm_aggregate>{
+                           vm, std::move(c), {"agent:" + host, "", "", "", {}}});
 }
 
 sim_duration engine::latency(const std::string& host) const {
@@ -200,21 +207,23 @@ void engine::create_vm(const vm_spec& v) {
   command<actors::vm_aggregate>(v.id, dom::vm::create{spec});
 }
 
-/// Admission control first (HA), then placement (DRS) unless the host is given, then start.
+/// Admission control first (HA), then the start: on the given host, or placed by the
+/// coordinator (the path the API's starts take) among the nodes DRS says the cluster's rules
+/// allow, with the cluster's strategy.
 void engine::start_vm(const std::string& vm, std::string host) {
   desired_.insert(vm);
   ++desired_generation_;
   const auto cluster = cluster_of(vm);
   const auto& spec = world_.vms().at(vm);
-  auto go = [this, vm](const std::string& node) {
+  auto go = [this, vm](const std::string& node, actors::placement_scope scope) {
     ask<placement_outcome>(
         dc_.coordinator,
         [this, vm, node](placement_outcome& r) {
           if (!r)
-            notes_.push_back("start of " + vm + " on " + node +
+            notes_.push_back("start of " + vm + (node.empty() ? "" : " on " + node) +
                              " refused: " + r.error().to_string());
         },
-        actors::start_vm{vm, node, {principal, "", "", "", {}}});
+        actors::start_vm{vm, node, {principal, "", "", "", {}}, std::move(scope)});
   };
   ask<bool>(
       ha_,
@@ -226,16 +235,16 @@ void engine::start_vm(const std::string& vm, std::string host) {
           return;
         }
         if (!host.empty() || cluster.empty()) {
-          go(host);
+          go(host, {});
           return;
         }
-        ask<result<std::string>>(
+        ask<result<actors::placement_scope>>(
             drs_,
-            [this, vm, go](result<std::string>& node) {
-              if (node)
-                go(*node);
+            [this, vm, go](result<actors::placement_scope>& scope) {
+              if (scope)
+                go("", std::move(*scope));
               else
-                notes_.push_back("no placement for " + vm + ": " + node.error().to_string());
+                notes_.push_back("no placement for " + vm + ": " + scope.error().to_string());
             },
             actors::place_atom::value, cluster, vm);
       },
@@ -334,29 +343,29 @@ void engine::run_action(const agent_action& a) {
     if (vm->second.power != "starting" || vm->second.node_id != a.host || !world_.reachable(a.host))
       return;
     if (failing) {
-      command<actors::vm_aggregate>(a.vm, dom::vm::force_stop{"LIBVIRT_ERROR"});
+      report(a.host, a.vm, dom::vm::force_stop{"LIBVIRT_ERROR"});
       return;
     }
     world_.run(a.vm, a.host, now_);
-    command<actors::vm_aggregate>(a.vm, dom::vm::confirm_running{});
+    report(a.host, a.vm, dom::vm::confirm_running{});
     return;
   case agent_action::kind::stop:
     if (vm->second.power != "stopping" || !world_.reachable(a.host))
       return;
     world_.stop(a.vm, a.host);
-    command<actors::vm_aggregate>(a.vm, dom::vm::confirm_stopped{});
+    report(a.host, a.vm, dom::vm::confirm_stopped{});
     return;
   case agent_action::kind::migrate:
     if (vm->second.power != "migrating" || vm->second.migration_target != a.target)
       return;
     if (!world_.reachable(a.host) || !world_.reachable(a.target) || failing ||
         now_ < world_.hosts().at(a.target).failing_until) {
-      command<actors::vm_aggregate>(a.vm, dom::vm::fail_migration{"HOST_UNREACHABLE"});
+      report(a.host, a.vm, dom::vm::fail_migration{"HOST_UNREACHABLE"});
       return;
     }
     world_.stop(a.vm, a.host);
     world_.run(a.vm, a.target, now_);
-    command<actors::vm_aggregate>(a.vm, dom::vm::complete_migration{});
+    report(a.host, a.vm, dom::vm::complete_migration{});
     return;
   }
 }
@@ -411,7 +420,7 @@ void engine::reconcile(const std::string& host) {
   };
   for (auto& step : dom::agent_logic::reconcile(hello, placed, no_disks)) {
     if (step.record)
-      command<actors::vm_aggregate>(step.vm_id, std::move(*step.record));
+      report(host, step.vm_id, std::move(*step.record));
     if (step.resend)
       actions_.emplace(now_,
                        agent_action{step.resend->has_define_and_start() ? agent_action::kind::start
@@ -552,7 +561,7 @@ void engine::apply_step(const step_spec& st) {
     command<actors::vm_aggregate>(st.target, dom::vm::stop{});
   } else if (a == "vm_migrate") {
     ask<placement_outcome>(dc_.coordinator, {},
-                           actors::migrate_vm{st.target, st.to, {principal, "", "", "", {}}});
+                           actors::migrate_vm{st.target, st.to, {principal, "", "", "", {}}, {}});
   } else if (a == "vm_relocate") {
     relocations_[st.target] = st.to; // cold: off, then on at the target
     command<actors::vm_aggregate>(st.target, dom::vm::stop{});

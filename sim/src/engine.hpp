@@ -71,9 +71,13 @@ class engine {
   template<class Reply>
   void acknowledge(const Reply& r);
   void note(std::string_view what);
+  /// A command of the simulated operator ("user:sim").
   template<class A>
   void command(const std::string& id, typename A::command c,
                std::function<void(actors::command_outcome&)> then = {});
+  /// What host `host`'s simulated agent reports, under "agent:<host>" as the node proxy
+  /// records it (HA tells an operator's stop from a host's by the principal).
+  void report(const std::string& host, const std::string& vm, domain::vm::command c);
   void create_vm(const vm_spec& v);
   void start_vm(const std::string& vm, std::string host);
   void send_rules();

@@ -581,7 +581,7 @@ result<expectation> read_expectation(const YAML::Node& n, const std::string& pat
 
 result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
   drs_spec d;
-  if (auto ok = expect_map(n, path, {"enabled", "automation", "threshold"}); !ok)
+  if (auto ok = expect_map(n, path, {"enabled", "automation", "threshold", "placement"}); !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "enabled", path, d.enabled); !ok)
     return std::move(ok).error();
@@ -592,6 +592,10 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
       !ok)
     return std::move(ok).error();
   if (auto ok = read<std::uint32_t>(n, "threshold", path, d.threshold, false, 1, 5); !ok)
+    return std::move(ok).error();
+  if (auto ok = read(n, "placement", path, d.placement, false, 16); !ok)
+    return std::move(ok).error();
+  if (auto ok = one_of(d.placement, {"spread", "pack"}, at(path, "placement")); !ok)
     return std::move(ok).error();
   return d;
 }

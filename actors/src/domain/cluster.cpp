@@ -1,5 +1,7 @@
 #include "qx/actors/domain/cluster.hpp"
 
+#include "qx/actors/domain/placement.hpp"
+
 #include "overloaded.hpp"
 
 #include <algorithm>
@@ -56,6 +58,10 @@ result<DrsSettings> normalize(DrsSettings drs) {
     drs.set_migration_threshold(3);
   if (drs.migration_threshold() > 5)
     return invalid_field("drs.migration_threshold", "migration_threshold must be 1 to 5");
+  if (drs.placement_strategy().empty())
+    drs.set_placement_strategy(std::string{placement::name_of(placement::strategy::spread)});
+  if (!placement::strategy_named(drs.placement_strategy()))
+    return invalid_field("drs.placement_strategy", "placement_strategy must be spread or pack");
   return drs;
 }
 

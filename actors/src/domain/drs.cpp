@@ -96,6 +96,21 @@ class model {
     return spread(s1, s2);
   }
 
+  /// How much moving `v` to `to` narrows the load gap between its host and `to`:
+  /// |L_from - L_to| - |L'_from - L'_to|, in host-load units (0.05: 5 % of a host). It depends
+  /// on those two hosts only, so a gain means the same in a cluster of 8 hosts or of 800.
+  [[nodiscard]] double gap_narrowing(const vm& v, std::size_t to) const {
+    const auto from = host_of(v);
+    const auto after = [&](std::size_t h, double cpu, double memory) {
+      return std::max(ratio(cpu_[h] + cpu, hosts_[h].cpu_threads),
+                      ratio(memory_[h] + memory, hosts_[h].memory_mib));
+    };
+    const double before = std::abs(load(from) - load(to));
+    const double later = std::abs(after(from, -v.cpu_demand, -v.memory_demand_mib) -
+                                  after(to, v.cpu_demand, v.memory_demand_mib));
+    return before - later;
+  }
+
   /// Why `v` cannot go to host `to` now, or "" when it can (rules aside).
   [[nodiscard]] std::string refusal(const vm& v, std::size_t to) const {
     const auto from = host_of(v);
@@ -387,9 +402,6 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
     // same side cannot lower the spread much, and skipping them keeps a pass over 64 hosts and
     // 8,000 VMs within its budget.
     const double mean = m.mean_load();
-    // One VM moves the spread of n hosts by about 1/n of what it moves its two hosts: the
-    // gain is scaled by n so that min_gain and the cost mean the same in any cluster size.
-    const auto hosts_weight = static_cast<double>(m.eligible());
     for (std::size_t i = 0; i < m.vms().size(); ++i) {
       const auto& v = m.vms()[i];
       const auto from = m.host_of(v);
@@ -402,7 +414,10 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
         if (!ri.broken_by(i, to).empty())
           continue;
         const double after = m.imbalance_after(v, h);
-        const double score = (now - after) * hosts_weight - cost_of(v, s) +
+        // The gain is the move's own effect on its two hosts (gap_narrowing), not the change
+        // of the cluster's spread, which one VM moves by about 1/n: scaling that by n let
+        // moves of 0.0001 pass the minimum gain at 800 hosts.
+        const double score = m.gap_narrowing(v, h) - cost_of(v, s) +
                              ri.preference(i, v.host_id, to, s.should_penalty);
         if (score > best_score) { // strict: ties keep the smaller VM id, then host id
           best_vm = i;

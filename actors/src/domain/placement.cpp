@@ -44,16 +44,32 @@ double load_after(const node_view& node, const request& req) {
 
 } // namespace
 
-result<choice> choose(const request& req, const std::vector<node_view>& nodes) {
+std::optional<strategy> strategy_named(std::string_view name) {
+  if (name == "spread")
+    return strategy::spread;
+  if (name == "pack")
+    return strategy::pack;
+  return std::nullopt;
+}
+
+std::string_view name_of(strategy s) {
+  return s == strategy::pack ? "pack" : "spread";
+}
+
+result<choice> choose(const request& req, const std::vector<node_view>& nodes, strategy how) {
   choice best;
   bool found = false;
+  const auto better = [how](double load, double than) {
+    return how == strategy::pack ? load > than : load < than;
+  };
   for (const auto& node : nodes) {
     if (auto why = reject_reason(node, req); !why.empty()) {
       best.rejected.push_back({node.id, std::move(why)});
       continue;
     }
     const auto load = load_after(node, req);
-    if (!found || load < best.load_after || (load == best.load_after && node.id < best.node_id)) {
+    if (!found || better(load, best.load_after) ||
+        (load == best.load_after && node.id < best.node_id)) {
       best.node_id = node.id;
       best.load_after = load;
       found = true;
@@ -69,6 +85,63 @@ result<choice> choose(const request& req, const std::vector<node_view>& nodes) {
                  std::move(details)};
   }
   return best;
+}
+
+std::uint64_t in_flight::begin_read() {
+  const auto read = next_read_++;
+  reading_.insert(read);
+  return read;
+}
+
+void in_flight::end_read(std::uint64_t read) {
+  reading_.erase(read);
+  forget_settled();
+}
+
+void in_flight::add_to(std::vector<node_view>& views,
+                       const std::map<std::string, std::uint64_t>& versions) const {
+  std::map<std::string, node_view*> by_id;
+  for (auto& v : views)
+    by_id[v.id] = &v;
+  for (const auto& [t, h] : holds_) {
+    const auto view = by_id.find(h.node_id);
+    if (view == by_id.end())
+      continue;
+    const auto read = versions.find(h.node_id);
+    const bool shown = h.version && read != versions.end() && read->second >= *h.version;
+    if (shown)
+      continue;
+    view->second->cpu_allocated += h.vcpus;
+    view->second->memory_allocated_mib += h.memory_mib;
+  }
+}
+
+in_flight::ticket in_flight::hold(const std::string& node_id, std::uint32_t vcpus,
+                                  std::uint64_t memory_mib) {
+  const auto t = next_ticket_++;
+  holds_[t] = held{node_id, vcpus, memory_mib, std::nullopt, 0};
+  return t;
+}
+
+void in_flight::settled(ticket t, std::optional<std::uint64_t> node_version) {
+  const auto it = holds_.find(t);
+  if (it == holds_.end())
+    return;
+  if (!node_version) {
+    holds_.erase(it); // refused: nothing was reserved, no state will show it
+    return;
+  }
+  it->second.version = node_version;
+  it->second.settled_at_read = next_read_;
+  forget_settled();
+}
+
+void in_flight::forget_settled() {
+  // Reads that begin after a hold settled read the node after its reservation: they show it.
+  const auto oldest = reading_.empty() ? next_read_ : *reading_.begin();
+  std::erase_if(holds_, [oldest](const auto& entry) {
+    return entry.second.version && oldest >= entry.second.settled_at_read;
+  });
 }
 
 } // namespace qx::domain::placement

@@ -159,7 +159,8 @@ actions controller::run_pass(time_point now) {
       applied.set_cluster_id(cluster_id);
       applied.set_recommendation_id(id);
       record(out, cluster_id, applied, principal);
-      out.migrations.push_back(migrate_vm{m.vm_id, m.to, command_meta{principal, "", id, id, {}}});
+      out.migrations.push_back(
+          migrate_vm{m.vm_id, m.to, command_meta{principal, "", id, id, {}}, {}});
     }
   }
   return out;
@@ -205,7 +206,8 @@ result<actions> controller::approve(const std::string& cluster_id, const std::st
   ev.set_cluster_id(cluster_id);
   ev.set_recommendation_id(id);
   record(out, cluster_id, ev, by);
-  out.migrations.push_back(migrate_vm{r->move.vm_id, r->move.to, command_meta{by, "", id, id, {}}});
+  out.migrations.push_back(
+      migrate_vm{r->move.vm_id, r->move.to, command_meta{by, "", id, id, {}}, {}});
   return out;
 }
 
@@ -227,29 +229,25 @@ actions controller::refused(const migrate_vm& m, const qx::error& err) const {
   return out;
 }
 
-result<std::string> controller::place(const std::string& cluster_id, const std::string& vm_id,
-                                      actions& out) const {
-  const auto vm = view_.vms().find(vm_id);
-  if (vm == view_.vms().end())
+result<placement_scope> controller::scope(const std::string& cluster_id,
+                                          const std::string& vm_id) const {
+  if (view_.vms().count(vm_id) == 0)
     return error{errc::not_found, "unknown VM " + vm_id, {{"field", "vm_id"}}};
-  if (view_.clusters().count(cluster_id) == 0)
+  const auto cluster = view_.clusters().find(cluster_id);
+  if (cluster == view_.clusters().end())
     return error{errc::not_found, "unknown cluster " + cluster_id, {{"field", "cluster_id"}}};
   const auto rules = rules_.find(cluster_id);
-  std::vector<domain::placement::node_view> candidates;
-  for (auto& n : view_.node_views(cluster_id))
-    if (rules == rules_.end() || rules_allow(rules->second, vm_id, n.id, view_))
-      candidates.push_back(std::move(n));
-  const auto chosen = domain::placement::choose(
-      {vm_id, vm->second.vcpus, vm->second.memory_mib, view_.pools_of(vm->second)}, candidates);
-  if (!chosen)
-    return chosen.error();
-  v1::DrsVmPlaced ev;
-  ev.set_cluster_id(cluster_id);
-  ev.set_vm_id(vm_id);
-  ev.set_node_id(chosen->node_id);
-  ev.set_load_after(chosen->load_after);
-  record(out, cluster_id, ev, principal);
-  return chosen->node_id;
+  placement_scope out;
+  out.how = domain::placement::strategy_named(cluster->second.drs.placement_strategy())
+                .value_or(domain::placement::strategy::spread);
+  for (const auto& n : cluster->second.node_ids)
+    if (rules == rules_.end() || rules_allow(rules->second, vm_id, n, view_))
+      out.candidates.push_back(n);
+  if (out.candidates.empty())
+    return error{errc::resource_exhausted,
+                 "the rules of cluster " + cluster_id + " allow vm " + vm_id + " on no node",
+                 {{"reason", "NO_SUITABLE_NODE"}}};
+  return out;
 }
 
 std::vector<recommendation> controller::pending(const std::string& cluster_id) const {

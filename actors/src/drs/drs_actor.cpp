@@ -87,17 +87,8 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
             perform(self, std::move(*a), [rp](status s) mutable { rp.deliver(std::move(s)); });
             return rp;
           },
-          [self](place_atom, const std::string& cluster,
-                 const std::string& vm) -> caf::result<result<std::string>> {
-            drs::actions a;
-            auto node = self->state.logic->place(cluster, vm, a);
-            if (!node)
-              return node;
-            auto rp = self->make_response_promise<result<std::string>>();
-            perform(self, std::move(a), [rp, id = *node](status s) mutable {
-              rp.deliver(s ? result<std::string>{id} : result<std::string>{std::move(s).error()});
-            });
-            return rp;
+          [self](place_atom, const std::string& cluster, const std::string& vm) {
+            return self->state.logic->scope(cluster, vm);
           },
           [self](pending_atom, const std::string& cluster) {
             return self->state.logic->pending(cluster);

@@ -35,6 +35,12 @@ command_meta meta(const std::string& why) {
   return command_meta{principal, "", why, why, {}};
 }
 
+/// A person (or their script) through the API: a user, or anyone when authentication is off.
+/// Not the system's reactors, nor an agent reporting what its host did.
+bool stopped_by_operator(const std::string& principal) {
+  return principal.starts_with("user:") || principal == "anonymous";
+}
+
 } // namespace
 
 void controller::on_event(const events::recorded_event& e) {
@@ -48,6 +54,12 @@ void controller::on_event(const events::recorded_event& e) {
   if (auto q = queue_.find(ev.id());
       q != queue_.end() && q->second.in_flight && ev.to() == "starting")
     q->second.seen_starting = true; // the restart landed; a stop from now on is its failure
+  // A VM an operator stopped stays stopped, also when the stop arrives while its recovery is
+  // queued or under way: HA drops it (vSphere HA does not restart a VM a user powered off).
+  if ((ev.to() == "stopping" || ev.to() == "stopped") && stopped_by_operator(e.metadata.actor)) {
+    queue_.erase(ev.id());
+    return;
+  }
   // The reason is "CODE" or "CODE: detail" (the node proxy adds what the host reported): the
   // code decides. Comparing the whole text missed every stop the real agent reported, which
   // the simulator showed once it reconciled with the same logic as the node proxy.
@@ -301,7 +313,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
       ev.set_priority(r.priority);
       ev.set_attempt(q.attempts + 1);
       record(out, cluster_id, ev);
-      out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART")});
+      out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART"), {}});
     }
   for (const auto& [vm_id, reason] : plan.left_down) {
     if (reason == "MAX_RESTARTS") {

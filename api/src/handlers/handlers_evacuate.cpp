@@ -284,8 +284,8 @@ void evacuate(resource_context& ctx, const http_request& req, const path_params&
     }
     for (const auto& m : run->plan.moves) {
       const auto& vm_id = m.vm_id;
-      ctx.gw.send(actors::migrate_vm{vm_id, m.to, *meta}, [&ctx, node_id, vm_id, run,
-                                                           respond](actors::placement_outcome o) {
+      ctx.gw.send(actors::migrate_vm{vm_id, m.to, *meta, {}}, [&ctx, node_id, vm_id, run, respond](
+                                                                  actors::placement_outcome o) {
         {
           std::lock_guard lock{run->mutex};
           if (o) {

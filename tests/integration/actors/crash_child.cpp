@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
                     std::_Exit(4);
                   }
                   say("ACK " + id + " " + std::to_string(created->version) + "\n");
-                  self->request(coord, caf::infinite, start_vm{id, "", meta})
+                  self->request(coord, caf::infinite, start_vm{id, "", meta, {}})
                       .then([=](placement_outcome& started) {
                         if (!started) {
                           std::fprintf(stderr, "start %s: %s\n", id.c_str(),

@@ -27,6 +27,7 @@ TEST_F(api_crud, clusters_create_get_list_patch_delete) {
   EXPECT_EQ(str(created.at("ha"), "admissionPolicy"), "host_failures");
   EXPECT_EQ(num(created.at("ha"), "hostFailuresToTolerate"), 1u);
   EXPECT_EQ(str(created.at("drs"), "automation"), "fully_automated");
+  EXPECT_EQ(str(created.at("drs"), "placementStrategy"), "spread"); // the default
   EXPECT_TRUE(strings(created, "nodeIds").empty());
   EXPECT_EQ(num(created, "version"), 1u);
   EXPECT_FALSE(created.has_field("created")) << "bookkeeping fields are hidden";
@@ -68,6 +69,16 @@ TEST_F(api_crud, clusters_create_get_list_patch_delete) {
   ASSERT_EQ(r.status, 200u) << show(r);
   EXPECT_EQ(num(r.json(), "version"), 2u);
   EXPECT_EQ(event_count(), events_before);
+
+  // The placement strategy is a cluster setting: spread or pack, nothing else.
+  r = api().patch("/api/v1/clusters/c1", R"({"drs":{"placementStrategy":"pack"}})");
+  ASSERT_EQ(r.status, 200u) << show(r);
+  EXPECT_EQ(str(r.json().at("drs"), "placementStrategy"), "pack");
+  const auto before_refusal = event_count();
+  r = api().patch("/api/v1/clusters/c1", R"({"drs":{"placementStrategy":"Pack"}})");
+  EXPECT_TRUE(is_error(r, 400, "INVALID_ARGUMENT")) << show(r);
+  EXPECT_EQ(str(r.json().at("error").at("details"), "field"), "drs.placementStrategy") << show(r);
+  EXPECT_EQ(event_count(), before_refusal);
 
   r = api().del("/api/v1/clusters/" + picked);
   ASSERT_EQ(r.status, 200u) << show(r);

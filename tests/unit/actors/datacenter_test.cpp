@@ -7,6 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
 using namespace qx;
 using namespace qx::actors;
 namespace vm = qx::domain::vm;
@@ -42,7 +47,7 @@ class datacenter_test : public ::testing::Test {
   }
   placement_outcome start_vm_on(std::string id, std::string node_id = {}) {
     return ds_->ask<placement_outcome>(dc_.coordinator,
-                                       start_vm{std::move(id), std::move(node_id), meta});
+                                       start_vm{std::move(id), std::move(node_id), meta, {}});
   }
   node::state node_state(const std::string& id) {
     return ds_->ask<state_outcome<node_aggregate>>(dc_.nodes, get_atom::value, id)->state;
@@ -83,6 +88,124 @@ TEST_F(datacenter_test, placement_reserves_capacity_on_the_least_allocated_node)
   EXPECT_EQ(vm_state("vm-1").power_state(), "starting");
   EXPECT_EQ(node::allocated_vcpus(node_state("big")), 8U);
   EXPECT_EQ(node::allocated_vcpus(node_state("small")), 0U);
+}
+
+/// Sends every start at once (none waits for another's answer), then runs the scheduler:
+/// each start's outcome, in the order sent.
+std::vector<placement_outcome> start_together(test::deterministic_system& ds,
+                                              const datacenter_actor& coordinator,
+                                              const std::vector<start_vm>& starts) {
+  auto out = std::make_shared<std::vector<placement_outcome>>(
+      starts.size(), placement_outcome{error{errc::unavailable, "no answer"}});
+  ds.sys().spawn(
+      [out, coordinator, starts](caf::event_based_actor* self, int /*unused*/) {
+        for (std::size_t i = 0; i < starts.size(); ++i)
+          self->request(coordinator, caf::infinite, starts[i]).then([out, i](placement_outcome& r) {
+            (*out)[i] = std::move(r);
+          });
+      },
+      0);
+  ds.sched().run();
+  return *out;
+}
+
+TEST_F(datacenter_test, vms_started_together_spread_as_if_started_one_by_one) {
+  for (const auto* n : {"n1", "n2", "n3", "n4"})
+    add_node(n, 4); // 16 vCPUs each
+  std::vector<start_vm> starts;
+  for (int i = 0; i < 12; ++i) {
+    add_vm("vm-" + std::to_string(i), 2);
+    starts.push_back(start_vm{"vm-" + std::to_string(i), "", meta, {}});
+  }
+  std::map<std::string, int> per_node;
+  for (const auto& o : start_together(*ds_, dc_.coordinator, starts)) {
+    ASSERT_TRUE(o) << o.error().to_string();
+    ++per_node[o->node_id];
+  }
+  // One by one, each start goes to the least allocated node: three each. (Reading the same
+  // node states, all twelve chose n1 and the last four went wherever the retries led.)
+  EXPECT_EQ(per_node, (std::map<std::string, int>{{"n1", 3}, {"n2", 3}, {"n3", 3}, {"n4", 3}}));
+  for (const auto* n : {"n1", "n2", "n3", "n4"})
+    EXPECT_EQ(node::allocated_vcpus(node_state(n)), 6U) << n;
+}
+
+TEST_F(datacenter_test, vms_started_together_beyond_room_fill_it_and_the_rest_are_refused) {
+  add_node("n1", 4); // 16 vCPUs
+  add_node("n2", 4);
+  std::vector<start_vm> starts;
+  for (int i = 0; i < 17; ++i) {
+    add_vm("vm-" + std::to_string(i), 2);
+    starts.push_back(start_vm{"vm-" + std::to_string(i), "", meta, {}});
+  }
+  int placed = 0;
+  for (const auto& o : start_together(*ds_, dc_.coordinator, starts)) {
+    if (o) {
+      ++placed;
+      continue;
+    }
+    EXPECT_EQ(o.error().details.at("reason"), "NO_SUITABLE_NODE");
+  }
+  EXPECT_EQ(placed, 16);
+  EXPECT_EQ(node::allocated_vcpus(node_state("n1")), 16U);
+  EXPECT_EQ(node::allocated_vcpus(node_state("n2")), 16U);
+}
+
+TEST_F(datacenter_test, a_node_that_filled_up_meanwhile_is_passed_over_for_the_next) {
+  // Someone else takes all of "big" (placement's first choice) at every possible moment of the
+  // start's placement: the start is never refused while "small" has room.
+  std::set<std::string> seen;
+  for (std::size_t steps = 0; steps < 60; ++steps) {
+    TearDown();
+    ds_.reset();
+    store_ = events::make_memory_store();
+    start();
+    add_node("big", 16);  // 64 vCPUs
+    add_node("small", 4); // 16 vCPUs
+    add_vm("vm-1", 8);
+    auto placed = std::make_shared<std::optional<placement_outcome>>();
+    auto other = std::make_shared<std::optional<command_outcome>>();
+    const auto coordinator = dc_.coordinator;
+    const auto nodes = dc_.nodes;
+    ds_->sys().spawn(
+        [placed, coordinator](caf::event_based_actor* self, int /*unused*/) {
+          self->request(coordinator, caf::infinite, start_vm{"vm-1", "", meta, {}})
+              .then([placed](placement_outcome& r) { *placed = std::move(r); });
+        },
+        0);
+    for (std::size_t i = 0; i < steps && ds_->sched().try_run_once(); ++i) {
+    }
+    ds_->sys().spawn(
+        [other, nodes](caf::event_based_actor* self, int /*unused*/) {
+          self->request(
+                  nodes, caf::infinite,
+                  command_request<node_aggregate>{"big", node::reserve{"other", 64, 1024}, meta})
+              .then([other](command_outcome& r) { *other = std::move(r); });
+        },
+        0);
+    ds_->sched().run();
+    ASSERT_TRUE(placed->has_value() && other->has_value()) << steps;
+    ASSERT_TRUE(**placed) << steps << ": " << (*placed)->error().to_string();
+    // Whoever reserved on "big" first has it; the start then runs on "small".
+    EXPECT_EQ((**placed)->node_id, **other ? "small" : "big") << steps;
+    seen.insert((**placed)->node_id);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"big", "small"}));
+}
+
+TEST_F(datacenter_test, pack_fills_the_most_allocated_node_that_fits) {
+  add_node("n1", 4); // 16 vCPUs
+  add_node("n2", 4);
+  std::vector<start_vm> starts;
+  for (int i = 0; i < 8; ++i) {
+    add_vm("vm-" + std::to_string(i), 2);
+    starts.push_back(start_vm{
+        "vm-" + std::to_string(i), "", meta, {{"n1", "n2"}, domain::placement::strategy::pack}});
+  }
+  for (const auto& o : start_together(*ds_, dc_.coordinator, starts)) {
+    ASSERT_TRUE(o) << o.error().to_string();
+    EXPECT_EQ(o->node_id, "n1"); // 8 × 2 vCPUs fill n1; n2 stays empty
+  }
+  EXPECT_EQ(node::allocated_vcpus(node_state("n2")), 0U);
 }
 
 TEST_F(datacenter_test, a_full_datacenter_refuses_and_writes_no_vm_event) {
@@ -151,7 +274,7 @@ TEST_F(datacenter_test, migration_reserves_on_the_target_and_releases_the_source
   add_vm("vm-1", 4);
   ASSERT_TRUE(start_vm_on("vm-1", "n1"));
   ASSERT_TRUE(run<vm_aggregate>("vm-1", vm::confirm_running{}));
-  auto moved = ds_->ask<placement_outcome>(dc_.coordinator, migrate_vm{"vm-1", "", meta});
+  auto moved = ds_->ask<placement_outcome>(dc_.coordinator, migrate_vm{"vm-1", "", meta, {}});
   ASSERT_TRUE(moved) << moved.error().to_string();
   EXPECT_EQ(moved->node_id, "n2");
   EXPECT_EQ(node::allocated_vcpus(node_state("n1")), 4U); // both held while migrating

@@ -455,5 +455,44 @@ TEST(drs, the_answer_does_not_depend_on_the_order_of_the_facts) {
   }
 }
 
+/// A hot and a cold host among `others` hosts (an even number) at the mean load ± 0.1, each
+/// with one VM too big to move with gain, and one small VM on the hot host that could move.
+std::pair<std::vector<host>, std::vector<vm>> gap_among(std::size_t others, double small_cpu) {
+  std::vector<host> hosts{make_host("hot"), make_host("cold")};
+  std::vector<vm> vms{make_vm("hot-base", "hot", 9.6), make_vm("cold-base", "cold", 6.4),
+                      make_vm("small", "hot", small_cpu)};
+  for (std::size_t i = 0; i < others; ++i) {
+    const auto id = "h" + std::to_string(i);
+    hosts.push_back(make_host(id));
+    vms.push_back(make_vm(id + "-base", id, 8.0 + small_cpu / 2 + (i % 2 == 0 ? 1.6 : -1.6)));
+  }
+  return {allocate(hosts, vms), vms};
+}
+
+TEST(drs, a_move_scores_the_same_in_a_cluster_of_8_hosts_or_of_800) {
+  settings s;
+  s.threshold = 5;
+  for (const double small_cpu : {0.8, 0.05}) {
+    std::vector<std::size_t> moved;
+    std::vector<double> scores;
+    for (const std::size_t others : {6U, 798U}) {
+      const auto [hosts, vms] = gap_among(others, small_cpu);
+      const auto p = plan(hosts, vms, {}, s);
+      const auto it = std::find_if(p.moves.begin(), p.moves.end(),
+                                   [](const move& m) { return m.vm_id == "small"; });
+      moved.push_back(it == p.moves.end() ? 0U : 1U);
+      if (it != p.moves.end())
+        scores.push_back(it->score);
+    }
+    // The decision does not depend on how many hosts surround the two.
+    EXPECT_EQ(moved[0], moved[1]) << small_cpu;
+    if (scores.size() == 2) {
+      EXPECT_NEAR(scores[0], scores[1], 1e-9) << small_cpu;
+    }
+    // 0.8 of 16 threads narrows the gap by 0.1 (moved); 0.05 by 0.006, under min_gain.
+    EXPECT_EQ(moved[0], small_cpu > 0.5 ? 1U : 0U) << small_cpu;
+  }
+}
+
 } // namespace
 } // namespace qx::domain::drs

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 using namespace qx;
 using namespace qx::domain::placement;
 
@@ -60,4 +62,69 @@ TEST(placement, no_nodes_is_no_suitable_node) {
   EXPECT_EQ(r.error().details.at("reason"), "NO_SUITABLE_NODE");
 }
 
+TEST(placement, pack_picks_the_most_allocated_node_that_fits) {
+  const std::vector<node_view> nodes{node("n1", 8, 8192), node("n2", 2, 2048),
+                                     node("n3", 15, 1024)};
+  auto c = choose(vm(2, 1024), nodes, strategy::pack);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->node_id, "n1"); // n3 is fuller but has 1 vCPU left: it does not fit
+  EXPECT_EQ(strategy_named("pack"), strategy::pack);
+  EXPECT_EQ(strategy_named("spread"), strategy::spread);
+  EXPECT_FALSE(strategy_named("Pack"));
+  EXPECT_EQ(name_of(strategy::pack), "pack");
+}
+
+/// The view of `id` after adding what `f` holds in flight to what was read.
+node_view with_in_flight(const in_flight& f, const node_view& read, std::uint64_t version) {
+  std::vector<node_view> views{read};
+  f.add_to(views, {{read.id, version}});
+  return views[0];
+}
+
+TEST(in_flight, a_choice_counts_for_later_choices_until_the_node_state_shows_it) {
+  in_flight f;
+  const auto first = f.begin_read();
+  const auto t = f.hold("n1", 4, 1024);
+  f.end_read(first);
+  // Read before the reservation was answered (version 7, the reservation will make 8).
+  const auto second = f.begin_read();
+  EXPECT_EQ(with_in_flight(f, node("n1", 2, 512), 7).cpu_allocated, 6U);
+  f.settled(t, 8);
+  // Same read, now known older than the reservation: still counted.
+  EXPECT_EQ(with_in_flight(f, node("n1", 2, 512), 7).memory_allocated_mib, 1536U);
+  // A read that saw version 8 shows it already: not counted twice.
+  EXPECT_EQ(with_in_flight(f, node("n1", 6, 1536), 8).cpu_allocated, 6U);
+  EXPECT_EQ(f.size(), 1U); // the second read began before it settled
+  f.end_read(second);
+  EXPECT_EQ(f.size(), 0U); // every later read shows it
+}
+
+TEST(in_flight, a_refused_reservation_is_forgotten_at_once_and_other_nodes_are_untouched) {
+  in_flight f;
+  const auto read = f.begin_read();
+  const auto t = f.hold("n1", 4, 1024);
+  EXPECT_EQ(with_in_flight(f, node("n2", 0, 0), 3).cpu_allocated, 0U);
+  f.settled(t, std::nullopt);
+  EXPECT_EQ(f.size(), 0U);
+  EXPECT_EQ(with_in_flight(f, node("n1", 0, 0), 3).cpu_allocated, 0U);
+  f.end_read(read);
+}
+
+TEST(in_flight, choices_made_together_spread_like_one_by_one) {
+  // 12 VMs chosen from the same stale read of three empty nodes.
+  in_flight f;
+  const std::vector<node_view> read{node("a", 0, 0), node("b", 0, 0), node("c", 0, 0)};
+  std::map<std::string, int> count;
+  for (int i = 0; i < 12; ++i) {
+    const auto r = f.begin_read();
+    auto views = read;
+    f.add_to(views, {{"a", 1}, {"b", 1}, {"c", 1}});
+    const auto c = choose(vm(1, 256), views);
+    ASSERT_TRUE(c);
+    ++count[c->node_id];
+    (void)f.hold(c->node_id, 1, 256);
+    f.end_read(r);
+  }
+  EXPECT_EQ(count, (std::map<std::string, int>{{"a", 4}, {"b", 4}, {"c", 4}}));
+}
 } // namespace

@@ -189,7 +189,7 @@ TEST(drs_controller, maintenance_moves_vms_at_once_then_enters_maintenance_when_
       std::holds_alternative<qx::domain::node::enter_maintenance>(after.node_commands[0].command));
 }
 
-TEST(drs_controller, initial_placement_keeps_vms_apart_and_is_recorded) {
+TEST(drs_controller, initial_placement_scope_keeps_vms_apart) {
   qx::actors::drs::controller drs;
   log_builder log;
   feed(drs, log.cluster("fully_automated", false));
@@ -198,12 +198,15 @@ TEST(drs_controller, initial_placement_keeps_vms_apart_and_is_recorded) {
   feed(drs, log.vm("a1", "h2"));
   feed(drs, log.vm("a2", "", 3, "defined"));
   drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}}});
-  qx::actors::drs::actions out;
-  const auto node = drs.place("c1", "a2", out);
-  ASSERT_TRUE(node) << node.error().to_string();
-  EXPECT_EQ(*node, "h1");
-  EXPECT_EQ(types(out.records), std::vector<std::string>{"DrsVmPlaced"});
-  EXPECT_EQ(drs.place("c1", "nope", out).error().code, qx::errc::not_found);
+  const auto scope = drs.scope("c1", "a2");
+  ASSERT_TRUE(scope) << scope.error().to_string();
+  EXPECT_EQ(scope->candidates, std::vector<std::string>{"h1"});
+  EXPECT_EQ(scope->how, qx::domain::placement::strategy::spread);
+  EXPECT_EQ(drs.scope("c1", "nope").error().code, qx::errc::not_found);
+  // A rule that leaves no node: refused here, not widened to every node by an empty scope.
+  drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}},
+                       {"on-h2", qx::domain::drs::rule_kind::must_run_on, {"a2"}, {"h2"}}});
+  EXPECT_EQ(drs.scope("c1", "a2").error().code, qx::errc::resource_exhausted);
 }
 
 class ha_controller : public ::testing::Test {
@@ -287,6 +290,33 @@ TEST_F(ha_controller, a_protected_vm_its_agent_found_stopped_restarts_whatever_t
   beat(10s, {"h1", "h2", "h3"});
   for (const auto& st : ha_.tick(10s).starts)
     EXPECT_NE(st.vm_id, "low");
+}
+
+TEST_F(ha_controller, a_vm_an_operator_stops_while_its_recovery_waits_is_never_restarted) {
+  beat(0s, {"h1", "h2", "h3"});
+  beat(30s, {"h2", "h3"});
+  static_cast<void>(ha_.tick(30s));
+  for (const auto* vm : {"high", "low"})
+    stopped(vm);
+  // The operator stops "low" (queued behind "high") and "high" (its restart under way).
+  beat(35s, {"h2", "h3"});
+  const auto first = ha_.tick(35s);
+  ASSERT_EQ(first.starts.size(), 1U);
+  auto by_user = [&](const std::string& vm, const std::string& to) {
+    auto e = log_.state(vm, "", to);
+    e.metadata.actor = "user:alice";
+    return e;
+  };
+  ha_.on_event(by_user("low", "stopped"));
+  ha_.on_event(log_.state("high", first.starts[0].node_id, "starting"));
+  ha_.on_event(by_user("high", "stopping"));
+  ha_.on_event(by_user("high", "stopped"));
+  for (auto at = 40s; at <= 600s; at += 5s) {
+    beat(at, {"h2", "h3"});
+    for (const auto& st : ha_.tick(at).starts)
+      ADD_FAILURE() << st.vm_id << " restarted at " << at.count()
+                    << " s after the operator stopped it";
+  }
 }
 
 TEST_F(ha_controller, refused_restarts_are_retried_then_the_vm_is_left_down_in_error) {

@@ -3,11 +3,14 @@
 // The values actors exchange. They never leave the process (the node agent speaks protobuf
 // over WebSocket), so they are allowed as "unsafe" CAF message types: no serializer needed.
 
+#include "qx/actors/domain/placement.hpp"
+
 #include <qx/base/error.hpp>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace qx::actors {
 
@@ -56,18 +59,29 @@ struct placement_reply {
 };
 using placement_outcome = result<placement_reply>;
 
-/// Start a VM; an empty node_id lets placement choose among the registered nodes.
+/// Where placement may put a VM when no node is named, and how it picks among them.
+struct placement_scope {
+  /// The nodes allowed (a cluster's, after its rules); empty: every registered node.
+  std::vector<std::string> candidates;
+  domain::placement::strategy how = domain::placement::strategy::spread;
+};
+
+/// Start a VM; an empty node_id lets placement choose within `scope`. A node that refuses
+/// the reservation (it filled up meanwhile) is passed over for the next candidate.
 struct start_vm {
   std::string vm_id;
   std::string node_id;
   command_meta meta;
+  placement_scope scope;
 };
 
-/// Live-migrate a running VM; an empty target lets placement choose (never the current node).
+/// Live-migrate a running VM; an empty target lets placement choose within `scope` (never
+/// the current node).
 struct migrate_vm {
   std::string vm_id;
   std::string target_node_id;
   command_meta meta;
+  placement_scope scope;
 };
 
 } // namespace qx::actors

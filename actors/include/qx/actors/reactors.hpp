@@ -61,7 +61,7 @@ using drs_actor = caf::typed_actor<
   caf::replies_to<approve_atom, std::string, std::string, std::string>::with<status>,
   caf::replies_to<reject_atom, std::string, std::string, std::string>::with<status>,
   // (cluster, vm): the node chosen, recorded; the caller starts the VM there.
-  caf::replies_to<place_atom, std::string, std::string>::with<result<std::string>>,
+  caf::replies_to<place_atom, std::string, std::string>::with<result<placement_scope>>,
   caf::replies_to<pending_atom, std::string>::with<std::vector<drs::recommendation>>>;
 
 using ha_actor = caf::typed_actor<

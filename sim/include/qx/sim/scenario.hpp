@@ -31,6 +31,7 @@ struct drs_spec {
   bool enabled = true;
   std::string automation = "fully_automated"; ///< manual, partially_automated, fully_automated
   std::uint32_t threshold = 3;                ///< 1..5
+  std::string placement = "spread";           ///< spread, pack (initial placement)
 };
 
 struct ha_spec {

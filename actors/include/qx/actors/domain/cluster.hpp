@@ -9,7 +9,8 @@
 // (admission control disabled), ha.host_failures_to_tolerate 0..31 (0 under host_failures
 // means 1), ha.reserved_cpu_percent and ha.reserved_memory_percent 0..100,
 // ha.default_restart_priority 0..5; drs.automation manual (the default when empty),
-// partially_automated or fully_automated, drs.migration_threshold 1..5 (0 means 3).
+// partially_automated or fully_automated, drs.migration_threshold 1..5 (0 means 3),
+// drs.placement_strategy spread or pack ("" means spread).
 // Refusals: create twice ALREADY_EXISTS, anything before create NOT_FOUND, anything after
 // remove DELETED; remove_node of a non-member NODE_NOT_IN_CLUSTER; remove with members
 // CLUSTER_NOT_EMPTY. add_node of a member and an update that changes nothing emit no events.

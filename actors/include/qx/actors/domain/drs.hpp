@@ -64,8 +64,10 @@ struct settings {
   std::size_t max_moves_per_pass = 8;
   std::size_t max_concurrent_per_host = 2; ///< migrations in or out of one host at once
   std::size_t max_concurrent_per_cluster = 8;
-  // Scores are imbalance gained times the number of hosts (one VM moves the spread of n
-  // hosts by about 1/n of its two hosts' change): the limits mean the same in any cluster.
+  // A balancing move's score: how much it narrows the load gap between its source and its
+  // target (|L_from - L_to| - |L'_from - L'_to|, host-load units), minus its cost, plus the
+  // should-run-on preference. It depends on those two hosts only, so the limits mean the same
+  // in a cluster of 8 hosts or of 800.
   double min_gain = 0.01;      ///< a balancing move must score at least this much
   double cost_per_gib = 0.001; ///< migration cost per GiB of VM memory
   double should_penalty = 0.1; ///< leaving a should_run_on host
@@ -81,7 +83,7 @@ struct move {
   std::string reason; ///< "BALANCE", "MAINTENANCE", "RULE:<rule name>"
   double imbalance_before = 0;
   double imbalance_after = 0;
-  double score = 0; ///< gain x hosts minus cost (0 for mandatory moves)
+  double score = 0; ///< gap narrowed minus cost, plus preference (0 for mandatory moves)
 };
 
 struct pass {

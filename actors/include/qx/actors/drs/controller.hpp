@@ -80,10 +80,12 @@ class controller {
   /// The coordinator refused the migration of recommendation `m.meta.correlation_id`: the
   /// rejection to record, with the refusal's reason (or its code).
   [[nodiscard]] actions refused(const migrate_vm& m, const qx::error& err) const;
-  /// Initial placement of `vm_id` in `cluster_id`: the node that fits (placement rules, the
-  /// cluster's must rules) with the lowest load afterwards. NO_SUITABLE_NODE when none.
-  [[nodiscard]] result<std::string> place(const std::string& cluster_id, const std::string& vm_id,
-                                          actions& out) const;
+  /// Where initial placement may put `vm_id` in `cluster_id`: the cluster's nodes its rules
+  /// allow, and the cluster's placement strategy. The coordinator chooses among them (the one
+  /// placement path, which counts reservations in flight). NO_SUITABLE_NODE when the rules
+  /// allow no node.
+  [[nodiscard]] result<placement_scope> scope(const std::string& cluster_id,
+                                              const std::string& vm_id) const;
 
   [[nodiscard]] std::vector<recommendation> pending(const std::string& cluster_id) const;
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
