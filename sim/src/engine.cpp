@@ -41,12 +41,18 @@ events::v1::HaSettings ha_settings(const ha_spec& h) {
   return out;
 }
 
-events::v1::DrsSettings drs_settings(const drs_spec& d) {
+events::v1::DrsSettings drs_settings(const drs_spec& d, sim_duration default_hold) {
   events::v1::DrsSettings out;
   out.set_enabled(d.enabled);
   out.set_automation(d.automation);
   out.set_migration_threshold(d.threshold);
   out.set_placement_strategy(d.placement);
+  out.set_max_moves_per_pass(d.max_moves);
+  out.set_max_concurrent_per_host(d.max_per_host);
+  out.set_max_concurrent_per_cluster(d.max_per_cluster);
+  out.set_hold_seconds(static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(d.hold.value_or(default_hold)).count()));
+  out.set_min_gain(d.min_gain);
   return out;
 }
 
@@ -153,7 +159,8 @@ status engine::set_up() {
 
   for (const auto& c : scenario_.clusters) {
     command<actors::cluster_aggregate>(
-        c.id, dom::cluster::create{c.id, "", ha_settings(c.ha), drs_settings(c.drs)});
+        c.id, dom::cluster::create{c.id, "", ha_settings(c.ha),
+                                   drs_settings(c.drs, 2 * scenario_.drs_interval)});
     caf::anon_send(ha_, actors::policy_atom::value, c.id, c.ha.shutdown_policy);
   }
   std::set<std::string> pools;

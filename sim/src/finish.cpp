@@ -73,6 +73,7 @@ result<run_result> engine::finish() {
       out.placement[id] = host;
   for (const auto& [id, vm] : view_.vms())
     out.power[id] = vm.power;
+  out.meant_to_run = {desired_.begin(), desired_.end()};
   if (opts_.out_dir.empty())
     return out;
   std::error_code ec;

@@ -1,7 +1,7 @@
 // qvdc-sim: plays a scenario on the real actors, deterministically.
 //   qvdc-sim run SCENARIO.yaml [--seed N] [--out DIR]
-// Prints a summary and, last, `log_hash=<hex>`; exits 1 when an invariant was violated,
-// 2 for unusable input.
+// Prints a summary and, last, `log_hash=<hex>`; exits 1 when an invariant was violated or an
+// expectation of the scenario's `expect` was not met (each listed), 2 for unusable input.
 #include "qx/sim/run.hpp"
 
 #include <CLI/CLI.hpp>
@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
             << "\nrestarts: " << sum.restarts << "\nviolations: " << sum.violations.size() << '\n';
   for (const auto& v : sum.violations)
     std::cout << "  violation: " << v << '\n';
+  const auto unmet = qx::sim::unmet_expectations(*s, *r);
+  std::cout << "unmet_expectations: " << unmet.size() << '\n';
+  for (const auto& u : unmet)
+    std::cout << "  unmet: " << u << '\n';
   std::cout << "log_hash=" << sum.log_hash << '\n';
-  return sum.violations.empty() ? 0 : 1;
+  return sum.violations.empty() && unmet.empty() ? 0 : 1;
 }

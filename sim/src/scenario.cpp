@@ -581,7 +581,10 @@ result<expectation> read_expectation(const YAML::Node& n, const std::string& pat
 
 result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
   drs_spec d;
-  if (auto ok = expect_map(n, path, {"enabled", "automation", "threshold", "placement"}); !ok)
+  if (auto ok = expect_map(n, path,
+                           {"enabled", "automation", "threshold", "placement", "max_moves",
+                            "max_per_host", "max_per_cluster", "hold", "min_gain"});
+      !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "enabled", path, d.enabled); !ok)
     return std::move(ok).error();
@@ -597,6 +600,26 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
     return std::move(ok).error();
   if (auto ok = one_of(d.placement, {"spread", "pack"}, at(path, "placement")); !ok)
     return std::move(ok).error();
+  if (auto ok = read<std::uint32_t>(n, "max_moves", path, d.max_moves, false, 1, 1000); !ok)
+    return std::move(ok).error();
+  if (auto ok = read<std::uint32_t>(n, "max_per_host", path, d.max_per_host, false, 1, 64); !ok)
+    return std::move(ok).error();
+  if (auto ok = read<std::uint32_t>(n, "max_per_cluster", path, d.max_per_cluster, false, 1, 1000);
+      !ok)
+    return std::move(ok).error();
+  std::vector<YAML::Node> keep;
+  if (child(n, "hold", keep) != nullptr) {
+    sim_duration hold{0};
+    if (auto ok = read(n, "hold", path, hold, false, std::chrono::hours{24}); !ok)
+      return std::move(ok).error();
+    if (hold < std::chrono::seconds{1})
+      return refuse(at(path, "hold"), "must be at least 1s");
+    d.hold = hold;
+  }
+  if (auto ok = read(n, "min_gain", path, d.min_gain, 0.0, 1.0); !ok)
+    return std::move(ok).error();
+  if (d.min_gain <= 0)
+    return refuse(at(path, "min_gain"), "must be above 0");
   return d;
 }
 

@@ -58,6 +58,27 @@ result<DrsSettings> normalize(DrsSettings drs) {
     drs.set_migration_threshold(3);
   if (drs.migration_threshold() > 5)
     return invalid_field("drs.migration_threshold", "migration_threshold must be 1 to 5");
+  if (drs.max_moves_per_pass() == 0)
+    drs.set_max_moves_per_pass(8);
+  if (drs.max_concurrent_per_host() == 0)
+    drs.set_max_concurrent_per_host(2);
+  if (drs.max_concurrent_per_cluster() == 0)
+    drs.set_max_concurrent_per_cluster(8);
+  if (drs.hold_seconds() == 0)
+    drs.set_hold_seconds(600);
+  if (drs.min_gain() == 0)
+    drs.set_min_gain(0.01);
+  if (drs.max_moves_per_pass() > 1000)
+    return invalid_field("drs.max_moves_per_pass", "max_moves_per_pass must be 1 to 1000");
+  if (drs.max_concurrent_per_host() > 64)
+    return invalid_field("drs.max_concurrent_per_host", "max_concurrent_per_host must be 1 to 64");
+  if (drs.max_concurrent_per_cluster() > 1000)
+    return invalid_field("drs.max_concurrent_per_cluster",
+                         "max_concurrent_per_cluster must be 1 to 1000");
+  if (drs.hold_seconds() > 86400)
+    return invalid_field("drs.hold_seconds", "hold_seconds must be at most 86400 (a day)");
+  if (!(drs.min_gain() > 0 && drs.min_gain() <= 1))
+    return invalid_field("drs.min_gain", "min_gain must be above 0 and at most 1");
   if (drs.placement_strategy().empty())
     drs.set_placement_strategy(std::string{placement::name_of(placement::strategy::spread)});
   if (!placement::strategy_named(drs.placement_strategy()))

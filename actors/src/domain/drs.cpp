@@ -369,6 +369,8 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
   const rule_index ri{m, rules};
   pass out;
   out.target = target_imbalance(s.threshold);
+  for (std::size_t h = 0; h < m.hosts().size(); ++h)
+    out.host_loads[m.hosts()[h].node.id] = m.load(h);
   out.imbalance_before = m.imbalance();
   const auto finish = [&](std::string why) {
     out.imbalance_after = m.imbalance();
@@ -405,13 +407,16 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
     for (std::size_t i = 0; i < m.vms().size(); ++i) {
       const auto& v = m.vms()[i];
       const auto from = m.host_of(v);
-      if (v.migrating || from == model::npos || m.load(from) <= mean)
+      if (v.migrating || v.settling || from == model::npos || m.load(from) <= mean)
         continue;
       for (std::size_t h = 0; h < m.hosts().size(); ++h) {
         if (m.load(h) >= mean || !m.admits(v, from, h))
           continue;
         const auto& to = m.hosts()[h].node.id;
         if (!ri.broken_by(i, to).empty())
+          continue;
+        // Back to the host it left only once that host's load has really changed.
+        if (to == v.left_host && std::abs(m.load(h) - v.left_host_load) <= s.return_margin)
           continue;
         const double after = m.imbalance_after(v, h);
         // The gain is the move's own effect on its two hosts (gap_narrowing), not the change

@@ -78,13 +78,36 @@ void controller::set_rules(const std::string& cluster_id, std::vector<domain::dr
   rules_[cluster_id] = std::move(rules);
 }
 
+domain::drs::settings controller::settings_of(const v1::DrsSettings& drs, domain::drs::settings s) {
+  // A setting left 0 (a cluster recorded before it existed) keeps the configured default.
+  s.threshold = drs.migration_threshold() == 0 ? 3 : drs.migration_threshold();
+  if (drs.max_moves_per_pass() != 0)
+    s.max_moves_per_pass = drs.max_moves_per_pass();
+  if (drs.max_concurrent_per_host() != 0)
+    s.max_concurrent_per_host = drs.max_concurrent_per_host();
+  if (drs.max_concurrent_per_cluster() != 0)
+    s.max_concurrent_per_cluster = drs.max_concurrent_per_cluster();
+  if (drs.min_gain() > 0)
+    s.min_gain = drs.min_gain();
+  return s;
+}
+
+std::chrono::milliseconds controller::hold_of(const v1::DrsSettings& drs) const {
+  return drs.hold_seconds() == 0 ? cfg_.hold : std::chrono::seconds{drs.hold_seconds()};
+}
+
 domain::drs::pass controller::plan_for(const std::string& cluster_id) const {
   const auto& cluster = view_.clusters().at(cluster_id);
   auto facts = view_.drs_input(cluster_id, demand_);
   for (auto& h : facts.hosts)
     h.evacuate = evacuating_.count(h.node.id) != 0;
-  auto s = cfg_.planner;
-  s.threshold = cluster.drs.migration_threshold() == 0 ? 3 : cluster.drs.migration_threshold();
+  for (auto& v : facts.vms)
+    if (const auto last = moved_.find(v.id); last != moved_.end()) {
+      v.settling = now_ - last->second.at < hold_of(cluster.drs);
+      v.left_host = last->second.from;
+      v.left_host_load = last->second.from_load;
+    }
+  auto s = settings_of(cluster.drs, cfg_.planner);
   const auto rules = rules_.find(cluster_id);
   static const std::vector<domain::drs::rule> none;
   return domain::drs::plan(facts.hosts, facts.vms, rules == rules_.end() ? none : rules->second, s);
@@ -116,6 +139,7 @@ void controller::drop_stale(const std::string& cluster_id, const domain::drs::pa
 }
 
 actions controller::run_pass(time_point now) {
+  now_ = now;
   actions out;
   enter_emptied(out);
   for (const auto& [cluster_id, cluster] : view_.clusters()) {
@@ -128,7 +152,7 @@ actions controller::run_pass(time_point now) {
       above_since_.erase(cluster_id);
     else
       above_since_.try_emplace(cluster_id, now);
-    const bool held = above && now - above_since_.at(cluster_id) >= cfg_.hold;
+    const bool held = above && now - above_since_.at(cluster_id) >= hold_of(cluster.drs);
     std::erase_if(p.moves, [&](const auto& m) { return !mandatory(m) && !held; });
     drop_stale(cluster_id, p, out);
     const bool automatic = cluster.drs.automation() == "fully_automated";
@@ -151,10 +175,12 @@ actions controller::run_pass(time_point now) {
       ev.set_score(m.score);
       ev.set_automatic(automatic);
       record(out, cluster_id, ev, principal);
+      const auto source_load = p.host_loads.count(m.from) != 0 ? p.host_loads.at(m.from) : 0.0;
       if (!automatic) {
-        pending.emplace(id, recommendation{id, cluster_id, m});
+        pending.emplace(id, recommendation{id, cluster_id, m, source_load});
         continue;
       }
+      moved(m, source_load);
       v1::DrsRecommendationApplied applied;
       applied.set_cluster_id(cluster_id);
       applied.set_recommendation_id(id);
@@ -206,6 +232,7 @@ result<actions> controller::approve(const std::string& cluster_id, const std::st
   ev.set_cluster_id(cluster_id);
   ev.set_recommendation_id(id);
   record(out, cluster_id, ev, by);
+  moved(r->move, r->source_load);
   out.migrations.push_back(
       migrate_vm{r->move.vm_id, r->move.to, command_meta{by, "", id, id, {}}, {}});
   return out;

@@ -97,7 +97,7 @@ void placed_action(resource_context& ctx, const http_request& req, const path_pa
     }
     const auto id = p.at("id");
     ctx.gw.send(
-        Request{id, node, std::move(*meta)},
+        Request{id, node, std::move(*meta), {}},
         [&ctx, id, respond](const actors::placement_outcome& o) mutable {
           if (!o) {
             respond(error_response(o.error()));

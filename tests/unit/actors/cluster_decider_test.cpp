@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -273,6 +274,21 @@ std::vector<spoiler> settings_cases() {
       {[](auto& c) { c.drs.set_migration_threshold(6); }, "drs.migration_threshold"},
       {[](auto& c) { c.drs.set_migration_threshold(5); }, ""},
       {[](auto& c) { c.drs.set_migration_threshold(1); }, ""},
+      {[](auto& c) { c.drs.set_placement_strategy("pack"); }, ""},
+      {[](auto& c) { c.drs.set_placement_strategy("Pack"); }, "drs.placement_strategy"},
+      {[](auto& c) { c.drs.set_max_moves_per_pass(1000); }, ""},
+      {[](auto& c) { c.drs.set_max_moves_per_pass(1001); }, "drs.max_moves_per_pass"},
+      {[](auto& c) { c.drs.set_max_concurrent_per_host(64); }, ""},
+      {[](auto& c) { c.drs.set_max_concurrent_per_host(65); }, "drs.max_concurrent_per_host"},
+      {[](auto& c) { c.drs.set_max_concurrent_per_cluster(1001); },
+       "drs.max_concurrent_per_cluster"},
+      {[](auto& c) { c.drs.set_hold_seconds(86400); }, ""},
+      {[](auto& c) { c.drs.set_hold_seconds(86401); }, "drs.hold_seconds"},
+      {[](auto& c) { c.drs.set_min_gain(1.0); }, ""},
+      {[](auto& c) { c.drs.set_min_gain(-0.1); }, "drs.min_gain"},
+      {[](auto& c) { c.drs.set_min_gain(1.5); }, "drs.min_gain"},
+      {[](auto& c) { c.drs.set_min_gain(std::numeric_limits<double>::quiet_NaN()); },
+       "drs.min_gain"},
   };
 }
 
@@ -333,6 +349,13 @@ TEST(cluster_decider, update_changes_only_what_is_given) {
   s = must(run(s, with_drs(drs)));
   EXPECT_EQ(s.drs().automation(), "partially_automated");
   EXPECT_EQ(s.drs().migration_threshold(), 3U); // 0 means the default
+  // So for every other DRS setting: the defaults are written, so the log says what applies.
+  EXPECT_EQ(s.drs().placement_strategy(), "spread");
+  EXPECT_EQ(s.drs().max_moves_per_pass(), 8U);
+  EXPECT_EQ(s.drs().max_concurrent_per_host(), 2U);
+  EXPECT_EQ(s.drs().max_concurrent_per_cluster(), 8U);
+  EXPECT_EQ(s.drs().hold_seconds(), 600U);
+  EXPECT_DOUBLE_EQ(s.drs().min_gain(), 0.01);
   EXPECT_EQ(s.description(), "");
   EXPECT_EQ(s.ha().host_failures_to_tolerate(), 1U);
   // The same settings again, once normalized, change nothing.

@@ -11,7 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -207,6 +210,93 @@ TEST(drs_controller, initial_placement_scope_keeps_vms_apart) {
   drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}},
                        {"on-h2", qx::domain::drs::rule_kind::must_run_on, {"a2"}, {"h2"}}});
   EXPECT_EQ(drs.scope("c1", "a2").error().code, qx::errc::resource_exhausted);
+}
+
+TEST(drs_controller, no_vm_moves_again_within_the_hold_period_whatever_the_loads) {
+  // Random demand at every pass is the worst case for ping-pong: DRS may chase it, but a VM it
+  // moved stays put for the hold period, so no A→B→A within it.
+  for (unsigned seed = 1; seed <= 10; ++seed) {
+    qx::actors::drs::controller drs{{10min, {}}};
+    log_builder log;
+    feed(drs, log.cluster("fully_automated", false));
+    for (int h = 1; h <= 5; ++h)
+      feed(drs, log.host("h" + std::to_string(h)));
+    std::mt19937 rng{seed};
+    std::map<std::string, std::string> host_of;
+    for (int v = 0; v < 20; ++v) {
+      const auto id = "v" + std::to_string(v);
+      host_of[id] = "h" + std::to_string(1 + (rng() % 2)); // crowded on h1 and h2
+      feed(drs, log.vm(id, host_of[id]));
+    }
+    std::map<std::string, std::chrono::milliseconds> moved_at;
+    std::size_t moves = 0;
+    std::uniform_real_distribution<double> cpu{0.0, 4.0};
+    for (auto now = 0min; now <= 12h; now += 5min) {
+      for (const auto& [id, host] : host_of)
+        drs.on_demand(id, cpu(rng), 2048);
+      for (const auto& m : drs.run_pass(now).migrations) {
+        if (const auto last = moved_at.find(m.vm_id); last != moved_at.end()) {
+          EXPECT_GE(now - last->second, 10min)
+              << "seed " << seed << ": " << m.vm_id << " moved again "
+              << std::chrono::duration_cast<std::chrono::minutes>(now - last->second).count()
+              << " min after its last move";
+        }
+        moved_at[m.vm_id] = now;
+        v1::VmMigrated done;
+        done.set_id(m.vm_id);
+        done.set_source_node_id(host_of[m.vm_id]);
+        done.set_target_node_id(m.target_node_id);
+        drs.on_event(log.event("VmMigrated", done));
+        host_of[m.vm_id] = m.target_node_id;
+        ++moves;
+      }
+    }
+    EXPECT_GT(moves, 0U) << "seed " << seed << ": the loads never made DRS move anything";
+  }
+}
+
+TEST(drs, a_vm_goes_back_to_the_host_it_left_only_once_that_host_changed) {
+  using namespace qx::domain::drs;
+  const auto host_of = [](const std::string& id) {
+    host h;
+    h.node.id = id;
+    h.node.state = "connected";
+    h.node.cpu_capacity = 64;
+    h.node.memory_capacity_mib = 65536;
+    h.cpu_threads = 16;
+    h.memory_mib = 65536;
+    return h;
+  };
+  const auto vm_on = [](const std::string& id, const std::string& host_id, double cpu) {
+    vm v;
+    v.id = id;
+    v.host_id = host_id;
+    v.vcpus = 2;
+    v.memory_mib = 2048;
+    v.cpu_demand = cpu;
+    v.memory_demand_mib = 512;
+    return v;
+  };
+  // "mover" left "a" (load 0.5 then); "a" is now the cold host it would balance to.
+  std::vector<host> hosts{host_of("a"), host_of("b")};
+  std::vector<vm> vms{vm_on("mover", "b", 2.0), vm_on("stay", "b", 6.0), vm_on("base", "a", 4.0)};
+  for (auto& h : hosts)
+    for (const auto& v : vms)
+      if (v.host_id == h.node.id) {
+        h.node.cpu_allocated += v.vcpus;
+        h.node.memory_allocated_mib += v.memory_mib;
+      }
+  settings s;
+  s.threshold = 5;
+  vms[0].left_host = "a";
+  vms[0].left_host_load = 0.3; // "a" is at 0.25 now: no real change
+  const auto held = plan(hosts, vms, {}, s);
+  EXPECT_TRUE(std::none_of(held.moves.begin(), held.moves.end(),
+                           [](const move& m) { return m.vm_id == "mover"; }));
+  vms[0].left_host_load = 0.6; // "a" changed by 0.35, over the margin: it may go back
+  const auto back = plan(hosts, vms, {}, s);
+  EXPECT_TRUE(std::any_of(back.moves.begin(), back.moves.end(),
+                          [](const move& m) { return m.vm_id == "mover" && m.to == "a"; }));
 }
 
 class ha_controller : public ::testing::Test {

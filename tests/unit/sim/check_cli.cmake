@@ -4,6 +4,8 @@
 #             update the golden file in the same commit and say why); another seed differs.
 #   missing   a scenario file that does not exist: exit 2, the file named.
 #   bad_seed  a real scenario with a negative seed: exit 2, --seed named, nothing played.
+#   unmet     a scenario whose `expect` the run does not meet: played (log_hash printed), exit 1,
+#             each unmet expectation listed.
 function(play out_var code_var)
   execute_process(COMMAND ${SIM} run ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err
                   RESULT_VARIABLE code)
@@ -54,6 +56,21 @@ elseif(CASE STREQUAL "bad_seed")
   play(out code ${scenario} --seed -1)
   if(NOT code EQUAL 2 OR NOT out MATCHES "--seed" OR out MATCHES "log_hash=")
     message(FATAL_ERROR "expected exit 2 naming --seed and nothing played, got ${code}:\n${out}")
+  endif()
+elseif(CASE STREQUAL "unmet")
+  # The load-spike scenario with promises it cannot keep: a host failure and a VM stopped.
+  file(READ ${scenario} text)
+  string(REPLACE "no_events: [VmMigrationFailed, HaNodeFailed]"
+                 "no_events: [VmMigrated]\n  not_running: [b1]" text "${text}")
+  string(REPLACE "events: [DrsRecommended" "events: [HaNodeFailed, DrsRecommended" text "${text}")
+  set(broken ${WORK}/unmet.yaml)
+  file(WRITE ${broken} "${text}")
+  play(out code ${broken} --seed 3)
+  if(NOT code EQUAL 1 OR NOT out MATCHES "log_hash=" OR NOT out MATCHES "unmet_expectations: 3\n"
+     OR NOT out MATCHES "unmet: b1 should not be running"
+     OR NOT out MATCHES "unmet: HaNodeFailed should occur"
+     OR NOT out MATCHES "unmet: VmMigrated should not occur")
+    message(FATAL_ERROR "expected exit 1 listing three unmet expectations, got ${code}:\n${out}")
   endif()
 else()
   message(FATAL_ERROR "unknown CASE ${CASE}")

@@ -45,26 +45,8 @@ TEST_P(scenario_library, replays_byte_for_byte_breaks_no_invariant_and_ends_as_p
   for (const auto& v : first->summary.violations)
     ADD_FAILURE() << "invariant violated: " << v;
 
-  const auto& placement = first->placement;
-  const auto& e = s->expect;
-  for (const auto& [vm, host] : e.running_on) {
-    const auto it = placement.find(vm);
-    EXPECT_TRUE(it != placement.end() && it->second == host)
-        << vm << " should run on " << host << ", runs on "
-        << (it == placement.end() ? "nothing" : it->second);
-  }
-  for (const auto& vm : e.running)
-    EXPECT_TRUE(placement.count(vm) != 0) << vm << " should be running";
-  for (const auto& vm : e.not_running)
-    EXPECT_TRUE(placement.count(vm) == 0) << vm << " should not be running";
-  const auto count = [&](const std::string& type) {
-    const auto it = first->event_counts.find("qx.events.v1." + type);
-    return it == first->event_counts.end() ? std::uint64_t{0} : it->second;
-  };
-  for (const auto& type : e.events)
-    EXPECT_GT(count(type), 0U) << type << " should occur";
-  for (const auto& type : e.no_events)
-    EXPECT_EQ(count(type), 0U) << type << " should not occur";
+  for (const auto& u : unmet_expectations(*s, *first))
+    ADD_FAILURE() << "unmet: " << u;
 }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& param) {

@@ -24,7 +24,8 @@ duration: 2h
 drs_interval: 5m
 clusters:
   - id: c1
-    drs: {enabled: true, automation: manual, threshold: 4}
+    drs: {enabled: true, automation: manual, threshold: 4, placement: pack, max_moves: 3,
+          max_per_host: 1, max_per_cluster: 4, hold: 15m, min_gain: 0.05}
     ha: {enabled: true, admission: percentage, reserved_percent: 30, shutdown_policy: migrate}
 hosts:
   - {id: h1, cluster: c1, cpus: 32, memory_mib: 262144, pools: [shared]}
@@ -88,6 +89,12 @@ TEST_F(scenarios, a_full_scenario_reads_back_as_written) {
   ASSERT_EQ(s.clusters.size(), 1u);
   EXPECT_EQ(s.clusters[0].drs.automation, "manual");
   EXPECT_EQ(s.clusters[0].drs.threshold, 4u);
+  EXPECT_EQ(s.clusters[0].drs.placement, "pack");
+  EXPECT_EQ(s.clusters[0].drs.max_moves, 3u);
+  EXPECT_EQ(s.clusters[0].drs.max_per_host, 1u);
+  EXPECT_EQ(s.clusters[0].drs.max_per_cluster, 4u);
+  EXPECT_EQ(s.clusters[0].drs.hold, std::optional<sim_duration>{15min});
+  EXPECT_DOUBLE_EQ(s.clusters[0].drs.min_gain, 0.05);
   EXPECT_EQ(s.clusters[0].ha.admission, "percentage");
   EXPECT_EQ(s.clusters[0].ha.reserved_percent, 30u);
   EXPECT_EQ(s.clusters[0].ha.shutdown_policy, "migrate");
@@ -142,6 +149,12 @@ TEST_F(scenarios, hostile_and_malformed_files_name_the_field_at_fault) {
   };
   const std::vector<bad> cases = {
       {"duration: 1h\nowner: root\n", "owner"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {placement: tight}}]\n",
+       "clusters[0].drs.placement"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {max_moves: 0}}]\n", "clusters[0].drs.max_moves"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {hold: 0s}}]\n", "clusters[0].drs.hold"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {min_gain: 0}}]\n", "clusters[0].drs.min_gain"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {min_gain: nan}}]\n", "clusters[0].drs.min_gain"},
       {"hosts: []\n", "duration"},
       {"duration: soon\n", "duration"},
       {"duration: 0s\n", "duration"},

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,10 +47,17 @@ struct run_result {
   std::map<std::string, std::string> power;
   /// How many events of each type the log holds.
   std::map<std::string, std::uint64_t> event_counts;
+  /// The VMs meant to run at the end: started and not stopped or deleted on purpose since.
+  std::set<std::string> meant_to_run;
 };
 
 /// Plays `s`. Errors only for a run that cannot be played (an output folder that cannot be
 /// written); what goes wrong inside the simulated datacenter is part of the result.
 [[nodiscard]] result<run_result> run_scenario(const scenario& s, const run_options& opts);
+
+/// The scenario's `expect` held against run `r`: one line per unmet expectation (a VM not
+/// running, or not where it should; an event type missing or present against the promise).
+/// Empty: every expectation met.
+[[nodiscard]] std::vector<std::string> unmet_expectations(const scenario& s, const run_result& r);
 
 } // namespace qx::sim

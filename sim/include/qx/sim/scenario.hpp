@@ -32,6 +32,13 @@ struct drs_spec {
   std::string automation = "fully_automated"; ///< manual, partially_automated, fully_automated
   std::uint32_t threshold = 3;                ///< 1..5
   std::string placement = "spread";           ///< spread, pack (initial placement)
+  std::uint32_t max_moves = 8;                ///< balancing moves per pass
+  std::uint32_t max_per_host = 2;             ///< migrations in or out of one host at once
+  std::uint32_t max_per_cluster = 8;          ///< migrations in the cluster at once
+  /// Above target this long before balancing; no VM balanced again sooner. Unset: twice the
+  /// scenario's drs_interval.
+  std::optional<sim_duration> hold;
+  double min_gain = 0.01; ///< a balancing move's least score
 };
 
 struct ha_spec {

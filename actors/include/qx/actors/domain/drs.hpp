@@ -42,6 +42,12 @@ struct vm {
   double memory_demand_mib = 0;   ///< memory touched, measured
   std::set<std::string> pool_ids; ///< the target must reach these pools
   bool migrating = false;         ///< already moving: counted against the limits, not moved
+  /// Moved within the hold period: no balancing move takes it again (mandatory moves may).
+  bool settling = false;
+  /// The host it last left and that host's load then: balancing never sends it back there
+  /// unless that load has changed by more than `settings::return_margin` (no A→B→A).
+  std::string left_host;
+  double left_host_load = 0;
 };
 
 enum class rule_kind : std::uint8_t {
@@ -71,6 +77,9 @@ struct settings {
   double min_gain = 0.01;      ///< a balancing move must score at least this much
   double cost_per_gib = 0.001; ///< migration cost per GiB of VM memory
   double should_penalty = 0.1; ///< leaving a should_run_on host
+  /// How much the load of the host a VM left must have changed before balancing may send the
+  /// VM back there.
+  double return_margin = 0.1;
 };
 
 /// The imbalance a threshold tolerates: 1 none is acted on, 5 almost none.
@@ -96,6 +105,8 @@ struct pass {
   std::string stopped;
   /// Mandatory moves that found no target: vm id -> reason.
   std::map<std::string, std::string> stuck;
+  /// Each host's load before the pass (what a VM leaving it remembers).
+  std::map<std::string, double> host_loads;
 };
 
 /// A host's load: max(CPU demand / threads, memory demand / memory) of the VMs on it.

@@ -53,6 +53,7 @@ struct recommendation {
   std::string id;
   std::string cluster_id;
   domain::drs::move move;
+  double source_load = 0; ///< the source host's load when it was planned
 };
 
 class controller {
@@ -91,6 +92,11 @@ class controller {
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
 
  private:
+  /// The planner's settings of a cluster: its DRS settings over the configured defaults.
+  [[nodiscard]] static domain::drs::settings settings_of(const events::v1::DrsSettings& drs,
+                                                         domain::drs::settings defaults);
+  /// The cluster's hold period (the configured one when the cluster has none).
+  [[nodiscard]] std::chrono::milliseconds hold_of(const events::v1::DrsSettings& drs) const;
   [[nodiscard]] domain::drs::pass plan_for(const std::string& cluster_id) const;
   [[nodiscard]] result<recommendation> take_pending(const std::string& cluster_id,
                                                     const std::string& id);
@@ -105,6 +111,19 @@ class controller {
   std::map<std::string, time_point> above_since_; ///< cluster -> since when above target
   std::map<std::string, std::map<std::string, recommendation>> pending_; ///< cluster -> id ->
   std::uint64_t next_id_ = 1;
+  /// Each VM's latest move: when, and the host it left with that host's load then. Within the
+  /// hold period the VM is not balanced again; it returns to that host only once its load
+  /// changed by more than the planner's return margin (no ping-pong).
+  struct last_move {
+    time_point at{0};
+    std::string from;
+    double from_load = 0;
+  };
+  std::map<std::string, last_move> moved_;
+  time_point now_{0}; ///< of the latest pass
+  void moved(const domain::drs::move& m, double from_load) {
+    moved_[m.vm_id] = last_move{now_, m.from, from_load};
+  }
 };
 
 } // namespace qx::actors::drs
