@@ -3,6 +3,7 @@
 #include "qx/sim/run.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace qx::sim {
 
@@ -12,9 +13,12 @@ std::vector<std::string> unmet_expectations(const scenario& s, const run_result&
   const auto& e = s.expect;
   for (const auto& [vm, host] : e.running_on) {
     const auto it = placement.find(vm);
-    if (it == placement.end() || it->second != host)
-      out.push_back(vm + " should run on " + host + ", runs on " +
-                    (it == placement.end() ? std::string{"nothing"} : it->second));
+    if (it == placement.end() || it->second != host) {
+      auto line = vm;
+      line.append(" should run on ").append(host).append(", runs on ");
+      line.append(it == placement.end() ? std::string{"nothing"} : it->second);
+      out.push_back(std::move(line));
+    }
   }
   for (const auto& vm : e.running)
     if (placement.count(vm) == 0)
