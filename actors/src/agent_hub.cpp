@@ -214,10 +214,6 @@ std::size_t agent_hub::connected() const {
       std::count_if(all.begin(), all.end(), [](const auto& s) { return s.second.connected; }));
 }
 
-std::string agent_hub::libvirt_uri(const std::string& node_id) const {
-  return impl_->board->libvirt_uri(node_id);
-}
-
 void agent_hub::stop() {
   std::map<std::string, node_proxy_actor> proxies;
   {

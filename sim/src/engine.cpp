@@ -121,16 +121,21 @@ void engine::note(std::string_view what) {
 }
 
 template<class A>
+void engine::command_as(std::string who, const std::string& id, typename A::command c,
+                        std::function<void(command_outcome&)> then) {
+  ask<command_outcome>(
+      dc_.coordinator, std::move(then),
+      actors::command_request<A>{id, std::move(c), {std::move(who), "", "", "", {}}});
+}
+
+template<class A>
 void engine::command(const std::string& id, typename A::command c,
                      std::function<void(command_outcome&)> then) {
-  ask<command_outcome>(dc_.coordinator, std::move(then),
-                       actors::command_request<A>{id, std::move(c), {principal, "", "", "", {}}});
+  command_as<A>(principal, id, std::move(c), std::move(then));
 }
 
 void engine::report(const std::string& host, const std::string& vm, dom::vm::command c) {
-  ask<command_outcome>(dc_.coordinator, {},
-                       actors::command_request<actors::vm_aggregate>{
-                           vm, std::move(c), {"agent:" + host, "", "", "", {}}});
+  command_as<actors::vm_aggregate>("agent:" + host, vm, std::move(c));
 }
 
 sim_duration engine::latency(const std::string& host) const {

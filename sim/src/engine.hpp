@@ -75,6 +75,10 @@ class engine {
   template<class A>
   void command(const std::string& id, typename A::command c,
                std::function<void(actors::command_outcome&)> then = {});
+  /// A command under `who`.
+  template<class A>
+  void command_as(std::string who, const std::string& id, typename A::command c,
+                  std::function<void(actors::command_outcome&)> then = {});
   /// What host `host`'s simulated agent reports, under "agent:<host>" as the node proxy
   /// records it (HA tells an operator's stop from a host's by the principal).
   void report(const std::string& host, const std::string& vm, domain::vm::command c);

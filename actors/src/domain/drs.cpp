@@ -70,8 +70,11 @@ class model {
   [[nodiscard]] const std::vector<vm>& vms() const { return vms_; }
   [[nodiscard]] std::size_t eligible() const { return n_; }
 
-  [[nodiscard]] double load(std::size_t h) const {
-    return std::max(ratio(cpu_[h], hosts_[h].cpu_threads), ratio(memory_[h], hosts_[h].memory_mib));
+  [[nodiscard]] double load(std::size_t h) const { return load_with(h, 0, 0); }
+  /// Host `h`'s load with `cpu` and `memory` demand added (negative: taken away).
+  [[nodiscard]] double load_with(std::size_t h, double cpu, double memory) const {
+    return std::max(ratio(cpu_[h] + cpu, hosts_[h].cpu_threads),
+                    ratio(memory_[h] + memory, hosts_[h].memory_mib));
   }
 
   [[nodiscard]] double imbalance() const { return spread(s1_, s2_); }
@@ -86,8 +89,7 @@ class model {
       if (h == npos || !takes_vms(hosts_[h]))
         return;
       const double before = load(h);
-      const double after = std::max(ratio(cpu_[h] + cpu, hosts_[h].cpu_threads),
-                                    ratio(memory_[h] + memory, hosts_[h].memory_mib));
+      const double after = load_with(h, cpu, memory);
       s1 += after - before;
       s2 += after * after - before * before;
     };
@@ -101,13 +103,9 @@ class model {
   /// on those two hosts only, so a gain means the same in a cluster of 8 hosts or of 800.
   [[nodiscard]] double gap_narrowing(const vm& v, std::size_t to) const {
     const auto from = host_of(v);
-    const auto after = [&](std::size_t h, double cpu, double memory) {
-      return std::max(ratio(cpu_[h] + cpu, hosts_[h].cpu_threads),
-                      ratio(memory_[h] + memory, hosts_[h].memory_mib));
-    };
     const double before = std::abs(load(from) - load(to));
-    const double later = std::abs(after(from, -v.cpu_demand, -v.memory_demand_mib) -
-                                  after(to, v.cpu_demand, v.memory_demand_mib));
+    const double later = std::abs(load_with(from, -v.cpu_demand, -v.memory_demand_mib) -
+                                  load_with(to, v.cpu_demand, v.memory_demand_mib));
     return before - later;
   }
 

@@ -494,5 +494,23 @@ TEST(drs, a_move_scores_the_same_in_a_cluster_of_8_hosts_or_of_800) {
   }
 }
 
+TEST(drs, a_vm_goes_back_to_the_host_it_left_only_once_that_host_changed) {
+  // "mover" left "a"; "a" is now the cold host it would balance to (load 0.25).
+  std::vector<vm> vms{make_vm("mover", "b", 2.0, 512), make_vm("stay", "b", 6.0, 512),
+                      make_vm("base", "a", 4.0, 512)};
+  const auto hosts = allocate({make_host("a"), make_host("b")}, vms);
+  settings s;
+  s.threshold = 5;
+  vms[0].left_host = "a";
+  vms[0].left_host_load = 0.3; // no real change since
+  const auto held = plan(hosts, vms, {}, s);
+  EXPECT_TRUE(std::none_of(held.moves.begin(), held.moves.end(),
+                           [](const move& m) { return m.vm_id == "mover"; }));
+  vms[0].left_host_load = 0.6; // changed by 0.35, over the margin: it may go back
+  const auto back = plan(hosts, vms, {}, s);
+  EXPECT_TRUE(std::any_of(back.moves.begin(), back.moves.end(),
+                          [](const move& m) { return m.vm_id == "mover" && m.to == "a"; }));
+}
+
 } // namespace
 } // namespace qx::domain::drs

@@ -52,8 +52,6 @@ class agent_hub {
   [[nodiscard]] std::vector<std::pair<std::string, agent_status>> statuses() const;
   /// Nodes with a live session.
   [[nodiscard]] std::size_t connected() const;
-  /// The libvirt URI node `node_id`'s agent last said; "" when unknown.
-  [[nodiscard]] std::string libvirt_uri(const std::string& node_id) const;
 
   /// Stops the proxies (each closes its live session); call before the actor system goes.
   void stop();
