@@ -128,7 +128,8 @@ void place(coordinator_pointer self, const placement_job& job,
   const auto& vmst = job.vm;
   std::vector<std::string> volume_ids{vmst.spec().volume_ids().begin(),
                                       vmst.spec().volume_ids().end()};
-  domain::placement::request req{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib(), {}};
+  domain::placement::request req{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib(),
+                                 {},        job.scope.peers,     job.scope.rank};
   gather<volume_aggregate>(
       self, volume_ids, [=](std::vector<state_outcome<volume_aggregate>> vols) mutable {
         for (std::size_t i = 0; i < vols.size(); ++i) {
@@ -181,11 +182,17 @@ void place(coordinator_pointer self, const placement_job& job,
                       const auto& ns = nodes[i]->state;
                       auto pools_here = pools_of_node.find(candidates[i]);
                       versions[candidates[i]] = nodes[i]->version;
-                      views.push_back({candidates[i], ns.state(), node::cpu_capacity(ns),
-                                       node::allocated_vcpus(ns), node::memory_capacity_mib(ns),
+                      views.push_back({candidates[i],
+                                       ns.state(),
+                                       node::cpu_capacity(ns),
+                                       node::allocated_vcpus(ns),
+                                       node::memory_capacity_mib(ns),
                                        node::allocated_memory_mib(ns),
                                        pools_here == pools_of_node.end() ? std::set<std::string>{}
-                                                                         : pools_here->second});
+                                                                         : pools_here->second,
+                                       {}});
+                      for (const auto& [vm_id, held] : ns.allocations())
+                        views.back().vm_ids.insert(vm_id);
                     }
                     self->state.reserving.add_to(views, versions);
                     self->state.reserving.end_read(read);
@@ -209,8 +216,8 @@ void reserve_then(coordinator_pointer self, placement_job job, placed_fn k) {
     const auto target = choice->node_id;
     const auto& vmst = job.vm;
     // Held at once: a placement choosing while this reservation travels counts it.
-    const auto held =
-        self->state.reserving.hold(target, vmst.spec().vcpus(), vmst.spec().memory_mib());
+    const auto held = self->state.reserving.hold(target, vmst.id(), vmst.spec().vcpus(),
+                                                 vmst.spec().memory_mib());
     send<node_aggregate>(
         self, target, node::reserve{vmst.id(), vmst.spec().vcpus(), vmst.spec().memory_mib()},
         side_meta(job.meta), [self, job, k, target, held](command_outcome reserved) mutable {

@@ -53,6 +53,9 @@ events::v1::DrsSettings drs_settings(const drs_spec& d, sim_duration default_hol
   out.set_hold_seconds(static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::seconds>(d.hold.value_or(default_hold)).count()));
   out.set_min_gain(d.min_gain);
+  out.set_fail_back(d.fail_back);
+  if (d.migration_gib_per_s)
+    out.set_migration_gib_per_s(*d.migration_gib_per_s);
   return out;
 }
 
@@ -224,6 +227,7 @@ void engine::create_vm(const vm_spec& v) {
 /// allow, with the cluster's strategy.
 void engine::start_vm(const std::string& vm, std::string host) {
   desired_.insert(vm);
+  stopped_by_user_.erase(vm);
   ++desired_generation_;
   const auto cluster = cluster_of(vm);
   const auto& spec = world_.vms().at(vm);
@@ -246,21 +250,79 @@ void engine::start_vm(const std::string& vm, std::string host) {
           notes_.push_back("start of " + vm + " refused by admission control");
           return;
         }
-        if (!host.empty() || cluster.empty()) {
+        if (cluster.empty()) {
           go(host, {});
           return;
         }
+        // DRS answers where the rules allow it (RULE_VIOLATION for a named node they forbid).
         ask<result<actors::placement_scope>>(
             drs_,
-            [this, vm, go](result<actors::placement_scope>& scope) {
+            [this, vm, host, go](result<actors::placement_scope>& scope) {
               if (scope)
-                go("", std::move(*scope));
+                go(host, std::move(*scope));
               else
-                notes_.push_back("no placement for " + vm + ": " + scope.error().to_string());
+                notes_.push_back("start of " + vm + (host.empty() ? "" : " on " + host) +
+                                 " refused: " + scope.error().to_string());
             },
-            actors::place_atom::value, cluster, vm);
+            actors::place_atom::value, cluster, vm, host);
       },
       actors::admit_atom::value, cluster, spec.vcpus, spec.memory_mib);
+}
+
+/// An operator's live migration: where the rules allow it (DRS's scope, RULE_VIOLATION for a
+/// named target they forbid), then the coordinator's placement path.
+void engine::migrate_vm(const std::string& vm, const std::string& to) {
+  const auto cluster = cluster_of(vm);
+  auto go = [this, vm, to](actors::placement_scope scope) {
+    ask<placement_outcome>(
+        dc_.coordinator,
+        [this, vm, to](placement_outcome& r) {
+          if (!r)
+            notes_.push_back("migration of " + vm + (to.empty() ? "" : " to " + to) +
+                             " refused: " + r.error().to_string());
+        },
+        actors::migrate_vm{vm, to, {principal, "", "", "", {}}, std::move(scope)});
+  };
+  if (cluster.empty()) {
+    go({});
+    return;
+  }
+  ask<result<actors::placement_scope>>(
+      drs_,
+      [this, vm, to, go](result<actors::placement_scope>& scope) {
+        if (scope)
+          go(std::move(*scope));
+        else
+          notes_.push_back("migration of " + vm + (to.empty() ? "" : " to " + to) +
+                           " refused: " + scope.error().to_string());
+      },
+      actors::place_atom::value, cluster, vm, to);
+}
+
+/// Maintenance through DRS, as an operator asks for it: refused for a host that is down.
+void engine::maintenance(const std::string& host, bool enable) {
+  ask<status>(
+      drs_,
+      [this, host, enable](status& s) {
+        if (!s)
+          notes_.push_back(std::string{enable ? "maintenance of " : "end of maintenance of "} +
+                           host + " refused: " + s.error().to_string());
+      },
+      actors::maintenance_atom::value, host, enable, std::string{principal});
+}
+
+/// The migration bandwidth of `vm`'s cluster (its drs.migration_gib_per_s), else the run's.
+double engine::bandwidth_of(const std::string& vm) const {
+  const auto cluster = cluster_of(vm);
+  for (const auto& c : scenario_.clusters)
+    if (c.id == cluster && c.drs.migration_gib_per_s)
+      return *c.drs.migration_gib_per_s;
+  return opts_.migration_gib_per_s;
+}
+
+bool engine::in_maintenance(const std::string& host) const {
+  const auto n = view_.nodes().find(host);
+  return n != view_.nodes().end() && n->second.state == dom::node::states::maintenance;
 }
 
 void engine::send_rules() {
@@ -268,7 +330,8 @@ void engine::send_rules() {
   for (const auto& c : scenario_.clusters)
     by_cluster[c.id];
   for (const auto& r : rules_) {
-    dom::drs::rule out{r.name, kind_of(r.kind), r.vms, {r.hosts.begin(), r.hosts.end()}};
+    dom::drs::rule out{
+        r.name, kind_of(r.kind), r.vms, {r.hosts.begin(), r.hosts.end()}, r.priorities};
     const auto cluster = r.vms.empty() ? std::string{} : cluster_of(r.vms.front());
     by_cluster[cluster].push_back(std::move(out));
   }
@@ -300,6 +363,10 @@ void engine::observe(const events::recorded_event& e) {
   ++event_counts_[e.type];
   if (e.type == "qx.events.v1.VmMigrated") {
     ++migrations_;
+  } else if (e.type == "qx.events.v1.DrsRecommended") {
+    events::v1::DrsRecommended rec;
+    if (qx::events::parse_message(rec, e.payload))
+      check_balance_move(rec);
   } else if (e.type == "qx.events.v1.HaRestartPlanned") {
     ++restarts_;
   } else if (e.type == "qx.events.v1.VmMigrationStarted") {
@@ -308,7 +375,7 @@ void engine::observe(const events::recorded_event& e) {
       return;
     const auto memory = world_.vms().count(ev.id()) != 0 ? world_.vms().at(ev.id()).memory_mib : 0;
     const auto copy = std::chrono::milliseconds{static_cast<std::int64_t>(
-        static_cast<double>(memory) / 1024.0 / opts_.migration_gib_per_s * 1000.0)};
+        static_cast<double>(memory) / 1024.0 / bandwidth_of(ev.id()) * 1000.0)};
     actions_.emplace(now_ + latency(ev.target_node_id()) + copy,
                      agent_action{agent_action::kind::migrate, ev.id(), ev.source_node_id(),
                                   ev.target_node_id()});
@@ -359,6 +426,8 @@ void engine::run_action(const agent_action& a) {
       return;
     }
     world_.run(a.vm, a.host, now_);
+    check_rules(a.vm, a.host);
+    check_not_stopped_by_user(a.vm);
     report(a.host, a.vm, dom::vm::confirm_running{});
     return;
   case agent_action::kind::stop:
@@ -377,6 +446,7 @@ void engine::run_action(const agent_action& a) {
     }
     world_.stop(a.vm, a.host);
     world_.run(a.vm, a.target, now_);
+    check_rules(a.vm, a.target);
     report(a.host, a.vm, dom::vm::complete_migration{});
     return;
   }
@@ -525,9 +595,12 @@ void engine::host_power_on(const std::string& host) {
   h.agent = true;
   h.network = true;
   h.last_ack = now_;
+  // Back from a shutdown that emptied it (policy migrate): out of that maintenance, unless an
+  // operator had set one, which powering on never clears.
   if (h.power_off_when_empty) {
     h.power_off_when_empty = false;
-    command<actors::node_aggregate>(host, dom::node::exit_maintenance{});
+    if (!h.operator_maintenance)
+      maintenance(host, false);
   }
 }
 
@@ -539,7 +612,7 @@ void engine::host_shutdown(const std::string& host) {
       policy = c.ha.shutdown_policy;
   ask<bool>(ha_, {}, actors::shutdown_atom::value, host);
   if (policy == "migrate") {
-    caf::anon_send(drs_, actors::maintenance_atom::value, host, true);
+    maintenance(host, true);
     world_.hosts().at(host).power_off_when_empty = true; // once DRS has emptied it
   } else {
     host_power_off(host);
@@ -560,20 +633,19 @@ void engine::apply_step(const step_spec& st) {
     auto& h = world_.hosts().at(st.target);
     h.agent = false;
     h.agent_back_at = now_ + (st.duration.count() > 0 ? st.duration : agent_restart_time);
-  } else if (a == "maintenance_enable") {
-    caf::anon_send(drs_, actors::maintenance_atom::value, st.target, true);
-  } else if (a == "maintenance_disable") {
-    caf::anon_send(drs_, actors::maintenance_atom::value, st.target, false);
-    command<actors::node_aggregate>(st.target, dom::node::exit_maintenance{});
+  } else if (a == "maintenance_enable" || a == "maintenance_disable") {
+    const bool enable = a == "maintenance_enable";
+    world_.hosts().at(st.target).operator_maintenance = enable;
+    maintenance(st.target, enable);
   } else if (a == "vm_start") {
     start_vm(st.target, st.to);
   } else if (a == "vm_stop") {
+    stopped_by_user_.insert(st.target);
     desired_.erase(st.target);
     ++desired_generation_;
     command<actors::vm_aggregate>(st.target, dom::vm::stop{});
   } else if (a == "vm_migrate") {
-    ask<placement_outcome>(dc_.coordinator, {},
-                           actors::migrate_vm{st.target, st.to, {principal, "", "", "", {}}, {}});
+    migrate_vm(st.target, st.to);
   } else if (a == "vm_relocate") {
     relocations_[st.target] = st.to; // cold: off, then on at the target
     command<actors::vm_aggregate>(st.target, dom::vm::stop{});
@@ -626,7 +698,8 @@ void engine::step() {
     apply_step(scenario_.timeline[next_step_++]);
   run_due_actions();
   for (auto& [id, h] : world_.hosts())
-    if (h.power_off_when_empty && h.powered && world_.vms_on(id).empty())
+    // Off once empty and in maintenance: never declared failed while it is merely empty.
+    if (h.power_off_when_empty && h.powered && world_.vms_on(id).empty() && in_maintenance(id))
       host_power_off(id);
   agents();
   if (now_.count() % std::chrono::milliseconds{1min}.count() == 0)

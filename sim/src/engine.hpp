@@ -14,6 +14,7 @@
 #include <qx/actors/reactors.hpp>
 #include <qx/base/clock.hpp>
 #include <qx/events/event_store.hpp>
+#include <qx/events/v1/drs.pb.h>
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -84,6 +85,14 @@ class engine {
   void report(const std::string& host, const std::string& vm, domain::vm::command c);
   void create_vm(const vm_spec& v);
   void start_vm(const std::string& vm, std::string host);
+  void migrate_vm(const std::string& vm, const std::string& to);
+  void maintenance(const std::string& host, bool enable);
+  [[nodiscard]] bool in_maintenance(const std::string& host) const;
+  [[nodiscard]] double bandwidth_of(const std::string& vm) const;
+  // Invariants beyond the world's (invariants.cpp).
+  void check_rules(const std::string& vm, const std::string& host);
+  void check_not_stopped_by_user(const std::string& vm);
+  void check_balance_move(const events::v1::DrsRecommended& rec);
   void send_rules();
 
   [[nodiscard]] sim_duration latency(const std::string& host) const;
@@ -108,6 +117,12 @@ class engine {
   std::multimap<sim_duration, agent_action> actions_;
   std::set<std::string> desired_;                  ///< VMs that should be running
   std::map<std::string, std::string> relocations_; ///< vm -> host to start on once stopped
+  std::set<std::string> stopped_by_user_;          ///< stopped by the timeline, not started since
+  struct balance_move {
+    std::string from;
+    sim_duration at{0};
+  };
+  std::map<std::string, balance_move> last_balance_; ///< vm -> its latest balancing move
   std::map<std::string, sim_duration> downtime_;
   void count_downtime();
   std::vector<std::string> down_; ///< desired VMs not running, as of the generations below

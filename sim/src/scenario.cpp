@@ -361,9 +361,37 @@ result<vm_spec> read_vm(const YAML::Node& n, const std::string& path, const fs::
   return v;
 }
 
+/// should_run_on's `priorities`: host -> 0..100 (higher preferred), each a host of the rule.
+status read_priorities(const YAML::Node& n, const std::string& path, rule_spec& r) {
+  const auto m = n["priorities"];
+  if (!m.IsDefined() || m.IsNull())
+    return {};
+  const auto p = at(path, "priorities");
+  if (r.kind != "should_run_on")
+    return refuse(p, "is only for should_run_on");
+  if (!m.IsMap())
+    return refuse(p, "must be a map of host to priority");
+  for (const auto& kv : m) {
+    auto host = scalar(kv.first, p);
+    if (!host)
+      return std::move(host).error();
+    if (std::find(r.hosts.begin(), r.hosts.end(), *host) == r.hosts.end())
+      return refuse(at(p, *host), "is not one of the rule's hosts");
+    auto text = scalar(kv.second, at(p, *host));
+    if (!text)
+      return std::move(text).error();
+    int value = -1;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || end != text->data() + text->size() || value < 0 || value > 100)
+      return refuse(at(p, *host), "must be an integer from 0 to 100");
+    r.priorities[*host] = value;
+  }
+  return {};
+}
+
 result<rule_spec> read_rule(const YAML::Node& n, const std::string& path) {
   rule_spec r;
-  if (auto ok = expect_map(n, path, {"name", "kind", "vms", "hosts"}); !ok)
+  if (auto ok = expect_map(n, path, {"name", "kind", "vms", "hosts", "priorities"}); !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "name", path, r.name, true, 64); !ok)
     return std::move(ok).error();
@@ -389,6 +417,8 @@ result<rule_spec> read_rule(const YAML::Node& n, const std::string& path) {
     return refuse(at(path, "hosts"), host_rule ? "must name at least one host"
                                                : "is only for must_run_on, must_not_run_on and "
                                                  "should_run_on");
+  if (auto ok = read_priorities(n, path, r); !ok)
+    return std::move(ok).error();
   return r;
 }
 
@@ -583,7 +613,8 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
   drs_spec d;
   if (auto ok = expect_map(n, path,
                            {"enabled", "automation", "threshold", "placement", "max_moves",
-                            "max_per_host", "max_per_cluster", "hold", "min_gain"});
+                            "max_per_host", "max_per_cluster", "hold", "min_gain", "fail_back",
+                            "migration_gib_per_s"});
       !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "enabled", path, d.enabled); !ok)
@@ -620,6 +651,14 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
     return std::move(ok).error();
   if (d.min_gain <= 0)
     return refuse(at(path, "min_gain"), "must be above 0");
+  if (auto ok = read(n, "fail_back", path, d.fail_back); !ok)
+    return std::move(ok).error();
+  if (child(n, "migration_gib_per_s", keep) != nullptr) {
+    double bandwidth = 0;
+    if (auto ok = read(n, "migration_gib_per_s", path, bandwidth, 0.1, 100.0); !ok)
+      return std::move(ok).error();
+    d.migration_gib_per_s = bandwidth;
+  }
   return d;
 }
 

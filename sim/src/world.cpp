@@ -24,6 +24,10 @@ void world::remove_vm(const std::string& id) {
   vms_.erase(id);
 }
 
+void world::violation(const std::string& what, sim_duration now) {
+  violations_.push_back(at_time(now) + what);
+}
+
 void world::run(const std::string& vm, const std::string& host, sim_duration now) {
   ++generation_;
   auto& where = running_[vm];

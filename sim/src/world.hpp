@@ -25,6 +25,7 @@ struct host_truth {
   sim_duration slow{0};           ///< added libvirt latency
   sim_duration failing_until{-1}; ///< libvirt calls fail until then
   bool power_off_when_empty = false;
+  bool operator_maintenance = false; ///< set by the timeline; powering on never clears it
 };
 
 class world {
@@ -48,6 +49,8 @@ class world {
   [[nodiscard]] const std::map<std::string, host_truth>& hosts() const { return hosts_; }
   [[nodiscard]] const std::map<std::string, vm_spec>& vms() const { return vms_; }
   [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
+  /// An invariant checked outside the world was broken at `now`.
+  void violation(const std::string& what, sim_duration now);
   /// Changes whenever a VM starts or stops anywhere (callers cache what they derive).
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 

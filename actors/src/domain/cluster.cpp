@@ -68,6 +68,10 @@ result<DrsSettings> normalize(DrsSettings drs) {
     drs.set_hold_seconds(600);
   if (drs.min_gain() == 0)
     drs.set_min_gain(0.01);
+  if (!drs.has_fail_back())
+    drs.set_fail_back(true);
+  if (drs.migration_gib_per_s() == 0)
+    drs.set_migration_gib_per_s(1.25);
   if (drs.max_moves_per_pass() > 1000)
     return invalid_field("drs.max_moves_per_pass", "max_moves_per_pass must be 1 to 1000");
   if (drs.max_concurrent_per_host() > 64)
@@ -79,6 +83,8 @@ result<DrsSettings> normalize(DrsSettings drs) {
     return invalid_field("drs.hold_seconds", "hold_seconds must be at most 86400 (a day)");
   if (!(drs.min_gain() > 0 && drs.min_gain() <= 1))
     return invalid_field("drs.min_gain", "min_gain must be above 0 and at most 1");
+  if (!(drs.migration_gib_per_s() >= 0.1 && drs.migration_gib_per_s() <= 100))
+    return invalid_field("drs.migration_gib_per_s", "migration_gib_per_s must be 0.1 to 100");
   if (drs.placement_strategy().empty())
     drs.set_placement_strategy(std::string{placement::name_of(placement::strategy::spread)});
   if (!placement::strategy_named(drs.placement_strategy()))

@@ -212,21 +212,22 @@ class rule_index {
   /// The rule VM `i` would break on host `to`, given where the others are now; "" if none.
   [[nodiscard]] std::string broken_by(std::size_t i, const std::string& to) const {
     const auto& v = m_.vms()[i];
-    for (const auto r : of_[i]) {
-      const auto& rl = rules_[r];
-      const bool broken = (rl.kind == rule_kind::must_run_on && !rl.host_ids.contains(to)) ||
-                          (rl.kind == rule_kind::must_not_run_on && rl.host_ids.contains(to)) ||
-                          (rl.kind == rule_kind::keep_apart &&
-                           any_other(rl, v.id, [&](const vm& o) { return o.host_id == to; })) ||
-                          (rl.kind == rule_kind::keep_together &&
-                           any_other(rl, v.id, [&](const vm& o) { return o.host_id != to; }));
-      if (broken)
-        return rl.name;
-    }
+    const auto holds = [&](const std::string& o, const std::string& node) {
+      const auto* other = find(o);
+      return other != nullptr && other->host_id == node;
+    };
+    const auto placed = [&](const std::string& o) {
+      return find(o) != nullptr;
+    };
+    for (const auto r : of_[i])
+      if (breaks(rules_[r], v.id, to, holds, placed))
+        return rules_[r].name;
     return {};
   }
 
-  /// Why VM `i` must leave its host now: "MAINTENANCE", "RULE:<name>", or "".
+  /// Why VM `i` must leave its host now: "MAINTENANCE", "RULE:<name>", or "". Of VMs kept
+  /// apart on one host, the first by id stays and the others leave; a keep-together rule
+  /// broken is not mended by moving one VM away.
   [[nodiscard]] std::string must_leave_reason(std::size_t i) const {
     const auto& v = m_.vms()[i];
     const auto h = m_.host_of(v);
@@ -234,43 +235,63 @@ class rule_index {
       return {};
     if (must_leave(m_.hosts()[h]))
       return "MAINTENANCE";
+    const auto earlier_here = [&](const std::string& o, const std::string& node) {
+      const auto* other = find(o);
+      return other != nullptr && other->id < v.id && other->host_id == node;
+    };
+    const auto placed = [&](const std::string& o) {
+      return find(o) != nullptr;
+    };
+    for (const auto r : of_[i])
+      if (rules_[r].kind != rule_kind::keep_together &&
+          breaks(rules_[r], v.id, v.host_id, earlier_here, placed))
+        return "RULE:" + rules_[r].name;
+    return {};
+  }
+
+  /// VM `i`'s should-run-on rank on host `to` (0 without such a rule).
+  [[nodiscard]] std::int32_t rank(std::size_t i, const std::string& to) const {
+    std::int32_t best = 0;
+    for (const auto r : of_[i])
+      if (rules_[r].kind == rule_kind::should_run_on)
+        best = std::max(best, rank_in(rules_[r], to));
+    return best;
+  }
+
+  /// The should-run-on rule fail-back would move VM `i` for, when a host ranks above its own;
+  /// "" when none does.
+  [[nodiscard]] std::string fail_back_rule(std::size_t i) const {
+    const auto& v = m_.vms()[i];
+    const auto here = rank(i, v.host_id);
     for (const auto r : of_[i]) {
       const auto& rl = rules_[r];
-      const bool broken =
-          (rl.kind == rule_kind::must_run_on && !rl.host_ids.contains(v.host_id)) ||
-          (rl.kind == rule_kind::must_not_run_on && rl.host_ids.contains(v.host_id)) ||
-          // Apart: the first by id stays, the others leave.
-          (rl.kind == rule_kind::keep_apart &&
-           any_other(rl, v.id, [&](const vm& o) { return o.id < v.id && o.host_id == v.host_id; }));
-      if (broken)
-        return "RULE:" + rl.name;
+      if (rl.kind == rule_kind::should_run_on &&
+          std::any_of(rl.host_ids.begin(), rl.host_ids.end(),
+                      [&](const std::string& h) { return rank_in(rl, h) > here; }))
+        return rl.name;
     }
     return {};
   }
 
-  /// The should-rule preference for moving VM `i` from `from` to `to`.
+  /// The should-rule preference for moving VM `i` from `from` to `to`: the penalty for each
+  /// rule that ranks `to` above `from`, taken away for each that ranks it below.
   [[nodiscard]] double preference(std::size_t i, const std::string& from, const std::string& to,
                                   double penalty) const {
     double p = 0;
     for (const auto r : of_[i]) {
       const auto& rl = rules_[r];
-      if (rl.kind == rule_kind::should_run_on)
-        p += (rl.host_ids.contains(to) ? penalty : 0) - (rl.host_ids.contains(from) ? penalty : 0);
+      if (rl.kind != rule_kind::should_run_on)
+        continue;
+      const auto gain = rank_in(rl, to) - rank_in(rl, from);
+      p += gain > 0 ? penalty : gain < 0 ? -penalty : 0;
     }
     return p;
   }
 
  private:
-  template<class Pred>
-  [[nodiscard]] bool any_other(const rule& rl, const std::string& self, Pred&& pred) const {
-    for (const auto& id : rl.vm_ids) {
-      if (id == self)
-        continue;
-      const auto it = vm_at_.find(id);
-      if (it != vm_at_.end() && pred(m_.vms()[it->second]))
-        return true;
-    }
-    return false;
+  [[nodiscard]] const vm* find(const std::string& id) const {
+    const auto it = vm_at_.find(id);
+    return it == vm_at_.end() ? nullptr : &m_.vms()[it->second];
   }
 
   const model& m_;
@@ -279,19 +300,28 @@ class rule_index {
   std::vector<std::vector<std::size_t>> of_;
 };
 
-/// The mandatory moves: each VM for which `reason_of(i)` names a reason, in VM id order, to the
-/// admissible host (placement's checks, the limits, the rules) that leaves the least imbalance,
-/// applied to `m` as they are chosen so that each sees the ones before. A VM no host takes is
-/// put in `stuck`, with HOST_CONCURRENCY when a host refused it only for being busy. Stops at
-/// the pass or cluster limit and answers PASS_LIMIT or CONCURRENCY_LIMIT; "" once all are seen.
-template<class ReasonOf>
-[[nodiscard]] std::string plan_mandatory(model& m, const rule_index& ri, const settings& s,
-                                         ReasonOf&& reason_of, std::vector<move>& moves,
-                                         std::map<std::string, std::string>& stuck) {
+/// A move a VM is to make whatever the balance: why, and to which hosts.
+struct wanted {
+  std::string reason; ///< "" when the VM stays
+  /// Only hosts ranked at least this (fail-back: above the VM's own).
+  std::int32_t min_rank = std::numeric_limits<std::int32_t>::min();
+  bool required = true; ///< no host found: stuck (a fail-back that finds none just waits)
+};
+
+/// The moves VMs must (or, for fail-back, want to) make: each VM for which `want_of(i)`
+/// names a reason, in VM id order, to the admissible host (placement's checks, the limits, the
+/// rules) of the highest should-run rank, then the least imbalance left; applied to `m` as they
+/// are chosen so that each sees the ones before. A required move no host takes is put in
+/// `stuck`, with HOST_CONCURRENCY when a host refused it only for being busy. Stops at the pass
+/// or cluster limit and answers PASS_LIMIT or CONCURRENCY_LIMIT; "" once all are seen.
+template<class WantOf>
+[[nodiscard]] std::string plan_wanted(model& m, const rule_index& ri, const settings& s,
+                                      WantOf&& want_of, std::vector<move>& moves,
+                                      std::map<std::string, std::string>& stuck) {
   for (std::size_t i = 0; i < m.vms().size(); ++i) {
     const auto v = m.vms()[i];
-    const std::string reason = reason_of(i);
-    if (reason.empty())
+    const wanted want = want_of(i);
+    if (want.reason.empty())
       continue;
     if (moves.size() >= s.max_moves_per_pass)
       return "PASS_LIMIT";
@@ -299,30 +329,49 @@ template<class ReasonOf>
       return "CONCURRENCY_LIMIT";
     std::size_t best = model::npos;
     double best_after = 0;
+    std::int32_t best_rank = 0;
     std::string why = "NO_SUITABLE_HOST";
     for (std::size_t h = 0; h < m.hosts().size(); ++h) {
+      const auto& to = m.hosts()[h].node.id;
+      const auto rank = ri.rank(i, to);
+      if (rank < want.min_rank)
+        continue;
       if (auto r = m.refusal(v, h); !r.empty()) {
         if (r == "HOST_CONCURRENCY")
           why = r;
         continue;
       }
-      if (!ri.broken_by(i, m.hosts()[h].node.id).empty())
+      if (!ri.broken_by(i, to).empty())
         continue;
       const double after = m.imbalance_after(v, h);
-      if (best == model::npos || after < best_after) {
+      if (best == model::npos || rank > best_rank || (rank == best_rank && after < best_after)) {
         best = h;
         best_after = after;
+        best_rank = rank;
       }
     }
     if (best == model::npos) {
-      stuck[v.id] = why;
+      if (want.required)
+        stuck[v.id] = why;
       continue;
     }
     const double before = m.imbalance();
-    moves.push_back(move{v.id, v.host_id, m.hosts()[best].node.id, reason, before, best_after, 0});
+    moves.push_back(
+        move{v.id, v.host_id, m.hosts()[best].node.id, want.reason, before, best_after, 0});
     m.apply(i, best);
   }
   return {};
+}
+
+/// What fail-back wants of VM `i`: to a host its should-run-on rules rank above its own.
+wanted fail_back_of(const model& m, const rule_index& ri, std::size_t i) {
+  const auto& v = m.vms()[i];
+  if (v.migrating || m.host_of(v) == model::npos)
+    return {};
+  auto rule = ri.fail_back_rule(i);
+  if (rule.empty())
+    return {};
+  return wanted{"FAIL_BACK:" + rule, ri.rank(i, v.host_id) + 1, false};
 }
 
 double cost_of(const vm& v, const settings& s) {
@@ -379,10 +428,17 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
     return finish("NO_HOSTS");
 
   // Mandatory moves: each to the admissible host that leaves the least imbalance.
-  if (auto stop = plan_mandatory(
-          m, ri, s, [&](std::size_t i) { return ri.must_leave_reason(i); }, out.moves, out.stuck);
+  if (auto stop = plan_wanted(
+          m, ri, s, [&](std::size_t i) { return wanted{ri.must_leave_reason(i)}; }, out.moves,
+          out.stuck);
       !stop.empty())
     return finish(std::move(stop));
+  // Fail-back: VMs away from their preferred hosts return, within the same limits.
+  if (s.fail_back)
+    if (auto stop = plan_wanted(
+            m, ri, s, [&](std::size_t i) { return fail_back_of(m, ri, i); }, out.moves, out.stuck);
+        !stop.empty())
+      return finish(std::move(stop));
 
   if (out.target == no_target)
     return finish("DISABLED");
@@ -411,7 +467,8 @@ pass plan(const std::vector<host>& hosts, const std::vector<vm>& vms,
         if (m.load(h) >= mean || !m.admits(v, from, h))
           continue;
         const auto& to = m.hosts()[h].node.id;
-        if (!ri.broken_by(i, to).empty())
+        // Never to a host its should-run-on rules rank lower: fail-back would bring it back.
+        if (!ri.broken_by(i, to).empty() || ri.rank(i, to) < ri.rank(i, v.host_id))
           continue;
         // Back to the host it left only once that host's load has really changed.
         if (to == v.left_host && std::abs(m.load(h) - v.left_host_load) <= s.return_margin)
@@ -457,13 +514,46 @@ evacuation plan_evacuation(const std::vector<host>& hosts, const std::vector<vm>
   // Only the host's own VMs: must_leave_reason() names them MAINTENANCE (the host is marked),
   // and skips the ones already migrating. A VM's host is read before it is moved. Without
   // limits the loop never stops early: its answer is always "".
-  static_cast<void>(plan_mandatory(
+  static_cast<void>(plan_wanted(
       m, ri, unlimited,
       [&](std::size_t i) {
-        return m.vms()[i].host_id == node_id ? ri.must_leave_reason(i) : std::string{};
+        return wanted{m.vms()[i].host_id == node_id ? ri.must_leave_reason(i) : std::string{}};
       },
       out.moves, out.stuck));
   out.imbalance_after = m.imbalance();
+  return out;
+}
+
+bool names(const rule& r, const std::string& vm_id) {
+  return std::find(r.vm_ids.begin(), r.vm_ids.end(), vm_id) != r.vm_ids.end();
+}
+
+std::int32_t rank_in(const rule& r, const std::string& node_id) {
+  if (r.kind != rule_kind::should_run_on || !r.host_ids.contains(node_id))
+    return 0;
+  const auto p = r.priorities.find(node_id);
+  return 1 + (p == r.priorities.end() ? 0 : std::max(0, p->second));
+}
+
+std::int32_t rank(const std::vector<rule>& rules, const std::string& vm_id,
+                  const std::string& node_id) {
+  std::int32_t best = 0;
+  for (const auto& r : rules)
+    if (names(r, vm_id))
+      best = std::max(best, rank_in(r, node_id));
+  return best;
+}
+
+placement::peers peers_of(const std::vector<rule>& rules, const std::string& vm_id) {
+  placement::peers out;
+  for (const auto& r : rules) {
+    if ((r.kind != rule_kind::keep_apart && r.kind != rule_kind::keep_together) || !names(r, vm_id))
+      continue;
+    auto& into = r.kind == rule_kind::keep_apart ? out.apart : out.together;
+    for (const auto& other : r.vm_ids)
+      if (other != vm_id)
+        into.emplace(other, r.name);
+  }
   return out;
 }
 

@@ -31,42 +31,21 @@ double sum_without_largest(std::vector<double> values, std::size_t skip) {
   return sum;
 }
 
-bool in_rule(const drs::rule& r, const std::string& vm_id) {
-  return std::find(r.vm_ids.begin(), r.vm_ids.end(), vm_id) != r.vm_ids.end();
-}
-
 /// The rule `vm_id` would break on `node_id`, given where the others are; "" if none.
 std::string broken_rule(const std::vector<drs::rule>& rules, const std::string& vm_id,
                         const std::string& node_id,
                         const std::map<std::string, std::string>& placed) {
-  for (const auto& r : rules) {
-    if (!in_rule(r, vm_id))
-      continue;
-    bool broken = (r.kind == drs::rule_kind::must_run_on && !r.host_ids.contains(node_id)) ||
-                  (r.kind == drs::rule_kind::must_not_run_on && r.host_ids.contains(node_id));
-    if (r.kind == drs::rule_kind::keep_apart)
-      for (const auto& other : r.vm_ids) {
-        const auto it = placed.find(other);
-        broken = broken || (other != vm_id && it != placed.end() && it->second == node_id);
-      }
-    if (broken)
+  const auto holds = [&](const std::string& o, const std::string& node) {
+    const auto it = placed.find(o);
+    return it != placed.end() && it->second == node;
+  };
+  const auto somewhere = [&](const std::string& o) {
+    return placed.contains(o);
+  };
+  for (const auto& r : rules)
+    if (drs::names(r, vm_id) && drs::breaks(r, vm_id, node_id, holds, somewhere))
       return r.name;
-  }
   return {};
-}
-
-bool preferred(const std::vector<drs::rule>& rules, const std::string& vm_id,
-               const std::string& node_id) {
-  return std::any_of(rules.begin(), rules.end(), [&](const drs::rule& r) {
-    return r.kind == drs::rule_kind::should_run_on && in_rule(r, vm_id) &&
-           r.host_ids.contains(node_id);
-  });
-}
-
-bool has_preference(const std::vector<drs::rule>& rules, const std::string& vm_id) {
-  return std::any_of(rules.begin(), rules.end(), [&](const drs::rule& r) {
-    return r.kind == drs::rule_kind::should_run_on && in_rule(r, vm_id);
-  });
 }
 
 double load_after(const placement::node_view& n, const protected_vm& v) {
@@ -121,11 +100,10 @@ restart_plan plan_restarts(std::vector<protected_vm> vms, std::vector<placement:
       out.left_down[v.id] = "MAX_RESTARTS";
       continue;
     }
-    // Should-run nodes first: the others only when none of those can take the VM.
-    const bool wants = has_preference(rules, v.id);
+    // The highest should-run rank first: lower ones only when none of those can take it.
     std::size_t best = nodes.size();
     double best_load = 0;
-    bool best_preferred = false;
+    std::int32_t best_rank = 0;
     std::string blocked_by;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const auto& n = nodes[i];
@@ -135,13 +113,12 @@ restart_plan plan_restarts(std::vector<protected_vm> vms, std::vector<placement:
         blocked_by = r;
         continue;
       }
-      const bool pref = wants && preferred(rules, v.id, n.id);
+      const auto rank = drs::rank(rules, v.id, n.id);
       const double load = load_after(n, v);
-      if (best == nodes.size() || (pref && !best_preferred) ||
-          (pref == best_preferred && load < best_load)) {
+      if (best == nodes.size() || rank > best_rank || (rank == best_rank && load < best_load)) {
         best = i;
         best_load = load;
-        best_preferred = pref;
+        best_rank = rank;
       }
     }
     if (best == nodes.size()) {

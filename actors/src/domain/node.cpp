@@ -190,7 +190,7 @@ decision<event> decide(const state& s, const command& c) {
             return one(std::move(ev));
           },
           [&](const connect&) -> decision<event> {
-            if (s.state() == states::connected)
+            if (s.state() == states::connected || s.state() == states::maintenance)
               return std::vector<event>{};
             if (s.state() != states::disconnected)
               return invalid_state(s, "connect");
@@ -199,7 +199,9 @@ decision<event> decide(const state& s, const command& c) {
           [&](const disconnect& cmd) -> decision<event> {
             if (cmd.reason.size() > 1024)
               return invalid_field("reason", "reason is longer than 1024 bytes");
-            if (s.state() == states::disconnected)
+            // Maintenance an operator set outlives the agent's session (a host powered off
+            // and on again is still in maintenance); the session shows in the agent hub.
+            if (s.state() == states::disconnected || s.state() == states::maintenance)
               return std::vector<event>{};
             return one(move(s, states::disconnected, cmd.reason));
           },

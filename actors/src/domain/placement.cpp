@@ -42,6 +42,49 @@ double load_after(const node_view& node, const request& req) {
   return std::max(cpu, mem);
 }
 
+/// The rule a VM of `req` on `node` would break, given what `nodes` hold: "" when none.
+/// Together: once a peer holds capacity on one of the nodes, only such a node will do.
+std::string broken_rule(const node_view& node, const request& req,
+                        const std::vector<node_view>& nodes) {
+  for (const auto& [peer, rule] : req.rules.apart)
+    if (node.vm_ids.contains(peer))
+      return rule;
+  for (const auto& [peer, rule] : req.rules.together) {
+    const auto elsewhere = std::any_of(nodes.begin(), nodes.end(), [&](const node_view& n) {
+      return n.id != node.id && n.vm_ids.contains(peer);
+    });
+    if (elsewhere && !node.vm_ids.contains(peer))
+      return rule;
+  }
+  return {};
+}
+
+std::int32_t rank_of(const request& req, const std::string& node_id) {
+  const auto it = req.rank.find(node_id);
+  return it == req.rank.end() ? 0 : it->second;
+}
+
+error none_fits(const request& req, const std::vector<node_view>& nodes,
+                const std::vector<rejection>& rejected) {
+  const auto by_rule = std::find_if(rejected.begin(), rejected.end(),
+                                    [](const rejection& r) { return !r.rule.empty(); });
+  const bool only_rules =
+      !rejected.empty() && std::all_of(rejected.begin(), rejected.end(),
+                                       [](const rejection& r) { return !r.rule.empty(); });
+  if (only_rules)
+    return error{errc::failed_precondition,
+                 "vm " + req.vm_id + " would break rule " + by_rule->rule + " on every node (" +
+                     std::to_string(nodes.size()) + " considered)",
+                 {{"reason", "RULE_VIOLATION"}, {"rule", by_rule->rule}, {"field", "node_id"}}};
+  std::map<std::string, std::string> details{{"reason", "NO_SUITABLE_NODE"}};
+  for (const auto& r : rejected)
+    details["node." + r.node_id] = r.reason;
+  return error{errc::resource_exhausted,
+               "no node can run vm " + req.vm_id + " (" + std::to_string(nodes.size()) +
+                   " considered)",
+               std::move(details)};
+}
+
 } // namespace
 
 std::optional<strategy> strategy_named(std::string_view name) {
@@ -59,31 +102,33 @@ std::string_view name_of(strategy s) {
 result<choice> choose(const request& req, const std::vector<node_view>& nodes, strategy how) {
   choice best;
   bool found = false;
+  std::int32_t best_rank = 0;
   const auto better = [how](double load, double than) {
     return how == strategy::pack ? load > than : load < than;
   };
   for (const auto& node : nodes) {
     if (auto why = reject_reason(node, req); !why.empty()) {
-      best.rejected.push_back({node.id, std::move(why)});
+      best.rejected.push_back({node.id, std::move(why), {}});
+      continue;
+    }
+    if (auto rule = broken_rule(node, req, nodes); !rule.empty()) {
+      best.rejected.push_back({node.id, "RULE_VIOLATION", std::move(rule)});
       continue;
     }
     const auto load = load_after(node, req);
-    if (!found || better(load, best.load_after) ||
-        (load == best.load_after && node.id < best.node_id)) {
+    const auto rank = rank_of(req, node.id);
+    const bool wins = !found || rank > best_rank ||
+                      (rank == best_rank && (better(load, best.load_after) ||
+                                             (load == best.load_after && node.id < best.node_id)));
+    if (wins) {
       best.node_id = node.id;
       best.load_after = load;
+      best_rank = rank;
       found = true;
     }
   }
-  if (!found) {
-    std::map<std::string, std::string> details{{"reason", "NO_SUITABLE_NODE"}};
-    for (const auto& r : best.rejected)
-      details["node." + r.node_id] = r.reason;
-    return error{errc::resource_exhausted,
-                 "no node can run vm " + req.vm_id + " (" + std::to_string(nodes.size()) +
-                     " considered)",
-                 std::move(details)};
-  }
+  if (!found)
+    return none_fits(req, nodes, best.rejected);
   return best;
 }
 
@@ -113,13 +158,14 @@ void in_flight::add_to(std::vector<node_view>& views,
       continue;
     view->second->cpu_allocated += h.vcpus;
     view->second->memory_allocated_mib += h.memory_mib;
+    view->second->vm_ids.insert(h.vm_id);
   }
 }
 
-in_flight::ticket in_flight::hold(const std::string& node_id, std::uint32_t vcpus,
-                                  std::uint64_t memory_mib) {
+in_flight::ticket in_flight::hold(const std::string& node_id, const std::string& vm_id,
+                                  std::uint32_t vcpus, std::uint64_t memory_mib) {
   const auto t = next_ticket_++;
-  holds_[t] = held{node_id, vcpus, memory_mib, std::nullopt, 0};
+  holds_[t] = held{node_id, vm_id, vcpus, memory_mib, std::nullopt, 0};
   return t;
 }
 

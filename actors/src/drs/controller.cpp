@@ -36,29 +36,30 @@ bool same_move(const domain::drs::move& a, const domain::drs::move& b) {
   return a.vm_id == b.vm_id && a.from == b.from && a.to == b.to;
 }
 
-/// Whether the cluster's rules let `vm_id` run on `node_id`, given where the others run.
-bool rules_allow(const std::vector<domain::drs::rule>& rules, const std::string& vm_id,
-                 const std::string& node_id, const domain::cluster_view& view) {
-  for (const auto& r : rules) {
-    if (std::find(r.vm_ids.begin(), r.vm_ids.end(), vm_id) == r.vm_ids.end())
-      continue;
-    const bool listed = r.host_ids.count(node_id) != 0;
-    if ((r.kind == rule_kind::must_run_on && !listed) ||
-        (r.kind == rule_kind::must_not_run_on && listed))
-      return false;
-    if (r.kind != rule_kind::keep_apart && r.kind != rule_kind::keep_together)
-      continue;
-    for (const auto& other : r.vm_ids) {
-      const auto it = view.vms().find(other);
-      if (other == vm_id || it == view.vms().end() ||
-          !domain::cluster_view::holds_capacity(it->second.power))
-        continue;
-      const bool together = it->second.node_id == node_id;
-      if (together == (r.kind == rule_kind::keep_apart))
-        return false;
-    }
-  }
-  return true;
+/// The strict rule of `rules` that `vm_id` would break on `node_id`, given where the log has
+/// the others; "" when none.
+std::string broken_rule(const std::vector<domain::drs::rule>& rules, const std::string& vm_id,
+                        const std::string& node_id, const domain::cluster_view& view) {
+  const auto holds = [&](const std::string& o, const std::string& node) {
+    const auto it = view.vms().find(o);
+    return it != view.vms().end() && domain::cluster_view::holds_capacity(it->second.power) &&
+           (it->second.node_id == node || it->second.migration_target == node);
+  };
+  const auto placed = [&](const std::string& o) {
+    const auto it = view.vms().find(o);
+    return it != view.vms().end() && domain::cluster_view::holds_capacity(it->second.power);
+  };
+  for (const auto& r : rules)
+    if (domain::drs::names(r, vm_id) && domain::drs::breaks(r, vm_id, node_id, holds, placed))
+      return r.name;
+  return {};
+}
+
+error rule_violation(const std::string& vm_id, const std::string& node_id,
+                     const std::string& rule) {
+  return error{errc::failed_precondition,
+               "vm " + vm_id + " on node " + node_id + " would break rule " + rule,
+               {{"reason", "RULE_VIOLATION"}, {"rule", rule}, {"field", "node_id"}}};
 }
 
 } // namespace
@@ -67,11 +68,130 @@ void controller::on_demand(const std::string& vm_id, double cpu, double memory_m
   demand_[vm_id] = {cpu, memory_mib};
 }
 
-void controller::request_maintenance(const std::string& node_id, bool enable) {
-  if (enable)
-    evacuating_.insert(node_id);
-  else
+const std::vector<domain::drs::rule>& controller::rules_of(const std::string& cluster_id) const {
+  static const std::vector<domain::drs::rule> none;
+  const auto it = rules_.find(cluster_id);
+  return it == rules_.end() ? none : it->second;
+}
+
+migrate_vm controller::migration(const domain::drs::move& m, command_meta meta) const {
+  placement_scope scope;
+  scope.peers = domain::drs::peers_of(rules_of(view_.cluster_of_vm(m.vm_id)), m.vm_id);
+  return migrate_vm{m.vm_id, m.to, std::move(meta), std::move(scope)};
+}
+
+void controller::apply_now(const std::string& cluster_id, const domain::drs::move& m, double target,
+                           const std::string& by, actions& out) {
+  const auto id = cluster_id + "-" + std::to_string(next_id_++);
+  v1::DrsRecommended ev;
+  ev.set_cluster_id(cluster_id);
+  ev.set_recommendation_id(id);
+  ev.set_vm_id(m.vm_id);
+  ev.set_source_node_id(m.from);
+  ev.set_target_node_id(m.to);
+  ev.set_reason(m.reason);
+  ev.set_imbalance_before(m.imbalance_before);
+  ev.set_imbalance_after(m.imbalance_after);
+  ev.set_target_imbalance(target);
+  ev.set_score(m.score);
+  ev.set_automatic(true);
+  record(out, cluster_id, ev, by);
+  v1::DrsRecommendationApplied applied;
+  applied.set_cluster_id(cluster_id);
+  applied.set_recommendation_id(id);
+  record(out, cluster_id, applied, by);
+  out.migrations.push_back(migration(m, command_meta{by, "", id, id, {}}));
+}
+
+result<actions> controller::request_maintenance(const std::string& node_id, bool enable,
+                                                const std::string& by) {
+  const auto node = view_.nodes().find(node_id);
+  if (node == view_.nodes().end())
+    return error{errc::not_found, "unknown node " + node_id, {{"field", "node_id"}}};
+  const auto& state = node->second.state;
+  actions out;
+  if (!enable) {
     evacuating_.erase(node_id);
+    if (state == domain::node::states::maintenance)
+      out.node_commands.push_back(
+          {node_id, domain::node::exit_maintenance{}, command_meta{by, "", "", "", {}}});
+    // The VMs maintenance sent away come back once the node takes VMs again.
+    if (const auto sent = sent_away_.find(node_id); sent != sent_away_.end()) {
+      returning_[node_id].insert(sent->second.begin(), sent->second.end());
+      sent_away_.erase(sent);
+    }
+    bring_back(by, out);
+    return out;
+  }
+  if (state == domain::node::states::maintenance)
+    return out;
+  // Its VMs cannot be migrated off a host that does not answer: refused now, not held until
+  // it returns (HA handles a host that is down).
+  if (state != domain::node::states::connected)
+    return error{errc::failed_precondition,
+                 "node " + node_id + " is " + state + ": maintenance needs it up to move its VMs",
+                 {{"reason", "NODE_DOWN"}, {"field", "node_id"}}};
+  evacuating_.insert(node_id);
+  returning_.erase(node_id);
+  evacuate(node_id, by, out);
+  enter_emptied(out);
+  return out;
+}
+
+void controller::evacuate(const std::string& node_id, const std::string& by, actions& out) {
+  const auto cluster_id = view_.nodes().at(node_id).cluster_id;
+  if (view_.clusters().count(cluster_id) == 0)
+    return;
+  // At once and whatever the automation level: the operator asked for the host to be emptied
+  // (vCenter's maintenance mode). Without limits: they throttle, they never refuse a VM.
+  auto facts = view_.drs_input(cluster_id, demand_);
+  for (auto& h : facts.hosts)
+    h.evacuate = evacuating_.count(h.node.id) != 0;
+  const auto plan =
+      domain::drs::plan_evacuation(facts.hosts, facts.vms, rules_of(cluster_id), node_id);
+  for (const auto& m : plan.moves) {
+    sent_away_[node_id].insert(m.vm_id);
+    apply_now(cluster_id, m, target_imbalance_of(cluster_id), by, out);
+  }
+}
+
+void controller::bring_back(const std::string& by, actions& out) {
+  for (auto it = returning_.begin(); it != returning_.end();) {
+    const auto node = view_.nodes().find(it->first);
+    if (node == view_.nodes().end()) {
+      it = returning_.erase(it);
+      continue;
+    }
+    if (node->second.state != domain::node::states::connected) {
+      ++it;
+      continue;
+    }
+    const auto& cluster_id = node->second.cluster_id;
+    for (const auto& vm_id : it->second) {
+      const auto vm = view_.vms().find(vm_id);
+      // Only VMs still running where maintenance sent them, and where the rules allow.
+      if (vm == view_.vms().end() || vm->second.power != "running" ||
+          vm->second.node_id == it->first ||
+          !broken_rule(rules_of(cluster_id), vm_id, it->first, view_).empty())
+        continue;
+      domain::drs::move m{vm_id, vm->second.node_id, it->first, "MAINTENANCE_RETURN", 0, 0, 0};
+      apply_now(cluster_id, m, target_imbalance_of(cluster_id), by, out);
+    }
+    it = returning_.erase(it);
+  }
+}
+
+double controller::target_imbalance_of(const std::string& cluster_id) const {
+  const auto c = view_.clusters().find(cluster_id);
+  return domain::drs::target_imbalance(
+      c == view_.clusters().end() ? 3 : settings_of(c->second.drs, cfg_.planner).threshold);
+}
+
+actions controller::after_events() {
+  actions out;
+  enter_emptied(out);
+  bring_back(principal, out);
+  return out;
 }
 
 void controller::set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules) {
@@ -89,6 +209,7 @@ domain::drs::settings controller::settings_of(const v1::DrsSettings& drs, domain
     s.max_concurrent_per_cluster = drs.max_concurrent_per_cluster();
   if (drs.min_gain() > 0)
     s.min_gain = drs.min_gain();
+  s.fail_back = !drs.has_fail_back() || drs.fail_back();
   return s;
 }
 
@@ -107,10 +228,8 @@ domain::drs::pass controller::plan_for(const std::string& cluster_id) const {
       v.left_host = last->second.from;
       v.left_host_load = last->second.from_load;
     }
-  auto s = settings_of(cluster.drs, cfg_.planner);
-  const auto rules = rules_.find(cluster_id);
-  static const std::vector<domain::drs::rule> none;
-  return domain::drs::plan(facts.hosts, facts.vms, rules == rules_.end() ? none : rules->second, s);
+  return domain::drs::plan(facts.hosts, facts.vms, rules_of(cluster_id),
+                           settings_of(cluster.drs, cfg_.planner));
 }
 
 domain::drs::pass controller::what_if(const std::string& cluster_id) const {
@@ -142,10 +261,16 @@ actions controller::run_pass(time_point now) {
   now_ = now;
   actions out;
   enter_emptied(out);
+  bring_back(principal, out);
+  // Evacuations again, for VMs whose move failed or found no room before.
+  for (const auto& node_id : evacuating_)
+    evacuate(node_id, principal, out);
   for (const auto& [cluster_id, cluster] : view_.clusters()) {
     if (!cluster.drs.enabled())
       continue;
     auto p = plan_for(cluster_id);
+    // Maintenance's own moves are evacuate()'s: automatic, whatever the automation level.
+    std::erase_if(p.moves, [](const auto& m) { return m.reason == "MAINTENANCE"; });
     // The hold period: balancing waits until the imbalance has stayed above target that long.
     const bool above = p.imbalance_before > p.target;
     if (!above)
@@ -185,8 +310,7 @@ actions controller::run_pass(time_point now) {
       applied.set_cluster_id(cluster_id);
       applied.set_recommendation_id(id);
       record(out, cluster_id, applied, principal);
-      out.migrations.push_back(
-          migrate_vm{m.vm_id, m.to, command_meta{principal, "", id, id, {}}, {}});
+      out.migrations.push_back(migration(m, command_meta{principal, "", id, id, {}}));
     }
   }
   return out;
@@ -233,8 +357,7 @@ result<actions> controller::approve(const std::string& cluster_id, const std::st
   ev.set_recommendation_id(id);
   record(out, cluster_id, ev, by);
   moved(r->move, r->source_load);
-  out.migrations.push_back(
-      migrate_vm{r->move.vm_id, r->move.to, command_meta{by, "", id, id, {}}, {}});
+  out.migrations.push_back(migration(r->move, command_meta{by, "", id, id, {}}));
   return out;
 }
 
@@ -256,24 +379,42 @@ actions controller::refused(const migrate_vm& m, const qx::error& err) const {
   return out;
 }
 
-result<placement_scope> controller::scope(const std::string& cluster_id,
-                                          const std::string& vm_id) const {
+result<placement_scope> controller::scope(const std::string& cluster_id, const std::string& vm_id,
+                                          const std::string& node_id) const {
   if (view_.vms().count(vm_id) == 0)
     return error{errc::not_found, "unknown VM " + vm_id, {{"field", "vm_id"}}};
   const auto cluster = view_.clusters().find(cluster_id);
   if (cluster == view_.clusters().end())
     return error{errc::not_found, "unknown cluster " + cluster_id, {{"field", "cluster_id"}}};
-  const auto rules = rules_.find(cluster_id);
+  const auto& rules = rules_of(cluster_id);
   placement_scope out;
   out.how = domain::placement::strategy_named(cluster->second.drs.placement_strategy())
                 .value_or(domain::placement::strategy::spread);
-  for (const auto& n : cluster->second.node_ids)
-    if (rules == rules_.end() || rules_allow(rules->second, vm_id, n, view_))
-      out.candidates.push_back(n);
-  if (out.candidates.empty())
+  out.peers = domain::drs::peers_of(rules, vm_id);
+  if (!node_id.empty()) {
+    // A node the caller named: refused when a rule forbids it, never moved elsewhere.
+    if (auto rule = broken_rule(rules, vm_id, node_id, view_); !rule.empty())
+      return rule_violation(vm_id, node_id, rule);
+    out.candidates.push_back(node_id);
+    return out;
+  }
+  std::string refused_by;
+  for (const auto& n : cluster->second.node_ids) {
+    if (auto rule = broken_rule(rules, vm_id, n, view_); !rule.empty()) {
+      refused_by = std::move(rule);
+      continue;
+    }
+    out.candidates.push_back(n);
+    if (const auto r = domain::drs::rank(rules, vm_id, n); r > 0)
+      out.rank[n] = r;
+  }
+  if (out.candidates.empty()) {
+    if (!refused_by.empty())
+      return rule_violation(vm_id, "any node of cluster " + cluster_id, refused_by);
     return error{errc::resource_exhausted,
-                 "the rules of cluster " + cluster_id + " allow vm " + vm_id + " on no node",
+                 "cluster " + cluster_id + " has no node",
                  {{"reason", "NO_SUITABLE_NODE"}}};
+  }
   return out;
 }
 

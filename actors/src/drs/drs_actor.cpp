@@ -49,6 +49,9 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
           [self](events_atom, std::vector<events::recorded_event>& batch) {
             for (const auto& e : batch)
               self->state.logic->on_event(e);
+            if (auto a = self->state.logic->after_events();
+                !a.records.empty() || !a.migrations.empty() || !a.node_commands.empty())
+              perform(self, std::move(a), [](const status&) {});
           },
           [self](demand_atom, std::vector<vm_demand>& measures) {
             for (const auto& m : measures)
@@ -62,9 +65,14 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
           [self](rules_atom, std::string& cluster, std::vector<domain::drs::rule>& rules) {
             self->state.logic->set_rules(cluster, std::move(rules));
           },
-          [self](maintenance_atom, const std::string& node, bool enable) {
-            self->state.logic->request_maintenance(node, enable);
-            perform(self, self->state.logic->run_pass(now_of(self)), [](const status&) {});
+          [self](maintenance_atom, const std::string& node, bool enable,
+                 const std::string& by) -> caf::result<status> {
+            auto a = self->state.logic->request_maintenance(node, enable, by);
+            if (!a)
+              return status{std::move(a).error()};
+            auto rp = self->make_response_promise<status>();
+            perform(self, std::move(*a), [rp](status s) mutable { rp.deliver(std::move(s)); });
+            return rp;
           },
           [self](what_if_atom, const std::string& cluster) {
             return self->state.logic->what_if(cluster);
@@ -87,9 +95,8 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
             perform(self, std::move(*a), [rp](status s) mutable { rp.deliver(std::move(s)); });
             return rp;
           },
-          [self](place_atom, const std::string& cluster, const std::string& vm) {
-            return self->state.logic->scope(cluster, vm);
-          },
+          [self](place_atom, const std::string& cluster, const std::string& vm,
+                 const std::string& node) { return self->state.logic->scope(cluster, vm, node); },
           [self](pending_atom, const std::string& cluster) {
             return self->state.logic->pending(cluster);
           }};

@@ -125,6 +125,13 @@ void controller::node_health(const std::string& node_id,
                              actions& out) {
   // A node never heard from is given one lease from the moment HA first sees it.
   const auto last = last_heartbeat_.try_emplace(node_id, now).first->second;
+  // A host shut down on purpose stays failed until it is heard from after its shutdown: its
+  // silence is expected, and it is never counted as recovered while off.
+  if (const auto off = powered_off_.find(node_id); off != powered_off_.end()) {
+    if (last <= off->second)
+      return;
+    powered_off_.erase(off);
+  }
   const auto h = domain::ha::health_of(last, now, cfg_.lease);
   if (h == health::healthy) {
     if (suspected_.erase(node_id) + failed_.erase(node_id) > 0) {
@@ -179,10 +186,13 @@ actions controller::host_shutdown(const std::string& node_id, time_point now) {
   if (policy == "migrate")
     return out; // DRS evacuates it (maintenance); HA has nothing to do
   // The shutdown stops the VMs cleanly, so there is no lease to wait for: the node counts as
-  // failed now, and its heartbeats' silence is expected.
+  // failed now, and its heartbeats' silence is expected until it is powered on again.
   failed_.insert(node_id);
   suspected_.insert(node_id);
-  last_heartbeat_[node_id] = now;
+  powered_off_[node_id] = now;
+  if (node->second.state == domain::node::states::connected)
+    out.node_commands.push_back(
+        {node_id, domain::node::disconnect{"HOST_SHUTDOWN"}, meta("HOST_SHUTDOWN")});
   fail_node(node_id, cluster_id, now, "HOST_SHUTDOWN", out);
   if (policy == "freeze")
     for (auto& [vm_id, q] : queue_)
@@ -313,7 +323,11 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
       ev.set_priority(r.priority);
       ev.set_attempt(q.attempts + 1);
       record(out, cluster_id, ev);
-      out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART"), {}});
+      // The coordinator checks the VM's peers against the nodes' reservations too: a start
+      // another path made meanwhile may not be in this view yet.
+      placement_scope scope;
+      scope.peers = domain::drs::peers_of(rules == rules_.end() ? none : rules->second, r.vm_id);
+      out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART"), std::move(scope)});
     }
   for (const auto& [vm_id, reason] : plan.left_down) {
     if (reason == "MAX_RESTARTS") {

@@ -289,6 +289,10 @@ std::vector<spoiler> settings_cases() {
       {[](auto& c) { c.drs.set_min_gain(1.5); }, "drs.min_gain"},
       {[](auto& c) { c.drs.set_min_gain(std::numeric_limits<double>::quiet_NaN()); },
        "drs.min_gain"},
+      {[](auto& c) { c.drs.set_migration_gib_per_s(0.1); }, ""},
+      {[](auto& c) { c.drs.set_migration_gib_per_s(0.05); }, "drs.migration_gib_per_s"},
+      {[](auto& c) { c.drs.set_migration_gib_per_s(100.5); }, "drs.migration_gib_per_s"},
+      {[](auto& c) { c.drs.set_fail_back(false); }, ""},
   };
 }
 
@@ -356,6 +360,9 @@ TEST(cluster_decider, update_changes_only_what_is_given) {
   EXPECT_EQ(s.drs().max_concurrent_per_cluster(), 8U);
   EXPECT_EQ(s.drs().hold_seconds(), 600U);
   EXPECT_DOUBLE_EQ(s.drs().min_gain(), 0.01);
+  EXPECT_TRUE(s.drs().has_fail_back());
+  EXPECT_TRUE(s.drs().fail_back());
+  EXPECT_DOUBLE_EQ(s.drs().migration_gib_per_s(), 1.25);
   EXPECT_EQ(s.description(), "");
   EXPECT_EQ(s.ha().host_failures_to_tolerate(), 1U);
   // The same settings again, once normalized, change nothing.

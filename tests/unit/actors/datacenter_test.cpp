@@ -208,6 +208,56 @@ TEST_F(datacenter_test, pack_fills_the_most_allocated_node_that_fits) {
   EXPECT_EQ(node::allocated_vcpus(node_state("n2")), 0U);
 }
 
+TEST_F(datacenter_test, vms_kept_apart_and_started_together_never_share_a_node) {
+  // Pack would put them all on n1; the rule's view (DRS's) shows none of them running yet, so
+  // only the coordinator, which sees the reservations in flight, can keep them apart.
+  for (const auto* n : {"n1", "n2", "n3", "n4"})
+    add_node(n, 16);
+  std::vector<start_vm> starts;
+  const std::vector<std::string> group{"db-0", "db-1", "db-2", "db-3"};
+  for (const auto& id : group) {
+    add_vm(id, 2);
+    placement_scope scope{{"n1", "n2", "n3", "n4"}, domain::placement::strategy::pack};
+    for (const auto& other : group)
+      if (other != id)
+        scope.peers.apart[other] = "db-apart";
+    starts.push_back(start_vm{id, "", meta, scope});
+  }
+  std::set<std::string> nodes;
+  for (const auto& o : start_together(*ds_, dc_.coordinator, starts)) {
+    ASSERT_TRUE(o) << o.error().to_string();
+    nodes.insert(o->node_id);
+  }
+  EXPECT_EQ(nodes.size(), 4U) << "four VMs kept apart need four nodes";
+}
+
+TEST_F(datacenter_test, a_start_on_a_named_node_that_breaks_a_rule_is_refused_and_writes_nothing) {
+  add_node("n1", 16);
+  add_node("n2", 16);
+  add_vm("db-0", 2);
+  add_vm("db-1", 2);
+  ASSERT_TRUE(start_vm_on("db-0", "n1"));
+  placement_scope scope;
+  scope.peers.apart["db-0"] = "db-apart";
+  const auto refused =
+      ds_->ask<placement_outcome>(dc_.coordinator, start_vm{"db-1", "n1", meta, scope});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, errc::failed_precondition);
+  EXPECT_EQ(refused.error().details.at("reason"), "RULE_VIOLATION");
+  EXPECT_EQ(refused.error().details.at("rule"), "db-apart");
+  EXPECT_EQ(vm_state("db-1").power_state(), "defined");
+  EXPECT_EQ(node_state("n1").allocations().count("db-1"), 0U);
+  const auto elsewhere =
+      ds_->ask<placement_outcome>(dc_.coordinator, start_vm{"db-1", "n2", meta, scope});
+  ASSERT_TRUE(elsewhere) << elsewhere.error().to_string();
+  ASSERT_TRUE(run<vm_aggregate>("db-1", vm::confirm_running{}));
+  // A migration onto the peer's node: refused the same way.
+  const auto onto =
+      ds_->ask<placement_outcome>(dc_.coordinator, migrate_vm{"db-1", "n1", meta, scope});
+  ASSERT_FALSE(onto);
+  EXPECT_EQ(onto.error().details.at("reason"), "RULE_VIOLATION");
+}
+
 TEST_F(datacenter_test, a_full_datacenter_refuses_and_writes_no_vm_event) {
   add_node("n1", 8); // 32 vCPUs
   add_vm("vm-a", 16);

@@ -512,5 +512,82 @@ TEST(drs, a_vm_goes_back_to_the_host_it_left_only_once_that_host_changed) {
                           [](const move& m) { return m.vm_id == "mover" && m.to == "a"; }));
 }
 
+TEST(drs, fail_back_returns_a_vm_to_its_highest_priority_host_within_the_limits) {
+  // "web" prefers h3 (priority 5) over h2 (priority 1); it runs on h1, where HA put it while
+  // both were down. Both are back now: it returns to h3, even with balancing off.
+  settings s;
+  s.threshold = 1;
+  const std::vector<rule> rules = {
+      {"web-home", rule_kind::should_run_on, {"web"}, {"h2", "h3"}, {{"h3", 5}, {"h2", 1}}}};
+  std::vector<vm> vms = {make_vm("web", "h1", 1.0)};
+  const auto hosts = allocate({make_host("h1"), make_host("h2"), make_host("h3")}, vms);
+  const auto p = plan(hosts, vms, rules, s);
+  ASSERT_EQ(p.moves.size(), 1U);
+  EXPECT_EQ(p.moves[0].to, "h3");
+  EXPECT_EQ(p.moves[0].reason, "FAIL_BACK:web-home");
+  // h3 full: the next best rank above its own, h2.
+  auto full = hosts;
+  full[2].node.cpu_allocated = static_cast<std::uint64_t>(full[2].node.cpu_capacity);
+  const auto second = plan(full, vms, rules, s);
+  ASSERT_EQ(second.moves.size(), 1U);
+  EXPECT_EQ(second.moves[0].to, "h2");
+  // Already on h2 with h3 full: nothing better to go to, nothing stuck.
+  vms[0].host_id = "h2";
+  const auto stay = plan(allocate(full, {}), vms, rules, s);
+  EXPECT_TRUE(stay.moves.empty());
+  EXPECT_TRUE(stay.stuck.empty());
+  // Fail-back off (a cluster setting): the VM stays where it is.
+  vms[0].host_id = "h1";
+  s.fail_back = false;
+  EXPECT_TRUE(plan(hosts, vms, rules, s).moves.empty());
+  // The limits hold: none left in this pass, none moves.
+  s.fail_back = true;
+  s.max_concurrent_per_cluster = 0;
+  EXPECT_TRUE(plan(hosts, vms, rules, s).moves.empty());
+}
+
+TEST(drs, balancing_never_moves_a_vm_to_a_host_its_rules_rank_lower) {
+  // h1 is hot; its only VMs prefer it. Balancing would move one to idle h2, fail-back would
+  // bring it back: it stays (no ping-pong between the two).
+  settings s;
+  s.threshold = 5;
+  s.max_moves_per_pass = 100;
+  std::vector<vm> vms = {make_vm("a", "h1", 12.0), make_vm("b", "h1", 12.0)};
+  const std::vector<rule> rules = {{"home", rule_kind::should_run_on, {"a", "b"}, {"h1"}}};
+  const auto p = plan(allocate({make_host("h1"), make_host("h2")}, vms), vms, rules, s);
+  EXPECT_TRUE(p.moves.empty()) << p.moves.front().vm_id << " -> " << p.moves.front().to;
+  // Without the rule the same cluster is balanced.
+  EXPECT_FALSE(plan(allocate({make_host("h1"), make_host("h2")}, vms), vms, {}, s).moves.empty());
+}
+
+TEST(drs, one_rule_check_for_every_path) {
+  // breaks() is what placement's scope, DRS, HA and evacuation all ask.
+  const std::map<std::string, std::string> where{{"a", "h1"}, {"b", "h2"}};
+  const auto holds = [&](const std::string& v, const std::string& n) {
+    return where.contains(v) && where.at(v) == n;
+  };
+  const auto placed = [&](const std::string& v) {
+    return where.contains(v);
+  };
+  const rule apart{"ab", rule_kind::keep_apart, {"a", "b", "c"}, {}};
+  EXPECT_TRUE(breaks(apart, "c", "h1", holds, placed));
+  EXPECT_FALSE(breaks(apart, "c", "h3", holds, placed));
+  EXPECT_FALSE(breaks(apart, "a", "h1", holds, placed)) << "a VM is not its own peer";
+  const rule together{"tog", rule_kind::keep_together, {"a", "c"}, {}};
+  EXPECT_TRUE(breaks(together, "c", "h2", holds, placed));
+  EXPECT_FALSE(breaks(together, "c", "h1", holds, placed));
+  const rule pinned{"pin", rule_kind::must_run_on, {"c"}, {"h2"}};
+  EXPECT_TRUE(breaks(pinned, "c", "h1", holds, placed));
+  const rule never{"never", rule_kind::must_not_run_on, {"c"}, {"h2"}};
+  EXPECT_TRUE(breaks(never, "c", "h2", holds, placed));
+  const rule prefer{"pref", rule_kind::should_run_on, {"c"}, {"h2"}, {{"h2", 3}}};
+  EXPECT_FALSE(breaks(prefer, "c", "h1", holds, placed)) << "a preference never breaks";
+  EXPECT_EQ(rank({prefer}, "c", "h2"), 4);
+  EXPECT_EQ(rank({prefer}, "c", "h1"), 0);
+  const auto peers = peers_of({apart, together, prefer}, "c");
+  EXPECT_EQ(peers.apart, (std::map<std::string, std::string>{{"a", "ab"}, {"b", "ab"}}));
+  EXPECT_EQ(peers.together, (std::map<std::string, std::string>{{"a", "tog"}}));
+}
+
 } // namespace
 } // namespace qx::domain::drs

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -168,47 +169,131 @@ TEST(drs_controller, a_recommendation_whose_vm_stopped_is_rejected_as_stale) {
   EXPECT_TRUE(found);
 }
 
-TEST(drs_controller, maintenance_moves_vms_at_once_then_enters_maintenance_when_empty) {
+recorded_event node_state(log_builder& log, const std::string& id, const std::string& to) {
+  v1::NodeStateChanged c;
+  c.set_id(id);
+  c.set_to(to);
+  return log.event("NodeStateChanged", c);
+}
+
+recorded_event migrated(log_builder& log, const std::string& vm, const std::string& to) {
+  v1::VmMigrated m;
+  m.set_id(vm);
+  m.set_target_node_id(to);
+  return log.event("VmMigrated", m);
+}
+
+TEST(drs_controller, maintenance_moves_vms_at_once_whatever_the_automation_then_enters_it) {
+  // Manual automation: balancing would only recommend, but the operator asked for the host to
+  // be emptied, so maintenance moves at once, without waiting for a pass.
   qx::actors::drs::controller drs{{1h, {}}};
   log_builder log;
-  feed(drs, log.cluster("fully_automated", false));
+  feed(drs, log.cluster("manual", false));
   feed(drs, log.host("h1"));
   feed(drs, log.host("h2"));
   feed(drs, log.vm("a1", "h1"));
-  drs.request_maintenance("h1", true);
-  const auto pass = drs.run_pass(0ms); // no hold for mandatory moves
-  ASSERT_EQ(pass.migrations.size(), 1U);
-  EXPECT_EQ(pass.migrations.front().vm_id, "a1");
-  EXPECT_TRUE(pass.node_commands.empty()) << "a1 still holds capacity on h1";
-  v1::VmMigrated moved;
-  moved.set_id("a1");
-  moved.set_target_node_id("h2");
-  drs.on_event(log.event("VmMigrated", moved));
-  const auto after = drs.run_pass(5min);
+  const auto asked = drs.request_maintenance("h1", true, "user:alice");
+  ASSERT_TRUE(asked) << asked.error().to_string();
+  ASSERT_EQ(asked->migrations.size(), 1U);
+  EXPECT_EQ(asked->migrations.front().vm_id, "a1");
+  EXPECT_EQ(asked->migrations.front().target_node_id, "h2");
+  EXPECT_EQ(asked->migrations.front().meta.principal, "user:alice");
+  EXPECT_EQ(types(asked->records),
+            (std::vector<std::string>{"DrsRecommended", "DrsRecommendationApplied"}));
+  EXPECT_TRUE(asked->node_commands.empty()) << "a1 still holds capacity on h1";
+  EXPECT_TRUE(drs.after_events().node_commands.empty());
+  drs.on_event(migrated(log, "a1", "h2"));
+  const auto after = drs.after_events();
   ASSERT_EQ(after.node_commands.size(), 1U);
   EXPECT_EQ(after.node_commands.front().id, "h1");
   EXPECT_TRUE(
       std::holds_alternative<qx::domain::node::enter_maintenance>(after.node_commands[0].command));
 }
 
-TEST(drs_controller, initial_placement_scope_keeps_vms_apart) {
+TEST(drs_controller, leaving_maintenance_brings_back_the_vms_it_sent_away) {
+  qx::actors::drs::controller drs{{1h, {}}};
+  log_builder log;
+  feed(drs, log.cluster("fully_automated", false));
+  for (const auto* h : {"h1", "h2", "h3"})
+    feed(drs, log.host(h));
+  feed(drs, log.vm("a1", "h1"));
+  feed(drs, log.vm("a2", "h1"));
+  feed(drs, log.vm("b1", "h2"));
+  ASSERT_TRUE(drs.request_maintenance("h1", true, "user:alice"));
+  drs.on_event(migrated(log, "a1", "h3"));
+  drs.on_event(migrated(log, "a2", "h2"));
+  drs.on_event(node_state(log, "h1", "maintenance"));
+  // While the node is in maintenance nothing comes back; ending it asks the node to leave.
+  const auto ended = drs.request_maintenance("h1", false, "user:alice");
+  ASSERT_TRUE(ended) << ended.error().to_string();
+  EXPECT_TRUE(ended->migrations.empty()) << "h1 is still in maintenance in the log";
+  ASSERT_EQ(ended->node_commands.size(), 1U);
+  EXPECT_TRUE(
+      std::holds_alternative<qx::domain::node::exit_maintenance>(ended->node_commands[0].command));
+  drs.on_event(node_state(log, "h1", "connected"));
+  const auto back = drs.after_events();
+  std::set<std::string> returned;
+  for (const auto& m : back.migrations) {
+    EXPECT_EQ(m.target_node_id, "h1");
+    returned.insert(m.vm_id);
+  }
+  EXPECT_EQ(returned, (std::set<std::string>{"a1", "a2"})) << "b1 never left h2: it stays";
+  EXPECT_TRUE(drs.after_events().migrations.empty()) << "brought back once";
+}
+
+TEST(drs_controller, maintenance_of_a_node_that_is_down_is_refused_not_held) {
+  qx::actors::drs::controller drs{{1h, {}}};
+  log_builder log;
+  feed(drs, log.cluster("fully_automated", false));
+  feed(drs, log.host("h1"));
+  feed(drs, log.host("h2"));
+  feed(drs, log.vm("a1", "h1"));
+  drs.on_event(node_state(log, "h1", "disconnected"));
+  const auto asked = drs.request_maintenance("h1", true, "user:alice");
+  ASSERT_FALSE(asked);
+  EXPECT_EQ(asked.error().code, qx::errc::failed_precondition);
+  EXPECT_EQ(asked.error().details.at("reason"), "NODE_DOWN");
+  // Back up later: nothing was held, nothing moves.
+  drs.on_event(node_state(log, "h1", "connected"));
+  EXPECT_TRUE(drs.after_events().migrations.empty());
+  EXPECT_TRUE(drs.run_pass(2h).migrations.empty());
+  EXPECT_EQ(drs.request_maintenance("nope", true, "user:alice").error().code, qx::errc::not_found);
+}
+
+TEST(drs_controller, placement_scope_keeps_the_rules_also_on_a_named_node) {
   qx::actors::drs::controller drs;
   log_builder log;
   feed(drs, log.cluster("fully_automated", false));
   feed(drs, log.host("h1"));
   feed(drs, log.host("h2"));
+  feed(drs, log.host("h3"));
   feed(drs, log.vm("a1", "h2"));
   feed(drs, log.vm("a2", "", 3, "defined"));
-  drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}}});
+  using qx::domain::drs::rule_kind;
+  drs.set_rules("c1", {{"apart", rule_kind::keep_apart, {"a1", "a2"}, {}},
+                       {"prefer-h3", rule_kind::should_run_on, {"a2"}, {"h1", "h3"}, {{"h3", 5}}}});
   const auto scope = drs.scope("c1", "a2");
   ASSERT_TRUE(scope) << scope.error().to_string();
-  EXPECT_EQ(scope->candidates, std::vector<std::string>{"h1"});
+  EXPECT_EQ(scope->candidates, (std::vector<std::string>{"h1", "h3"}));
   EXPECT_EQ(scope->how, qx::domain::placement::strategy::spread);
+  EXPECT_EQ(scope->peers.apart, (std::map<std::string, std::string>{{"a1", "apart"}}));
+  EXPECT_EQ(scope->rank, (std::map<std::string, std::int32_t>{{"h1", 1}, {"h3", 6}}));
   EXPECT_EQ(drs.scope("c1", "nope").error().code, qx::errc::not_found);
+  // A node the caller names: refused with the rule's name, never replaced by another.
+  const auto named = drs.scope("c1", "a2", "h2");
+  ASSERT_FALSE(named);
+  EXPECT_EQ(named.error().code, qx::errc::failed_precondition);
+  EXPECT_EQ(named.error().details.at("reason"), "RULE_VIOLATION");
+  EXPECT_EQ(named.error().details.at("rule"), "apart");
+  const auto allowed = drs.scope("c1", "a2", "h1");
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->candidates, std::vector<std::string>{"h1"});
   // A rule that leaves no node: refused here, not widened to every node by an empty scope.
-  drs.set_rules("c1", {{"apart", qx::domain::drs::rule_kind::keep_apart, {"a1", "a2"}, {}},
-                       {"on-h2", qx::domain::drs::rule_kind::must_run_on, {"a2"}, {"h2"}}});
-  EXPECT_EQ(drs.scope("c1", "a2").error().code, qx::errc::resource_exhausted);
+  drs.set_rules("c1", {{"apart", rule_kind::keep_apart, {"a1", "a2"}, {}},
+                       {"on-h2", rule_kind::must_run_on, {"a2"}, {"h2"}}});
+  const auto none = drs.scope("c1", "a2");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().details.at("reason"), "RULE_VIOLATION");
 }
 
 TEST(drs_controller, no_vm_moves_again_within_the_hold_period_whatever_the_loads) {
@@ -398,6 +483,47 @@ TEST_F(ha_controller, a_host_shut_down_under_failover_fails_over_at_once) {
   EXPECT_EQ(a.vm_commands.size(), 3U);
   ha_.set_shutdown_policy("c1", "migrate");
   EXPECT_TRUE(ha_.host_shutdown("h2", 1s).empty()) << "migrate: DRS evacuates, HA does nothing";
+}
+
+TEST_F(ha_controller, a_host_frozen_by_its_shutdown_stays_failed_until_it_is_heard_again) {
+  // Policy freeze: the VMs stay down until their host returns, and start again there. The
+  // host's silence is expected: it is never recorded recovered while off.
+  beat(0s, {"h1", "h2", "h3"});
+  ha_.set_shutdown_policy("c1", "freeze");
+  const auto off = ha_.host_shutdown("h1", 1s);
+  EXPECT_EQ(types(off.records), std::vector<std::string>{"HaNodeFailed"});
+  ASSERT_EQ(off.node_commands.size(), 1U) << "the node is marked disconnected";
+  EXPECT_TRUE(std::holds_alternative<qx::domain::node::disconnect>(off.node_commands[0].command));
+  for (const auto* vm : {"high", "low", "unprotected"})
+    stopped(vm);
+  for (auto at = 5s; at <= 600s; at += 5s) {
+    beat(at, {"h2", "h3"});
+    const auto a = ha_.tick(at);
+    for (const auto& st : a.starts)
+      ADD_FAILURE() << st.vm_id << " restarted on " << st.node_id << " at " << at.count() << " s";
+    for (const auto& t : types(a.records))
+      EXPECT_NE(t, "HaNodeRecovered") << "at " << at.count() << " s, h1 still off";
+  }
+  beat(605s, {"h1", "h2", "h3"});
+  const auto back = ha_.tick(605s);
+  ASSERT_FALSE(back.records.empty());
+  EXPECT_EQ(types(back.records).front(), "HaNodeRecovered");
+  ASSERT_EQ(back.starts.size(), 1U) << "the highest tier first";
+  EXPECT_EQ(back.starts[0].vm_id, "high");
+  EXPECT_EQ(back.starts[0].node_id, "h1") << "frozen VMs start again on their own host";
+}
+
+TEST_F(ha_controller, restarts_carry_the_vms_peers_for_the_coordinators_check) {
+  using qx::domain::drs::rule_kind;
+  ha_.set_rules("c1", {{"apart", rule_kind::keep_apart, {"high", "low"}, {}}});
+  beat(0s, {"h1", "h2", "h3"});
+  beat(30s, {"h2", "h3"});
+  static_cast<void>(ha_.tick(30s));
+  stopped("high");
+  beat(35s, {"h2", "h3"});
+  const auto a = ha_.tick(35s);
+  ASSERT_EQ(a.starts.size(), 1U);
+  EXPECT_EQ(a.starts[0].scope.peers.apart, (std::map<std::string, std::string>{{"low", "apart"}}));
 }
 
 TEST_F(ha_controller, admission_control_keeps_room_for_a_host_failure) {

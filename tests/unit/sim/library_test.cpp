@@ -63,7 +63,12 @@ TEST(scenario_library, holds_the_scenarios_the_issue_names) {
        {"host-failure-restart-by-priority.yaml", "two-failures-beyond-admission.yaml",
         "partition-shorter-than-lease.yaml", "partition-longer-than-lease.yaml",
         "flapping-host.yaml", "maintenance-evacuation.yaml", "anti-affinity-no-colocation.yaml",
-        "drs-load-spike.yaml", "drs-manual-recommendations.yaml"})
+        "drs-load-spike.yaml", "drs-manual-recommendations.yaml",
+        // Placement, DRS and HA behaving right (one scenario per behaviour).
+        "maintenance-whatever-the-automation.yaml", "maintenance-of-a-down-host-is-refused.yaml",
+        "maintenance-survives-a-power-cycle.yaml", "shutdown-freeze-keeps-vms-down.yaml",
+        "shutdown-migrate-enters-maintenance-first.yaml",
+        "strict-rules-refuse-operator-actions.yaml", "should-run-fail-back.yaml"})
     EXPECT_TRUE(std::find(names.begin(), names.end(), wanted) != names.end()) << wanted;
 }
 

@@ -1,8 +1,10 @@
 // Property runs: random scenarios (hosts, clusters with random HA and DRS settings, VMs, keep-
-// apart rules, and a random timeline of failures, partitions, agent restarts, maintenance,
-// shutdowns and VM commands), each played on the real actors. Whatever happens, no VM ever
-// runs twice, no host is ever beyond its overcommit ratios, and every acknowledged command is
-// in the log. QX_PROPERTY_RUNS sets the number of runs (default 200).
+// apart, must-not and should-run rules, and a random timeline of failures, partitions, agent
+// restarts, maintenance, shutdowns and VM commands), each played on the real actors. Whatever
+// happens, no VM ever runs twice, no host is ever beyond its overcommit ratios, every
+// acknowledged command is in the log, no VM lands where a strict rule forbids, no VM the
+// operator stopped runs again, and no balancing move sends a VM back within the hold period.
+// QX_PROPERTY_RUNS sets the number of runs (default 200).
 #include "qx/sim/run.hpp"
 
 #include <gtest/gtest.h>
@@ -57,7 +59,12 @@ scenario random_scenario(std::uint64_t seed) {
     s.vms.push_back(v);
   }
   if (vms >= 2 && pick(0, 1) == 1)
-    s.rules.push_back({"apart", "keep_apart", {"v0", "v1"}, {}});
+    s.rules.push_back({"apart", "keep_apart", {"v0", "v1"}, {}, {}});
+  // Host rules: v2 never on h0; v3 prefers h1 over h0 (fail-back brings it home).
+  if (vms >= 3 && pick(0, 1) == 1)
+    s.rules.push_back({"never-h0", "must_not_run_on", {"v2"}, {"h0"}, {}});
+  if (vms >= 4 && pick(0, 1) == 1)
+    s.rules.push_back({"home", "should_run_on", {"v3"}, {"h0", "h1"}, {{"h1", pick(0, 5)}}});
   const char* host_actions[] = {"host_power_off",      "host_power_on", "network_off",
                                 "network_on",          "agent_restart", "maintenance_enable",
                                 "maintenance_disable", "host_shutdown"};

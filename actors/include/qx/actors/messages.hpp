@@ -8,6 +8,7 @@
 #include <qx/base/error.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,11 +60,16 @@ struct placement_reply {
 };
 using placement_outcome = result<placement_reply>;
 
-/// Where placement may put a VM when no node is named, and how it picks among them.
+/// Where placement may put a VM, and how it picks among them: what the cluster's rules say,
+/// as DRS (or HA) answers it. The coordinator checks the peers against the nodes'
+/// reservations itself, also on a named node: the rules' view of the log lags its starts.
 struct placement_scope {
-  /// The nodes allowed (a cluster's, after its rules); empty: every registered node.
+  /// The nodes allowed when none is named (a cluster's, after its rules); empty: every
+  /// registered node.
   std::vector<std::string> candidates;
   domain::placement::strategy how = domain::placement::strategy::spread;
+  domain::placement::peers peers{};           ///< keep-apart and keep-together peers
+  std::map<std::string, std::int32_t> rank{}; ///< should-run-on rank per node (absent: 0)
 };
 
 /// Start a VM; an empty node_id lets placement choose within `scope`. A node that refuses

@@ -31,7 +31,7 @@ using rules_atom = caf::atom_constant<caf::atom("rules")>;         ///< a cluste
 using what_if_atom = caf::atom_constant<caf::atom("whatif")>;      ///< DRS: plan, change nothing
 using approve_atom = caf::atom_constant<caf::atom("approve")>;     ///< DRS: apply a recommendation
 using reject_atom = caf::atom_constant<caf::atom("reject")>;       ///< DRS: drop a recommendation
-using place_atom = caf::atom_constant<caf::atom("place")>;         ///< DRS: initial placement
+using place_atom = caf::atom_constant<caf::atom("place")>;         ///< DRS: placement scope
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< DRS: recommendations
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;   ///< HA: a host shut down
 using policy_atom = caf::atom_constant<caf::atom("policy")>;       ///< HA: shutdown policy
@@ -53,15 +53,19 @@ using drs_actor = caf::typed_actor<
   caf::reacts_to<demand_atom, std::vector<vm_demand>>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
-  // (node, enable): evacuate the node, then put it in maintenance (a pass runs at once).
-  caf::reacts_to<maintenance_atom, std::string, bool>,
+  // (node, enable, principal): evacuate the node at once, then put it in maintenance; or end
+  // its maintenance and bring its VMs back. Answered once the decision is durable; NODE_DOWN
+  // for a node not connected.
+  caf::replies_to<maintenance_atom, std::string, bool, std::string>::with<status>,
   // What DRS would do in a cluster now.
   caf::replies_to<what_if_atom, std::string>::with<domain::drs::pass>,
   // (cluster, recommendation id, principal): answered once the decision is durable.
   caf::replies_to<approve_atom, std::string, std::string, std::string>::with<status>,
   caf::replies_to<reject_atom, std::string, std::string, std::string>::with<status>,
-  // (cluster, vm): the node chosen, recorded; the caller starts the VM there.
-  caf::replies_to<place_atom, std::string, std::string>::with<result<placement_scope>>,
+  // (cluster, vm, node or ""): where the rules let the VM start or migrate; the caller sends
+  // the start or migration with that scope to the coordinator.
+  caf::replies_to<place_atom, std::string, std::string, std::string>::with<
+      result<placement_scope>>,
   caf::replies_to<pending_atom, std::string>::with<std::vector<drs::recommendation>>>;
 
 using ha_actor = caf::typed_actor<

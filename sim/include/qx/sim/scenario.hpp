@@ -39,6 +39,9 @@ struct drs_spec {
   /// scenario's drs_interval.
   std::optional<sim_duration> hold;
   double min_gain = 0.01; ///< a balancing move's least score
+  bool fail_back = true;  ///< should-run-on VMs return to their preferred hosts
+  /// One migration's bandwidth (its copy time); unset: the run's option (1 GiB/s).
+  std::optional<double> migration_gib_per_s;
 };
 
 struct ha_spec {
@@ -88,6 +91,7 @@ struct rule_spec {
   std::string kind; ///< keep_together, keep_apart, must_run_on, must_not_run_on, should_run_on
   std::vector<std::string> vms;
   std::vector<std::string> hosts;
+  std::map<std::string, std::int32_t> priorities; ///< should_run_on: host -> 0..100
 };
 
 /// One timeline step. `action` names it; `target` is the host or VM it acts on.

@@ -63,7 +63,54 @@ struct rule {
   rule_kind kind = rule_kind::keep_apart;
   std::vector<std::string> vm_ids;
   std::set<std::string> host_ids;
+  /// should_run_on: each listed host's priority (absent: 0); higher is preferred.
+  std::map<std::string, std::int32_t> priorities{};
 };
+
+/// Whether `vm_id` on `node_id` breaks strict rule `r` (one naming it), given where the
+/// rule's other VMs are: `holds(other, node)` when VM `other` holds capacity on `node` (runs,
+/// starts or migrates there), `placed(other)` when it holds capacity anywhere. should_run_on
+/// is a preference and never breaks. The one definition every path that places a VM uses:
+/// placement's scope, the DRS planner, HA's restarts and evacuation.
+template<class Holds, class Placed>
+[[nodiscard]] bool breaks(const rule& r, const std::string& vm_id, const std::string& node_id,
+                          Holds&& holds, Placed&& placed) {
+  const auto any_other = [&](auto&& pred) {
+    for (const auto& other : r.vm_ids)
+      if (other != vm_id && pred(other))
+        return true;
+    return false;
+  };
+  switch (r.kind) {
+  case rule_kind::must_run_on:
+    return !r.host_ids.contains(node_id);
+  case rule_kind::must_not_run_on:
+    return r.host_ids.contains(node_id);
+  case rule_kind::keep_apart:
+    return any_other([&](const std::string& o) { return holds(o, node_id); });
+  case rule_kind::keep_together:
+    return any_other([&](const std::string& o) { return placed(o) && !holds(o, node_id); });
+  case rule_kind::should_run_on:
+    return false;
+  }
+  return false;
+}
+
+/// Whether rule `r` names `vm_id`.
+[[nodiscard]] bool names(const rule& r, const std::string& vm_id);
+
+/// How much should-run-on rule `r` wants a VM on `node_id`: 0 when the rule does not list the
+/// node, else 1 + the node's priority in the rule.
+[[nodiscard]] std::int32_t rank_in(const rule& r, const std::string& node_id);
+
+/// The highest rank_in() over `vm_id`'s should-run-on rules (0 without one): placement, HA
+/// and DRS put a VM on the highest rank that fits, and fail-back brings it back there.
+[[nodiscard]] std::int32_t rank(const std::vector<rule>& rules, const std::string& vm_id,
+                                const std::string& node_id);
+
+/// `vm_id`'s keep-apart and keep-together peers with their rules' names, for the
+/// coordinator's own check against the nodes' reservations.
+[[nodiscard]] placement::peers peers_of(const std::vector<rule>& rules, const std::string& vm_id);
 
 struct settings {
   std::uint32_t threshold = 3; ///< 1 conservative (mandatory moves only) .. 5
@@ -76,7 +123,10 @@ struct settings {
   // in a cluster of 8 hosts or of 800.
   double min_gain = 0.01;      ///< a balancing move must score at least this much
   double cost_per_gib = 0.001; ///< migration cost per GiB of VM memory
-  double should_penalty = 0.1; ///< leaving a should_run_on host
+  double should_penalty = 0.1; ///< moving to a lower-ranked should_run_on host
+  /// Fail-back: a VM not on its highest-ranked host that can take it moves there (reason
+  /// "FAIL_BACK:<rule>"), after the mandatory moves and within the same limits.
+  bool fail_back = true;
   /// How much the load of the host a VM left must have changed before balancing may send the
   /// VM back there.
   double return_margin = 0.1;
@@ -89,7 +139,7 @@ struct move {
   std::string vm_id;
   std::string from;
   std::string to;
-  std::string reason; ///< "BALANCE", "MAINTENANCE", "RULE:<rule name>"
+  std::string reason; ///< "BALANCE", "MAINTENANCE", "RULE:<rule name>", "FAIL_BACK:<rule>"
   double imbalance_before = 0;
   double imbalance_after = 0;
   double score = 0; ///< gap narrowed minus cost, plus preference (0 for mandatory moves)

@@ -80,8 +80,9 @@ struct restart_plan {
 };
 
 /// Where the protected VMs of failed nodes restart: by priority (then id), each on the node
-/// that fits, keeps the rules (must-run, must-not-run, keep-apart; should-run nodes first),
-/// and is least allocated afterwards. `nodes` are the healthy nodes, with their allocations.
+/// that fits, keeps the strict rules (drs::breaks), has the highest should-run rank
+/// (drs::rank), and is least allocated afterwards. `nodes` are the healthy nodes, with their
+/// allocations.
 [[nodiscard]] restart_plan plan_restarts(std::vector<protected_vm> vms,
                                          std::vector<placement::node_view> nodes,
                                          const std::vector<drs::rule>& rules,

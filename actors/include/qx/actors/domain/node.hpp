@@ -6,7 +6,9 @@
 // memory_overcommit. Heartbeat leases are runtime facts kept by the HA actor, not events.
 //
 //   register -> connected (overcommit cpu 4.0, memory 1.0)
-//   connected|maintenance --disconnect--> disconnected --connect--> connected
+//   connected --disconnect--> disconnected --connect--> connected
+//   (maintenance ignores connect and disconnect: an operator's maintenance outlives the
+//   agent's session, also when the host is powered off and on again)
 //   connected --enter_maintenance (no VMs)--> maintenance --exit_maintenance--> connected
 //   any --decommission (no VMs, no cluster)--> decommissioned (final)
 // Anything else is refused with INVALID_NODE_STATE; repeating the move to the state the node

@@ -27,6 +27,17 @@ struct node_view {
   double memory_capacity_mib = 0;  ///< memory x memory overcommit ratio
   std::uint64_t memory_allocated_mib = 0;
   std::set<std::string> pool_ids; ///< pools assigned to this node
+  /// The VMs holding capacity here (the node's reservations, and those in flight): what the
+  /// keep-apart and keep-together rules are checked against.
+  std::set<std::string> vm_ids{};
+};
+
+/// The VMs a VM must not share a node with (keep-apart rules) and must share one with
+/// (keep-together), each with its rule's name. Placement checks them against the nodes'
+/// reservations, which the rules' own view of the log may not show yet.
+struct peers {
+  std::map<std::string, std::string> apart;    ///< VM id -> rule name
+  std::map<std::string, std::string> together; ///< VM id -> rule name
 };
 
 struct request {
@@ -34,13 +45,18 @@ struct request {
   std::uint32_t vcpus = 0;
   std::uint64_t memory_mib = 0;
   std::set<std::string> pool_ids; ///< pools of the VM's volumes: all must be on the node
+  peers rules{};                  ///< keep-apart and keep-together peers
+  /// Node -> rank from should-run-on rules (absent: 0): the highest rank that fits wins
+  /// before the strategy is asked.
+  std::map<std::string, std::int32_t> rank{};
 };
 
 /// Why a node was passed over, as a stable token.
 struct rejection {
   std::string node_id;
   std::string reason; ///< NODE_NOT_CONNECTED, NODE_IN_MAINTENANCE, INSUFFICIENT_CPU,
-                      ///< INSUFFICIENT_MEMORY, POOL_NOT_ASSIGNED
+                      ///< INSUFFICIENT_MEMORY, POOL_NOT_ASSIGNED, RULE_VIOLATION
+  std::string rule{}; ///< RULE_VIOLATION: the rule's name
 };
 
 struct choice {
@@ -67,9 +83,11 @@ enum class strategy {
 [[nodiscard]] std::optional<strategy> strategy_named(std::string_view name);
 [[nodiscard]] std::string_view name_of(strategy s);
 
-/// The node that fits and is least (spread) or most (pack) allocated afterwards, by
-/// max(cpu, memory) ratio; errc::resource_exhausted with reason NO_SUITABLE_NODE (and each
-/// node's reason in the details) when none fits.
+/// The node that fits, keeps the peer rules, has the highest rank, and is least (spread) or
+/// most (pack) allocated afterwards, by max(cpu, memory) ratio. When none: errc::
+/// failed_precondition with reason RULE_VIOLATION and the rule's name if only rules refused,
+/// else errc::resource_exhausted with reason NO_SUITABLE_NODE (each node's reason in the
+/// details).
 [[nodiscard]] result<choice> choose(const request& req, const std::vector<node_view>& nodes,
                                     strategy how = strategy::spread);
 
@@ -91,8 +109,8 @@ class in_flight {
   void add_to(std::vector<node_view>& views,
               const std::map<std::string, std::uint64_t>& versions) const;
   /// Placement chose `node_id` for a VM of that size: counted by every later choice.
-  [[nodiscard]] ticket hold(const std::string& node_id, std::uint32_t vcpus,
-                            std::uint64_t memory_mib);
+  [[nodiscard]] ticket hold(const std::string& node_id, const std::string& vm_id,
+                            std::uint32_t vcpus, std::uint64_t memory_mib);
   /// The node answered the reservation: reserved at `node_version`, or refused (nullopt).
   void settled(ticket t, std::optional<std::uint64_t> node_version);
   /// Holds not yet forgotten (for tests and metrics).
@@ -101,6 +119,7 @@ class in_flight {
  private:
   struct held {
     std::string node_id;
+    std::string vm_id;
     std::uint32_t vcpus = 0;
     std::uint64_t memory_mib = 0;
     std::optional<std::uint64_t> version; ///< the node's version once reserved

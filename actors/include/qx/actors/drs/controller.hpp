@@ -7,9 +7,8 @@
 // - fully_automated: a move is recorded (automatic) and applied at once;
 // - partially_automated, manual: a move is recorded as a recommendation and waits for
 //   approve() or reject(); a pending recommendation whose VM has moved or stopped, or that a
-//   later pass no longer proposes, is rejected as STALE. Initial placement (place()) is made in
-//   every mode (the simulated operator accepts the first placement recommendation, as vSphere's
-//   user does in manual mode).
+//   later pass no longer proposes, is rejected as STALE. Initial placement (scope()) and
+//   maintenance (request_maintenance()) act in every mode: the operator asked for them.
 //
 // A balancing move happens only once the imbalance has stayed above the target for the hold
 // period; mandatory moves (maintenance, must rules) do not wait. With the planner's minimum
@@ -63,9 +62,16 @@ class controller {
   void on_event(const events::recorded_event& e) { view_.apply(e); }
   /// The latest measure of a VM: vCPUs busy and memory MiB touched.
   void on_demand(const std::string& vm_id, double cpu, double memory_mib);
-  /// Maintenance asked for (or withdrawn) on a node: DRS moves its VMs away first, then the
-  /// node enters maintenance once nothing holds capacity on it.
-  void request_maintenance(const std::string& node_id, bool enable);
+  /// Maintenance asked for on a node: its VMs are sent away at once, whatever the cluster's
+  /// automation level (and again each pass for any whose move failed), and the node enters
+  /// maintenance once nothing holds capacity on it. Refused (NODE_DOWN) for a node that is
+  /// not connected: nothing can be moved off it. Withdrawn: the node leaves maintenance and
+  /// the VMs it sent away come back once it takes VMs again (where the rules allow).
+  [[nodiscard]] result<actions> request_maintenance(const std::string& node_id, bool enable,
+                                                    const std::string& by);
+  /// After the log's new events: nodes emptied for maintenance enter it, and VMs a node's
+  /// maintenance sent away return once it is back.
+  [[nodiscard]] actions after_events();
   /// Replaces the rules of a cluster.
   void set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules);
 
@@ -81,12 +87,14 @@ class controller {
   /// The coordinator refused the migration of recommendation `m.meta.correlation_id`: the
   /// rejection to record, with the refusal's reason (or its code).
   [[nodiscard]] actions refused(const migrate_vm& m, const qx::error& err) const;
-  /// Where initial placement may put `vm_id` in `cluster_id`: the cluster's nodes its rules
-  /// allow, and the cluster's placement strategy. The coordinator chooses among them (the one
-  /// placement path, which counts reservations in flight). NO_SUITABLE_NODE when the rules
-  /// allow no node.
+  /// Where `vm_id` may be started or migrated in `cluster_id`: the cluster's nodes its rules
+  /// allow with their should-run ranks, or only `node_id` when the caller names one; the
+  /// cluster's placement strategy; the VM's keep-apart/together peers. The coordinator chooses
+  /// (the one placement path, which counts reservations in flight and checks the peers against
+  /// them). RULE_VIOLATION naming the rule when the named node, or every node, breaks one.
   [[nodiscard]] result<placement_scope> scope(const std::string& cluster_id,
-                                              const std::string& vm_id) const;
+                                              const std::string& vm_id,
+                                              const std::string& node_id = {}) const;
 
   [[nodiscard]] std::vector<recommendation> pending(const std::string& cluster_id) const;
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
@@ -101,6 +109,15 @@ class controller {
   [[nodiscard]] result<recommendation> take_pending(const std::string& cluster_id,
                                                     const std::string& id);
   void enter_emptied(actions& out);
+  [[nodiscard]] const std::vector<domain::drs::rule>& rules_of(const std::string& cluster_id) const;
+  /// The migrate command of move `m`, with the VM's peers for the coordinator's check.
+  [[nodiscard]] migrate_vm migration(const domain::drs::move& m, command_meta meta) const;
+  /// Records `m` as an automatic recommendation applied by `by`, and migrates.
+  void apply_now(const std::string& cluster_id, const domain::drs::move& m, double target,
+                 const std::string& by, actions& out);
+  void evacuate(const std::string& node_id, const std::string& by, actions& out);
+  void bring_back(const std::string& by, actions& out);
+  [[nodiscard]] double target_imbalance_of(const std::string& cluster_id) const;
   void drop_stale(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
 
   config cfg_;
@@ -108,7 +125,9 @@ class controller {
   std::map<std::string, std::pair<double, double>> demand_;
   std::map<std::string, std::vector<domain::drs::rule>> rules_;
   std::set<std::string> evacuating_;
-  std::map<std::string, time_point> above_since_; ///< cluster -> since when above target
+  std::map<std::string, std::set<std::string>> sent_away_; ///< node -> VMs maintenance moved
+  std::map<std::string, std::set<std::string>> returning_; ///< node -> VMs to bring back
+  std::map<std::string, time_point> above_since_;          ///< cluster -> since when above target
   std::map<std::string, std::map<std::string, recommendation>> pending_; ///< cluster -> id ->
   std::uint64_t next_id_ = 1;
   /// Each VM's latest move: when, and the host it left with that host's load then. Within the

@@ -118,6 +118,8 @@ class controller {
   std::map<std::string, queued_vm> queue_; ///< vm id ->
   std::map<std::string, std::vector<domain::drs::rule>> rules_;
   std::map<std::string, std::string> shutdown_policy_;
+  /// Hosts shut down on purpose, and when: failed until heard from after that.
+  std::map<std::string, time_point> powered_off_;
 };
 
 } // namespace qx::actors::ha
