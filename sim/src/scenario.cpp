@@ -1,5 +1,7 @@
 #include "qx/sim/scenario.hpp"
 
+#include "trace_files.hpp"
+
 #include "qx/base/mapping_keys.hpp"
 #include "qx/base/utf8.hpp"
 
@@ -248,9 +250,11 @@ result<fs::path> inside(const fs::path& base, const std::string& relative, bool 
   if (relative.empty() || relative.find('\0') != std::string::npos)
     return refuse(path, "must be a path relative to the scenario's folder");
   std::error_code ec;
-  const auto root = fs::weakly_canonical(base, ec);
+  // A scenario named without a folder ("main.yaml") has the base "": the working directory.
+  const auto root =
+      fs::weakly_canonical(base.empty() ? fs::current_path() : fs::absolute(base), ec);
   std::error_code ec2;
-  auto target = fs::weakly_canonical(base / relative, ec2);
+  auto target = fs::weakly_canonical(root / relative, ec2);
   if (ec || ec2)
     return refuse(path, "cannot be resolved: " + (ec ? ec : ec2).message());
   const auto rel = target.lexically_relative(root);
@@ -807,6 +811,8 @@ result<scenario> read_scenario(const YAML::Node& root, const fs::path& base,
     return std::move(ok).error();
   if (auto ok = read_section(root, "expect", "", s.expect, read_expectation); !ok)
     return std::move(ok).error();
+  if (auto ok = detail::assign_trace_files(s, base); !ok) // before the timeline is sorted
+    return std::move(ok).error();
   if (auto ok = check_references(s); !ok)
     return std::move(ok).error();
   return s;
@@ -891,7 +897,9 @@ result<scenario> load_scenario(const fs::path& file, const scenario_limits& limi
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   if (!in && !in.eof())
     return error{errc::io_error, "cannot read " + file.string(), {{"field", "file"}}};
-  return parse_scenario(text, file.parent_path(), limits);
+  std::error_code ec2;
+  const auto absolute = fs::absolute(file, ec2);
+  return parse_scenario(text, ec2 ? file.parent_path() : absolute.parent_path(), limits);
 }
 
 } // namespace qx::sim

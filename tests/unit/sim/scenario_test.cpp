@@ -258,6 +258,33 @@ TEST_F(scenarios, limits_hold_against_oversized_and_aliased_input) {
   EXPECT_FALSE(load_scenario(dir_.path() / "missing.yaml"));
 }
 
+// A folder workload plays the file named after the VM; a symlink there that leads out of the
+// scenario's folder is refused, as any path leaving it is.
+TEST_F(scenarios, a_folder_file_that_leads_out_of_the_scenario_folder_is_refused) {
+  const std::string text = "duration: 1h\nclusters: [{id: c1}]\n"
+                           "hosts: [{id: h1, cluster: c1, cpus: 8, memory_mib: 8192}]\n"
+                           "vms: [{id: v1, cluster: c1, vcpus: 1, memory_mib: 512, "
+                           "workload: {type: folder, path: pl}}]\n";
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  write(dir_.path() / "pl/readme", "not a trace\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/v1");
+  EXPECT_TRUE(refused(text, "vms[0].workload.path"));
+
+  // A symlink to a file elsewhere inside the scenario's folder is followed.
+  write(dir_.path() / "shared/v1-cpu", "50\n");
+  std::filesystem::remove(dir_.path() / "pl/v1");
+  std::filesystem::create_symlink(dir_.path() / "shared/v1-cpu", dir_.path() / "pl/v1");
+  const auto r = parse(text);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file,
+            std::filesystem::weakly_canonical(dir_.path() / "shared/v1-cpu"));
+
+  // No file for the VM is refused when the scenario is read, not when it runs.
+  std::filesystem::remove(dir_.path() / "pl/v1");
+  EXPECT_TRUE(refused(text, "vms[0].workload.path"));
+}
+
 // The scenario library under sim/scenarios reads without error.
 TEST(scenario_library, every_shipped_scenario_reads) {
   std::size_t n = 0;

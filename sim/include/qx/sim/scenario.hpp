@@ -69,6 +69,10 @@ struct workload_spec {
   sim_duration length{std::chrono::minutes{5}}; ///< spikes: lasting
   std::filesystem::path path; ///< trace: CSV file; folder: directory (resolved, checked)
   sim_duration interval{std::chrono::minutes{5}}; ///< folder: time between lines
+  /// folder: this VM's own file, chosen and checked (inside the scenario's folder, symlinks
+  /// resolved) when the scenario is read. Empty: chosen by the VM's id when the workload is
+  /// made (a workload_spec built in code).
+  std::filesystem::path file;
 };
 
 struct vm_spec {
