@@ -194,7 +194,8 @@ status engine::set_up() {
   send_rules();
   settle();
   for (const auto& v : scenario_.vms)
-    start_vm(v.id, v.host);
+    if (v.state == "running") // a stopped VM is created only: not meant to run
+      start_vm(v.id, v.host);
   settle();
   return {};
 }
@@ -580,7 +581,8 @@ void engine::apply_step(const step_spec& st) {
   } else if (a == "add_vm" && st.vm) {
     create_vm(*st.vm);
     settle();
-    start_vm(st.vm->id, st.vm->host);
+    if (st.vm->state == "running")
+      start_vm(st.vm->id, st.vm->host);
   } else if (a == "delete_vm") {
     desired_.erase(st.target);
     ++desired_generation_;

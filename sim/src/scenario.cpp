@@ -335,6 +335,10 @@ status read_vm_fields(const YAML::Node& n, const std::string& path, vm_spec& v) 
     return ok;
   if (auto ok = read(n, "host", path, v.host, false, 64); !ok)
     return ok;
+  if (auto ok = read(n, "state", path, v.state, false, 16); !ok)
+    return ok;
+  if (auto ok = one_of(v.state, {"running", "stopped"}, at(path, "state")); !ok)
+    return ok;
   if (auto ok = read<std::uint32_t>(n, "vcpus", path, v.vcpus, true, 1, 256); !ok)
     return ok;
   if (auto ok = read<std::uint64_t>(n, "memory_mib", path, v.memory_mib, true, 16,
@@ -351,7 +355,7 @@ status read_vm_fields(const YAML::Node& n, const std::string& path, vm_spec& v) 
 result<vm_spec> read_vm(const YAML::Node& n, const std::string& path, const fs::path& base) {
   vm_spec v;
   if (auto ok = expect_map(n, path,
-                           {"id", "cluster", "host", "vcpus", "memory_mib", "priority",
+                           {"id", "cluster", "host", "state", "vcpus", "memory_mib", "priority",
                             "ha_protected", "pools", "workload"});
       !ok)
     return std::move(ok).error();

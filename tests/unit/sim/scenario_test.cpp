@@ -39,7 +39,7 @@ vms:
     priority: 2
     workload: {type: diurnal, cpu: 0.4, amplitude: 0.3, peak_hour: 15}
   - {id: web1, cluster: c1, vcpus: 2, memory_mib: 4096, workload: {type: trace, path: traces/web1.csv}}
-  - {id: batch, cluster: c1, vcpus: 8, memory_mib: 8192, ha_protected: false}
+  - {id: batch, cluster: c1, state: stopped, vcpus: 8, memory_mib: 8192, ha_protected: false}
 rules:
   - {name: apart, kind: keep_apart, vms: [db1, web1]}
   - {name: pin, kind: must_run_on, vms: [batch], hosts: [h2]}
@@ -109,6 +109,8 @@ TEST_F(scenarios, a_full_scenario_reads_back_as_written) {
   EXPECT_EQ(s.vms[1].workload.path,
             std::filesystem::weakly_canonical(dir_.path() / "traces/web1.csv"));
   EXPECT_FALSE(s.vms[2].ha_protected);
+  EXPECT_EQ(s.vms[0].state, "running") << "the default";
+  EXPECT_EQ(s.vms[2].state, "stopped");
   ASSERT_EQ(s.rules.size(), 2u);
   EXPECT_EQ(s.rules[1].hosts, std::vector<std::string>{"h2"});
   // The timeline comes out in time order.
@@ -179,6 +181,12 @@ TEST_F(scenarios, hostile_and_malformed_files_name_the_field_at_fault) {
        "memory_mib: 8192}]\nvms: [{id: v1, cluster: c1, host: h1, vcpus: 1, memory_mib: 512}]\n",
        "vms[0].host"},
       {base + vm(", priority: 3"), "vms[0].priority"},
+      {base + vm(", state: paused"), "vms[0].state"},
+      {base + vm(", state: [stopped]"), "vms[0].state"},
+      {base + vm("") +
+           "timeline: [{at: 5m, action: add_vm, vm: {id: v2, cluster: c1, vcpus: 1, "
+           "memory_mib: 512, state: off}}]\n",
+       "timeline[0].vm.state"},
       {base + vm(", workload: {type: chaos}"), "vms[0].workload.type"},
       {base + vm(", workload: {type: constant, cpu: 1.5}"), "vms[0].workload.cpu"},
       {base + vm(", workload: {type: constant, cpu: nan}"), "vms[0].workload.cpu"},

@@ -79,6 +79,9 @@ struct vm_spec {
   std::string id;
   std::string cluster;
   std::string host; ///< initial host; empty: placement chooses at start
+  /// At the start of the run (or when an add_vm step adds it): "running" (the default:
+  /// created and started) or "stopped" (created only; a vm_start step may start it).
+  std::string state = "running";
   std::uint32_t vcpus = 1;
   std::uint64_t memory_mib = 1024;
   std::int32_t priority = 0; ///< HA restart priority: lowest -2 .. highest 2
