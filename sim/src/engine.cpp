@@ -195,7 +195,7 @@ status engine::set_up() {
   settle();
   for (const auto& v : scenario_.vms)
     if (v.state == "running") // a stopped VM is created only: not meant to run
-      start_vm(v.id, v.host);
+      start_vm(v.id, v.host, "start");
   settle();
   return {};
 }
@@ -223,28 +223,27 @@ void engine::create_vm(const vm_spec& v) {
 /// Admission control first (HA), then the start: on the given host, or placed by the
 /// coordinator (the path the API's starts take) among the nodes DRS says the cluster's rules
 /// allow, with the cluster's strategy.
-void engine::start_vm(const std::string& vm, std::string host) {
+void engine::start_vm(const std::string& vm, std::string host, std::string action) {
   desired_.insert(vm);
   ++desired_generation_;
   const auto cluster = cluster_of(vm);
   const auto& spec = world_.vms().at(vm);
-  auto go = [this, vm](const std::string& node, actors::placement_scope scope) {
+  auto go = [this, vm, action](const std::string& node, actors::placement_scope scope) {
     ask<placement_outcome>(
-        dc_.coordinator,
-        [this, vm, node](placement_outcome& r) {
-          if (!r)
-            notes_.push_back("start of " + vm + (node.empty() ? "" : " on " + node) +
-                             " refused: " + r.error().to_string());
-        },
+        dc_.coordinator, on_placement_refusal(action, vm),
         actors::start_vm{vm, node, {principal, "", "", "", {}}, std::move(scope)});
   };
   ask<bool>(
       ha_,
-      [this, vm, host, cluster, go](bool& admitted) {
+      [this, vm, host, cluster, go, action](bool& admitted) {
         if (!admitted) {
           desired_.erase(vm);
           ++desired_generation_;
-          notes_.push_back("start of " + vm + " refused by admission control");
+          refuse(action, vm,
+                 error{errc::resource_exhausted,
+                       "HA admission control refused the start: the cluster would lose the "
+                       "failover capacity it keeps",
+                       {{"reason", "ADMISSION_CONTROL"}}});
           return;
         }
         if (!host.empty() || cluster.empty()) {
@@ -253,11 +252,11 @@ void engine::start_vm(const std::string& vm, std::string host) {
         }
         ask<result<actors::placement_scope>>(
             drs_,
-            [this, vm, go](result<actors::placement_scope>& scope) {
+            [this, vm, go, action](result<actors::placement_scope>& scope) {
               if (scope)
                 go("", std::move(*scope));
               else
-                notes_.push_back("no placement for " + vm + ": " + scope.error().to_string());
+                refuse(action, vm, scope.error());
             },
             actors::place_atom::value, cluster, vm);
       },
@@ -329,7 +328,7 @@ void engine::observe(const events::recorded_event& e) {
       if (const auto r = relocations_.find(ev.id()); r != relocations_.end()) {
         auto target = r->second;
         relocations_.erase(r);
-        start_vm(ev.id(), target);
+        start_vm(ev.id(), target, "vm_relocate");
       }
   }
 }
@@ -562,33 +561,35 @@ void engine::apply_step(const step_spec& st) {
     h.agent = false;
     h.agent_back_at = now_ + (st.duration.count() > 0 ? st.duration : agent_restart_time);
   } else if (a == "maintenance_enable") {
+    check_maintenance(st.target);
     caf::anon_send(drs_, actors::maintenance_atom::value, st.target, true);
   } else if (a == "maintenance_disable") {
     caf::anon_send(drs_, actors::maintenance_atom::value, st.target, false);
-    command<actors::node_aggregate>(st.target, dom::node::exit_maintenance{});
+    command<actors::node_aggregate>(st.target, dom::node::exit_maintenance{},
+                                    on_refusal(a, st.target));
   } else if (a == "vm_start") {
     start_vm(st.target, st.to);
   } else if (a == "vm_stop") {
     desired_.erase(st.target);
     ++desired_generation_;
-    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{}, on_refusal(a, st.target));
   } else if (a == "vm_migrate") {
-    ask<placement_outcome>(dc_.coordinator, {},
+    ask<placement_outcome>(dc_.coordinator, on_placement_refusal(a, st.target),
                            actors::migrate_vm{st.target, st.to, {principal, "", "", "", {}}, {}});
   } else if (a == "vm_relocate") {
     relocations_[st.target] = st.to; // cold: off, then on at the target
-    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{}, on_refusal(a, st.target));
   } else if (a == "add_vm" && st.vm) {
     create_vm(*st.vm);
     settle();
     if (st.vm->state == "running")
-      start_vm(st.vm->id, st.vm->host);
+      start_vm(st.vm->id, st.vm->host, a);
   } else if (a == "delete_vm") {
     desired_.erase(st.target);
     ++desired_generation_;
     const auto id = st.target;
     command<actors::vm_aggregate>(id, dom::vm::force_stop{"DELETED"}, [this, id](auto&) {
-      command<actors::vm_aggregate>(id, dom::vm::remove{});
+      command<actors::vm_aggregate>(id, dom::vm::remove{}, on_refusal("delete_vm", id));
     });
   } else if (a == "set_rule" && st.rule) {
     std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.rule->name; });

@@ -83,7 +83,16 @@ class engine {
   /// records it (HA tells an operator's stop from a host's by the principal).
   void report(const std::string& host, const std::string& vm, domain::vm::command c);
   void create_vm(const vm_spec& v);
-  void start_vm(const std::string& vm, std::string host);
+  /// `action`: the step that starts it, for a refusal ("start": the scenario's own start).
+  void start_vm(const std::string& vm, std::string host, std::string action = "vm_start");
+  // Refusals (refusals.cpp): recorded with the step's time, action and target, and noted.
+  void refuse(const std::string& action, const std::string& target, const qx::error& e);
+  [[nodiscard]] std::function<void(actors::command_outcome&)> on_refusal(std::string action,
+                                                                         std::string target);
+  [[nodiscard]] std::function<void(actors::placement_outcome&)>
+  on_placement_refusal(std::string action, std::string target);
+  /// DRS takes maintenance requests without a reply; a node the log has down cannot enter it.
+  void check_maintenance(const std::string& host);
   void send_rules();
 
   [[nodiscard]] sim_duration latency(const std::string& host) const;
@@ -123,6 +132,7 @@ class engine {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> acknowledged_; ///< first position, count
   std::vector<metrics_sample> samples_;
   std::vector<std::string> notes_; ///< what the run did that the log cannot say
+  std::vector<refusal> refusals_;  ///< what the control plane refused, also in notes_
 };
 
 } // namespace qx::sim

@@ -343,6 +343,61 @@ std::string downtime_section(const std::map<std::string, sim_duration>& downtime
   return out + "</table>\n" + more_note(rows.size(), "VMs with downtime") + "</section>\n";
 }
 
+std::string cell(std::string_view text) {
+  return "<td>" + html_escape(text) + "</td>";
+}
+
+/// A titled table of at most max_rows rows (`row(i)` gives row i's cells), or `empty` when
+/// there is none; `what` names the rows left out.
+template<class Row>
+std::string table_section(std::string_view title, std::string_view header, std::size_t rows,
+                          Row row, std::string_view empty, std::string_view what) {
+  std::string out = "<section>\n<h2>" + std::string{title} + "</h2>\n";
+  if (rows == 0)
+    return out + "<p class=\"ok\">" + std::string{empty} + "</p>\n</section>\n";
+  out += "<table>\n<tr>" + std::string{header} + "</tr>\n";
+  for (std::size_t i = 0; i < rows && i < max_rows; ++i)
+    out += "<tr>" + row(i) + "</tr>\n";
+  return out + "</table>\n" + more_note(rows, what) + "</section>\n";
+}
+
+std::string refusals_section(const std::vector<refusal>& refusals) {
+  return table_section(
+      "Refused actions",
+      "<th>Time</th><th>Action</th><th>Target</th><th>Code</th><th>Reason</th><th>Message</th>",
+      refusals.size(),
+      [&](std::size_t i) {
+        const auto& r = refusals[i];
+        return cell(time_label(seconds_of(r.at))) + cell(r.action) + cell(r.target) + cell(r.code) +
+               cell(r.reason) + cell(r.message);
+      },
+      "The control plane refused no action.", "refused actions");
+}
+
+std::string decisions_section(const std::vector<decision>& decisions) {
+  return table_section(
+      "DRS and HA decisions",
+      "<th>Time</th><th>Decision</th><th>VM or host</th><th>Detail</th><th>Reason</th>",
+      decisions.size(),
+      [&](std::size_t i) {
+        const auto& d = decisions[i];
+        return cell(time_label(seconds_of(d.at))) + cell(d.kind) + cell(d.vm) + cell(d.detail) +
+               cell(d.reason);
+      },
+      "DRS and HA decided nothing.", "decisions");
+}
+
+/// notes.txt as the run wrote it (its first max_rows lines).
+std::string notes_section(const std::vector<std::string>& notes) {
+  std::string out = "<section>\n<h2>Notes (notes.txt)</h2>\n";
+  if (notes.empty())
+    return out + "<p class=\"ok\">No notes.</p>\n</section>\n";
+  out += "<pre>";
+  for (std::size_t i = 0; i < notes.size() && i < max_rows; ++i)
+    out += html_escape(notes[i]) + "\n";
+  return out + "</pre>\n" + more_note(notes.size(), "notes") + "</section>\n";
+}
+
 constexpr std::string_view style = R"(<style>
 body{font:14px system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}
 table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}
@@ -405,11 +460,13 @@ std::string render_report(const run_summary& summary, const std::vector<metrics_
   html += row("Metrics samples", std::to_string(samples.size()));
   html += row("Wall seconds",
               usable(summary.wall_seconds) ? fixed(summary.wall_seconds, 3) : std::string{"?"});
-  html += "</table>\n" + violations_section(summary.violations);
+  html +=
+      "</table>\n" + violations_section(summary.violations) + refusals_section(summary.refusals);
   html += samples.empty() ? "<p class=\"note\">No metrics samples were recorded: there is no data "
                             "to chart.</p>\n"
                           : charts(samples);
-  return html + downtime_section(summary.downtime) + "</body>\n</html>\n";
+  return html + downtime_section(summary.downtime) + decisions_section(summary.decisions) +
+         notes_section(summary.notes) + "</body>\n</html>\n";
 }
 
 } // namespace qx::sim

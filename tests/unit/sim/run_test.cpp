@@ -2,9 +2,13 @@
 // refused, each with its time, action, target and error code.
 #include "qx/sim/run.hpp"
 #include "qx/sim/scenario.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -62,6 +66,71 @@ TEST(vm_state, a_stopped_vm_is_created_not_started_and_not_meant_to_run) {
   EXPECT_EQ(r->meant_to_run, (std::set<std::string>{"later", "web"}));
   EXPECT_TRUE(unmet_expectations(s, *r).empty());
   EXPECT_EQ(r->summary.downtime.count("idle"), 0U);
+}
+
+std::string file_text(const std::filesystem::path& p) {
+  std::ifstream in{p};
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+/// The refusal of `action` on `target`, or a failure listing what was refused.
+const refusal* find_refusal(const run_result& r, const std::string& action,
+                            const std::string& target) {
+  const auto& all = r.summary.refusals;
+  const auto it = std::find_if(all.begin(), all.end(), [&](const refusal& x) {
+    return x.action == action && x.target == target;
+  });
+  return it == all.end() ? nullptr : &*it;
+}
+
+TEST(refusals, are_recorded_with_time_action_target_and_code_in_the_result_notes_and_report) {
+  auto idle = small_vm("idle");
+  idle.state = "stopped";
+  auto huge = small_vm("huge");
+  huge.state = "stopped";
+  huge.memory_mib = 131072; // twice a host's memory
+  auto s = two_hosts({small_vm("web"), idle, huge});
+  s.clusters[0].ha.enabled = true;
+  s.clusters[0].ha.admission = "none";
+  s.timeline.push_back(step(1min, "vm_migrate", "idle", "h2"));
+  s.timeline.push_back(step(2min, "vm_start", "huge"));
+  s.timeline.push_back(step(3min, "host_power_off", "h2"));
+  s.timeline.push_back(step(5min, "maintenance_enable", "h2"));
+  qx::test::temp_dir dir;
+  run_options opts;
+  opts.out_dir = dir.path();
+  const auto r = run_scenario(s, opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+
+  const auto* migrate = find_refusal(*r, "vm_migrate", "idle");
+  ASSERT_NE(migrate, nullptr) << "the migration of a stopped VM is not recorded as refused";
+  EXPECT_EQ(migrate->at, 1min);
+  EXPECT_EQ(migrate->code, "FAILED_PRECONDITION");
+  EXPECT_FALSE(migrate->message.empty());
+  const auto* start = find_refusal(*r, "vm_start", "huge");
+  ASSERT_NE(start, nullptr) << "the start of a VM no host can hold is not recorded as refused";
+  EXPECT_EQ(start->at, 2min);
+  EXPECT_EQ(start->code, "RESOURCE_EXHAUSTED");
+  const auto* maintenance = find_refusal(*r, "maintenance_enable", "h2");
+  ASSERT_NE(maintenance, nullptr) << "maintenance of a host that is down is not recorded";
+  EXPECT_EQ(maintenance->at, 5min);
+  EXPECT_EQ(maintenance->reason, "INVALID_NODE_STATE");
+  EXPECT_EQ(find_refusal(*r, "start", "web"), nullptr) << "a start that worked is no refusal";
+
+  const auto notes = file_text(dir.path() / "notes.txt");
+  EXPECT_NE(notes.find("t=60s: vm_migrate idle refused: FAILED_PRECONDITION"), std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("t=120s: vm_start huge refused: RESOURCE_EXHAUSTED"), std::string::npos)
+      << notes;
+  const auto html = file_text(dir.path() / "report.html");
+  const auto section = html.find("<h2>Refused actions</h2>");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_NE(html.find("<td>vm_migrate</td><td>idle</td><td>FAILED_PRECONDITION</td>", section),
+            std::string::npos);
+  EXPECT_NE(html.find("<h2>Notes (notes.txt)</h2>"), std::string::npos);
+  EXPECT_NE(html.find("t=120s: vm_start huge refused"), std::string::npos);
 }
 
 } // namespace

@@ -25,6 +25,26 @@ struct metrics_sample {
   std::uint32_t vms_down = 0; ///< VMs that should run (started by the scenario) but do not
 };
 
+/// An action the control plane refused (or HA's admission control): the timeline's, or the
+/// start of a VM the scenario starts at set-up ("start").
+struct refusal {
+  sim_duration at{0};
+  std::string action;  ///< the step's action ("vm_migrate") or "start" at set-up
+  std::string target;  ///< the VM or host it acted on
+  std::string code;    ///< the error's code, as the API shows it: "FAILED_PRECONDITION"
+  std::string reason;  ///< the refusal's stable token when it has one: "INVALID_POWER_STATE"
+  std::string message; ///< the error's message
+};
+
+/// A decision of DRS or HA, as the log records it, with its reason.
+struct decision {
+  sim_duration at{0};
+  std::string kind;   ///< the event's short type: DrsRecommended, HaRestartPlanned, ...
+  std::string vm;     ///< the VM it is about (a node's id for HaNodeFailed)
+  std::string detail; ///< "h1 -> h2", "automatic", "attempt 2" ...
+  std::string reason; ///< BALANCE, MAINTENANCE, RULE:<name>, STALE, NO_SUITABLE_NODE ...
+};
+
 /// The outcome of a run, for the report's header and tables.
 struct run_summary {
   std::string scenario;
@@ -37,6 +57,9 @@ struct run_summary {
   std::vector<std::string> violations;          ///< invariant violations (empty: none)
   std::map<std::string, sim_duration> downtime; ///< VM id -> time it should have run but did not
   double wall_seconds = 0;
+  std::vector<refusal> refusals;   ///< in time order
+  std::vector<decision> decisions; ///< DRS's and HA's, in log order
+  std::vector<std::string> notes;  ///< notes.txt, one line each
 };
 
 /// Writes `at_s,cluster:<id>...,host:<id>...,migrations,restarts,vms_running,vms_down` rows,
