@@ -508,6 +508,7 @@ void engine::sample() {
   for (const auto& vm : desired_)
     if (world_.host_of(vm).empty())
       ++m.vms_down;
+  count_hosts(m, used);
   samples_.push_back(std::move(m));
 }
 
@@ -619,8 +620,10 @@ void engine::count_downtime() {
     down_world_generation_ = world_.generation();
     down_desired_generation_ = desired_generation_;
   }
+  // The last step (at the scenario's end) lasts no longer than the run: not beyond its end.
+  const auto step = std::min(opts_.step, scenario_.duration - now_);
   for (const auto& vm : down_)
-    downtime_[vm] += opts_.step;
+    downtime_[vm] += step;
 }
 
 void engine::step() {

@@ -59,6 +59,10 @@ class engine {
   void reconcile(const std::string& host);
   void telemetry();
   void sample();
+  /// Active and overloaded hosts and unmet CPU demand (host_metrics.cpp); `used` is each
+  /// host's CPU (vCPUs) and memory (MiB) demand.
+  void count_hosts(metrics_sample& m,
+                   const std::map<std::string, std::pair<double, double>>& used) const;
   void apply_step(const step_spec& st);
   void host_power_off(const std::string& host);
   void host_power_on(const std::string& host);
@@ -133,6 +137,8 @@ class engine {
   std::vector<metrics_sample> samples_;
   std::vector<std::string> notes_; ///< what the run did that the log cannot say
   std::vector<refusal> refusals_;  ///< what the control plane refused, also in notes_
+  /// When the run began, for the report's wall seconds.
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 } // namespace qx::sim

@@ -149,6 +149,8 @@ result<run_result> engine::finish() {
   s.refusals = refusals_;
   s.notes = notes_;
   s.decisions = decisions_of(*all, opts_.epoch_unix_ms);
+  s.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   out.samples = samples_;
   out.event_counts = event_counts_;
   for (const auto& [id, vm] : world_.vms())

@@ -133,4 +133,49 @@ TEST(refusals, are_recorded_with_time_action_target_and_code_in_the_result_notes
   EXPECT_NE(html.find("t=120s: vm_start huge refused"), std::string::npos);
 }
 
+// A VM down the whole run is down exactly as long as the run, not a step more.
+TEST(downtime, of_a_vm_down_all_run_is_the_run_duration) {
+  auto huge = small_vm("huge");
+  huge.memory_mib = 131072; // no host holds it: its start is refused, it never runs
+  for (const auto duration : {sim_duration{10min}, sim_duration{62s}}) {
+    const auto r = run_scenario(two_hosts({small_vm("web"), huge}, duration), {});
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->placement.count("huge"), 0U);
+    EXPECT_EQ(r->summary.downtime.at("huge"), duration);
+  }
+}
+
+TEST(wall_time, of_the_run_is_measured_and_reported) {
+  qx::test::temp_dir dir;
+  run_options opts;
+  opts.out_dir = dir.path();
+  const auto r = run_scenario(two_hosts({small_vm("web")}), opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_GT(r->summary.wall_seconds, 0.0);
+  const auto html = file_text(dir.path() / "report.html");
+  ASSERT_NE(html.find("<th>Wall seconds</th>"), std::string::npos);
+  EXPECT_EQ(html.find("<th>Wall seconds</th><td>0.000</td>"), std::string::npos);
+}
+
+// The hosts' series: a host off is not active; a host whose VMs want more CPU than it has is
+// overloaded, and what they want beyond its CPUs is unmet demand.
+TEST(host_series, count_active_and_overloaded_hosts_and_unmet_cpu_demand) {
+  auto busy = small_vm("busy");
+  busy.host = "h1";
+  busy.vcpus = 32; // on 16 CPUs (4x overcommit allows it), all of it wanted
+  busy.memory_mib = 4096;
+  busy.workload.cpu = 1.0;
+  auto s = two_hosts({busy});
+  s.timeline.push_back(step(5min, "host_power_off", "h2"));
+  const auto r = run_scenario(s, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  const auto& first = r->samples.at(2); // at 2m: both on, busy running on h1
+  EXPECT_EQ(first.hosts_active, 2U);
+  EXPECT_EQ(first.hosts_overloaded, 1U);
+  EXPECT_DOUBLE_EQ(first.unmet_cpu, 16.0);
+  const auto& last = r->samples.back();
+  EXPECT_EQ(last.hosts_active, 1U) << "h2 is off";
+  EXPECT_EQ(last.host_load.count("h2"), 0U);
+}
+
 } // namespace
