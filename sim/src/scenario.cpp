@@ -295,12 +295,36 @@ status read_periods(const YAML::Node& n, const std::string& path, workload_spec&
   return {};
 }
 
+/// A folder's `match` and, for match: mapping, its `mapping` file.
+status read_match(const YAML::Node& n, const std::string& path, const fs::path& base,
+                  workload_spec& w) {
+  if (auto ok = read(n, "match", path, w.match, false, 16); !ok)
+    return ok;
+  if (auto ok = one_of(w.match, {"name", "order", "mapping"}, at(path, "match")); !ok)
+    return ok;
+  if (w.type != "folder" && w.match != "name")
+    return refuse(at(path, "match"), "is only for folder workloads");
+  std::string mapping;
+  if (auto ok = read(n, "mapping", path, mapping, w.match == "mapping", 4096); !ok)
+    return ok;
+  if (w.match != "mapping") {
+    if (!mapping.empty())
+      return refuse(at(path, "mapping"), "is only for match: mapping");
+    return {};
+  }
+  auto resolved = inside(base, mapping, false, at(path, "mapping"));
+  if (!resolved)
+    return std::move(resolved).error();
+  w.mapping = std::move(*resolved);
+  return {};
+}
+
 result<workload_spec> read_workload(const YAML::Node& n, const std::string& path,
                                     const fs::path& base) {
   workload_spec w;
   if (auto ok = expect_map(n, path,
                            {"type", "cpu", "memory", "amplitude", "peak_hour", "step", "peak",
-                            "every", "length", "path", "interval"});
+                            "every", "length", "path", "interval", "match", "mapping"});
       !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "type", path, w.type, true, 32); !ok)
@@ -322,6 +346,8 @@ result<workload_spec> read_workload(const YAML::Node& n, const std::string& path
       return std::move(resolved).error();
     w.path = std::move(*resolved);
   }
+  if (auto ok = read_match(n, path, base, w); !ok)
+    return std::move(ok).error();
   return w;
 }
 

@@ -1,6 +1,7 @@
 // Scenario files: a full one reads back as written; every malformed, oversized or hostile one
 // is refused with the field at fault, and nothing is returned half read.
 #include <qx/sim/scenario.hpp>
+#include <qx/sim/workload.hpp>
 
 #include "temp_dir.hpp"
 
@@ -291,6 +292,105 @@ TEST_F(scenarios, a_folder_file_that_leads_out_of_the_scenario_folder_is_refused
   // No file for the VM is refused when the scenario is read, not when it runs.
   std::filesystem::remove(dir_.path() / "pl/v1");
   EXPECT_TRUE(refused(text, "vms[0].workload.path"));
+}
+
+/// A scenario of VMs v1..vN (N = `vms`) each with the folder workload `workload` (YAML flow
+/// mapping body, after `type: folder, path: pl`).
+std::string folder_scenario(int vms, const std::string& workload) {
+  std::string text = "duration: 1h\nclusters: [{id: c1}]\n"
+                     "hosts: [{id: h1, cluster: c1, cpus: 8, memory_mib: 8192}]\nvms:\n";
+  for (int i = 1; i <= vms; ++i)
+    text += "  - {id: v" + std::to_string(i) +
+            ", cluster: c1, vcpus: 1, memory_mib: 512, workload: {type: folder, path: pl" +
+            workload + "}}\n";
+  return text;
+}
+
+/// The CPU demand VM `i` of `s` starts with: which file it plays.
+double first_cpu(const scenario& s, std::size_t i) {
+  auto w = workload::make(s.vms[i].workload, s.vms[i], 1);
+  EXPECT_TRUE(w) << w.error().message;
+  return w ? w->at(std::chrono::milliseconds{0}).cpu : -1;
+}
+
+// PlanetLab's file names are no VM ids: a folder's files can be taken in order of their names.
+TEST_F(scenarios, a_folder_matched_by_order_gives_the_ith_vm_the_ith_file) {
+  write(dir_.path() / "pl/b 2011 node", "20\n");
+  write(dir_.path() / "pl/a 2011 node", "10\n");
+  write(dir_.path() / "pl/.DS_Store", "junk\n");
+  write(dir_.path() / "pl/sub/c", "30\n"); // a folder is no file
+  const auto r = parse(folder_scenario(2, ", match: order"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file.filename(), "a 2011 node");
+  EXPECT_EQ(r->vms[1].workload.file.filename(), "b 2011 node");
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 0), 0.1);
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 1), 0.2);
+  // More VMs than files: the first VM without one is named.
+  EXPECT_TRUE(refused(folder_scenario(3, ", match: order"), "vms[2].workload.path"));
+  // A file that is a symlink out of the scenario's folder is refused, in order as by name.
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/0 first");
+  EXPECT_TRUE(refused(folder_scenario(2, ", match: order"), "vms[0].workload.path"));
+}
+
+TEST_F(scenarios, a_folder_matched_by_a_mapping_file_gives_each_vm_its_named_file) {
+  write(dir_.path() / "pl/a 2011 node", "10\n");
+  write(dir_.path() / "pl/b 2011 node", "20\n");
+  const auto mapped = [&](const std::string& csv) {
+    write(dir_.path() / "map.csv", csv);
+    return folder_scenario(2, ", match: mapping, mapping: map.csv");
+  };
+  const auto r =
+      parse(mapped("file,vm\r\n# PlanetLab, 3 March\nb 2011 node,v1\n\na 2011 node,v2\n"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file.filename(), "b 2011 node");
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 0), 0.2);
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 1), 0.1);
+
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/link");
+  const std::string field = "vms[0].workload.mapping";
+  struct bad {
+    std::string csv;
+    std::string field;
+    std::string line;
+  };
+  for (const auto& b : std::vector<bad>{
+           {"a 2011 node,v1\nmissing,v2\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node,v1\nb 2011 node,ghost\n", field, "2"},
+           {"a 2011 node,v1\na 2011 node,v2\n", field, "2"},
+           {"a 2011 node,v1\nb 2011 node,v1\n", field, "2"},
+           {"a 2011 node,v1\n../map.csv,v2\n", field, "2"},
+           {"a 2011 node,v1\n/etc/passwd,v2\n", field, "2"},
+           {"a 2011 node,v1\nlink,v2\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node,v1\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node v1\n", field, "1"},
+       }) {
+    const auto got = parse(mapped(b.csv));
+    EXPECT_FALSE(got) << "accepted: " << b.csv;
+    if (got)
+      continue;
+    EXPECT_EQ(got.error().details.at("field"), b.field) << b.csv << ": " << got.error().message;
+    if (!b.line.empty()) {
+      EXPECT_EQ(got.error().details.at("line"), b.line) << b.csv << ": " << got.error().message;
+    }
+  }
+  // A line naming a VM of the scenario that takes no files by this mapping.
+  write(dir_.path() / "map.csv", "a 2011 node,v1\nb 2011 node,v2\n");
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: map.csv") +
+                          "  - {id: v2, cluster: c1, vcpus: 1, memory_mib: 512}\n",
+                      field));
+  // The keys themselves.
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", mapping: map.csv"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: ../map.csv"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: pl"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: sideways"), "vms[0].workload.match"));
+  EXPECT_TRUE(refused("duration: 1h\nclusters: [{id: c1}]\nvms: [{id: v1, cluster: c1, vcpus: 1, "
+                      "memory_mib: 512, workload: {type: constant, match: order}}]\n",
+                      "vms[0].workload.match"));
 }
 
 // The scenario library under sim/scenarios reads without error.
