@@ -197,7 +197,8 @@ status engine::set_up() {
   send_rules();
   settle();
   for (const auto& v : scenario_.vms)
-    start_vm(v.id, v.host);
+    if (v.state == "running") // a stopped VM is created only: not meant to run
+      start_vm(v.id, v.host, "start");
   settle();
   return {};
 }
@@ -225,29 +226,28 @@ void engine::create_vm(const vm_spec& v) {
 /// Admission control first (HA), then the start: on the given host, or placed by the
 /// coordinator (the path the API's starts take) among the nodes DRS says the cluster's rules
 /// allow, with the cluster's strategy.
-void engine::start_vm(const std::string& vm, std::string host) {
+void engine::start_vm(const std::string& vm, std::string host, std::string action) {
   desired_.insert(vm);
   stopped_by_user_.erase(vm);
   ++desired_generation_;
   const auto cluster = cluster_of(vm);
   const auto& spec = world_.vms().at(vm);
-  auto go = [this, vm](const std::string& node, actors::placement_scope scope) {
+  auto go = [this, vm, action](const std::string& node, actors::placement_scope scope) {
     ask<placement_outcome>(
-        dc_.coordinator,
-        [this, vm, node](placement_outcome& r) {
-          if (!r)
-            notes_.push_back("start of " + vm + (node.empty() ? "" : " on " + node) +
-                             " refused: " + r.error().to_string());
-        },
+        dc_.coordinator, on_placement_refusal(action, vm),
         actors::start_vm{vm, node, {principal, "", "", "", {}}, std::move(scope)});
   };
   ask<bool>(
       ha_,
-      [this, vm, host, cluster, go](bool& admitted) {
+      [this, vm, host, cluster, go, action](bool& admitted) {
         if (!admitted) {
           desired_.erase(vm);
           ++desired_generation_;
-          notes_.push_back("start of " + vm + " refused by admission control");
+          refuse(action, vm,
+                 error{errc::resource_exhausted,
+                       "HA admission control refused the start: the cluster would lose the "
+                       "failover capacity it keeps",
+                       {{"reason", "ADMISSION_CONTROL"}}});
           return;
         }
         if (cluster.empty()) {
@@ -257,12 +257,11 @@ void engine::start_vm(const std::string& vm, std::string host) {
         // DRS answers where the rules allow it (RULE_VIOLATION for a named node they forbid).
         ask<result<actors::placement_scope>>(
             drs_,
-            [this, vm, host, go](result<actors::placement_scope>& scope) {
+            [this, vm, host, go, action](result<actors::placement_scope>& scope) {
               if (scope)
                 go(host, std::move(*scope));
               else
-                notes_.push_back("start of " + vm + (host.empty() ? "" : " on " + host) +
-                                 " refused: " + scope.error().to_string());
+                refuse(action, vm, scope.error());
             },
             actors::place_atom::value, cluster, vm, host);
       },
@@ -275,12 +274,7 @@ void engine::migrate_vm(const std::string& vm, const std::string& to) {
   const auto cluster = cluster_of(vm);
   auto go = [this, vm, to](actors::placement_scope scope) {
     ask<placement_outcome>(
-        dc_.coordinator,
-        [this, vm, to](placement_outcome& r) {
-          if (!r)
-            notes_.push_back("migration of " + vm + (to.empty() ? "" : " to " + to) +
-                             " refused: " + r.error().to_string());
-        },
+        dc_.coordinator, on_placement_refusal("vm_migrate", vm),
         actors::migrate_vm{vm, to, {principal, "", "", "", {}}, std::move(scope)});
   };
   if (cluster.empty()) {
@@ -289,12 +283,11 @@ void engine::migrate_vm(const std::string& vm, const std::string& to) {
   }
   ask<result<actors::placement_scope>>(
       drs_,
-      [this, vm, to, go](result<actors::placement_scope>& scope) {
+      [this, vm, go](result<actors::placement_scope>& scope) {
         if (scope)
           go(std::move(*scope));
         else
-          notes_.push_back("migration of " + vm + (to.empty() ? "" : " to " + to) +
-                           " refused: " + scope.error().to_string());
+          refuse("vm_migrate", vm, scope.error());
       },
       actors::place_atom::value, cluster, vm, to);
 }
@@ -305,8 +298,7 @@ void engine::maintenance(const std::string& host, bool enable) {
       drs_,
       [this, host, enable](status& s) {
         if (!s)
-          notes_.push_back(std::string{enable ? "maintenance of " : "end of maintenance of "} +
-                           host + " refused: " + s.error().to_string());
+          refuse(enable ? "maintenance_enable" : "maintenance_disable", host, s.error());
       },
       actors::maintenance_atom::value, host, enable, std::string{principal});
 }
@@ -395,7 +387,7 @@ void engine::observe(const events::recorded_event& e) {
       if (const auto r = relocations_.find(ev.id()); r != relocations_.end()) {
         auto target = r->second;
         relocations_.erase(r);
-        start_vm(ev.id(), target);
+        start_vm(ev.id(), target, "vm_relocate");
       }
   }
 }
@@ -578,6 +570,7 @@ void engine::sample() {
   for (const auto& vm : desired_)
     if (world_.host_of(vm).empty())
       ++m.vms_down;
+  count_hosts(m, used);
   samples_.push_back(std::move(m));
 }
 
@@ -643,22 +636,23 @@ void engine::apply_step(const step_spec& st) {
     stopped_by_user_.insert(st.target);
     desired_.erase(st.target);
     ++desired_generation_;
-    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{}, on_refusal(a, st.target));
   } else if (a == "vm_migrate") {
     migrate_vm(st.target, st.to);
   } else if (a == "vm_relocate") {
     relocations_[st.target] = st.to; // cold: off, then on at the target
-    command<actors::vm_aggregate>(st.target, dom::vm::stop{});
+    command<actors::vm_aggregate>(st.target, dom::vm::stop{}, on_refusal(a, st.target));
   } else if (a == "add_vm" && st.vm) {
     create_vm(*st.vm);
     settle();
-    start_vm(st.vm->id, st.vm->host);
+    if (st.vm->state == "running")
+      start_vm(st.vm->id, st.vm->host, a);
   } else if (a == "delete_vm") {
     desired_.erase(st.target);
     ++desired_generation_;
     const auto id = st.target;
     command<actors::vm_aggregate>(id, dom::vm::force_stop{"DELETED"}, [this, id](auto&) {
-      command<actors::vm_aggregate>(id, dom::vm::remove{});
+      command<actors::vm_aggregate>(id, dom::vm::remove{}, on_refusal("delete_vm", id));
     });
   } else if (a == "set_rule" && st.rule) {
     std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.rule->name; });
@@ -688,8 +682,10 @@ void engine::count_downtime() {
     down_world_generation_ = world_.generation();
     down_desired_generation_ = desired_generation_;
   }
+  // The last step (at the scenario's end) lasts no longer than the run: not beyond its end.
+  const auto step = std::min(opts_.step, scenario_.duration - now_);
   for (const auto& vm : down_)
-    downtime_[vm] += opts_.step;
+    downtime_[vm] += step;
 }
 
 void engine::step() {

@@ -60,6 +60,10 @@ class engine {
   void reconcile(const std::string& host);
   void telemetry();
   void sample();
+  /// Active and overloaded hosts and unmet CPU demand (host_metrics.cpp); `used` is each
+  /// host's CPU (vCPUs) and memory (MiB) demand.
+  void count_hosts(metrics_sample& m,
+                   const std::map<std::string, std::pair<double, double>>& used) const;
   void apply_step(const step_spec& st);
   void host_power_off(const std::string& host);
   void host_power_on(const std::string& host);
@@ -84,7 +88,14 @@ class engine {
   /// records it (HA tells an operator's stop from a host's by the principal).
   void report(const std::string& host, const std::string& vm, domain::vm::command c);
   void create_vm(const vm_spec& v);
-  void start_vm(const std::string& vm, std::string host);
+  /// `action`: the step that starts it, for a refusal ("start": the scenario's own start).
+  void start_vm(const std::string& vm, std::string host, std::string action = "vm_start");
+  // Refusals (refusals.cpp): recorded with the step's time, action and target, and noted.
+  void refuse(const std::string& action, const std::string& target, const qx::error& e);
+  [[nodiscard]] std::function<void(actors::command_outcome&)> on_refusal(std::string action,
+                                                                         std::string target);
+  [[nodiscard]] std::function<void(actors::placement_outcome&)>
+  on_placement_refusal(std::string action, std::string target);
   void migrate_vm(const std::string& vm, const std::string& to);
   void maintenance(const std::string& host, bool enable);
   [[nodiscard]] bool in_maintenance(const std::string& host) const;
@@ -138,6 +149,9 @@ class engine {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> acknowledged_; ///< first position, count
   std::vector<metrics_sample> samples_;
   std::vector<std::string> notes_; ///< what the run did that the log cannot say
+  std::vector<refusal> refusals_;  ///< what the control plane refused, also in notes_
+  /// When the run began, for the report's wall seconds.
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 } // namespace qx::sim

@@ -3,6 +3,9 @@
 #include "engine.hpp"
 
 #include <qx/events/payload_json.hpp>
+#include <qx/events/text_fields.hpp>
+#include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/ha.pb.h>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +44,83 @@ std::string json_line(const events::recorded_event& e) {
   return j.dump();
 }
 
+/// The payload of `e` as message M, or nullopt when it does not parse.
+template<class M>
+std::optional<M> payload_as(const events::recorded_event& e) {
+  M m;
+  if (!events::parse_message(m, e.payload))
+    return std::nullopt;
+  return m;
+}
+
+/// One DRS or HA decision from event `e`, if it is one. `vm_of` maps a DRS recommendation's
+/// id to its VM (a rejection names only the recommendation).
+std::optional<decision> decision_of(const events::recorded_event& e,
+                                    std::map<std::string, std::string>& vm_of) {
+  constexpr std::string_view prefix = "qx.events.v1.";
+  const auto kind = e.type.substr(std::min(e.type.size(), prefix.size()));
+  if (e.type == "qx.events.v1.DrsRecommended") {
+    const auto m = payload_as<events::v1::DrsRecommended>(e);
+    if (!m)
+      return std::nullopt;
+    vm_of[m->recommendation_id()] = m->vm_id();
+    return decision{{},
+                    kind,
+                    m->vm_id(),
+                    m->source_node_id() + " -> " + m->target_node_id() +
+                        (m->automatic() ? ", automatic" : ", awaiting approval"),
+                    m->reason()};
+  }
+  if (e.type == "qx.events.v1.DrsRecommendationRejected") {
+    const auto m = payload_as<events::v1::DrsRecommendationRejected>(e);
+    if (!m)
+      return std::nullopt;
+    return decision{{},
+                    kind,
+                    vm_of[m->recommendation_id()],
+                    "recommendation " + m->recommendation_id(),
+                    m->reason()};
+  }
+  if (e.type == "qx.events.v1.HaNodeFailed") {
+    const auto m = payload_as<events::v1::HaNodeFailed>(e);
+    if (!m)
+      return std::nullopt;
+    return decision{
+        {}, kind, m->node_id(), std::to_string(m->vm_ids_size()) + " VMs on it", "HEARTBEAT_LOST"};
+  }
+  if (e.type == "qx.events.v1.HaRestartPlanned") {
+    const auto m = payload_as<events::v1::HaRestartPlanned>(e);
+    if (!m)
+      return std::nullopt;
+    return decision{{},
+                    kind,
+                    m->vm_id(),
+                    m->failed_node_id() + " -> " + m->target_node_id() + ", priority " +
+                        std::to_string(m->priority()) + ", attempt " + std::to_string(m->attempt()),
+                    "NODE_FAILED"};
+  }
+  if (e.type == "qx.events.v1.HaVmLeftDown") {
+    const auto m = payload_as<events::v1::HaVmLeftDown>(e);
+    if (!m)
+      return std::nullopt;
+    return decision{{}, kind, m->vm_id(), "", m->reason()};
+  }
+  return std::nullopt;
+}
+
+/// DRS's and HA's decisions in the log, each at its simulated time.
+std::vector<decision> decisions_of(const std::vector<events::recorded_event>& log,
+                                   std::int64_t epoch_unix_ms) {
+  std::vector<decision> out;
+  std::map<std::string, std::string> vm_of;
+  for (const auto& e : log)
+    if (auto d = decision_of(e, vm_of)) {
+      d->at = sim_duration{e.time_unix_ns / 1'000'000 - epoch_unix_ms};
+      out.push_back(std::move(*d));
+    }
+  return out;
+}
+
 } // namespace
 
 result<run_result> engine::finish() {
@@ -66,6 +146,11 @@ result<run_result> engine::finish() {
   s.restarts = restarts_;
   s.violations = violations;
   s.downtime = downtime_;
+  s.refusals = refusals_;
+  s.notes = notes_;
+  s.decisions = decisions_of(*all, opts_.epoch_unix_ms);
+  s.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   out.samples = samples_;
   out.event_counts = event_counts_;
   for (const auto& [id, vm] : world_.vms())

@@ -7,7 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <qx/base/paths.hpp>
 
-#include <chrono>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -38,16 +37,14 @@ int main(int argc, char** argv) {
   qx::sim::run_options opts;
   opts.seed = seed;
   opts.out_dir = out;
-  const auto started = std::chrono::steady_clock::now();
   auto r = qx::sim::run_scenario(*s, opts);
   if (!r) {
     std::cerr << "qvdc-sim: " << r.error().to_string() << '\n';
     return 2;
   }
-  const auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
   const auto& sum = r->summary;
   std::cout << "scenario: " << sum.scenario << "\nseed: " << sum.seed
-            << "\nsimulated_s: " << sum.duration.count() / 1000 << "\nwall_s: " << wall.count()
+            << "\nsimulated_s: " << sum.duration.count() / 1000 << "\nwall_s: " << sum.wall_seconds
             << "\nevents: " << sum.events << "\nmigrations: " << sum.migrations
             << "\nrestarts: " << sum.restarts << "\nviolations: " << sum.violations.size() << '\n';
   for (const auto& v : sum.violations)

@@ -1,5 +1,7 @@
 #include "qx/sim/scenario.hpp"
 
+#include "trace_files.hpp"
+
 #include "qx/base/mapping_keys.hpp"
 #include "qx/base/utf8.hpp"
 
@@ -248,9 +250,11 @@ result<fs::path> inside(const fs::path& base, const std::string& relative, bool 
   if (relative.empty() || relative.find('\0') != std::string::npos)
     return refuse(path, "must be a path relative to the scenario's folder");
   std::error_code ec;
-  const auto root = fs::weakly_canonical(base, ec);
+  // A scenario named without a folder ("main.yaml") has the base "": the working directory.
+  const auto root =
+      fs::weakly_canonical(base.empty() ? fs::current_path() : fs::absolute(base), ec);
   std::error_code ec2;
-  auto target = fs::weakly_canonical(base / relative, ec2);
+  auto target = fs::weakly_canonical(root / relative, ec2);
   if (ec || ec2)
     return refuse(path, "cannot be resolved: " + (ec ? ec : ec2).message());
   const auto rel = target.lexically_relative(root);
@@ -291,12 +295,36 @@ status read_periods(const YAML::Node& n, const std::string& path, workload_spec&
   return {};
 }
 
+/// A folder's `match` and, for match: mapping, its `mapping` file.
+status read_match(const YAML::Node& n, const std::string& path, const fs::path& base,
+                  workload_spec& w) {
+  if (auto ok = read(n, "match", path, w.match, false, 16); !ok)
+    return ok;
+  if (auto ok = one_of(w.match, {"name", "order", "mapping"}, at(path, "match")); !ok)
+    return ok;
+  if (w.type != "folder" && w.match != "name")
+    return refuse(at(path, "match"), "is only for folder workloads");
+  std::string mapping;
+  if (auto ok = read(n, "mapping", path, mapping, w.match == "mapping", 4096); !ok)
+    return ok;
+  if (w.match != "mapping") {
+    if (!mapping.empty())
+      return refuse(at(path, "mapping"), "is only for match: mapping");
+    return {};
+  }
+  auto resolved = inside(base, mapping, false, at(path, "mapping"));
+  if (!resolved)
+    return std::move(resolved).error();
+  w.mapping = std::move(*resolved);
+  return {};
+}
+
 result<workload_spec> read_workload(const YAML::Node& n, const std::string& path,
                                     const fs::path& base) {
   workload_spec w;
   if (auto ok = expect_map(n, path,
                            {"type", "cpu", "memory", "amplitude", "peak_hour", "step", "peak",
-                            "every", "length", "path", "interval"});
+                            "every", "length", "path", "interval", "match", "mapping"});
       !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "type", path, w.type, true, 32); !ok)
@@ -318,6 +346,8 @@ result<workload_spec> read_workload(const YAML::Node& n, const std::string& path
       return std::move(resolved).error();
     w.path = std::move(*resolved);
   }
+  if (auto ok = read_match(n, path, base, w); !ok)
+    return std::move(ok).error();
   return w;
 }
 
@@ -330,6 +360,10 @@ status read_vm_fields(const YAML::Node& n, const std::string& path, vm_spec& v) 
   if (auto ok = read(n, "cluster", path, v.cluster, true, 64); !ok)
     return ok;
   if (auto ok = read(n, "host", path, v.host, false, 64); !ok)
+    return ok;
+  if (auto ok = read(n, "state", path, v.state, false, 16); !ok)
+    return ok;
+  if (auto ok = one_of(v.state, {"running", "stopped"}, at(path, "state")); !ok)
     return ok;
   if (auto ok = read<std::uint32_t>(n, "vcpus", path, v.vcpus, true, 1, 256); !ok)
     return ok;
@@ -347,7 +381,7 @@ status read_vm_fields(const YAML::Node& n, const std::string& path, vm_spec& v) 
 result<vm_spec> read_vm(const YAML::Node& n, const std::string& path, const fs::path& base) {
   vm_spec v;
   if (auto ok = expect_map(n, path,
-                           {"id", "cluster", "host", "vcpus", "memory_mib", "priority",
+                           {"id", "cluster", "host", "state", "vcpus", "memory_mib", "priority",
                             "ha_protected", "pools", "workload"});
       !ok)
     return std::move(ok).error();
@@ -846,6 +880,8 @@ result<scenario> read_scenario(const YAML::Node& root, const fs::path& base,
     return std::move(ok).error();
   if (auto ok = read_section(root, "expect", "", s.expect, read_expectation); !ok)
     return std::move(ok).error();
+  if (auto ok = detail::assign_trace_files(s, base); !ok) // before the timeline is sorted
+    return std::move(ok).error();
   if (auto ok = check_references(s); !ok)
     return std::move(ok).error();
   return s;
@@ -930,7 +966,9 @@ result<scenario> load_scenario(const fs::path& file, const scenario_limits& limi
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   if (!in && !in.eof())
     return error{errc::io_error, "cannot read " + file.string(), {{"field", "file"}}};
-  return parse_scenario(text, file.parent_path(), limits);
+  std::error_code ec2;
+  const auto absolute = fs::absolute(file, ec2);
+  return parse_scenario(text, ec2 ? file.parent_path() : absolute.parent_path(), limits);
 }
 
 } // namespace qx::sim

@@ -128,9 +128,10 @@ result<workload> workload::make(const workload_spec& spec, const vm_spec& vm, st
       return file_error(spec.path, 0, "holds no sample");
   }
   if (spec.type == "folder") {
-    // One file per VM, named after it: one CPU utilisation percentage per line.
-    auto file = spec.path / vm.id;
-    if (!fs::is_regular_file(file))
+    // One file per VM, one CPU utilisation percentage per line: the one the scenario chose
+    // (and checked), else the one named after the VM.
+    auto file = spec.file.empty() ? spec.path / vm.id : spec.file;
+    if (spec.file.empty() && !fs::is_regular_file(file))
       file = spec.path / (vm.id + ".txt");
     auto text = read_small(file);
     if (!text)

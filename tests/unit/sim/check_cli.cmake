@@ -6,10 +6,18 @@
 #   bad_seed  a real scenario with a negative seed: exit 2, --seed named, nothing played.
 #   unmet     a scenario whose `expect` the run does not meet: played (log_hash printed), exit 1,
 #             each unmet expectation listed.
-function(play out_var code_var)
-  execute_process(COMMAND ${SIM} run ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  RESULT_VARIABLE code)
+#   relative  `qvdc-sim run main.yaml` started in the scenario's own folder, its trace named
+#             relative to it: played, exit 0.
+function(play_in dir out_var code_var)
+  execute_process(COMMAND ${SIM} run ${ARGN} WORKING_DIRECTORY ${dir} OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err RESULT_VARIABLE code)
   set(${out_var} "${out}${err}" PARENT_SCOPE)
+  set(${code_var} "${code}" PARENT_SCOPE)
+endfunction()
+
+function(play out_var code_var)
+  play_in(${WORK} out code ${ARGN})
+  set(${out_var} "${out}" PARENT_SCOPE)
   set(${code_var} "${code}" PARENT_SCOPE)
 endfunction()
 
@@ -71,6 +79,19 @@ elseif(CASE STREQUAL "unmet")
      OR NOT out MATCHES "unmet: HaNodeFailed should occur"
      OR NOT out MATCHES "unmet: VmMigrated should not occur")
     message(FATAL_ERROR "expected exit 1 listing three unmet expectations, got ${code}:\n${out}")
+  endif()
+elseif(CASE STREQUAL "relative")
+  set(dir ${WORK}/relative)
+  file(REMOVE_RECURSE ${dir})
+  file(WRITE ${dir}/traces/v1.csv "0,1,512\n60,2,512\n")
+  file(WRITE ${dir}/main.yaml "name: relative paths\nduration: 10m\n"
+       "clusters: [{id: c1, ha: {enabled: false}}]\n"
+       "hosts: [{id: h1, cluster: c1, cpus: 8, memory_mib: 16384}]\n"
+       "vms: [{id: v1, cluster: c1, vcpus: 2, memory_mib: 1024, "
+       "workload: {type: trace, path: traces/v1.csv}}]\n")
+  play_in(${dir} out code main.yaml)
+  if(NOT code EQUAL 0 OR NOT out MATCHES "log_hash=")
+    message(FATAL_ERROR "expected main.yaml to play from its own folder, got ${code}:\n${out}")
   endif()
 else()
   message(FATAL_ERROR "unknown CASE ${CASE}")

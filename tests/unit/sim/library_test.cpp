@@ -97,6 +97,39 @@ TEST(sim_run, writes_the_log_metrics_and_report_it_summarises) {
   EXPECT_GT(fs::file_size(opts.out_dir / "report.html"), 1000U);
 }
 
+// HA's decisions reach the result and the report with their reasons: h1 failed, and db1 (the
+// highest priority) was restarted on h3 before web1.
+TEST(sim_run, lists_the_drs_and_ha_decisions_with_their_reasons) {
+  const auto s = load_scenario(library_dir() / "host-failure-restart-by-priority.yaml");
+  ASSERT_TRUE(s) << s.error().to_string();
+  qx::test::temp_dir dir;
+  run_options opts;
+  opts.out_dir = dir.path();
+  const auto r = run_scenario(*s, opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  std::vector<std::string> restarts;
+  bool failed = false;
+  for (const auto& d : r->summary.decisions) {
+    if (d.kind == "HaNodeFailed" && d.vm == "h1" && d.reason == "HEARTBEAT_LOST")
+      failed = true;
+    if (d.kind == "HaRestartPlanned") {
+      EXPECT_EQ(d.reason, "NODE_FAILED");
+      EXPECT_GT(d.at, std::chrono::minutes{10}) << "h1 fails at 10m";
+      restarts.push_back(d.vm + " " + d.detail);
+    }
+  }
+  EXPECT_TRUE(failed);
+  ASSERT_EQ(restarts.size(), 2U);
+  EXPECT_EQ(restarts[0].rfind("db1 h1 -> h3", 0), 0U) << restarts[0];
+  EXPECT_EQ(restarts[1].rfind("web1 h1 -> ", 0), 0U) << restarts[1];
+  std::ifstream in{opts.out_dir / "report.html"};
+  const std::string html{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  const auto section = html.find("<h2>DRS and HA decisions</h2>");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_NE(html.find("<td>HaRestartPlanned</td><td>db1</td><td>h1 -&gt; h3", section),
+            std::string::npos);
+}
+
 TEST(sim_run, without_self_fencing_a_partition_runs_a_vm_twice_and_the_check_says_so) {
   const auto s = load_scenario(library_dir() / "partition-longer-than-lease.yaml");
   ASSERT_TRUE(s) << s.error().to_string();

@@ -1,6 +1,7 @@
 // Scenario files: a full one reads back as written; every malformed, oversized or hostile one
 // is refused with the field at fault, and nothing is returned half read.
 #include <qx/sim/scenario.hpp>
+#include <qx/sim/workload.hpp>
 
 #include "temp_dir.hpp"
 
@@ -39,7 +40,7 @@ vms:
     priority: 2
     workload: {type: diurnal, cpu: 0.4, amplitude: 0.3, peak_hour: 15}
   - {id: web1, cluster: c1, vcpus: 2, memory_mib: 4096, workload: {type: trace, path: traces/web1.csv}}
-  - {id: batch, cluster: c1, vcpus: 8, memory_mib: 8192, ha_protected: false}
+  - {id: batch, cluster: c1, state: stopped, vcpus: 8, memory_mib: 8192, ha_protected: false}
 rules:
   - {name: apart, kind: keep_apart, vms: [db1, web1]}
   - {name: pin, kind: must_run_on, vms: [batch], hosts: [h2]}
@@ -109,6 +110,8 @@ TEST_F(scenarios, a_full_scenario_reads_back_as_written) {
   EXPECT_EQ(s.vms[1].workload.path,
             std::filesystem::weakly_canonical(dir_.path() / "traces/web1.csv"));
   EXPECT_FALSE(s.vms[2].ha_protected);
+  EXPECT_EQ(s.vms[0].state, "running") << "the default";
+  EXPECT_EQ(s.vms[2].state, "stopped");
   ASSERT_EQ(s.rules.size(), 2u);
   EXPECT_EQ(s.rules[1].hosts, std::vector<std::string>{"h2"});
   // The timeline comes out in time order.
@@ -179,6 +182,12 @@ TEST_F(scenarios, hostile_and_malformed_files_name_the_field_at_fault) {
        "memory_mib: 8192}]\nvms: [{id: v1, cluster: c1, host: h1, vcpus: 1, memory_mib: 512}]\n",
        "vms[0].host"},
       {base + vm(", priority: 3"), "vms[0].priority"},
+      {base + vm(", state: paused"), "vms[0].state"},
+      {base + vm(", state: [stopped]"), "vms[0].state"},
+      {base + vm("") +
+           "timeline: [{at: 5m, action: add_vm, vm: {id: v2, cluster: c1, vcpus: 1, "
+           "memory_mib: 512, state: off}}]\n",
+       "timeline[0].vm.state"},
       {base + vm(", workload: {type: chaos}"), "vms[0].workload.type"},
       {base + vm(", workload: {type: constant, cpu: 1.5}"), "vms[0].workload.cpu"},
       {base + vm(", workload: {type: constant, cpu: nan}"), "vms[0].workload.cpu"},
@@ -256,6 +265,132 @@ TEST_F(scenarios, limits_hold_against_oversized_and_aliased_input) {
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, errc::too_large);
   EXPECT_FALSE(load_scenario(dir_.path() / "missing.yaml"));
+}
+
+// A folder workload plays the file named after the VM; a symlink there that leads out of the
+// scenario's folder is refused, as any path leaving it is.
+TEST_F(scenarios, a_folder_file_that_leads_out_of_the_scenario_folder_is_refused) {
+  const std::string text = "duration: 1h\nclusters: [{id: c1}]\n"
+                           "hosts: [{id: h1, cluster: c1, cpus: 8, memory_mib: 8192}]\n"
+                           "vms: [{id: v1, cluster: c1, vcpus: 1, memory_mib: 512, "
+                           "workload: {type: folder, path: pl}}]\n";
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  write(dir_.path() / "pl/readme", "not a trace\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/v1");
+  EXPECT_TRUE(refused(text, "vms[0].workload.path"));
+
+  // A symlink to a file elsewhere inside the scenario's folder is followed.
+  write(dir_.path() / "shared/v1-cpu", "50\n");
+  std::filesystem::remove(dir_.path() / "pl/v1");
+  std::filesystem::create_symlink(dir_.path() / "shared/v1-cpu", dir_.path() / "pl/v1");
+  const auto r = parse(text);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file,
+            std::filesystem::weakly_canonical(dir_.path() / "shared/v1-cpu"));
+
+  // No file for the VM is refused when the scenario is read, not when it runs.
+  std::filesystem::remove(dir_.path() / "pl/v1");
+  EXPECT_TRUE(refused(text, "vms[0].workload.path"));
+}
+
+/// A scenario of VMs v1..vN (N = `vms`) each with the folder workload `workload` (YAML flow
+/// mapping body, after `type: folder, path: pl`).
+std::string folder_scenario(int vms, const std::string& workload) {
+  std::string text = "duration: 1h\nclusters: [{id: c1}]\n"
+                     "hosts: [{id: h1, cluster: c1, cpus: 8, memory_mib: 8192}]\nvms:\n";
+  for (int i = 1; i <= vms; ++i)
+    text += "  - {id: v" + std::to_string(i) +
+            ", cluster: c1, vcpus: 1, memory_mib: 512, workload: {type: folder, path: pl" +
+            workload + "}}\n";
+  return text;
+}
+
+/// The CPU demand VM `i` of `s` starts with: which file it plays.
+double first_cpu(const scenario& s, std::size_t i) {
+  auto w = workload::make(s.vms[i].workload, s.vms[i], 1);
+  EXPECT_TRUE(w) << w.error().message;
+  return w ? w->at(std::chrono::milliseconds{0}).cpu : -1;
+}
+
+// PlanetLab's file names are no VM ids: a folder's files can be taken in order of their names.
+TEST_F(scenarios, a_folder_matched_by_order_gives_the_ith_vm_the_ith_file) {
+  write(dir_.path() / "pl/b 2011 node", "20\n");
+  write(dir_.path() / "pl/a 2011 node", "10\n");
+  write(dir_.path() / "pl/.DS_Store", "junk\n");
+  write(dir_.path() / "pl/sub/c", "30\n"); // a folder is no file
+  const auto r = parse(folder_scenario(2, ", match: order"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file.filename(), "a 2011 node");
+  EXPECT_EQ(r->vms[1].workload.file.filename(), "b 2011 node");
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 0), 0.1);
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 1), 0.2);
+  // More VMs than files: the first VM without one is named.
+  EXPECT_TRUE(refused(folder_scenario(3, ", match: order"), "vms[2].workload.path"));
+  // A file that is a symlink out of the scenario's folder is refused, in order as by name.
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/0 first");
+  EXPECT_TRUE(refused(folder_scenario(2, ", match: order"), "vms[0].workload.path"));
+}
+
+TEST_F(scenarios, a_folder_matched_by_a_mapping_file_gives_each_vm_its_named_file) {
+  write(dir_.path() / "pl/a 2011 node", "10\n");
+  write(dir_.path() / "pl/b 2011 node", "20\n");
+  const auto mapped = [&](const std::string& csv) {
+    write(dir_.path() / "map.csv", csv);
+    return folder_scenario(2, ", match: mapping, mapping: map.csv");
+  };
+  const auto r =
+      parse(mapped("file,vm\r\n# PlanetLab, 3 March\nb 2011 node,v1\n\na 2011 node,v2\n"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->vms[0].workload.file.filename(), "b 2011 node");
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 0), 0.2);
+  EXPECT_DOUBLE_EQ(first_cpu(*r, 1), 0.1);
+
+  test::temp_dir outside;
+  write(outside.path() / "secret", "50\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "pl/link");
+  const std::string field = "vms[0].workload.mapping";
+  struct bad {
+    std::string csv;
+    std::string field;
+    std::string line;
+  };
+  for (const auto& b : std::vector<bad>{
+           {"a 2011 node,v1\nmissing,v2\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node,v1\nb 2011 node,ghost\n", field, "2"},
+           {"a 2011 node,v1\na 2011 node,v2\n", field, "2"},
+           {"a 2011 node,v1\nb 2011 node,v1\n", field, "2"},
+           {"a 2011 node,v1\n../map.csv,v2\n", field, "2"},
+           {"a 2011 node,v1\n/etc/passwd,v2\n", field, "2"},
+           {"a 2011 node,v1\nlink,v2\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node,v1\n", "vms[1].workload.mapping", ""},
+           {"a 2011 node v1\n", field, "1"},
+       }) {
+    const auto got = parse(mapped(b.csv));
+    EXPECT_FALSE(got) << "accepted: " << b.csv;
+    if (got)
+      continue;
+    EXPECT_EQ(got.error().details.at("field"), b.field) << b.csv << ": " << got.error().message;
+    if (!b.line.empty()) {
+      EXPECT_EQ(got.error().details.at("line"), b.line) << b.csv << ": " << got.error().message;
+    }
+  }
+  // A line naming a VM of the scenario that takes no files by this mapping.
+  write(dir_.path() / "map.csv", "a 2011 node,v1\nb 2011 node,v2\n");
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: map.csv") +
+                          "  - {id: v2, cluster: c1, vcpus: 1, memory_mib: 512}\n",
+                      field));
+  // The keys themselves.
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", mapping: map.csv"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: ../map.csv"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: mapping, mapping: pl"), field));
+  EXPECT_TRUE(refused(folder_scenario(1, ", match: sideways"), "vms[0].workload.match"));
+  EXPECT_TRUE(refused("duration: 1h\nclusters: [{id: c1}]\nvms: [{id: v1, cluster: c1, vcpus: 1, "
+                      "memory_mib: 512, workload: {type: constant, match: order}}]\n",
+                      "vms[0].workload.match"));
 }
 
 // The scenario library under sim/scenarios reads without error.

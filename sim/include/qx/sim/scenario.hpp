@@ -72,12 +72,24 @@ struct workload_spec {
   sim_duration length{std::chrono::minutes{5}}; ///< spikes: lasting
   std::filesystem::path path; ///< trace: CSV file; folder: directory (resolved, checked)
   sim_duration interval{std::chrono::minutes{5}}; ///< folder: time between lines
+  /// folder: how its files are matched to VMs: "name" (the default: `<vm id>` or
+  /// `<vm id>.txt`), "order" (sorted file names: the i-th VM of the folder takes the i-th
+  /// file), "mapping" (a `file,vm` CSV file, `mapping`).
+  std::string match = "name";
+  std::filesystem::path mapping; ///< folder, match mapping: the CSV file (resolved, checked)
+  /// folder: this VM's own file, chosen and checked (inside the scenario's folder, symlinks
+  /// resolved) when the scenario is read. Empty: chosen by the VM's id when the workload is
+  /// made (a workload_spec built in code).
+  std::filesystem::path file;
 };
 
 struct vm_spec {
   std::string id;
   std::string cluster;
   std::string host; ///< initial host; empty: placement chooses at start
+  /// At the start of the run (or when an add_vm step adds it): "running" (the default:
+  /// created and started) or "stopped" (created only; a vm_start step may start it).
+  std::string state = "running";
   std::uint32_t vcpus = 1;
   std::uint64_t memory_mib = 1024;
   std::int32_t priority = 0; ///< HA restart priority: lowest -2 .. highest 2
