@@ -2,18 +2,27 @@
 // random-walk workloads, 24 simulated hours, DRS every 5 minutes, four host failures on the
 // timeline: the wall time of the whole run and simulated seconds per wall second (goal: the
 // day in under 30 s). Then one DRS pass over 64 hosts / 8,000 VMs (goal < 100 ms) beside the
-// same run's reference, one imbalance() over the same cluster.
+// same run's reference, one imbalance() over the same cluster. Then consolidation: 800 hosts,
+// 1,052 VMs each playing a one-day trace, placed by pack with DRS on, beside the same day
+// placed by spread (wall time, goal < 5 s; migrations, overloaded host-hours, mean hosts in
+// use). Then 1,000 VMs started at once on 200 empty hosts: all placed, spread as one by one
+// (five each). Refused or unplaced work is an error, never a figure.
 //
 // usage: bench_sim [--quick] [--hosts N] [--vms N] [--hours H]
-// Last line: RESULT sim_wall_s=<s> drs_pass_ms=<d>
+// Last line: RESULT sim_wall_s=<s> drs_pass_ms=<d> consolidation_s=<s> start_1000_s=<s>
 #include "drs_cluster.hpp"
+#include "sim_figures.hpp"
 
 #include <qx/sim/run.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <string>
+
+#include <unistd.h>
 
 namespace {
 
@@ -63,15 +72,84 @@ double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
+/// One consolidation run: its wall seconds, or nullopt (and why on stderr) when it failed.
+std::optional<double> consolidation_run(const qx::sim::scenario& s, const char* how) {
+  const auto t0 = clock_type::now();
+  const auto r = qx::sim::run_scenario(s, {});
+  const double wall_s = ms_since(t0) / 1000;
+  if (!r) {
+    std::fprintf(stderr, "bench_sim: consolidation (%s): %s\n", how, r.error().to_string().c_str());
+    return std::nullopt;
+  }
+  if (r->placement.size() != s.vms.size() || !r->summary.violations.empty()) {
+    std::fprintf(stderr, "bench_sim: consolidation (%s): %zu of %zu VMs run, %zu violations\n", how,
+                 r->placement.size(), s.vms.size(), r->summary.violations.size());
+    return std::nullopt;
+  }
+  const auto f = qx::bench::consolidation_of(*r, s.metrics_interval);
+  std::printf(
+      "consolidation %s: %zu hosts, %zu VMs, %lld h: %.2f s wall, %llu migrations, "
+      "%.1f overloaded host-hours, %.1f hosts in use on average\n",
+      how, s.hosts.size(), s.vms.size(),
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::hours>(s.duration).count()),
+      wall_s, static_cast<unsigned long long>(r->summary.migrations), f.overloaded_host_hours,
+      f.mean_active_hosts);
+  return wall_s;
+}
+
+/// Pack with DRS, then the same day with spread as the same run's reference.
+std::optional<double> run_consolidation(bool quick) {
+  const int hosts = quick ? 80 : 800;
+  const int vms = quick ? 105 : 1052;
+  const int hours = quick ? 2 : 24;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("bench_sim_traces_" + std::to_string(::getpid()));
+  const auto pack =
+      consolidation_run(qx::bench::make_consolidation(hosts, vms, hours, "pack", dir), "pack");
+  const auto spread = consolidation_run(
+      qx::bench::make_consolidation(hosts, vms, hours, "spread", dir), "spread (reference)");
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (!pack || !spread)
+    return std::nullopt;
+  return pack;
+}
+
+/// VMs started at once: every one placed, as evenly as one-by-one starts would place them.
+std::optional<double> run_start_together(bool quick) {
+  const int hosts = quick ? 20 : 200;
+  const int vms = quick ? 100 : 1000;
+  const auto s = qx::bench::make_start_together(hosts, vms);
+  const auto t0 = clock_type::now();
+  const auto r = qx::sim::run_scenario(s, {});
+  const double wall_s = ms_since(t0) / 1000;
+  if (!r) {
+    std::fprintf(stderr, "bench_sim: start together: %s\n", r.error().to_string().c_str());
+    return std::nullopt;
+  }
+  const auto [fewest, most] = qx::bench::spread_of(*r, hosts);
+  std::printf("start together: %d VMs at once on %d empty hosts: %.2f s wall, %zu placed, "
+              "%d to %d per host (one by one: %d each), %zu refused\n",
+              vms, hosts, wall_s, r->placement.size(), fewest, most, vms / hosts,
+              r->summary.refusals.size());
+  if (static_cast<int>(r->placement.size()) != vms || most - fewest > 1) {
+    std::fprintf(stderr, "bench_sim: start together: not all placed, or not spread\n");
+    return std::nullopt;
+  }
+  return wall_s;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   int hosts = 1000;
   int vms = 20000;
   int hours = 24;
+  bool quick = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
+      quick = true;
       hosts = 64;
       vms = 1000;
       hours = 2;
@@ -124,6 +202,11 @@ int main(int argc, char** argv) {
   std::printf("drs pass 64 hosts / 8000 VMs: %.2f ms (reference, one imbalance() over the same "
               "cluster: %.3f ms) [%g]\n",
               best, reference, sink);
-  std::printf("RESULT sim_wall_s=%.2f drs_pass_ms=%.2f\n", wall_s, best);
+  const auto consolidation = run_consolidation(quick);
+  const auto together = run_start_together(quick);
+  if (!consolidation || !together)
+    return 1;
+  std::printf("RESULT sim_wall_s=%.2f drs_pass_ms=%.2f consolidation_s=%.2f start_1000_s=%.2f\n",
+              wall_s, best, *consolidation, *together);
   return r->summary.violations.empty() ? 0 : 1;
 }
