@@ -36,8 +36,11 @@ void engine::check_rules(const std::string& vm, const std::string& host) {
       broken = std::any_of(r.vms.begin(), r.vms.end(), [&](const std::string& other) {
         return other != vm && world_.runs(other, host);
       });
-    if (broken)
-      world_.violation("VM " + vm + " on " + host + " breaks rule " + r.name, now_);
+    if (!broken)
+      continue;
+    std::string what = "VM ";
+    what.append(vm).append(" on ").append(host).append(" breaks rule ").append(r.name);
+    world_.violation(what, now_);
   }
 }
 

@@ -323,6 +323,7 @@ std::vector<series> load_distribution(const std::vector<metrics_sample>& samples
       {"median", &load_quantiles::median},
       {"min", &load_quantiles::min}};
   std::vector<series> out;
+  out.reserve(lines.size());
   for (const auto& [name, member] : lines)
     out.push_back(collect(name, samples, [&, m = member](const metrics_sample& s) {
       // collect() walks `samples` itself, by reference: the address gives the index.

@@ -49,12 +49,13 @@ std::string broken_rule(const node_view& node, const request& req,
   for (const auto& [peer, rule] : req.rules.apart)
     if (node.vm_ids.contains(peer))
       return rule;
-  for (const auto& [peer, rule] : req.rules.together) {
+  for (const auto& together : req.rules.together) {
+    const auto& peer = together.first;
     const auto elsewhere = std::any_of(nodes.begin(), nodes.end(), [&](const node_view& n) {
       return n.id != node.id && n.vm_ids.contains(peer);
     });
     if (elsewhere && !node.vm_ids.contains(peer))
-      return rule;
+      return together.second;
   }
   return {};
 }

@@ -12,7 +12,6 @@ namespace qx::actors::drs {
 namespace {
 
 namespace v1 = events::v1;
-using domain::drs::rule_kind;
 
 template<class Message>
 void record(actions& out, const std::string& cluster_id, const Message& m, const std::string& by) {
