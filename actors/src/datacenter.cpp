@@ -408,6 +408,33 @@ caf::typed_response_promise<command_outcome> handle_node(coordinator_pointer sel
   return rp;
 }
 
+/// The cluster's CPU overcommit (drs.cpu_overcommit, when set) onto its nodes, or onto `only`:
+/// node admission is the node aggregate's, against its own ratio, so the cluster's setting
+/// is written there.
+void apply_overcommit(coordinator_pointer self, const std::string& cluster_id,
+                      const std::string& only, const command_meta& meta) {
+  gather<cluster_aggregate>(
+      self, {cluster_id}, [=](std::vector<state_outcome<cluster_aggregate>> c) {
+        if (!c[0] || c[0]->state.drs().cpu_overcommit() == 0)
+          return;
+        const auto ratio = c[0]->state.drs().cpu_overcommit();
+        std::vector<std::string> ids;
+        if (!only.empty())
+          ids.push_back(only);
+        else
+          ids.assign(c[0]->state.node_ids().begin(), c[0]->state.node_ids().end());
+        gather<node_aggregate>(self, ids, [=](std::vector<state_outcome<node_aggregate>> nodes) {
+          for (std::size_t i = 0; i < nodes.size(); ++i)
+            if (nodes[i])
+              send<node_aggregate>(
+                  self, ids[i], node::set_overcommit{ratio, nodes[i]->state.memory_overcommit()},
+                  meta, [](const command_outcome& r) {
+                    drop_outcome("clusters", "the cluster's CPU overcommit on a node", r);
+                  });
+        });
+      });
+}
+
 caf::typed_response_promise<command_outcome>
 handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req) {
   namespace cl = domain::cluster;
@@ -438,6 +465,8 @@ handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req
                                              [](const command_outcome& r) {
                                                drop_outcome("clusters", "undo of a join", r);
                                              });
+                      else
+                        apply_overcommit(self, req.id, node_id, m);
                       rp.deliver(std::move(added));
                     });
               });
@@ -455,8 +484,13 @@ handle_cluster(coordinator_pointer self, command_request<cluster_aggregate>& req
                             });
     return rp;
   }
-  send<cluster_aggregate>(self, req.id, req.command, req.meta,
-                          [rp](command_outcome r) mutable { rp.deliver(std::move(r)); });
+  const bool settings = std::holds_alternative<cl::create>(req.command) ||
+                        std::holds_alternative<cl::update>(req.command);
+  send<cluster_aggregate>(self, req.id, req.command, req.meta, [=](command_outcome r) mutable {
+    if (r && r->events > 0 && settings)
+      apply_overcommit(self, req.id, "", m);
+    rp.deliver(std::move(r));
+  });
   return rp;
 }
 

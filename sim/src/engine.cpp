@@ -56,6 +56,8 @@ events::v1::DrsSettings drs_settings(const drs_spec& d, sim_duration default_hol
   out.set_fail_back(d.fail_back);
   if (d.migration_gib_per_s)
     out.set_migration_gib_per_s(*d.migration_gib_per_s);
+  if (d.cpu_overcommit)
+    out.set_cpu_overcommit(*d.cpu_overcommit);
   return out;
 }
 
@@ -174,6 +176,9 @@ status engine::set_up() {
   std::set<std::string> pools;
   for (const auto& h : scenario_.hosts) {
     world_.add_host(h);
+    for (const auto& c : scenario_.clusters)
+      if (c.id == h.cluster && c.drs.cpu_overcommit)
+        world_.hosts().at(h.id).cpu_overcommit = *c.drs.cpu_overcommit;
     events::v1::NodeHardware hw;
     hw.set_cpu_cores(h.cpus);
     hw.set_cpu_threads(h.cpus);

@@ -648,7 +648,7 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
   if (auto ok = expect_map(n, path,
                            {"enabled", "automation", "threshold", "placement", "max_moves",
                             "max_per_host", "max_per_cluster", "hold", "min_gain", "fail_back",
-                            "migration_gib_per_s"});
+                            "migration_gib_per_s", "cpu_overcommit"});
       !ok)
     return std::move(ok).error();
   if (auto ok = read(n, "enabled", path, d.enabled); !ok)
@@ -687,6 +687,12 @@ result<drs_spec> read_drs(const YAML::Node& n, const std::string& path) {
     return refuse(at(path, "min_gain"), "must be above 0");
   if (auto ok = read(n, "fail_back", path, d.fail_back); !ok)
     return std::move(ok).error();
+  if (child(n, "cpu_overcommit", keep) != nullptr) {
+    double ratio = 0;
+    if (auto ok = read(n, "cpu_overcommit", path, ratio, 1.0, 16.0); !ok)
+      return std::move(ok).error();
+    d.cpu_overcommit = ratio;
+  }
   if (child(n, "migration_gib_per_s", keep) != nullptr) {
     double bandwidth = 0;
     if (auto ok = read(n, "migration_gib_per_s", path, bandwidth, 0.1, 100.0); !ok)

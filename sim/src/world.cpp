@@ -89,7 +89,7 @@ void world::check_capacity(const std::string& host, sim_duration now) {
     memory += spec.memory_mib;
   }
   const auto& spec = h->second.spec;
-  if (static_cast<double>(vcpus) > spec.cpus * cpu_overcommit ||
+  if (static_cast<double>(vcpus) > spec.cpus * h->second.cpu_overcommit ||
       static_cast<double>(memory) > static_cast<double>(spec.memory_mib) * memory_overcommit)
     violations_.push_back(at_time(now) + "host " + host +
                           " overcommitted: " + std::to_string(vcpus) + " vCPUs, " +

@@ -26,6 +26,7 @@ struct host_truth {
   sim_duration failing_until{-1}; ///< libvirt calls fail until then
   bool power_off_when_empty = false;
   bool operator_maintenance = false; ///< set by the timeline; powering on never clears it
+  double cpu_overcommit = 4.0;       ///< its cluster's drs.cpu_overcommit, else the node default
 };
 
 class world {
@@ -65,8 +66,8 @@ class world {
   std::uint64_t generation_ = 0;
 };
 
-/// Overcommit ratios the simulated hosts are registered with (the node aggregate's defaults).
-inline constexpr double cpu_overcommit = 4.0;
+/// The memory overcommit the simulated hosts are registered with (the node aggregate's
+/// default); the CPU ratio is each host's (host_truth::cpu_overcommit).
 inline constexpr double memory_overcommit = 1.0;
 
 } // namespace qx::sim

@@ -83,6 +83,9 @@ result<DrsSettings> normalize(DrsSettings drs) {
     return invalid_field("drs.hold_seconds", "hold_seconds must be at most 86400 (a day)");
   if (!(drs.min_gain() > 0 && drs.min_gain() <= 1))
     return invalid_field("drs.min_gain", "min_gain must be above 0 and at most 1");
+  if (drs.cpu_overcommit() != 0 && !(drs.cpu_overcommit() >= 1 && drs.cpu_overcommit() <= 16))
+    return invalid_field("drs.cpu_overcommit",
+                         "cpu_overcommit must be 0 (each node's own) or 1 to 16");
   if (!(drs.migration_gib_per_s() >= 0.1 && drs.migration_gib_per_s() <= 100))
     return invalid_field("drs.migration_gib_per_s", "migration_gib_per_s must be 0.1 to 100");
   if (drs.placement_strategy().empty())

@@ -293,6 +293,9 @@ std::vector<spoiler> settings_cases() {
       {[](auto& c) { c.drs.set_migration_gib_per_s(0.05); }, "drs.migration_gib_per_s"},
       {[](auto& c) { c.drs.set_migration_gib_per_s(100.5); }, "drs.migration_gib_per_s"},
       {[](auto& c) { c.drs.set_fail_back(false); }, ""},
+      {[](auto& c) { c.drs.set_cpu_overcommit(16); }, ""},
+      {[](auto& c) { c.drs.set_cpu_overcommit(0.5); }, "drs.cpu_overcommit"},
+      {[](auto& c) { c.drs.set_cpu_overcommit(16.5); }, "drs.cpu_overcommit"},
   };
 }
 

@@ -358,6 +358,28 @@ TEST_F(datacenter_test, a_node_belongs_to_at_most_one_cluster) {
   EXPECT_EQ(busy.error().details.at("reason"), "CLUSTER_NOT_EMPTY");
 }
 
+TEST_F(datacenter_test, a_clusters_cpu_overcommit_is_set_on_its_nodes) {
+  add_node("n1", 8);
+  add_node("n2", 8);
+  v1::DrsSettings drs;
+  drs.set_cpu_overcommit(2.0);
+  ASSERT_TRUE(run<cluster_aggregate>("c1", cl::create{"one", "", {}, drs}));
+  ASSERT_TRUE(run<cluster_aggregate>("c1", cl::add_node{"n1"}));
+  ds_->sched().run();
+  EXPECT_DOUBLE_EQ(node_state("n1").cpu_overcommit(), 2.0) << "set when the node joins";
+  EXPECT_DOUBLE_EQ(node_state("n2").cpu_overcommit(), 4.0) << "not a member: its own";
+  // 8 threads x 2: 16 vCPUs fit on n1, a 17th does not.
+  add_vm("big", 17);
+  const auto refused = start_vm_on("big", "n1");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().details.at("node.n1"), "INSUFFICIENT_CPU");
+  drs.set_cpu_overcommit(3.0);
+  ASSERT_TRUE(run<cluster_aggregate>("c1", cl::update{{}, {}, {}, drs}));
+  ds_->sched().run();
+  EXPECT_DOUBLE_EQ(node_state("n1").cpu_overcommit(), 3.0) << "set when the cluster changes";
+  ASSERT_TRUE(start_vm_on("big", "n1"));
+}
+
 TEST_F(datacenter_test, volumes_take_and_give_back_pool_space) {
   add_node("n1", 8);
   ASSERT_TRUE(run<storage_pool_aggregate>(

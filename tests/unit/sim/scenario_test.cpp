@@ -26,7 +26,8 @@ drs_interval: 5m
 clusters:
   - id: c1
     drs: {enabled: true, automation: manual, threshold: 4, placement: pack, max_moves: 3,
-          max_per_host: 1, max_per_cluster: 4, hold: 15m, min_gain: 0.05}
+          max_per_host: 1, max_per_cluster: 4, hold: 15m, min_gain: 0.05, fail_back: false,
+          migration_gib_per_s: 2.5, cpu_overcommit: 2}
     ha: {enabled: true, admission: percentage, reserved_percent: 30, shutdown_policy: migrate}
 hosts:
   - {id: h1, cluster: c1, cpus: 32, memory_mib: 262144, pools: [shared]}
@@ -96,6 +97,9 @@ TEST_F(scenarios, a_full_scenario_reads_back_as_written) {
   EXPECT_EQ(s.clusters[0].drs.max_per_cluster, 4u);
   EXPECT_EQ(s.clusters[0].drs.hold, std::optional<sim_duration>{15min});
   EXPECT_DOUBLE_EQ(s.clusters[0].drs.min_gain, 0.05);
+  EXPECT_FALSE(s.clusters[0].drs.fail_back);
+  EXPECT_EQ(s.clusters[0].drs.migration_gib_per_s, std::optional<double>{2.5});
+  EXPECT_EQ(s.clusters[0].drs.cpu_overcommit, std::optional<double>{2.0});
   EXPECT_EQ(s.clusters[0].ha.admission, "percentage");
   EXPECT_EQ(s.clusters[0].ha.reserved_percent, 30u);
   EXPECT_EQ(s.clusters[0].ha.shutdown_policy, "migrate");
@@ -158,6 +162,28 @@ TEST_F(scenarios, hostile_and_malformed_files_name_the_field_at_fault) {
       {"duration: 1h\nclusters: [{id: c1, drs: {hold: 0s}}]\n", "clusters[0].drs.hold"},
       {"duration: 1h\nclusters: [{id: c1, drs: {min_gain: 0}}]\n", "clusters[0].drs.min_gain"},
       {"duration: 1h\nclusters: [{id: c1, drs: {min_gain: nan}}]\n", "clusters[0].drs.min_gain"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {cpu_overcommit: 0.5}}]\n",
+       "clusters[0].drs.cpu_overcommit"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {migration_gib_per_s: 0}}]\n",
+       "clusters[0].drs.migration_gib_per_s"},
+      {"duration: 1h\nclusters: [{id: c1, drs: {fail_back: maybe}}]\n",
+       "clusters[0].drs.fail_back"},
+      {"duration: 1h\nclusters: [{id: c}]\nhosts: [{id: h1, cluster: c, cpus: 4, memory_mib: "
+       "1024}]\n"
+       "vms: [{id: v1, cluster: c, vcpus: 1, memory_mib: 512}]\n"
+       "rules: [{name: r, kind: should_run_on, vms: [v1], hosts: [h1], priorities: {h2: 1}}]\n",
+       "rules[0].priorities.h2"},
+      {"duration: 1h\nclusters: [{id: c}]\nhosts: [{id: h1, cluster: c, cpus: 4, memory_mib: "
+       "1024}]\n"
+       "vms: [{id: v1, cluster: c, vcpus: 1, memory_mib: 512}]\n"
+       "rules: [{name: r, kind: should_run_on, vms: [v1], hosts: [h1], priorities: {h1: 101}}]\n",
+       "rules[0].priorities.h1"},
+      {"duration: 1h\nclusters: [{id: c}]\nhosts: [{id: h1, cluster: c, cpus: 4, memory_mib: "
+       "1024}]\n"
+       "vms: [{id: v1, cluster: c, vcpus: 1, memory_mib: 512}, {id: v2, cluster: c, vcpus: 1, "
+       "memory_mib: 512}]\n"
+       "rules: [{name: r, kind: keep_apart, vms: [v1, v2], priorities: {h1: 1}}]\n",
+       "rules[0].priorities"},
       {"hosts: []\n", "duration"},
       {"duration: soon\n", "duration"},
       {"duration: 0s\n", "duration"},
@@ -408,3 +434,20 @@ TEST(scenario_library, every_shipped_scenario_reads) {
 
 } // namespace
 } // namespace qx::sim
+
+namespace {
+
+TEST(scenario_rules, a_should_run_on_rule_reads_its_host_priorities) {
+  const auto s = qx::sim::parse_scenario(
+      "duration: 1h\nclusters: [{id: c}]\nhosts: [{id: h1, cluster: c, cpus: 4, memory_mib: 1024}, "
+      "{id: h2, cluster: c, cpus: 4, memory_mib: 1024}]\nvms: [{id: v1, cluster: c, vcpus: 1, "
+      "memory_mib: 512}]\nrules: "
+      "[{name: home, kind: should_run_on, vms: [v1], "
+      "hosts: [h1, h2], priorities: {h1: 10}}]\n",
+      std::filesystem::temp_directory_path());
+  ASSERT_TRUE(s) << s.error().to_string();
+  ASSERT_EQ(s->rules.size(), 1U);
+  EXPECT_EQ(s->rules[0].priorities, (std::map<std::string, std::int32_t>{{"h1", 10}}));
+}
+
+} // namespace

@@ -40,6 +40,8 @@ struct drs_spec {
   std::optional<sim_duration> hold;
   double min_gain = 0.01; ///< a balancing move's least score
   bool fail_back = true;  ///< should-run-on VMs return to their preferred hosts
+  /// vCPUs per host thread on the cluster's hosts; unset: the node default (4).
+  std::optional<double> cpu_overcommit;
   /// One migration's bandwidth (its copy time); unset: the run's option (1 GiB/s).
   std::optional<double> migration_gib_per_s;
 };
