@@ -79,9 +79,10 @@ migrate_vm controller::migration(const domain::drs::move& m, command_meta meta) 
   return migrate_vm{m.vm_id, m.to, std::move(meta), std::move(scope)};
 }
 
-void controller::apply_now(const std::string& cluster_id, const domain::drs::move& m, double target,
-                           const std::string& by, actions& out) {
-  const auto id = cluster_id + "-" + std::to_string(next_id_++);
+std::string controller::recommend(const std::string& cluster_id, const domain::drs::move& m,
+                                  double target, bool automatic, const std::string& by,
+                                  actions& out) {
+  auto id = cluster_id + "-" + std::to_string(next_id_++);
   v1::DrsRecommended ev;
   ev.set_cluster_id(cluster_id);
   ev.set_recommendation_id(id);
@@ -93,13 +94,23 @@ void controller::apply_now(const std::string& cluster_id, const domain::drs::mov
   ev.set_imbalance_after(m.imbalance_after);
   ev.set_target_imbalance(target);
   ev.set_score(m.score);
-  ev.set_automatic(true);
+  ev.set_automatic(automatic);
   record(out, cluster_id, ev, by);
+  return id;
+}
+
+void controller::apply(const std::string& cluster_id, const std::string& id,
+                       const domain::drs::move& m, const std::string& by, actions& out) {
   v1::DrsRecommendationApplied applied;
   applied.set_cluster_id(cluster_id);
   applied.set_recommendation_id(id);
   record(out, cluster_id, applied, by);
   out.migrations.push_back(migration(m, command_meta{by, "", id, id, {}}));
+}
+
+void controller::apply_now(const std::string& cluster_id, const domain::drs::move& m, double target,
+                           const std::string& by, actions& out) {
+  apply(cluster_id, recommend(cluster_id, m, target, true, by, out), m, by, out);
 }
 
 result<actions> controller::request_maintenance(const std::string& node_id, bool enable,
@@ -285,31 +296,14 @@ actions controller::run_pass(time_point now) {
       if (std::any_of(pending.begin(), pending.end(),
                       [&](const auto& kv) { return same_move(kv.second.move, m); }))
         continue;
-      const auto id = cluster_id + "-" + std::to_string(next_id_++);
-      v1::DrsRecommended ev;
-      ev.set_cluster_id(cluster_id);
-      ev.set_recommendation_id(id);
-      ev.set_vm_id(m.vm_id);
-      ev.set_source_node_id(m.from);
-      ev.set_target_node_id(m.to);
-      ev.set_reason(m.reason);
-      ev.set_imbalance_before(m.imbalance_before);
-      ev.set_imbalance_after(m.imbalance_after);
-      ev.set_target_imbalance(p.target);
-      ev.set_score(m.score);
-      ev.set_automatic(automatic);
-      record(out, cluster_id, ev, principal);
+      const auto id = recommend(cluster_id, m, p.target, automatic, principal, out);
       const auto source_load = p.host_loads.count(m.from) != 0 ? p.host_loads.at(m.from) : 0.0;
       if (!automatic) {
         pending.emplace(id, recommendation{id, cluster_id, m, source_load});
         continue;
       }
       moved(m, source_load);
-      v1::DrsRecommendationApplied applied;
-      applied.set_cluster_id(cluster_id);
-      applied.set_recommendation_id(id);
-      record(out, cluster_id, applied, principal);
-      out.migrations.push_back(migration(m, command_meta{principal, "", id, id, {}}));
+      apply(cluster_id, id, m, principal, out);
     }
   }
   return out;
@@ -351,12 +345,8 @@ result<actions> controller::approve(const std::string& cluster_id, const std::st
   if (!r)
     return std::move(r).error();
   actions out;
-  v1::DrsRecommendationApplied ev;
-  ev.set_cluster_id(cluster_id);
-  ev.set_recommendation_id(id);
-  record(out, cluster_id, ev, by);
   moved(r->move, r->source_load);
-  out.migrations.push_back(migration(r->move, command_meta{by, "", id, id, {}}));
+  apply(cluster_id, id, r->move, by, out);
   return out;
 }
 

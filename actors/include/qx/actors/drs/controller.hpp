@@ -112,6 +112,13 @@ class controller {
   [[nodiscard]] const std::vector<domain::drs::rule>& rules_of(const std::string& cluster_id) const;
   /// The migrate command of move `m`, with the VM's peers for the coordinator's check.
   [[nodiscard]] migrate_vm migration(const domain::drs::move& m, command_meta meta) const;
+  /// Records `m` as recommended by `by` (automatic or waiting for approval): its id.
+  [[nodiscard]] std::string recommend(const std::string& cluster_id, const domain::drs::move& m,
+                                      double target, bool automatic, const std::string& by,
+                                      actions& out);
+  /// Records recommendation `id` (move `m`) applied by `by`, and migrates.
+  void apply(const std::string& cluster_id, const std::string& id, const domain::drs::move& m,
+             const std::string& by, actions& out);
   /// Records `m` as an automatic recommendation applied by `by`, and migrates.
   void apply_now(const std::string& cluster_id, const domain::drs::move& m, double target,
                  const std::string& by, actions& out);
