@@ -130,10 +130,11 @@ void print_what_to_try(const std::string& cp, const fs::path& dir) {
       "\"memoryMib\":1024,\"volumeIds\":[\"disk-1\"],\"networkIds\":[\"demo-net\"]}}'\n"
       "            curl -X POST %s/api/v1/vms/vm-1/start\n"
       "            curl %s/api/v1/nodes/demo-node-2/agent\n"
-      "  agents    logs and configs in %s\n"
+      "  DRS, HA   curl %s/api/v1/clusters/demo/drs   (also /drs/recommendations, /ha, /rules)\n"
+      "  agents    logs and configs in %s; each VM's CPU demand in its demand.txt\n"
       "  Ctrl-C stops the control plane and its agents; the next start finds everything as it "
       "was.\n\n",
-      cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), dir.string().c_str());
+      cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), cp.c_str(), dir.string().c_str());
   std::fflush(stdout);
 }
 
@@ -151,6 +152,13 @@ status demo_datacenter::start(const demo_options& opts) {
     return error{errc::io_error, "cannot create " + dir.string() + ": " + ec.message()};
   const auto exe = find_qx_node(opts.qx_node_path);
   const auto& cp = opts.control_plane_url;
+  // Test-driver hosts measure no real CPU: each VM's demand comes from this file (edit it to
+  // script a spike; the agents read it again when it changes), so DRS has work to do.
+  const auto demand = dir / "demand.txt";
+  if (!fs::exists(demand))
+    std::ofstream{demand} << "# <vm id or *> constant F | diurnal BASE AMPLITUDE PEAK_HOUR | "
+                             "spikes BASE PEAK EVERY_S LENGTH_S\n"
+                             "* diurnal 0.3 0.2 14\n";
   std::vector<std::string> registered;
   for (const auto& h : hosts) {
     auto uri = node::write_test_host(dir / (std::string{h.name} + ".xml"),
@@ -160,7 +168,8 @@ status demo_datacenter::start(const demo_options& opts) {
     auto agent = spawn_agent(exe,
                              {"--config", (dir / (std::string{h.name} + ".yaml")).string(),
                               "--listen", "127.0.0.1:0", "--libvirt-uri", *uri, "--pools-root",
-                              (dir / "pools" / h.name).string(), "--no-token"},
+                              (dir / "pools" / h.name).string(), "--no-token", "--test-demand",
+                              demand.string()},
                              (dir / (std::string{h.name} + ".log")).string());
     if (!agent)
       return agent.error();
@@ -196,7 +205,11 @@ status demo_datacenter::start(const demo_options& opts) {
   }
   for (const auto& [method, path, body] :
        std::initializer_list<std::tuple<const char*, std::string, json>>{
-           {"POST", "/api/v1/clusters", json{{"id", "demo"}, {"name", "Demo cluster"}}},
+           {"POST", "/api/v1/clusters",
+            json{{"id", "demo"},
+                 {"name", "Demo cluster"},
+                 {"ha", {{"enabled", true}}},
+                 {"drs", {{"enabled", true}, {"automation", "manual"}}}}},
            {"POST", "/api/v1/storage/pools",
             json{{"id", "demo-pool"},
                  {"name", "Demo pool"},

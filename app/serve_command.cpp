@@ -135,6 +135,24 @@ void add_serve_command(CLI::App& app, int& exit_code) {
          "How often watchers with batch=N get what was published meanwhile (ms)")
       ->check(CLI::Range(1U, 1000U))
       ->default_str("20");
+  cmd->add_option_function<unsigned>(
+         "--ha-lease-ms",
+         [args](unsigned ms) { args->opts.ha_lease = std::chrono::milliseconds{ms}; },
+         "How long a heartbeat keeps a node alive for HA (ms)")
+      ->check(CLI::Range(1000U, 600'000U))
+      ->default_str("15000");
+  cmd->add_option_function<unsigned>(
+         "--ha-fence-bound-ms",
+         [args](unsigned ms) { args->opts.ha_fence_bound = std::chrono::milliseconds{ms}; },
+         "How long a fenced agent may take to stop its VMs; HA restarts after lease + this (ms)")
+      ->check(CLI::Range(0U, 600'000U))
+      ->default_str("10000");
+  cmd->add_option_function<unsigned>(
+         "--drs-interval-s",
+         [args](unsigned s) { args->opts.drs_interval = std::chrono::seconds{s}; },
+         "Seconds between DRS passes")
+      ->check(CLI::Range(1U, 86400U))
+      ->default_str("300");
   cmd->add_option("--advertise-url", args->opts.advertise_url,
                   "This control plane's URL as node agents reach it (default http://<listen>)");
   cmd->add_flag("--demo", args->demo,

@@ -71,15 +71,18 @@ std::uint64_t now_unix_ms() {
 
 struct agent_hub::impl {
   impl(caf::actor_system& s, std::shared_ptr<command_sink> commands,
-       std::shared_ptr<const agent_view> v)
+       std::shared_ptr<const agent_view> v, std::shared_ptr<host_signals> signals,
+       std::chrono::milliseconds l)
       : sys(s), view(std::move(v)),
         board(std::make_shared<hub_detail::status_registry>()), deps{std::move(commands), view,
-                                                                     board} {}
+                                                                     board, std::move(signals)},
+        lease(l) {}
 
   caf::actor_system& sys;
   std::shared_ptr<const agent_view> view;
   std::shared_ptr<hub_detail::status_registry> board;
   node_proxy_dependencies deps;
+  std::chrono::milliseconds lease;
 
   mutable std::mutex mutex; ///< Guards what follows.
   std::map<std::string, node_proxy_actor> proxies;
@@ -96,7 +99,9 @@ struct agent_hub::impl {
       return it->second;
     if (!create)
       return {};
-    auto a = spawn_node_proxy(sys, node_proxy_config{node_id}, deps);
+    node_proxy_config cfg{node_id};
+    cfg.lease = lease;
+    auto a = spawn_node_proxy(sys, std::move(cfg), deps);
     if (!a) {
       log::error(hub_component, "no node proxy", {{"node", node_id}, {"error", a.error().message}});
       return {};
@@ -139,8 +144,10 @@ struct agent_hub::impl {
 };
 
 agent_hub::agent_hub(caf::actor_system& sys, std::shared_ptr<command_sink> commands,
-                     std::shared_ptr<const agent_view> view)
-    : impl_(std::make_unique<impl>(sys, std::move(commands), std::move(view))) {}
+                     std::shared_ptr<const agent_view> view, std::shared_ptr<host_signals> signals,
+                     std::chrono::milliseconds lease)
+    : impl_(std::make_unique<impl>(sys, std::move(commands), std::move(view), std::move(signals),
+                                   lease)) {}
 
 agent_hub::~agent_hub() {
   stop();

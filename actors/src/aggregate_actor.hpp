@@ -8,6 +8,7 @@
 #include "qx/actors/message_types.hpp"
 
 #include <qx/events/event_store.hpp>
+#include <qx/events/text_fields.hpp>
 
 #include <caf/all.hpp>
 
@@ -89,7 +90,7 @@ void maybe_snapshot(aggregate_state<A>& st) {
   // A failed snapshot only costs a longer replay later: the log stays the truth.
   permit_unchecked_error(st.store->save_snapshot(
       A::stream(st.id), {st.version, std::string{A::state::descriptor()->full_name()},
-                         st.state.SerializeAsString()}));
+                         events::serialize_deterministic(st.state)}));
 }
 
 /// Decides queued commands until one needs an append (or the queue is empty).

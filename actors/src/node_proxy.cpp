@@ -18,6 +18,10 @@ namespace qx::actors {
 status validate(const node_proxy_config& cfg) {
   if (cfg.node_id.empty())
     return error{errc::invalid_argument, "node_id is empty", {{"field", "node_id"}}};
+  if (cfg.lease.count() < 0 || cfg.lease.count() > std::numeric_limits<std::uint32_t>::max())
+    return error{errc::invalid_argument,
+                 "lease must be 0 or positive and fit 32 bits of ms",
+                 {{"field", "lease"}}};
   if (cfg.heartbeat_interval.count() <= 0 ||
       cfg.heartbeat_interval.count() > std::numeric_limits<std::uint32_t>::max())
     return error{errc::invalid_argument,
@@ -116,6 +120,10 @@ struct node_proxy_state {
     w->set_node_id(node_id());
     w->set_heartbeat_interval_ms(static_cast<std::uint32_t>(cfg.heartbeat_interval.count()));
     w->set_cluster_id(deps.view->cluster_of(node_id()));
+    w->set_lease_ms(static_cast<std::uint32_t>(cfg.lease.count()));
+    for (const auto& vm : deps.view->vms_on(node_id()))
+      if (vm.state.spec().ha_restart_priority() > 0)
+        w->add_protected_vm_ids(vm.state.id());
     send_frame(f);
     log::info(component, "agent session open", {{"node", node_id()}, {"epoch", epoch}});
     record_node(domain::node::connect{}, "session:" + std::to_string(epoch));
@@ -192,12 +200,24 @@ struct node_proxy_state {
     switch (f.body_case()) {
     case pb::AgentFrame::kHello:
       on_hello(f.hello());
+      if (deps.signals)
+        deps.signals->heard(node_id());
       break;
-    case pb::AgentFrame::kHeartbeat:
+    case pb::AgentFrame::kHeartbeat: {
       status.heartbeat = f.heartbeat();
+      if (deps.signals)
+        deps.signals->heard(node_id());
+      // Renews the agent's lease: a control plane that no longer answers (partitioned,
+      // stopped) lets it lapse, and the agent fences itself.
+      pb::ControlFrame ack;
+      ack.mutable_heartbeat_ack()->set_sequence(f.heartbeat().sequence());
+      send_frame(ack);
       break;
+    }
     case pb::AgentFrame::kTelemetry:
       status.telemetry = f.telemetry();
+      if (deps.signals)
+        deps.signals->measured(node_id(), f.telemetry());
       break;
     case pb::AgentFrame::kDomainEvent: {
       const auto& ev = f.domain_event();

@@ -1,6 +1,7 @@
 #include "gateway.hpp"
 
 #include <qx/actors/datacenter.hpp>
+#include <qx/actors/reactor_wiring.hpp>
 
 #include <caf/all.hpp>
 
@@ -12,6 +13,7 @@ namespace qx::api {
 struct gateway::impl {
   caf::actor_system& sys;
   actors::datacenter_actor coordinator;
+  actors::reactor_set reactors;
   caf::duration timeout;
   std::mutex mutex{};
   bool stopped = false;                          ///< guarded by mutex
@@ -22,24 +24,26 @@ struct gateway::impl {
     waiting.erase(id);
   }
 
-  /// One short-lived actor per request: it asks the coordinator and hands the answer to `k`.
-  /// Spawning costs microseconds and keeps the callback out of any message type.
-  template<class Request, class Outcome>
-  void ask(Request req, std::function<void(Outcome)> k) {
+  /// One short-lived actor per request: it asks `dest` and hands the answer (of type Reply,
+  /// made an Outcome) to `k`. Spawning costs microseconds and keeps the callback out of any
+  /// message type.
+  template<class Reply, class Outcome, class Dest, class... Ts>
+  void ask_at(Dest dest, std::function<void(Outcome)> k, Ts... xs) {
     std::unique_lock lock{mutex};
-    if (stopped) {
+    if (stopped || !dest) {
       lock.unlock();
-      k(Outcome{error{errc::unavailable, "the server is stopping"}});
+      k(Outcome{error{errc::unavailable, stopped ? "the server is stopping"
+                                                 : "DRS and HA do not run in this server"}});
       return;
     }
     auto asker = sys.spawn(
-        [this, req = std::move(req), k = std::move(k), coordinator = coordinator,
-         timeout = timeout](caf::event_based_actor* self, int) mutable {
-          self->request(coordinator, timeout, std::move(req))
+        [this, dest = std::move(dest), k = std::move(k), timeout = timeout,
+         ... xs = std::move(xs)](caf::event_based_actor* self, int) mutable {
+          self->request(dest, timeout, std::move(xs)...)
               .then(
-                  [this, k, self](Outcome& o) {
+                  [this, k, self](Reply& r) {
                     done(self->id());
-                    k(std::move(o));
+                    k(Outcome{std::move(r)});
                     self->quit();
                   },
                   [this, k, self](caf::error& e) {
@@ -52,11 +56,16 @@ struct gateway::impl {
         0);
     waiting.emplace(asker.id(), asker);
   }
+
+  template<class Request, class Outcome>
+  void ask(Request req, std::function<void(Outcome)> k) {
+    ask_at<Outcome>(coordinator, std::move(k), std::move(req));
+  }
 };
 
-gateway::gateway(caf::actor_system& sys, const actors::datacenter& dc,
+gateway::gateway(caf::actor_system& sys, const actors::datacenter& dc, actors::reactor_set reactors,
                  std::chrono::milliseconds timeout)
-    : impl_(new impl{sys, dc.coordinator, caf::duration{timeout}}) {}
+    : impl_(new impl{sys, dc.coordinator, std::move(reactors), caf::duration{timeout}}) {}
 
 gateway::~gateway() = default;
 
@@ -95,6 +104,46 @@ void gateway::send(actors::start_vm req, std::function<void(actors::placement_ou
 
 void gateway::send(actors::migrate_vm req, std::function<void(actors::placement_outcome)> k) {
   impl_->ask(std::move(req), std::move(k));
+}
+
+void gateway::drs_status(std::string cluster,
+                         std::function<void(result<actors::drs::cluster_status>)> k) {
+  impl_->ask_at<result<actors::drs::cluster_status>>(
+      impl_->reactors.drs, std::move(k), actors::status_atom::value, std::move(cluster));
+}
+
+void gateway::drs_pending(std::string cluster,
+                          std::function<void(result<std::vector<actors::drs::recommendation>>)> k) {
+  impl_->ask_at<std::vector<actors::drs::recommendation>>(
+      impl_->reactors.drs, std::move(k), actors::pending_atom::value, std::move(cluster));
+}
+
+void gateway::drs_decide(bool apply, std::string cluster, std::string id, std::string by,
+                         std::function<void(status)> k) {
+  if (apply)
+    impl_->ask_at<status>(impl_->reactors.drs, std::move(k), actors::approve_atom::value,
+                          std::move(cluster), std::move(id), std::move(by));
+  else
+    impl_->ask_at<status>(impl_->reactors.drs, std::move(k), actors::reject_atom::value,
+                          std::move(cluster), std::move(id), std::move(by));
+}
+
+void gateway::drs_what_if(std::string cluster, std::function<void(result<domain::drs::pass>)> k) {
+  impl_->ask_at<domain::drs::pass>(impl_->reactors.drs, std::move(k), actors::what_if_atom::value,
+                                   std::move(cluster));
+}
+
+void gateway::drs_scope(std::string cluster, std::string vm, std::string node,
+                        std::function<void(result<actors::placement_scope>)> k) {
+  impl_->ask_at<result<actors::placement_scope>>(impl_->reactors.drs, std::move(k),
+                                                 actors::place_atom::value, std::move(cluster),
+                                                 std::move(vm), std::move(node));
+}
+
+void gateway::ha_status(std::string cluster,
+                        std::function<void(result<actors::ha::cluster_status>)> k) {
+  impl_->ask_at<result<actors::ha::cluster_status>>(impl_->reactors.ha, std::move(k),
+                                                    actors::status_atom::value, std::move(cluster));
 }
 
 } // namespace qx::api

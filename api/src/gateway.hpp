@@ -5,6 +5,7 @@
 
 #include <qx/actors/aggregates.hpp>
 #include <qx/actors/messages.hpp>
+#include <qx/actors/reactor_wiring.hpp>
 
 #include <chrono>
 #include <functional>
@@ -21,7 +22,8 @@ namespace qx::api {
 
 class gateway {
  public:
-  gateway(caf::actor_system& sys, const actors::datacenter& dc,
+  /// `reactors` may be empty (no DRS/HA): their routes then answer UNAVAILABLE.
+  gateway(caf::actor_system& sys, const actors::datacenter& dc, actors::reactor_set reactors = {},
           std::chrono::milliseconds timeout = std::chrono::seconds{30});
   ~gateway();
   gateway(const gateway&) = delete;
@@ -45,6 +47,20 @@ class gateway {
 
   void send(actors::start_vm req, std::function<void(actors::placement_outcome)> k);
   void send(actors::migrate_vm req, std::function<void(actors::placement_outcome)> k);
+
+  // DRS and HA (the reactors): a cluster's state, DRS's recommendations and what it would do.
+  void drs_status(std::string cluster, std::function<void(result<actors::drs::cluster_status>)> k);
+  void drs_pending(std::string cluster,
+                   std::function<void(result<std::vector<actors::drs::recommendation>>)> k);
+  /// Applies (`apply`) or rejects recommendation `id` as principal `by`.
+  void drs_decide(bool apply, std::string cluster, std::string id, std::string by,
+                  std::function<void(status)> k);
+  void drs_what_if(std::string cluster, std::function<void(result<domain::drs::pass>)> k);
+  /// Where the cluster's rules let `vm` start or migrate (on `node` when named): the scope to
+  /// send with the start or migration (RULE_VIOLATION naming the rule when none may).
+  void drs_scope(std::string cluster, std::string vm, std::string node,
+                 std::function<void(result<actors::placement_scope>)> k);
+  void ha_status(std::string cluster, std::function<void(result<actors::ha::cluster_status>)> k);
 
   /// Ends every request still waiting for the actors (its continuation is dropped, not
   /// called) and answers later sends at once with UNAVAILABLE, so that a stop under load

@@ -65,6 +65,28 @@ metrics::metrics()
       agent_failures_(family<prometheus::Counter>(*registry_, "qvdc_agent_command_failures_total",
                                                   "Commands the node's agent answered failed")) {
   auto& r = *registry_;
+  // The reactors' decisions, counted from the log as they are recorded (by cluster).
+  const std::pair<const char*, std::pair<const char*, const char*>> decisions[] = {
+      {"DrsRecommended",
+       {"qvdc_drs_recommendations_total", "Moves DRS recorded (applied at once or pending)"}},
+      {"DrsRecommendationApplied",
+       {"qvdc_drs_recommendations_applied_total", "DRS moves whose migration was asked for"}},
+      {"DrsRecommendationRejected",
+       {"qvdc_drs_recommendations_rejected_total",
+        "DRS moves rejected (by a user, STALE, refused)"}},
+      {"HaNodeSuspected", {"qvdc_ha_nodes_suspected_total", "Nodes whose HA lease lapsed"}},
+      {"HaNodeFailed",
+       {"qvdc_ha_nodes_failed_total", "Nodes failed (lease + fence bound lapsed, or shut down)"}},
+      {"HaRestartPlanned", {"qvdc_ha_restarts_total", "VM restarts HA planned"}},
+      {"HaVmLeftDown", {"qvdc_ha_vms_left_down_total", "Protected VMs HA could not restart"}},
+  };
+  for (const auto& [type, name_help] : decisions)
+    decisions_[type] = &family<prometheus::Counter>(r, name_help.first, name_help.second);
+  migrations_ = &prometheus::BuildCounter()
+                     .Name("qvdc_vm_migrations_total")
+                     .Help("VM migrations completed")
+                     .Register(r)
+                     .Add({});
   watch_clients_ = gauge(r, "qvdc_watch_clients", "WebSocket watchers connected");
   in_flight_ = gauge(r, "qvdc_api_commands_in_flight", "Commands waiting for the actors");
   operations_running_ = gauge(r, "qvdc_operations_running", "Operations not yet finished");
@@ -147,6 +169,23 @@ void metrics::render_agents(
     advance(agent_failures_.Add(labels), now.command_failures, before.command_failures);
     agents_last_[node] = {now.frames_in, now.commands_sent, now.command_failures};
   }
+}
+
+void metrics::on_event(const events::recorded_event& e) {
+  constexpr std::string_view prefix = "qx.events.v1.";
+  if (!e.type.starts_with(prefix))
+    return;
+  const auto type = e.type.substr(prefix.size());
+  if (type == "VmMigrated") {
+    migrations_->Increment();
+    return;
+  }
+  const auto it = decisions_.find(type);
+  if (it == decisions_.end())
+    return;
+  const auto dash = e.stream.find('-');
+  const auto cluster = dash == std::string::npos ? std::string{} : e.stream.substr(dash + 1);
+  it->second->Add({{"cluster", cluster}}).Increment();
 }
 
 } // namespace qx::api

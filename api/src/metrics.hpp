@@ -29,6 +29,10 @@ class metrics {
   void request(const std::string& route, const std::string& method, unsigned status,
                std::chrono::nanoseconds latency);
 
+  /// A live event of the log (not the replay at start): DRS and HA decisions and migrations
+  /// are counted by cluster (the decision streams are "drs-<cluster>" and "ha-<cluster>").
+  void on_event(const events::recorded_event& e);
+
   /// Values read at scrape time.
   struct snapshot {
     events::store_stats store;
@@ -73,6 +77,9 @@ class metrics {
   prometheus::Family<prometheus::Counter>& agent_frames_;
   prometheus::Family<prometheus::Counter>& agent_commands_;
   prometheus::Family<prometheus::Counter>& agent_failures_;
+  /// Decisions by event type (short name) and cluster: one family per series name.
+  std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> decisions_;
+  prometheus::Counter* migrations_;
   struct agent_counters {
     std::uint64_t frames_in = 0;
     std::uint64_t commands_sent = 0;

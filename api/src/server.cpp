@@ -10,6 +10,7 @@
 #include "watch_hub.hpp"
 
 #include <qx/actors/datacenter.hpp>
+#include <qx/actors/reactor_wiring.hpp>
 #include <qx/api/server.hpp>
 #include <qx/events/rocksdb_store.hpp>
 #include <qx/security/tls_identity.hpp>
@@ -17,6 +18,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -61,8 +63,10 @@ class server_impl final : public server {
     if (!dc)
       return std::move(dc).error();
     dc_ = std::move(*dc);
-    gateway_ = std::make_unique<gateway>(system_, dc_);
-    agents_ = std::make_unique<agent_registry>(system_, *gateway_, proj_.inv());
+    reactors_ = actors::reactor_set::spawn(system_, *store_, dc_.coordinator, reactor_settings());
+    gateway_ = std::make_unique<gateway>(system_, dc_, reactors_);
+    agents_ = std::make_unique<agent_registry>(system_, *gateway_, proj_.inv(),
+                                               actors::signals_to(reactors_), opts_.ha_lease);
     auto access = access_control::open(opts_.data_dir, opts_.auth);
     if (!access)
       return std::move(access).error();
@@ -89,8 +93,10 @@ class server_impl final : public server {
       ctx_->audit.apply(e);
       if (stand_in_ && proj_.caught_up())
         stand_in_->on_event(e);
-      if (proj_.caught_up())
+      if (proj_.caught_up()) {
         agents_->on_event(e);
+        metrics_.on_event(e);
+      }
     });
     const auto head_at_open = store_->head().position;
     proj_.on_caught_up([this, head_at_open] {
@@ -106,6 +112,8 @@ class server_impl final : public server {
     });
     hub_.start_ticks(opts_.limits.watch_batch_window, max_shared_batch);
     proj_.start();
+    follower_ = std::make_unique<actors::reactor_follower>(*store_, reactors_);
+    follower_->start();
     net_dependencies deps{*ctx_, routes_,  hub_,         metrics_, *store_,
                           proj_, *agents_, opts_.limits, {},       {}};
     if (opts_.tls) {
@@ -147,6 +155,9 @@ class server_impl final : public server {
     hub_.stop_ticks();
     blocking_.stop();
     hashing_.stop();
+    if (follower_)
+      follower_->stop();
+    reactors_.stop();
     if (agents_)
       agents_->stop();
     if (gateway_)
@@ -172,6 +183,23 @@ class server_impl final : public server {
   }
 
  private:
+  /// The reactors as `qvdc serve` runs them: replay the log before acting; with the stand-in
+  /// no host can fail, so no lease lapses.
+  [[nodiscard]] actors::reactor_settings reactor_settings() const {
+    actors::reactor_settings r;
+    r.drs.catch_up_first = true;
+    r.drs_interval = opts_.drs_interval;
+    r.ha.catch_up_first = true;
+    r.ha.lease = {opts_.ha_lease, opts_.ha_fence_bound};
+    // HA looks at the leases eight times per lease (at most once a second): a failure is
+    // seen at most an eighth of the lease late.
+    r.ha_interval = std::clamp(opts_.ha_lease / 8, std::chrono::milliseconds{100},
+                               std::chrono::milliseconds{1000});
+    if (opts_.hypervisor_stand_in)
+      r.ha.lease.lease = std::chrono::hours{24 * 365 * 100};
+    return r;
+  }
+
   caf::actor_system_config& configure() {
     // The log's writer and the I/O threads run beside the scheduler on 2 cores.
     config_.set("scheduler.max-threads", 2);
@@ -194,6 +222,8 @@ class server_impl final : public server {
   caf::actor_system_config config_;
   caf::actor_system system_;
   actors::datacenter dc_;
+  actors::reactor_set reactors_;
+  std::unique_ptr<actors::reactor_follower> follower_;
   std::unique_ptr<gateway> gateway_;
   std::unique_ptr<hypervisor_stand_in> stand_in_;
   std::unique_ptr<agent_registry> agents_;

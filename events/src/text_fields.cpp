@@ -3,6 +3,8 @@
 #include "qx/base/utf8.hpp"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message.h>
 
 #include <cstdint>
@@ -209,6 +211,17 @@ std::optional<std::string> escape_text_fields(const pb::Descriptor& type, std::s
   out.reserve(bytes.size() + 16);
   if (!escape_into(type, bytes, out, 0))
     return std::nullopt;
+  return out;
+}
+
+std::string serialize_deterministic(const pb::Message& msg) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream raw{&out};
+    google::protobuf::io::CodedOutputStream coded{&raw};
+    coded.SetSerializationDeterministic(true);
+    msg.SerializeToCodedStream(&coded);
+  }
   return out;
 }
 

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   std::string advertise;
   int token_ttl = 3600;
   int heartbeat_ms = 1000;
+  std::string fence_action = "stop-vms";
+  std::string test_demand;
   bool no_token = false;
   qx::node::libvirt_options libvirt;
   app.add_option("--config", config_path, "the agent's YAML config (written on registration)")
@@ -47,6 +49,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat and telemetry period")
       ->check(CLI::Range(50, 60000));
+  app.add_option("--fence-action", fence_action,
+                 "when the control plane stops acknowledging heartbeats for HA's lease: stop-vms "
+                 "(destroy the HA-protected VMs) or none (a hardware watchdog's job)")
+      ->check(CLI::IsMember({"stop-vms", "none"}))
+      ->capture_default_str();
+  app.add_option("--test-demand", test_demand,
+                 "libvirt's test driver only: each VM's CPU demand from FILE, lines '<vm id or *> "
+                 "constant F | diurnal BASE AMPLITUDE PEAK_HOUR | spikes BASE PEAK EVERY_S "
+                 "LENGTH_S', read again when it changes")
+      ->transform(qx::absolute_path, "", "FILE");
   app.add_option("--domain-type", libvirt.domain_type,
                  "libvirt domain type to define (kvm, qemu; default: kvm when offered)");
   app.add_option("--serial-log-dir", libvirt.serial_log_dir,
@@ -86,6 +98,8 @@ int main(int argc, char** argv) {
   opts.config = *cfg;
   opts.token_ttl = std::chrono::seconds{token_ttl};
   opts.heartbeat = std::chrono::milliseconds{heartbeat_ms};
+  opts.fence_action = fence_action;
+  opts.test_demand_file = test_demand;
   auto agent = qx::node::agent::open(std::move(opts), **hv);
   if (!agent) {
     std::cerr << "qx-node: " << agent.error().to_string() << '\n';

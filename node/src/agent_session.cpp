@@ -1,4 +1,5 @@
 #include "agent_session.hpp"
+#include "fence_lease.hpp"
 
 #include "telemetry.hpp"
 
@@ -64,7 +65,9 @@ void log_line(const std::string& what) {
 struct agent_session::impl {
   impl(hypervisor& h, session_settings s)
       : hv(h), settings(std::move(s)),
-        sampler(settings.pools_root.empty() ? "/" : settings.pools_root) {}
+        sampler(settings.pools_root.empty() ? "/" : settings.pools_root,
+                settings.libvirt_uri.starts_with("test:") ? settings.test_demand_file
+                                                          : std::string{}) {}
 
   hypervisor& hv;
   session_settings settings;
@@ -83,6 +86,8 @@ struct agent_session::impl {
   std::thread worker_thread;
   subscription events;
   std::uint64_t heartbeat_seq = 0;
+  fence_lease lease; ///< guarded by `mutex`
+  std::thread fence_thread;
 
   // -- sending -----------------------------------------------------------------------------
 
@@ -124,6 +129,10 @@ struct agent_session::impl {
     pb::AgentFrame f;
     auto* h = f.mutable_heartbeat();
     h->set_sequence(++heartbeat_seq);
+    {
+      std::lock_guard lock{mutex};
+      lease.sent(heartbeat_seq, fence_lease::clock::now());
+    }
     h->set_sent_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count());
@@ -161,6 +170,9 @@ struct agent_session::impl {
         st.connected = true;
         st.cluster_id = f.welcome().cluster_id();
         st.cluster_known = true;
+        lease.welcomed(
+            fence_lease::clock::now(), std::chrono::milliseconds{f.welcome().lease_ms()},
+            {f.welcome().protected_vm_ids().begin(), f.welcome().protected_vm_ids().end()});
         ran.clear();
         queue.clear(); // commands of the previous epoch are stale now
       }
@@ -175,6 +187,11 @@ struct agent_session::impl {
         }
       }
       send_hello(f.welcome().epoch());
+      return;
+    }
+    if (f.has_heartbeat_ack()) {
+      std::lock_guard lock{mutex};
+      lease.acknowledged(f.heartbeat_ack().sequence());
       return;
     }
     if (f.has_membership()) {
@@ -198,6 +215,10 @@ struct agent_session::impl {
   // -- running commands --------------------------------------------------------------------
 
   status define_and_start(const pb::DefineAndStart& c) {
+    {
+      std::lock_guard lock{mutex};
+      lease.started(c.vm_id(), c.ha_protected());
+    }
     auto existing = hv.query_state(c.vm_id());
     if (!existing) {
       if (existing.error().code != errc::not_found)
@@ -357,6 +378,34 @@ struct agent_session::impl {
 
   // -- the connection loop -----------------------------------------------------------------
 
+  /// The watchdog: checks the lease a few times per heartbeat period, connected or not (a
+  /// partition may leave the connect loop waiting), and fences once per lapse.
+  void fence_watch() {
+    std::unique_lock lock{mutex};
+    for (;;) {
+      if (cv.wait_for(lock, settings.heartbeat / 4, [this] { return stopping; }))
+        return;
+      if (settings.fence_action != "stop-vms" || !lease.must_fence(fence_lease::clock::now()))
+        continue;
+      const auto victims = lease.protected_vms();
+      ++st.fences;
+      lock.unlock();
+      log_line("lease lapsed: no heartbeat acknowledged by the control plane; stopping " +
+               std::to_string(victims.size()) + " HA-protected VMs");
+      for (const auto& id : victims) {
+        auto s = hv.query_state(id);
+        if (s && (s->state == domain_state::running || s->state == domain_state::blocked ||
+                  s->state == domain_state::paused))
+          if (auto ok = hv.destroy_domain(id); !ok)
+            log_line("fencing could not stop " + id + ": " + ok.error().message);
+      }
+      lock.lock();
+      st.last_fence_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    }
+  }
+
   void loop() {
     auto backoff = std::chrono::milliseconds{200};
     for (;;) {
@@ -435,6 +484,9 @@ void agent_session::start() {
   i.loop_thread = std::thread{[&i] {
     i.loop();
   }};
+  i.fence_thread = std::thread{[&i] {
+    i.fence_watch();
+  }};
 }
 
 void agent_session::leave(const std::string& reason) {
@@ -452,6 +504,8 @@ void agent_session::leave(const std::string& reason) {
   i.events = subscription{};
   if (i.loop_thread.joinable())
     i.loop_thread.join();
+  if (i.fence_thread.joinable())
+    i.fence_thread.join();
   if (i.worker_thread.joinable())
     i.worker_thread.join();
 }

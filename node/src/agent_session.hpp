@@ -27,6 +27,12 @@ struct session_settings {
   std::string pools_root; ///< where pools without a path are created
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds max_backoff{5000};
+  /// When the control plane stops acknowledging heartbeats for its lease (Welcome.lease_ms):
+  /// "stop-vms" destroys the HA-protected domains (HA restarts them elsewhere after lease +
+  /// fence bound); "none" leaves them running (a hardware watchdog's job then).
+  std::string fence_action = "stop-vms";
+  /// libvirt's test driver only: each VM's CPU demand from this file (telemetry.hpp).
+  std::string test_demand_file;
 };
 
 struct session_state {
@@ -40,6 +46,8 @@ struct session_state {
   /// said (valid once `cluster_known`).
   std::string cluster_id;
   bool cluster_known = false;
+  std::uint64_t fences = 0; ///< times the lease lapsed and the protected VMs were stopped
+  std::int64_t last_fence_unix_ms = 0; ///< when the latest fence had stopped them (wall clock)
 };
 
 class agent_session {

@@ -569,6 +569,8 @@ class agent_impl final : public agent {
     s.agent_version = opts_.version;
     s.pools_root = running_.pools_root;
     s.heartbeat = opts_.heartbeat;
+    s.fence_action = opts_.fence_action;
+    s.test_demand_file = opts_.test_demand_file;
     session_ = std::make_unique<agent_session>(hv_, std::move(s));
     session_->start();
   }
@@ -610,9 +612,14 @@ class agent_impl final : public agent {
            {"restartRequired", restart}};
     if (session_) {
       const auto s = session_->state();
-      j["session"] = {{"connected", s.connected},      {"epoch", s.epoch},
-                      {"commandsRun", s.commands_run}, {"commandsDropped", s.commands_dropped},
-                      {"connects", s.reconnects},      {"lastError", s.last_error}};
+      j["session"] = {{"connected", s.connected},
+                      {"epoch", s.epoch},
+                      {"commandsRun", s.commands_run},
+                      {"commandsDropped", s.commands_dropped},
+                      {"connects", s.reconnects},
+                      {"lastError", s.last_error},
+                      {"fences", s.fences},
+                      {"lastFenceUnixMs", s.last_fence_unix_ms}};
     }
     return j;
   }

@@ -1,5 +1,8 @@
 #include "telemetry.hpp"
 
+#include <qx/base/log.hpp>
+
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <fstream>
@@ -71,7 +74,47 @@ std::pair<std::uint64_t, std::uint64_t> net_bytes() {
 
 } // namespace
 
+void telemetry_sampler::reload_demand() {
+  struct stat st {};
+  if (demand_file_.empty() || ::stat(demand_file_.c_str(), &st) != 0)
+    return;
+  const std::int64_t mtime = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  if (mtime == demand_mtime_ns_ || st.st_size > 1'048'576)
+    return;
+  demand_mtime_ns_ = mtime;
+  std::ifstream in{demand_file_};
+  std::map<std::string, demand::model> models;
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (const auto hash = line.find('#'); hash != std::string::npos)
+      line.erase(hash);
+    std::vector<std::string_view> words;
+    std::string_view rest{line};
+    while (!rest.empty()) {
+      const auto start = rest.find_first_not_of(" \t\r");
+      if (start == std::string_view::npos)
+        break;
+      rest.remove_prefix(start);
+      const auto end = rest.find_first_of(" \t\r");
+      words.push_back(rest.substr(0, end));
+      rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+    if (words.empty())
+      continue;
+    auto m = demand::parse({words.begin() + 1, words.end()});
+    if (!m) {
+      log::warn("telemetry", "demand file ignored",
+                {{"file", demand_file_}, {"line", std::int64_t{n}}, {"error", m.error().message}});
+      return;
+    }
+    models[std::string{words[0]}] = *m;
+  }
+  demand_ = std::move(models);
+}
+
 qx::agent::v1::Telemetry telemetry_sampler::sample(hypervisor& hv) {
+  reload_demand();
   qx::agent::v1::Telemetry t;
   const auto now = std::chrono::steady_clock::now();
   t.set_sampled_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -112,7 +155,12 @@ qx::agent::v1::Telemetry telemetry_sampler::sample(hypervisor& hv) {
       vm->set_id(d.id);
       vm->set_memory_used_mib(stats->memory_kib / 1024);
       const auto prev = prev_cpu_ns_.find(d.id);
-      if (elapsed_ns > 0 && prev != prev_cpu_ns_.end() && stats->cpu_time_ns >= prev->second)
+      const auto model = demand_.count(d.id) != 0 ? demand_.find(d.id) : demand_.find("*");
+      if (model != demand_.end())
+        vm->set_cpu_percent(
+            100.0 * stats->vcpus *
+            demand::at(model->second, static_cast<std::int64_t>(t.sampled_unix_ms())));
+      else if (elapsed_ns > 0 && prev != prev_cpu_ns_.end() && stats->cpu_time_ns >= prev->second)
         vm->set_cpu_percent(100.0 * static_cast<double>(stats->cpu_time_ns - prev->second) /
                             elapsed_ns);
       cpu_ns[d.id] = stats->cpu_time_ns;

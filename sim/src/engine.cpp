@@ -38,6 +38,7 @@ events::v1::HaSettings ha_settings(const ha_spec& h) {
   out.set_host_failures_to_tolerate(h.host_failures_to_tolerate);
   out.set_reserved_cpu_percent(h.reserved_percent);
   out.set_reserved_memory_percent(h.reserved_percent);
+  out.set_shutdown_policy(h.shutdown_policy);
   return out;
 }
 
@@ -61,18 +62,6 @@ events::v1::DrsSettings drs_settings(const drs_spec& d, sim_duration default_hol
   return out;
 }
 
-dom::drs::rule_kind kind_of(const std::string& k) {
-  if (k == "keep_together")
-    return dom::drs::rule_kind::keep_together;
-  if (k == "must_run_on")
-    return dom::drs::rule_kind::must_run_on;
-  if (k == "must_not_run_on")
-    return dom::drs::rule_kind::must_not_run_on;
-  if (k == "should_run_on")
-    return dom::drs::rule_kind::should_run_on;
-  return dom::drs::rule_kind::keep_apart;
-}
-
 std::string volume_id(const std::string& vm, const std::string& pool) {
   return vm + "-" + pool;
 }
@@ -89,8 +78,7 @@ engine::engine(const scenario& s, const run_options& opts)
 engine::~engine() {
   if (dc_.coordinator)
     actors::shutdown(dc_);
-  caf::anon_send_exit(drs_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(ha_, caf::exit_reason::user_shutdown);
+  reactors_.stop();
   sched_->run();
 }
 
@@ -160,18 +148,19 @@ status engine::set_up() {
   if (!dc)
     return std::move(dc).error();
   dc_ = std::move(*dc);
-  actors::drs::config drs_cfg;
-  drs_cfg.hold = 2 * scenario_.drs_interval;
-  drs_ = actors::spawn_drs(*sys_, *store_, dc_.coordinator, drs_cfg, scenario_.drs_interval);
-  actors::ha::config ha_cfg;
-  ha_cfg.lease = {opts_.lease, opts_.fence_bound};
-  ha_ = actors::spawn_ha(*sys_, *store_, dc_.coordinator, ha_cfg, opts_.step);
+  // The reactors as the server wires them (reactor_wiring.hpp), live from the start: the
+  // simulated log begins empty.
+  actors::reactor_settings reactors;
+  reactors.drs.hold = 2 * scenario_.drs_interval;
+  reactors.drs_interval = scenario_.drs_interval;
+  reactors.ha.lease = {opts_.lease, opts_.fence_bound};
+  reactors.ha_interval = opts_.step;
+  reactors_ = actors::reactor_set::spawn(*sys_, *store_, dc_.coordinator, reactors);
 
   for (const auto& c : scenario_.clusters) {
     command<actors::cluster_aggregate>(
         c.id, dom::cluster::create{c.id, "", ha_settings(c.ha),
                                    drs_settings(c.drs, 2 * scenario_.drs_interval)});
-    caf::anon_send(ha_, actors::policy_atom::value, c.id, c.ha.shutdown_policy);
   }
   std::set<std::string> pools;
   for (const auto& h : scenario_.hosts) {
@@ -198,8 +187,9 @@ status engine::set_up() {
   }
   for (const auto& v : scenario_.vms)
     create_vm(v);
-  rules_ = scenario_.rules;
-  send_rules();
+  settle(); // the nodes are members before a rule names them
+  for (const auto& r : scenario_.rules)
+    set_rule(r);
   settle();
   for (const auto& v : scenario_.vms)
     if (v.state == "running") // a stopped VM is created only: not meant to run
@@ -243,7 +233,7 @@ void engine::start_vm(const std::string& vm, std::string host, std::string actio
         actors::start_vm{vm, node, {principal, "", "", "", {}}, std::move(scope)});
   };
   ask<bool>(
-      ha_,
+      reactors_.ha,
       [this, vm, host, cluster, go, action](bool& admitted) {
         if (!admitted) {
           desired_.erase(vm);
@@ -261,7 +251,7 @@ void engine::start_vm(const std::string& vm, std::string host, std::string actio
         }
         // DRS answers where the rules allow it (RULE_VIOLATION for a named node they forbid).
         ask<result<actors::placement_scope>>(
-            drs_,
+            reactors_.drs,
             [this, vm, host, go, action](result<actors::placement_scope>& scope) {
               if (scope)
                 go(host, std::move(*scope));
@@ -287,7 +277,7 @@ void engine::migrate_vm(const std::string& vm, const std::string& to) {
     return;
   }
   ask<result<actors::placement_scope>>(
-      drs_,
+      reactors_.drs,
       [this, vm, go](result<actors::placement_scope>& scope) {
         if (scope)
           go(std::move(*scope));
@@ -300,7 +290,7 @@ void engine::migrate_vm(const std::string& vm, const std::string& to) {
 /// Maintenance through DRS, as an operator asks for it: refused for a host that is down.
 void engine::maintenance(const std::string& host, bool enable) {
   ask<status>(
-      drs_,
+      reactors_.drs,
       [this, host, enable](status& s) {
         if (!s)
           refuse(enable ? "maintenance_enable" : "maintenance_disable", host, s.error());
@@ -322,20 +312,33 @@ bool engine::in_maintenance(const std::string& host) const {
   return n != view_.nodes().end() && n->second.state == dom::node::states::maintenance;
 }
 
-void engine::send_rules() {
-  std::map<std::string, std::vector<dom::drs::rule>> by_cluster;
-  for (const auto& c : scenario_.clusters)
-    by_cluster[c.id];
-  for (const auto& r : rules_) {
-    dom::drs::rule out{
-        r.name, kind_of(r.kind), r.vms, {r.hosts.begin(), r.hosts.end()}, r.priorities};
-    const auto cluster = r.vms.empty() ? std::string{} : cluster_of(r.vms.front());
-    by_cluster[cluster].push_back(std::move(out));
-  }
-  for (const auto& [cluster, rules] : by_cluster) {
-    caf::anon_send(drs_, actors::rules_atom::value, cluster, rules);
-    caf::anon_send(ha_, actors::rules_atom::value, cluster, rules);
-  }
+/// A rule goes to the log as a cluster's rule (the cluster of its first VM), as an operator's
+/// would through the API; the reactors read it from there. A refusal is noted.
+void engine::set_rule(const rule_spec& r) {
+  std::erase_if(rules_, [&](const rule_spec& old) { return old.name == r.name; });
+  rules_.push_back(r);
+  events::v1::PlacementRule pr;
+  pr.set_name(r.name);
+  pr.set_kind(r.kind);
+  for (const auto& vm : r.vms)
+    pr.add_vm_ids(vm);
+  for (const auto& h : r.hosts)
+    pr.add_node_ids(h);
+  pr.mutable_priorities()->insert(r.priorities.begin(), r.priorities.end());
+  const auto cluster = r.vms.empty() ? std::string{} : cluster_of(r.vms.front());
+  command<actors::cluster_aggregate>(cluster, dom::cluster::set_rule{std::move(pr)},
+                                     on_refusal("set_rule", r.name));
+}
+
+void engine::remove_rule(const std::string& name) {
+  const auto it = std::find_if(rules_.begin(), rules_.end(),
+                               [&](const rule_spec& r) { return r.name == name; });
+  if (it == rules_.end())
+    return;
+  const auto cluster = it->vms.empty() ? std::string{} : cluster_of(it->vms.front());
+  rules_.erase(it);
+  command<actors::cluster_aggregate>(cluster, dom::cluster::remove_rule{name},
+                                     on_refusal("remove_rule", name));
 }
 
 // ---- the log, as the agents and the reactors learn it -----------------------------------
@@ -350,8 +353,7 @@ void engine::settle() {
     next_position_ = batch->back().position + 1;
     for (const auto& e : *batch)
       observe(e);
-    caf::anon_send(drs_, actors::events_atom::value, *batch);
-    caf::anon_send(ha_, actors::events_atom::value, std::move(*batch));
+    reactors_.events(std::move(*batch));
   }
 }
 
@@ -472,7 +474,7 @@ void engine::agents() {
       world_.stop_all(id);
     }
   }
-  caf::anon_send(ha_, actors::heartbeat_atom::value, std::move(heard));
+  reactors_.heard(std::move(heard));
 }
 
 /// After a reconnect the agent reports what really runs; the log is the reference. The same
@@ -531,7 +533,7 @@ void engine::telemetry() {
     const auto& spec = world_.vms().at(id);
     measures.push_back({id, d.cpu * spec.vcpus, d.memory * static_cast<double>(spec.memory_mib)});
   }
-  caf::anon_send(drs_, actors::demand_atom::value, std::move(measures));
+  reactors_.measured(std::move(measures));
 }
 
 void engine::sample() {
@@ -608,7 +610,7 @@ void engine::host_shutdown(const std::string& host) {
   for (const auto& c : scenario_.clusters)
     if (c.id == spec.cluster)
       policy = c.ha.shutdown_policy;
-  ask<bool>(ha_, {}, actors::shutdown_atom::value, host);
+  ask<bool>(reactors_.ha, {}, actors::shutdown_atom::value, host);
   if (policy == "migrate") {
     maintenance(host, true);
     world_.hosts().at(host).power_off_when_empty = true; // once DRS has emptied it
@@ -660,12 +662,9 @@ void engine::apply_step(const step_spec& st) {
       command<actors::vm_aggregate>(id, dom::vm::remove{}, on_refusal("delete_vm", id));
     });
   } else if (a == "set_rule" && st.rule) {
-    std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.rule->name; });
-    rules_.push_back(*st.rule);
-    send_rules();
+    set_rule(*st.rule);
   } else if (a == "remove_rule") {
-    std::erase_if(rules_, [&](const rule_spec& r) { return r.name == st.target; });
-    send_rules();
+    remove_rule(st.target);
   } else if (a == "slow_libvirt") {
     world_.hosts().at(st.target).slow = st.duration;
   } else if (a == "fail_libvirt") {

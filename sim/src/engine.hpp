@@ -11,7 +11,7 @@
 #include <qx/actors/datacenter.hpp>
 #include <qx/actors/domain/cluster_view.hpp>
 #include <qx/actors/message_types.hpp>
-#include <qx/actors/reactors.hpp>
+#include <qx/actors/reactor_wiring.hpp>
 #include <qx/base/clock.hpp>
 #include <qx/events/event_store.hpp>
 #include <qx/events/v1/drs.pb.h>
@@ -104,7 +104,8 @@ class engine {
   void check_rules(const std::string& vm, const std::string& host);
   void check_not_stopped_by_user(const std::string& vm);
   void check_balance_move(const events::v1::DrsRecommended& rec);
-  void send_rules();
+  void set_rule(const rule_spec& r);
+  void remove_rule(const std::string& name);
 
   [[nodiscard]] sim_duration latency(const std::string& host) const;
   [[nodiscard]] std::string cluster_of(const std::string& vm) const;
@@ -118,8 +119,7 @@ class engine {
   manual_clock clock_;
   std::unique_ptr<events::event_store> store_;
   actors::datacenter dc_;
-  actors::drs_actor drs_;
-  actors::ha_actor ha_;
+  actors::reactor_set reactors_;
 
   world world_;
   domain::cluster_view view_; ///< the log as the agents learn it

@@ -1,5 +1,7 @@
 #include "qx/sim/workload.hpp"
 
+#include <qx/base/demand_model.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -83,6 +85,12 @@ bool each_line(std::string_view text, F&& f) {
 result<workload> workload::make(const workload_spec& spec, const vm_spec& vm, std::uint64_t seed) {
   workload w;
   w.spec_ = spec;
+  for (const auto& [name, k] :
+       {std::pair{"diurnal", kind::diurnal}, std::pair{"random_walk", kind::random_walk},
+        std::pair{"spikes", kind::spikes}, std::pair{"trace", kind::trace},
+        std::pair{"folder", kind::folder}})
+    if (spec.type == name)
+      w.kind_ = k;
   w.stream_ = mix(seed ^ hash_of(vm.id));
   w.walk_ = spec.cpu;
   if (spec.type == "spikes" && spec.every.count() > 0)
@@ -159,13 +167,9 @@ result<workload> workload::make(const workload_spec& spec, const vm_spec& vm, st
 demand workload::at(sim_duration t) {
   const auto ms = std::max<std::int64_t>(t.count(), 0);
   const auto& s = spec_;
-  if (s.type == "diurnal") {
-    const double hour = static_cast<double>(ms % 86'400'000) / 3'600'000.0;
-    const double cpu =
-        s.cpu + s.amplitude * std::cos(2 * std::numbers::pi * (hour - s.peak_hour) / 24);
-    return {std::clamp(cpu, 0.0, 1.0), s.memory};
-  }
-  if (s.type == "random_walk") {
+  if (kind_ == kind::diurnal)
+    return {qx::demand::diurnal(ms, s.cpu, s.amplitude, s.peak_hour), s.memory};
+  if (kind_ == kind::random_walk) {
     const auto minute = ms / 60'000;
     if (minute < walk_minute_) {
       walk_minute_ = 0;
@@ -176,17 +180,16 @@ demand workload::at(sim_duration t) {
                          0.0, 1.0);
     return {walk_, s.memory};
   }
-  if (s.type == "spikes") {
-    const auto in_period = (ms + phase_ms_) % std::max<std::int64_t>(s.every.count(), 1);
-    return {in_period < s.length.count() ? s.peak : s.cpu, s.memory};
-  }
-  if (s.type == "trace") {
+  if (kind_ == kind::spikes)
+    return {qx::demand::spikes(ms, s.cpu, s.peak, s.every.count(), s.length.count(), phase_ms_),
+            s.memory};
+  if (kind_ == kind::trace) {
     const auto it = std::upper_bound(times_.begin(), times_.end(), ms);
     if (it == times_.begin())
       return points_.front();
     return points_[static_cast<std::size_t>(it - times_.begin()) - 1];
   }
-  if (s.type == "folder") {
+  if (kind_ == kind::folder) {
     // Past the last line the file plays again from the start.
     const auto i = static_cast<std::size_t>(ms / std::max<std::int64_t>(s.interval.count(), 1));
     return {samples_[i % samples_.size()], s.memory};

@@ -8,8 +8,9 @@
 // use). Then 1,000 VMs started at once on 200 empty hosts: all placed, spread as one by one
 // (five each). Refused or unplaced work is an error, never a figure.
 //
-// usage: bench_sim [--quick] [--hosts N] [--vms N] [--hours H]
-// Last line: RESULT sim_wall_s=<s> drs_pass_ms=<d> consolidation_s=<s> start_1000_s=<s>
+// usage: bench_sim [--quick] [--hosts N] [--vms N] [--hours H] [--only day|drs|consolidation|start]
+// Last line: RESULT with the figures run (sim_wall_s, drs_pass_ms, consolidation_s, start_1000_s).
+// --only runs one figure (to profile it alone).
 #include "drs_cluster.hpp"
 #include "sim_figures.hpp"
 
@@ -139,42 +140,21 @@ std::optional<double> run_start_together(bool quick) {
   return wall_s;
 }
 
-} // namespace
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
 
-int main(int argc, char** argv) {
-  int hosts = 1000;
-  int vms = 20000;
-  int hours = 24;
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") {
-      quick = true;
-      hosts = 64;
-      vms = 1000;
-      hours = 2;
-    } else if (a == "--hosts" && i + 1 < argc) {
-      hosts = std::atoi(argv[++i]);
-    } else if (a == "--vms" && i + 1 < argc) {
-      vms = std::atoi(argv[++i]);
-    } else if (a == "--hours" && i + 1 < argc) {
-      hours = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: bench_sim [--quick] [--hosts N] [--vms N] [--hours H]\n");
-      return 1;
-    }
-  }
-  if (hosts < 1 || vms < 1 || hours < 1) {
-    std::fprintf(stderr, "bench_sim: --hosts, --vms and --hours must be at least 1\n");
-    return 1;
-  }
+/// The 1,000-host day: its wall seconds, or nullopt when it failed or broke an invariant.
+std::optional<double> run_day(int hosts, int vms, int hours) {
   const auto s = make_scenario(hosts, vms, hours);
   const auto t0 = clock_type::now();
   const auto r = qx::sim::run_scenario(s, {});
   const double wall_s = ms_since(t0) / 1000;
   if (!r) {
     std::fprintf(stderr, "bench_sim: %s\n", r.error().to_string().c_str());
-    return 1;
+    return std::nullopt;
   }
   const double simulated_s = hours * 3600.0;
   std::printf("simulation: %d hosts, %d VMs, %d h: %.2f s wall, %.0f simulated s per wall s, "
@@ -183,7 +163,13 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(r->summary.events),
               static_cast<unsigned long long>(r->summary.migrations),
               static_cast<unsigned long long>(r->summary.restarts), r->summary.violations.size());
+  if (!r->summary.violations.empty())
+    return std::nullopt;
+  return wall_s;
+}
 
+/// The best of seven DRS passes over 64 hosts / 8,000 VMs, printed beside one imbalance().
+double drs_pass_ms() {
   const auto c = qx::bench::make_drs_cluster(64, 8000);
   qx::domain::drs::settings settings;
   settings.threshold = 4;
@@ -202,11 +188,72 @@ int main(int argc, char** argv) {
   std::printf("drs pass 64 hosts / 8000 VMs: %.2f ms (reference, one imbalance() over the same "
               "cluster: %.3f ms) [%g]\n",
               best, reference, sink);
-  const auto consolidation = run_consolidation(quick);
-  const auto together = run_start_together(quick);
-  if (!consolidation || !together)
+  return best;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int hosts = 1000;
+  int vms = 20000;
+  int hours = 24;
+  bool quick = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") {
+      quick = true;
+      hosts = 64;
+      vms = 1000;
+      hours = 2;
+    } else if (a == "--hosts" && i + 1 < argc) {
+      hosts = std::atoi(argv[++i]);
+    } else if (a == "--vms" && i + 1 < argc) {
+      vms = std::atoi(argv[++i]);
+    } else if (a == "--hours" && i + 1 < argc) {
+      hours = std::atoi(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: bench_sim [--quick] [--hosts N] [--vms N] [--hours H] "
+                           "[--only day|drs|consolidation|start]\n");
+      return 1;
+    }
+  }
+  if (!only.empty() && only != "day" && only != "drs" && only != "consolidation" &&
+      only != "start") {
+    std::fprintf(stderr, "bench_sim: --only takes day, drs, consolidation or start\n");
     return 1;
-  std::printf("RESULT sim_wall_s=%.2f drs_pass_ms=%.2f consolidation_s=%.2f start_1000_s=%.2f\n",
-              wall_s, best, *consolidation, *together);
-  return r->summary.violations.empty() ? 0 : 1;
+  }
+  if (hosts < 1 || vms < 1 || hours < 1) {
+    std::fprintf(stderr, "bench_sim: --hosts, --vms and --hours must be at least 1\n");
+    return 1;
+  }
+  const auto wanted = [&](const char* figure) {
+    return only.empty() || only == figure;
+  };
+  std::string result = "RESULT";
+  bool failed = false;
+  if (wanted("day")) {
+    const auto day = run_day(hosts, vms, hours);
+    failed = failed || !day;
+    if (day)
+      result += " sim_wall_s=" + fixed2(*day);
+  }
+  if (wanted("drs"))
+    result += " drs_pass_ms=" + fixed2(drs_pass_ms());
+  if (wanted("consolidation")) {
+    const auto consolidation = run_consolidation(quick);
+    failed = failed || !consolidation;
+    if (consolidation)
+      result += " consolidation_s=" + fixed2(*consolidation);
+  }
+  if (wanted("start")) {
+    const auto together = run_start_together(quick);
+    failed = failed || !together;
+    if (together)
+      result += " start_1000_s=" + fixed2(*together);
+  }
+  std::printf("%s\n", result.c_str());
+  return failed ? 1 : 0;
 }

@@ -53,9 +53,11 @@ struct agent_process {
 class datacenter_fixture : public ::testing::Test {
  public:
   void SetUp() override {
-    cp_ = server_process::program({QX_QVDC_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                                   dir_.path().string() + "/cp", "--no-auth"},
-                                  dir_.path().string() + "/cp.err");
+    std::vector<std::string> argv{QX_QVDC_PATH,  "serve",      "--listen",
+                                  "127.0.0.1:0", "--data-dir", dir_.path().string() + "/cp",
+                                  "--no-auth"};
+    argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
+    cp_ = server_process::program(argv, dir_.path().string() + "/cp.err");
     cp_->start();
     api_ = std::make_unique<api_client>(cp_->base_url());
   }
@@ -141,6 +143,7 @@ class datacenter_fixture : public ::testing::Test {
   }
 
   temp_dir dir_;
+  std::vector<std::string> serve_args_; ///< more `qvdc serve` options (set before SetUp)
   std::unique_ptr<server_process> cp_;
   std::unique_ptr<api_client> api_;
   std::map<std::string, agent_process> agents_;

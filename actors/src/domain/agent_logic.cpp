@@ -97,6 +97,7 @@ pb::Command define_and_start(const snapshots::v1::VmState& s, const volume_looku
   }
   for (const auto& n : s.spec().network_ids())
     d->add_network_ids(n);
+  d->set_ha_protected(s.spec().ha_restart_priority() > 0);
   return c;
 }
 

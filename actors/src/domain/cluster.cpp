@@ -44,6 +44,12 @@ result<HaSettings> normalize(HaSettings ha) {
     return invalid_field("ha.default_restart_priority", "priority must be between 0 and 5");
   if (policy == "host_failures" && ha.host_failures_to_tolerate() == 0)
     ha.set_host_failures_to_tolerate(1);
+  if (ha.shutdown_policy().empty())
+    ha.set_shutdown_policy("failover");
+  if (ha.shutdown_policy() != "failover" && ha.shutdown_policy() != "freeze" &&
+      ha.shutdown_policy() != "migrate")
+    return invalid_field("ha.shutdown_policy",
+                         "shutdown_policy must be failover, freeze or migrate");
   return ha;
 }
 
@@ -100,7 +106,8 @@ state initial(std::string_view id) {
 }
 
 std::string_view name_of(const command& c) {
-  static constexpr const char* names[] = {"create", "update", "add_node", "remove_node", "remove"};
+  static constexpr const char* names[] = {"create", "update",   "add_node",   "remove_node",
+                                          "remove", "set_rule", "remove_rule"};
   static_assert(std::size(names) == std::variant_size_v<command>);
   return names[c.index()];
 }
@@ -108,80 +115,105 @@ std::string_view name_of(const command& c) {
 decision<event> decide(const state& s, const command& c) {
   if (auto refusal = lifecycle_refusal(kind, s, std::holds_alternative<create>(c)))
     return *refusal;
-  return std::visit(overloaded{
-                        [&](const create& cmd) -> decision<event> {
-                          if (auto ok = check_texts(cmd.name, cmd.description); !ok)
-                            return ok.error();
-                          auto ha = normalize(cmd.ha);
-                          if (!ha)
-                            return std::move(ha).error();
-                          auto drs = normalize(cmd.drs);
-                          if (!drs)
-                            return std::move(drs).error();
-                          ClusterCreated ev;
-                          ev.set_id(s.id());
-                          ev.set_name(cmd.name);
-                          ev.set_description(cmd.description);
-                          *ev.mutable_ha() = *ha;
-                          *ev.mutable_drs() = *drs;
-                          return one(std::move(ev));
-                        },
-                        [&](const update& cmd) -> decision<event> {
-                          ClusterUpdated ev;
-                          ev.set_id(s.id());
-                          ev.set_name(cmd.name.value_or(s.name()));
-                          ev.set_description(cmd.description.value_or(s.description()));
-                          if (auto ok = check_texts(ev.name(), ev.description()); !ok)
-                            return ok.error();
-                          auto ha = normalize(cmd.ha.value_or(s.ha()));
-                          if (!ha)
-                            return std::move(ha).error();
-                          auto drs = normalize(cmd.drs.value_or(s.drs()));
-                          if (!drs)
-                            return std::move(drs).error();
-                          *ev.mutable_ha() = *ha;
-                          *ev.mutable_drs() = *drs;
-                          if (ev.name() == s.name() && ev.description() == s.description() &&
-                              ev.ha().SerializeAsString() == s.ha().SerializeAsString() &&
-                              ev.drs().SerializeAsString() == s.drs().SerializeAsString())
-                            return std::vector<event>{}; // nothing changes
-                          return one(std::move(ev));
-                        },
-                        [&](const add_node& cmd) -> decision<event> {
-                          if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
-                            return ok.error();
-                          if (is_member(s, cmd.node_id))
-                            return std::vector<event>{};
-                          ClusterNodeAdded ev;
-                          ev.set_cluster_id(s.id());
-                          ev.set_node_id(cmd.node_id);
-                          return one(std::move(ev));
-                        },
-                        [&](const remove_node& cmd) -> decision<event> {
-                          if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
-                            return ok.error();
-                          if (!is_member(s, cmd.node_id))
-                            return refused("NODE_NOT_IN_CLUSTER",
-                                           "node " + cmd.node_id + " is not a member of cluster " +
-                                               s.id(),
-                                           {{"field", "node_id"}});
-                          ClusterNodeRemoved ev;
-                          ev.set_cluster_id(s.id());
-                          ev.set_node_id(cmd.node_id);
-                          return one(std::move(ev));
-                        },
-                        [&](const remove&) -> decision<event> {
-                          if (s.node_ids_size() > 0)
-                            return refused("CLUSTER_NOT_EMPTY",
-                                           "cluster " + s.id() + " still has " +
-                                               std::to_string(s.node_ids_size()) + " nodes",
-                                           {{"nodes", std::to_string(s.node_ids_size())}});
-                          ClusterDeleted ev;
-                          ev.set_id(s.id());
-                          return one(std::move(ev));
-                        },
-                    },
-                    c);
+  return std::visit(
+      overloaded{
+          [&](const create& cmd) -> decision<event> {
+            if (auto ok = check_texts(cmd.name, cmd.description); !ok)
+              return ok.error();
+            auto ha = normalize(cmd.ha);
+            if (!ha)
+              return std::move(ha).error();
+            auto drs = normalize(cmd.drs);
+            if (!drs)
+              return std::move(drs).error();
+            ClusterCreated ev;
+            ev.set_id(s.id());
+            ev.set_name(cmd.name);
+            ev.set_description(cmd.description);
+            *ev.mutable_ha() = *ha;
+            *ev.mutable_drs() = *drs;
+            return one(std::move(ev));
+          },
+          [&](const update& cmd) -> decision<event> {
+            ClusterUpdated ev;
+            ev.set_id(s.id());
+            ev.set_name(cmd.name.value_or(s.name()));
+            ev.set_description(cmd.description.value_or(s.description()));
+            if (auto ok = check_texts(ev.name(), ev.description()); !ok)
+              return ok.error();
+            auto ha = normalize(cmd.ha.value_or(s.ha()));
+            if (!ha)
+              return std::move(ha).error();
+            auto drs = normalize(cmd.drs.value_or(s.drs()));
+            if (!drs)
+              return std::move(drs).error();
+            *ev.mutable_ha() = *ha;
+            *ev.mutable_drs() = *drs;
+            if (ev.name() == s.name() && ev.description() == s.description() &&
+                events::serialize_deterministic(ev.ha()) ==
+                    events::serialize_deterministic(s.ha()) &&
+                events::serialize_deterministic(ev.drs()) ==
+                    events::serialize_deterministic(s.drs()))
+              return std::vector<event>{}; // nothing changes
+            return one(std::move(ev));
+          },
+          [&](const add_node& cmd) -> decision<event> {
+            if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
+              return ok.error();
+            if (is_member(s, cmd.node_id))
+              return std::vector<event>{};
+            ClusterNodeAdded ev;
+            ev.set_cluster_id(s.id());
+            ev.set_node_id(cmd.node_id);
+            return one(std::move(ev));
+          },
+          [&](const remove_node& cmd) -> decision<event> {
+            if (auto ok = check_name("node_id", cmd.node_id, 64); !ok)
+              return ok.error();
+            if (!is_member(s, cmd.node_id))
+              return refused("NODE_NOT_IN_CLUSTER",
+                             "node " + cmd.node_id + " is not a member of cluster " + s.id(),
+                             {{"field", "node_id"}});
+            ClusterNodeRemoved ev;
+            ev.set_cluster_id(s.id());
+            ev.set_node_id(cmd.node_id);
+            return one(std::move(ev));
+          },
+          [&](const remove&) -> decision<event> {
+            if (s.node_ids_size() > 0)
+              return refused("CLUSTER_NOT_EMPTY",
+                             "cluster " + s.id() + " still has " +
+                                 std::to_string(s.node_ids_size()) + " nodes",
+                             {{"nodes", std::to_string(s.node_ids_size())}});
+            ClusterDeleted ev;
+            ev.set_id(s.id());
+            return one(std::move(ev));
+          },
+          [&](const set_rule& cmd) -> decision<event> {
+            if (auto ok = check_rule(s, cmd.rule); !ok)
+              return ok.error();
+            for (const auto& r : s.rules())
+              if (r.name() == cmd.rule.name() &&
+                  events::serialize_deterministic(r) == events::serialize_deterministic(cmd.rule))
+                return std::vector<event>{}; // the same rule again
+            ClusterRuleSet ev;
+            ev.set_cluster_id(s.id());
+            *ev.mutable_rule() = cmd.rule;
+            return one(std::move(ev));
+          },
+          [&](const remove_rule& cmd) -> decision<event> {
+            if (std::none_of(s.rules().begin(), s.rules().end(),
+                             [&](const auto& r) { return r.name() == cmd.name; }))
+              return error{errc::not_found,
+                           "cluster " + s.id() + " has no rule " + cmd.name,
+                           {{"field", "name"}}};
+            ClusterRuleRemoved ev;
+            ev.set_cluster_id(s.id());
+            ev.set_name(cmd.name);
+            return one(std::move(ev));
+          },
+      },
+      c);
 }
 
 void evolve(state& s, const event& e) {
@@ -205,6 +237,21 @@ void evolve(state& s, const event& e) {
                    ids->erase(std::remove(ids->begin(), ids->end(), ev.node_id()), ids->end());
                  },
                  [&](const ClusterDeleted&) { s.set_deleted(true); },
+                 [&](const ClusterRuleSet& ev) {
+                   for (auto& r : *s.mutable_rules())
+                     if (r.name() == ev.rule().name()) {
+                       r = ev.rule();
+                       return;
+                     }
+                   *s.add_rules() = ev.rule();
+                 },
+                 [&](const ClusterRuleRemoved& ev) {
+                   auto* rules = s.mutable_rules();
+                   rules->erase(
+                       std::remove_if(rules->begin(), rules->end(),
+                                      [&](const auto& r) { return r.name() == ev.name(); }),
+                       rules->end());
+                 },
              },
              e);
 }

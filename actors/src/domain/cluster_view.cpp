@@ -1,5 +1,7 @@
 #include "qx/actors/domain/cluster_view.hpp"
 
+#include <algorithm>
+
 #include <qx/events/v1/node.pb.h>
 #include <qx/events/v1/storage.pb.h>
 #include <qx/events/v1/vm.pb.h>
@@ -35,27 +37,25 @@ void cluster_view::apply(const events::recorded_event& e) {
                                     [&](const v1::VmPowerStateChanged& ev) {
                                       auto& vm = vms_[ev.id()];
                                       vm.power = ev.to();
-                                      vm.node_id = ev.node_id();
-                                      vm.migration_target.clear();
+                                      relocate(ev.id(), vm, ev.node_id(), {});
                                     }) ||
       when<v1::VmMigrationStarted>(e, "qx.events.v1.VmMigrationStarted",
                                    [&](const v1::VmMigrationStarted& ev) {
                                      auto& vm = vms_[ev.id()];
                                      vm.power = "migrating";
-                                     vm.migration_target = ev.target_node_id();
+                                     relocate(ev.id(), vm, vm.node_id, ev.target_node_id());
                                    }) ||
       when<v1::VmMigrated>(e, "qx.events.v1.VmMigrated",
                            [&](const v1::VmMigrated& ev) {
                              auto& vm = vms_[ev.id()];
                              vm.power = "running";
-                             vm.node_id = ev.target_node_id();
-                             vm.migration_target.clear();
+                             relocate(ev.id(), vm, ev.target_node_id(), {});
                            }) ||
       when<v1::VmMigrationFailed>(e, "qx.events.v1.VmMigrationFailed",
                                   [&](const v1::VmMigrationFailed& ev) {
                                     auto& vm = vms_[ev.id()];
                                     vm.power = "running";
-                                    vm.migration_target.clear();
+                                    relocate(ev.id(), vm, vm.node_id, {});
                                   }) ||
       when<v1::VmCreated>(e, "qx.events.v1.VmCreated",
                           [&](const v1::VmCreated& ev) {
@@ -68,7 +68,12 @@ void cluster_view::apply(const events::recorded_event& e) {
                                                  ev.spec().volume_ids().end());
                           }) ||
       when<v1::VmDeleted>(e, "qx.events.v1.VmDeleted",
-                          [&](const v1::VmDeleted& ev) { vms_.erase(ev.id()); }) ||
+                          [&](const v1::VmDeleted& ev) {
+                            if (auto vm = vms_.find(ev.id()); vm != vms_.end()) {
+                              relocate(ev.id(), vm->second, {}, {});
+                              vms_.erase(vm);
+                            }
+                          }) ||
       when<v1::NodeRegistered>(e, "qx.events.v1.NodeRegistered",
                                [&](const v1::NodeRegistered& ev) {
                                  auto& n = nodes_[ev.id()];
@@ -97,6 +102,24 @@ void cluster_view::apply(const events::recorded_event& e) {
                                  c.ha = ev.ha();
                                  c.drs = ev.drs();
                                }) ||
+      when<v1::ClusterRuleSet>(e, "qx.events.v1.ClusterRuleSet",
+                               [&](const v1::ClusterRuleSet& ev) {
+                                 auto& rules = clusters_[ev.cluster_id()].rules;
+                                 auto r = rule_of(ev.rule());
+                                 for (auto& old : rules)
+                                   if (old.name == r.name) {
+                                     old = std::move(r);
+                                     return;
+                                   }
+                                 rules.push_back(std::move(r));
+                               }) ||
+      when<v1::ClusterRuleRemoved>(e, "qx.events.v1.ClusterRuleRemoved",
+                                   [&](const v1::ClusterRuleRemoved& ev) {
+                                     auto& rules = clusters_[ev.cluster_id()].rules;
+                                     std::erase_if(rules, [&](const drs::rule& r) {
+                                       return r.name == ev.name();
+                                     });
+                                   }) ||
       when<v1::ClusterDeleted>(e, "qx.events.v1.ClusterDeleted",
                                [&](const v1::ClusterDeleted& ev) { clusters_.erase(ev.id()); }) ||
       when<v1::ClusterNodeAdded>(e, "qx.events.v1.ClusterNodeAdded",
@@ -146,37 +169,71 @@ std::set<std::string> cluster_view::pools_of(const vm_info& vm) const {
   return out;
 }
 
+drs::rule cluster_view::rule_of(const events::v1::PlacementRule& r) {
+  drs::rule out;
+  out.name = r.name();
+  const auto& k = r.kind();
+  out.kind = k == "keep_together"     ? drs::rule_kind::keep_together
+             : k == "must_run_on"     ? drs::rule_kind::must_run_on
+             : k == "must_not_run_on" ? drs::rule_kind::must_not_run_on
+             : k == "should_run_on"   ? drs::rule_kind::should_run_on
+                                      : drs::rule_kind::keep_apart;
+  out.vm_ids.assign(r.vm_ids().begin(), r.vm_ids().end());
+  out.host_ids.insert(r.node_ids().begin(), r.node_ids().end());
+  out.priorities.insert(r.priorities().begin(), r.priorities().end());
+  return out;
+}
+
+const std::vector<drs::rule>& cluster_view::rules_of(const std::string& cluster_id) const {
+  static const std::vector<drs::rule> none;
+  const auto c = clusters_.find(cluster_id);
+  return c == clusters_.end() ? none : c->second.rules;
+}
+
+void cluster_view::relocate(const std::string& vm_id, vm_info& vm, std::string node_id,
+                            std::string target) {
+  for (const auto* old : {&vm.node_id, &vm.migration_target})
+    if (!old->empty())
+      if (auto it = vms_by_node_.find(*old); it != vms_by_node_.end()) {
+        it->second.erase(vm_id);
+        if (it->second.empty())
+          vms_by_node_.erase(it);
+      }
+  vm.node_id = std::move(node_id);
+  vm.migration_target = std::move(target);
+  for (const auto* now : {&vm.node_id, &vm.migration_target})
+    if (!now->empty())
+      vms_by_node_[*now].insert(vm_id);
+}
+
 std::vector<placement::node_view> cluster_view::node_views(const std::string& cluster_id) const {
-  std::map<std::string, placement::node_view> views;
   const auto cluster = clusters_.find(cluster_id);
   if (cluster == clusters_.end())
     return {};
+  std::vector<placement::node_view> out;
+  out.reserve(cluster->second.node_ids.size());
   for (const auto& id : cluster->second.node_ids) {
     const auto n = nodes_.find(id);
     if (n == nodes_.end())
       continue;
     const auto& info = n->second;
-    views[id] = placement::node_view{id,
-                                     info.state,
-                                     info.cpu_threads * info.cpu_ratio,
-                                     0,
-                                     static_cast<double>(info.memory_mib) * info.memory_ratio,
-                                     0,
-                                     info.pool_ids};
-  }
-  for (const auto& [id, vm] : vms_) {
-    if (!holds_capacity(vm.power))
-      continue;
-    for (const auto* node : {&vm.node_id, &vm.migration_target})
-      if (auto it = views.find(*node); it != views.end()) {
-        it->second.cpu_allocated += vm.vcpus;
-        it->second.memory_allocated_mib += vm.memory_mib;
-      }
-  }
-  std::vector<placement::node_view> out;
-  out.reserve(views.size());
-  for (auto& [id, view] : views)
+    placement::node_view view{id,
+                              info.state,
+                              info.cpu_threads * info.cpu_ratio,
+                              0,
+                              static_cast<double>(info.memory_mib) * info.memory_ratio,
+                              0,
+                              info.pool_ids};
+    // A migrating VM holds capacity on its source and its target until the move ends.
+    if (const auto here = vms_by_node_.find(id); here != vms_by_node_.end())
+      for (const auto& vm_id : here->second)
+        if (const auto vm = vms_.find(vm_id);
+            vm != vms_.end() && holds_capacity(vm->second.power)) {
+          view.cpu_allocated += vm->second.vcpus;
+          view.memory_allocated_mib += vm->second.memory_mib;
+        }
     out.push_back(std::move(view));
+  }
   return out;
 }
 
@@ -192,12 +249,19 @@ cluster_view::drs_input(const std::string& cluster_id,
     h.node = std::move(view);
     out.hosts.push_back(std::move(h));
   }
-  const auto cluster = clusters_.find(cluster_id);
-  if (cluster == clusters_.end())
-    return out;
-  for (const auto& [id, vm] : vms_) {
-    if (!holds_capacity(vm.power) || cluster->second.node_ids.count(vm.node_id) == 0)
-      continue;
+  // The VMs running (or starting, migrating away) on the cluster's nodes, in id order as the
+  // planner has always seen them (its ties break by order).
+  std::vector<std::map<std::string, vm_info>::const_iterator> here;
+  for (const auto& h : out.hosts)
+    if (const auto on = vms_by_node_.find(h.node.id); on != vms_by_node_.end())
+      for (const auto& vm_id : on->second)
+        if (const auto vm = vms_.find(vm_id);
+            vm != vms_.end() && vm->second.node_id == h.node.id && holds_capacity(vm->second.power))
+          here.push_back(vm);
+  std::sort(here.begin(), here.end(),
+            [](const auto& a, const auto& b) { return a->first < b->first; });
+  for (const auto& it : here) {
+    const auto& [id, vm] = *it;
     drs::vm v;
     v.id = id;
     v.host_id = vm.node_id;

@@ -3,9 +3,11 @@
 #include "qx/actors/domain/node.hpp"
 #include "reactor_record.hpp"
 
+#include <qx/events/text_fields.hpp>
 #include <qx/events/v1/drs.pb.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace qx::actors::drs {
 
@@ -63,14 +65,53 @@ error rule_violation(const std::string& vm_id, const std::string& node_id,
 
 } // namespace
 
+void controller::on_event(const events::recorded_event& e) {
+  view_.apply(e);
+  if (live_ || !e.type.starts_with("qx.events.v1.DrsRecommend"))
+    return; // live: this controller wrote them itself
+  if (e.type == "qx.events.v1.DrsRecommended") {
+    v1::DrsRecommended ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    const auto& id = ev.recommendation_id();
+    const auto dash = id.rfind('-');
+    std::uint64_t n = 0;
+    if (dash != std::string::npos &&
+        std::from_chars(id.data() + dash + 1, id.data() + id.size(), n).ec == std::errc{})
+      next_id_ = std::max(next_id_, n + 1);
+    if (ev.automatic())
+      return;
+    domain::drs::move m{ev.vm_id(),  ev.source_node_id(),   ev.target_node_id(),
+                        ev.reason(), ev.imbalance_before(), ev.imbalance_after(),
+                        ev.score()};
+    pending_[ev.cluster_id()][id] = recommendation{id, ev.cluster_id(), std::move(m), 0};
+    return;
+  }
+  std::string cluster;
+  std::string id;
+  if (e.type == "qx.events.v1.DrsRecommendationApplied") {
+    v1::DrsRecommendationApplied ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    cluster = ev.cluster_id();
+    id = ev.recommendation_id();
+  } else if (e.type == "qx.events.v1.DrsRecommendationRejected") {
+    v1::DrsRecommendationRejected ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    cluster = ev.cluster_id();
+    id = ev.recommendation_id();
+  }
+  if (auto p = pending_.find(cluster); p != pending_.end())
+    p->second.erase(id);
+}
+
 void controller::on_demand(const std::string& vm_id, double cpu, double memory_mib) {
   demand_[vm_id] = {cpu, memory_mib};
 }
 
 const std::vector<domain::drs::rule>& controller::rules_of(const std::string& cluster_id) const {
-  static const std::vector<domain::drs::rule> none;
-  const auto it = rules_.find(cluster_id);
-  return it == rules_.end() ? none : it->second;
+  return view_.rules_of(cluster_id);
 }
 
 migrate_vm controller::migration(const domain::drs::move& m, command_meta meta) const {
@@ -199,13 +240,11 @@ double controller::target_imbalance_of(const std::string& cluster_id) const {
 
 actions controller::after_events() {
   actions out;
+  if (!live_)
+    return out;
   enter_emptied(out);
   bring_back(principal, out);
   return out;
-}
-
-void controller::set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules) {
-  rules_[cluster_id] = std::move(rules);
 }
 
 domain::drs::settings controller::settings_of(const v1::DrsSettings& drs, domain::drs::settings s) {
@@ -242,6 +281,35 @@ domain::drs::pass controller::plan_for(const std::string& cluster_id) const {
                            settings_of(cluster.drs, cfg_.planner));
 }
 
+result<cluster_status> controller::status_of(const std::string& cluster_id, time_point now,
+                                             std::chrono::milliseconds interval) const {
+  const auto c = view_.clusters().find(cluster_id);
+  if (c == view_.clusters().end())
+    return error{
+        errc::not_found, "cluster " + cluster_id + " does not exist", {{"id", cluster_id}}};
+  const auto& drs = c->second.drs;
+  cluster_status st;
+  st.enabled = drs.enabled();
+  st.automation = drs.automation();
+  st.threshold = settings_of(drs, cfg_.planner).threshold;
+  const auto facts = view_.drs_input(cluster_id, demand_);
+  st.imbalance = domain::drs::imbalance(facts.hosts, facts.vms);
+  st.target = target_imbalance_of(cluster_id);
+  if (const auto a = above_since_.find(cluster_id); a != above_since_.end())
+    st.above_for = now - a->second;
+  st.hold = hold_of(drs);
+  if (passed_) {
+    st.last_pass_ago = now - now_;
+    st.next_pass_in = std::max(std::chrono::milliseconds{0}, interval - (now - now_));
+  } else {
+    st.next_pass_in = interval;
+  }
+  if (const auto p = pending_.find(cluster_id); p != pending_.end())
+    st.pending = p->second.size();
+  st.live = live_;
+  return st;
+}
+
 domain::drs::pass controller::what_if(const std::string& cluster_id) const {
   if (view_.clusters().count(cluster_id) == 0)
     return {};
@@ -270,6 +338,9 @@ void controller::drop_stale(const std::string& cluster_id, const domain::drs::pa
 actions controller::run_pass(time_point now) {
   now_ = now;
   actions out;
+  if (!live_)
+    return out;
+  passed_ = true;
   enter_emptied(out);
   bring_back(principal, out);
   // Evacuations again, for VMs whose move failed or found no room before.

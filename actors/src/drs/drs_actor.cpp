@@ -62,9 +62,7 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
             if (self->state.interval.count() > 0)
               self->delayed_send(self, self->state.interval, tick_atom::value);
           },
-          [self](rules_atom, std::string& cluster, std::vector<domain::drs::rule>& rules) {
-            self->state.logic->set_rules(cluster, std::move(rules));
-          },
+          [self](live_atom) { self->state.logic->go_live(); },
           [self](maintenance_atom, const std::string& node, bool enable,
                  const std::string& by) -> caf::result<status> {
             auto a = self->state.logic->request_maintenance(node, enable, by);
@@ -99,6 +97,9 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
                  const std::string& node) { return self->state.logic->scope(cluster, vm, node); },
           [self](pending_atom, const std::string& cluster) {
             return self->state.logic->pending(cluster);
+          },
+          [self](status_atom, const std::string& cluster) {
+            return self->state.logic->status_of(cluster, now_of(self), self->state.interval);
           }};
 }
 

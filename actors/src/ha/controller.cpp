@@ -45,6 +45,10 @@ bool stopped_by_operator(const std::string& principal) {
 
 void controller::on_event(const events::recorded_event& e) {
   view_.apply(e);
+  if (e.type.starts_with("qx.events.v1.Node") || e.type.starts_with("qx.events.v1.Cluster"))
+    check_all_ = true;
+  if (!live_)
+    return; // replaying: the log already holds what became of these
   // A protected VM its node's agent found stopped (the host rebooted under it) restarts too.
   if (e.type != "qx.events.v1.VmPowerStateChanged")
     return;
@@ -54,6 +58,8 @@ void controller::on_event(const events::recorded_event& e) {
   if (auto q = queue_.find(ev.id());
       q != queue_.end() && q->second.in_flight && ev.to() == "starting")
     q->second.seen_starting = true; // the restart landed; a stop from now on is its failure
+  if (ev.to() == "running")
+    left_down_.erase(ev.id());
   // A VM an operator stopped stays stopped, also when the stop arrives while its recovery is
   // queued or under way: HA drops it (vSphere HA does not restart a VM a user powered off).
   if ((ev.to() == "stopping" || ev.to() == "stopped") && stopped_by_operator(e.metadata.actor)) {
@@ -75,7 +81,19 @@ void controller::on_event(const events::recorded_event& e) {
 }
 
 void controller::on_heartbeat(const std::string& node_id, time_point at) {
-  last_heartbeat_[node_id] = at;
+  auto& t = tracks_[node_id];
+  t.last_heartbeat = at;
+  t.seen = true;
+}
+
+bool controller::unavailable(const std::string& node_id) const {
+  const auto t = tracks_.find(node_id);
+  return t != tracks_.end() && (t->second.suspected || t->second.failed);
+}
+
+bool controller::failed(const std::string& node_id) const {
+  const auto t = tracks_.find(node_id);
+  return t != tracks_.end() && t->second.failed;
 }
 
 void controller::on_start_refused(const std::string& vm_id, const std::string& node_id) {
@@ -84,14 +102,6 @@ void controller::on_start_refused(const std::string& vm_id, const std::string& n
     return;
   it->second.in_flight = false;
   ++it->second.attempts;
-}
-
-void controller::set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules) {
-  rules_[cluster_id] = std::move(rules);
-}
-
-void controller::set_shutdown_policy(const std::string& cluster_id, std::string policy) {
-  shutdown_policy_[cluster_id] = std::move(policy);
 }
 
 bool controller::admits(const std::string& cluster_id, std::uint32_t vcpus,
@@ -107,13 +117,37 @@ bool controller::admits(const std::string& cluster_id, std::uint32_t vcpus,
 
 actions controller::tick(time_point now) {
   actions out;
-  for (const auto& [node_id, node] : view_.nodes()) {
+  if (!live_)
+    return out;
+  // Every node after a change to nodes or clusters (a node may have joined, a cluster turned
+  // HA on, a healthy node be recorded disconnected); otherwise only the nodes whose lease
+  // lapsed or that are marked: at 800 hosts visiting each through the view every tick cost
+  // a fifth of a simulated day, and a healthy, unmarked node has nothing to do.
+  std::vector<std::string> due;
+  if (check_all_) {
+    check_all_ = false;
+    for (const auto& [node_id, node] : view_.nodes())
+      due.push_back(node_id);
+  } else {
+    for (const auto& [node_id, t] : tracks_)
+      if (t.suspected || t.failed || t.powered_off ||
+          domain::ha::health_of(t.last_heartbeat, now, cfg_.lease) != health::healthy)
+        due.push_back(node_id);
+    std::sort(due.begin(), due.end()); // the view's order, as when every node was visited
+  }
+  for (const auto& node_id : due) {
+    const auto n = view_.nodes().find(node_id);
+    if (n == view_.nodes().end())
+      continue;
+    const auto& node = n->second;
     const auto cluster = view_.clusters().find(node.cluster_id);
     if (cluster == view_.clusters().end() || !cluster->second.ha.enabled() ||
         node.state == domain::node::states::decommissioned ||
         node.state == domain::node::states::maintenance)
       continue; // a node in maintenance may be powered off on purpose
     node_health(node_id, node, now, out);
+    if (node.state == domain::node::states::disconnected && !unavailable(node_id))
+      check_all_ = true; // asked to reconnect: look again next tick
   }
   track_in_flight(now, out);
   restart_queued(now, out);
@@ -123,18 +157,25 @@ actions controller::tick(time_point now) {
 void controller::node_health(const std::string& node_id,
                              const domain::cluster_view::node_info& node, time_point now,
                              actions& out) {
+  auto& t = tracks_[node_id];
   // A node never heard from is given one lease from the moment HA first sees it.
-  const auto last = last_heartbeat_.try_emplace(node_id, now).first->second;
+  if (!t.seen) {
+    t.seen = true;
+    t.last_heartbeat = now;
+  }
+  const auto last = t.last_heartbeat;
   // A host shut down on purpose stays failed until it is heard from after its shutdown: its
   // silence is expected, and it is never counted as recovered while off.
-  if (const auto off = powered_off_.find(node_id); off != powered_off_.end()) {
-    if (last <= off->second)
+  if (t.powered_off) {
+    if (last <= *t.powered_off)
       return;
-    powered_off_.erase(off);
+    t.powered_off.reset();
   }
   const auto h = domain::ha::health_of(last, now, cfg_.lease);
   if (h == health::healthy) {
-    if (suspected_.erase(node_id) + failed_.erase(node_id) > 0) {
+    if (t.suspected || t.failed) {
+      t.suspected = false;
+      t.failed = false;
       v1::HaNodeRecovered ev;
       ev.set_cluster_id(node.cluster_id);
       ev.set_node_id(node_id);
@@ -144,7 +185,8 @@ void controller::node_health(const std::string& node_id,
       out.node_commands.push_back({node_id, domain::node::connect{}, meta("HEARTBEAT")});
     return;
   }
-  if (suspected_.insert(node_id).second) {
+  if (!t.suspected) {
+    t.suspected = true;
     v1::HaNodeSuspected ev;
     ev.set_cluster_id(node.cluster_id);
     ev.set_node_id(node_id);
@@ -154,8 +196,10 @@ void controller::node_health(const std::string& node_id,
       out.node_commands.push_back(
           {node_id, domain::node::disconnect{"HEARTBEAT_LOST"}, meta("HEARTBEAT_LOST")});
   }
-  if (h == health::failed && failed_.insert(node_id).second)
+  if (h == health::failed && !t.failed) {
+    t.failed = true;
     fail_node(node_id, node.cluster_id, last, "HOST_FAILED", out);
+  }
 }
 
 void controller::fail_node(const std::string& node_id, const std::string& cluster_id,
@@ -181,15 +225,20 @@ actions controller::host_shutdown(const std::string& node_id, time_point now) {
   if (node == view_.nodes().end())
     return out;
   const auto& cluster_id = node->second.cluster_id;
-  const auto policy = shutdown_policy_.count(cluster_id) != 0 ? shutdown_policy_.at(cluster_id)
-                                                              : std::string{"failover"};
+  // The cluster's recorded policy (ha.shutdown_policy; failover when never set).
+  const auto cluster = view_.clusters().find(cluster_id);
+  const auto policy =
+      cluster == view_.clusters().end() || cluster->second.ha.shutdown_policy().empty()
+          ? std::string{"failover"}
+          : cluster->second.ha.shutdown_policy();
   if (policy == "migrate")
     return out; // DRS evacuates it (maintenance); HA has nothing to do
   // The shutdown stops the VMs cleanly, so there is no lease to wait for: the node counts as
   // failed now, and its heartbeats' silence is expected until it is powered on again.
-  failed_.insert(node_id);
-  suspected_.insert(node_id);
-  powered_off_[node_id] = now;
+  auto& t = tracks_[node_id];
+  t.failed = true;
+  t.suspected = true;
+  t.powered_off = now;
   if (node->second.state == domain::node::states::connected)
     out.node_commands.push_back(
         {node_id, domain::node::disconnect{"HOST_SHUTDOWN"}, meta("HOST_SHUTDOWN")});
@@ -202,6 +251,7 @@ actions controller::host_shutdown(const std::string& node_id, time_point now) {
 }
 
 void controller::give_up(const std::string& vm_id, const std::string& reason, actions& out) {
+  left_down_[vm_id] = {queue_.at(vm_id).cluster_id, reason};
   record_left_down(out, queue_.at(vm_id).cluster_id, vm_id, reason);
   out.vm_commands.push_back({vm_id, domain::vm::mark_error{"HA_" + reason}, meta(reason)});
   queue_.erase(vm_id);
@@ -261,7 +311,7 @@ void controller::restart_queued(time_point now, actions& out) {
   std::map<std::string, std::int32_t> top_waiting;
   std::map<std::string, std::int32_t> blocked_below;
   for (const auto& [vm_id, q] : queue_) {
-    if (!q.in_flight && (q.only_node.empty() || failed_.count(q.only_node) == 0)) {
+    if (!q.in_flight && (q.only_node.empty() || !failed(q.only_node))) {
       auto [it, fresh] = top_waiting.try_emplace(q.cluster_id, q.priority);
       if (!fresh)
         it->second = std::max(it->second, q.priority);
@@ -294,8 +344,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
                             actions& out) {
   std::vector<domain::placement::node_view> nodes;
   for (auto& n : view_.node_views(cluster_id))
-    if (suspected_.count(n.id) == 0 && failed_.count(n.id) == 0 &&
-        (only_node.empty() || n.id == only_node))
+    if (!unavailable(n.id) && (only_node.empty() || n.id == only_node))
       nodes.push_back(std::move(n));
   if (!only_node.empty() && nodes.empty())
     return; // frozen until its node returns
@@ -303,11 +352,9 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
   for (const auto& [vm_id, vm] : view_.vms())
     if (domain::cluster_view::holds_capacity(vm.power))
       placed[vm_id] = vm.node_id;
-  const auto rules = rules_.find(cluster_id);
-  static const std::vector<domain::drs::rule> none;
-  auto plan =
-      domain::ha::plan_restarts(std::move(candidates), std::move(nodes),
-                                rules == rules_.end() ? none : rules->second, placed, cfg_.restart);
+  const auto& rules = view_.rules_of(cluster_id);
+  auto plan = domain::ha::plan_restarts(std::move(candidates), std::move(nodes), rules, placed,
+                                        cfg_.restart);
   for (const auto& t : plan.tiers)
     for (const auto& r : t) {
       auto& q = queue_.at(r.vm_id);
@@ -326,7 +373,7 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
       // The coordinator checks the VM's peers against the nodes' reservations too: a start
       // another path made meanwhile may not be in this view yet.
       placement_scope scope;
-      scope.peers = domain::drs::peers_of(rules == rules_.end() ? none : rules->second, r.vm_id);
+      scope.peers = domain::drs::peers_of(rules, r.vm_id);
       out.starts.push_back(start_vm{r.vm_id, r.node_id, meta("HA_RESTART"), std::move(scope)});
     }
   for (const auto& [vm_id, reason] : plan.left_down) {
@@ -339,8 +386,59 @@ void controller::plan_group(const std::string& cluster_id, const std::string& on
     if (q.reported_down)
       continue;
     q.reported_down = true;
+    q.down_reason = reason;
     record_left_down(out, cluster_id, vm_id, reason);
   }
+}
+
+result<cluster_status> controller::status_of(const std::string& cluster_id, time_point now) const {
+  const auto c = view_.clusters().find(cluster_id);
+  if (c == view_.clusters().end())
+    return error{
+        errc::not_found, "cluster " + cluster_id + " does not exist", {{"id", cluster_id}}};
+  const auto& ha = c->second.ha;
+  cluster_status st;
+  st.enabled = ha.enabled();
+  st.admission_policy = ha.admission_policy();
+  st.host_failures_to_tolerate = ha.host_failures_to_tolerate();
+  st.reserved_cpu_percent = ha.reserved_cpu_percent();
+  st.reserved_memory_percent = ha.reserved_memory_percent();
+  st.shutdown_policy = ha.shutdown_policy().empty() ? "failover" : ha.shutdown_policy();
+  st.lease = cfg_.lease.lease;
+  st.fence_bound = cfg_.lease.fence_bound;
+  st.live = live_;
+  for (const auto& node_id : c->second.node_ids) {
+    node_lease l;
+    l.node_id = node_id;
+    const auto n = view_.nodes().find(node_id);
+    const auto t = tracks_.find(node_id);
+    if (t != tracks_.end() && t->second.seen)
+      l.heard_ago = now - t->second.last_heartbeat;
+    if (n != view_.nodes().end() && n->second.state == domain::node::states::maintenance)
+      l.state = "maintenance";
+    else if (t != tracks_.end() && t->second.powered_off)
+      l.state = "off";
+    else if (t != tracks_.end() && t->second.failed)
+      l.state = "failed"; // past lease + fence bound: its agent has stopped its VMs
+    else if (t != tracks_.end() && t->second.suspected)
+      l.state = "suspect";
+    else
+      l.state = "alive";
+    st.nodes.push_back(std::move(l));
+  }
+  for (const auto& [vm_id, q] : queue_)
+    if (q.cluster_id == cluster_id)
+      st.queue.push_back({vm_id, q.priority, q.attempts, q.in_flight, q.target, q.failed_node,
+                          q.reported_down ? q.down_reason : std::string{}});
+  std::stable_sort(st.queue.begin(), st.queue.end(),
+                   [](const auto& a, const auto& b) { return a.priority > b.priority; });
+  for (const auto& [vm_id, down] : left_down_)
+    if (down.first == cluster_id)
+      st.left_down.emplace_back(vm_id, down.second);
+  // What one more failure would leave: with the cluster's admission policy, can one more
+  // small VM (1 vCPU, 1 GiB) still start?
+  st.admits_more = admits(cluster_id, 1, 1024);
+  return st;
 }
 
 } // namespace qx::actors::ha

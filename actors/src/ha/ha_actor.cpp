@@ -62,18 +62,16 @@ ha_actor::behavior_type ha_behavior(ha_pointer self, events::event_store* store,
         if (self->state.interval.count() > 0)
           self->delayed_send(self, self->state.interval, tick_atom::value);
       },
-      [self](rules_atom, std::string& cluster, std::vector<domain::drs::rule>& rules) {
-        self->state.logic->set_rules(cluster, std::move(rules));
-      },
-      [self](policy_atom, std::string& cluster, std::string& policy) {
-        self->state.logic->set_shutdown_policy(cluster, std::move(policy));
-      },
+      [self](live_atom) { self->state.logic->go_live(); },
       [self](shutdown_atom, const std::string& node) {
         perform(self, self->state.logic->host_shutdown(node, now_of(self)));
         return true;
       },
       [self](admit_atom, const std::string& cluster, std::uint32_t vcpus, std::uint64_t memory) {
         return self->state.logic->admits(cluster, vcpus, memory);
+      },
+      [self](status_atom, const std::string& cluster) {
+        return self->state.logic->status_of(cluster, now_of(self));
       }};
 }
 

@@ -83,7 +83,20 @@ void respond_operation(responder& respond, const operation& op) {
 template<class Request>
 constexpr bool starts_vm = std::is_same_v<Request, actors::start_vm>;
 
-/// Start and migrate: the coordinator places and reserves, then an operation follows the VM.
+/// The cluster whose placement rules name VM `id` ("" when none does): a start or migration
+/// of it takes that cluster's scope from DRS, as DRS's and HA's own moves do.
+std::string cluster_ruling(const projections::inventory& inv, const std::string& id) {
+  std::string found;
+  inv.for_each<actors::cluster_aggregate>([&](const auto& c) {
+    for (const auto& r : c.state.rules())
+      if (std::find(r.vm_ids().begin(), r.vm_ids().end(), id) != r.vm_ids().end())
+        found = c.state.id();
+  });
+  return found;
+}
+
+/// Start and migrate: the coordinator places and reserves (within the scope the VM's rules
+/// allow, when a cluster's rules name it), then an operation follows the VM.
 template<class Request>
 void placed_action(resource_context& ctx, const http_request& req, const path_params& p,
                    responder respond, std::string_view node_field) {
@@ -96,21 +109,38 @@ void placed_action(resource_context& ctx, const http_request& req, const path_pa
       return;
     }
     const auto id = p.at("id");
-    ctx.gw.send(
-        Request{id, node, std::move(*meta), {}},
-        [&ctx, id, respond](const actors::placement_outcome& o) mutable {
-          if (!o) {
-            respond(error_response(o.error()));
+    auto send = [&ctx, id, node, respond](actors::command_meta m,
+                                          actors::placement_scope scope) mutable {
+      ctx.gw.send(
+          Request{id, node, std::move(m), std::move(scope)},
+          [&ctx, id, respond](const actors::placement_outcome& o) mutable {
+            if (!o) {
+              respond(error_response(o.error()));
+              return;
+            }
+            const auto node_id = o->node_id;
+            ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, respond]() mutable {
+              auto op = ctx.ops.begin(
+                  starts_vm<Request> ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
+                  vm_reaches(id, vm::power::running, starts_vm<Request> ? std::string{} : node_id),
+                  json{{"vmId", id}, {"nodeId", node_id}});
+              respond_operation(respond, op);
+            });
+          });
+    };
+    const auto cluster = cluster_ruling(ctx.proj.inv(), id);
+    if (cluster.empty()) {
+      send(std::move(*meta), {});
+      return;
+    }
+    ctx.gw.drs_scope(
+        cluster, id, node,
+        [send, respond, m = std::move(*meta)](result<actors::placement_scope> scope) mutable {
+          if (!scope) {
+            respond(error_response(scope.error()));
             return;
           }
-          const auto node_id = o->node_id;
-          ctx.proj.when_applied(last_position(o->vm), [&ctx, id, node_id, respond]() mutable {
-            auto op = ctx.ops.begin(
-                starts_vm<Request> ? "vm.start" : "vm.migrate", vm_aggregate::stream(id),
-                vm_reaches(id, vm::power::running, starts_vm<Request> ? std::string{} : node_id),
-                json{{"vmId", id}, {"nodeId", node_id}});
-            respond_operation(respond, op);
-          });
+          send(std::move(m), std::move(*scope));
         });
   });
 }

@@ -72,6 +72,8 @@ router make_router() {
   add_access_routes(r);
   add_agent_routes(r); // before the node routes: /nodes/discover is not a node id
   add_cluster_routes(r);
+  add_rule_routes(r);
+  add_drs_routes(r);
   add_node_routes(r);
   add_evacuation_routes(r);
   add_vm_routes(r);

@@ -89,6 +89,8 @@ class router {
 
 /// Registers every REST route of /api/v1 (handlers_*.cpp).
 void add_cluster_routes(router& r);
+void add_rule_routes(router& r);
+void add_drs_routes(router& r);
 void add_node_routes(router& r);
 void add_evacuation_routes(router& r);
 void add_vm_routes(router& r);

@@ -150,9 +150,11 @@ json render(const actors::agent_status& s) {
 } // namespace agent_adapters
 
 agent_registry::agent_registry(caf::actor_system& sys, gateway& gw,
-                               const projections::inventory& inv)
+                               const projections::inventory& inv,
+                               std::shared_ptr<actors::host_signals> signals,
+                               std::chrono::milliseconds lease)
     : hub_(sys, std::make_shared<agent_adapters::gateway_sink>(gw),
-           std::make_shared<agent_adapters::inventory_view>(inv)) {}
+           std::make_shared<agent_adapters::inventory_view>(inv), std::move(signals), lease) {}
 
 std::uint64_t agent_registry::attach(const std::string& node_id, std::shared_ptr<agent_link> link) {
   return hub_.attach(node_id, std::move(link));

@@ -30,7 +30,11 @@ using actors::agent_link;
 
 class agent_registry {
  public:
-  agent_registry(caf::actor_system& sys, gateway& gw, const projections::inventory& inv);
+  /// Heartbeats and telemetry go to `signals` (the DRS and HA reactors) when set; agents are
+  /// given HA's `lease` to fence themselves by (0: never).
+  agent_registry(caf::actor_system& sys, gateway& gw, const projections::inventory& inv,
+                 std::shared_ptr<actors::host_signals> signals = {},
+                 std::chrono::milliseconds lease = std::chrono::milliseconds{0});
 
   /// A session of `node_id` opened: answers its epoch (greater than any before it). The proxy
   /// welcomes the agent, closes the node's previous session and records the node connected.

@@ -70,6 +70,9 @@ class api_client {
   api_response patch(const std::string& target, std::string body, const header_list& headers = {}) {
     return send("PATCH", target, std::move(body), headers);
   }
+  api_response put(const std::string& target, std::string body, const header_list& headers = {}) {
+    return send("PUT", target, std::move(body), headers);
+  }
   api_response del(const std::string& target, const header_list& headers = {}) {
     return send("DELETE", target, std::nullopt, headers);
   }

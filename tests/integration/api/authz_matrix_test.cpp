@@ -121,6 +121,17 @@ constexpr route_spec spec_routes[] = {
     {"POST", "/api/v1/clusters/{id}/nodes/{nodeId}", "cluster.manage", "cluster/{id}", "", ""},
     {"DELETE", "/api/v1/clusters/{id}/nodes/{nodeId}", "cluster.manage", "cluster/{id}", "", ""},
     {"GET", "/api/v1/clusters/{id}/usage", "read", "cluster/{id}", "", ""},
+    {"GET", "/api/v1/clusters/{id}/rules", "read", "cluster/{id}", "", ""},
+    {"POST", "/api/v1/clusters/{id}/rules", "cluster.manage", "cluster/{id}", R"({"name":"evil-rule","kind":"keep_apart","vmIds":["vm1","vm4"]})", ""},
+    {"GET", "/api/v1/clusters/{id}/rules/{ruleId}", "read", "cluster/{id}", "", ""},
+    {"PUT", "/api/v1/clusters/{id}/rules/{ruleId}", "cluster.manage", "cluster/{id}", R"({"kind":"keep_apart","vmIds":["vm1","vm4"]})", ""},
+    {"DELETE", "/api/v1/clusters/{id}/rules/{ruleId}", "cluster.manage", "cluster/{id}", "", ""},
+    {"GET", "/api/v1/clusters/{id}/drs", "read", "cluster/{id}", "", ""},
+    {"GET", "/api/v1/clusters/{id}/drs/recommendations", "read", "cluster/{id}", "", ""},
+    {"POST", "/api/v1/clusters/{id}/drs/recommendations/{rid}/apply", "cluster.manage", "cluster/{id}", "", ""},
+    {"POST", "/api/v1/clusters/{id}/drs/recommendations/{rid}/reject", "cluster.manage", "cluster/{id}", "", ""},
+    {"POST", "/api/v1/clusters/{id}/drs/what-if", "read", "cluster/{id}", "", ""},
+    {"GET", "/api/v1/clusters/{id}/ha", "read", "cluster/{id}", "", ""},
     // Nodes and their agents.
     {"GET", "/api/v1/nodes", "list", "datacenter", "", ""},
     {"POST", "/api/v1/nodes", "node.manage", "datacenter", R"({"id":"evil-n","hostname":"evil","address":"10.0.0.9","hardware":{"cpuThreads":4,"cpuCores":2,"memoryMib":4096}})", ""},
@@ -336,6 +347,8 @@ std::vector<std::string> values_of(std::string_view pattern, std::string_view pa
     return {"10.1.0.10", "10.2.0.10"};
   if (param == "ruleId")
     return {"rule-1"};
+  if (param == "rid")
+    return {"no-such-recommendation"};
   const std::pair<std::string_view, std::vector<std::string>> by_prefix[] = {
       {"/api/v1/vms/", {"vm1", "vm2", "vm4", "ghost"}},
       {"/api/v1/nodes/", {"n1", "n2", "n3", "ghost"}},

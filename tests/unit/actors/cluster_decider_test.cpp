@@ -89,7 +89,24 @@ std::string describe(const cluster::state& s) {
                     std::to_string(s.drs().migration_threshold()) + " nodes=";
   for (const auto& n : s.node_ids())
     out += n + ",";
+  if (s.rules_size() > 0) {
+    out += " rules=";
+    for (const auto& r : s.rules())
+      out += r.name() + ",";
+  }
   return out;
+}
+
+v1::PlacementRule rule(const std::string& name, const std::string& kind,
+                       std::vector<std::string> vms, std::vector<std::string> nodes = {}) {
+  v1::PlacementRule r;
+  r.set_name(name);
+  r.set_kind(kind);
+  for (const auto& vm : vms)
+    r.add_vm_ids(vm);
+  for (const auto& n : nodes)
+    r.add_node_ids(n);
+  return r;
 }
 
 void check(const cluster::state& before, const cluster::command& c, const expect& want) {
@@ -198,7 +215,88 @@ std::vector<row> table() {
         {"empty", ok("deleted")},
         {"member", refused_for("CLUSTER_NOT_EMPTY")},
         {"deleted", gone}}},
+      {cluster::set_rule{rule("apart", "keep_apart", {"a", "b"})},
+       {{"", missing},
+        {"empty", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes= rules=apart,")},
+        {"member", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=n1, rules=apart,")},
+        {"deleted", gone}}},
+      {cluster::set_rule{rule("on-n1", "must_run_on", {"a"}, {"n1"})},
+       {{"", missing},
+        {"empty", malformed("rule.node_ids[0]")}, // n1 is no member yet
+        {"member", ok("prod ha=host_failures/1 drs=fully_automated/3 nodes=n1, rules=on-n1,")},
+        {"deleted", gone}}},
+      {cluster::remove_rule{"apart"},
+       {{"", missing},
+        {"empty", refusal(errc::not_found, "", "name")},
+        {"member", refusal(errc::not_found, "", "name")},
+        {"deleted", gone}}},
   };
+}
+
+TEST(cluster_decider, rules_are_checked_alone_and_against_each_other) {
+  auto s = in_state("member");
+  s = must(run(s, cluster::add_node{"n2"}));
+  const auto field_of = [&](const v1::PlacementRule& r) {
+    error err;
+    if (run(s, cluster::set_rule{r}, &err))
+      return std::string{"accepted"};
+    return err.details.count("field") != 0 ? err.details.at("field") : err.message;
+  };
+  EXPECT_EQ(field_of(rule("", "keep_apart", {"a", "b"})), "rule.name");
+  EXPECT_EQ(field_of(rule("r", "keep_near", {"a", "b"})), "rule.kind");
+  EXPECT_EQ(field_of(rule("r", "keep_apart", {"a"})), "rule.vm_ids");
+  EXPECT_EQ(field_of(rule("r", "keep_apart", {"a", "a"})), "rule.vm_ids[1]");
+  EXPECT_EQ(field_of(rule("r", "keep_apart", {"a", "b"}, {"n1"})), "rule.node_ids");
+  EXPECT_EQ(field_of(rule("r", "must_run_on", {"a"})), "rule.node_ids");
+  EXPECT_EQ(field_of(rule("r", "must_run_on", {"a"}, {"n9"})), "rule.node_ids[0]");
+  EXPECT_EQ(field_of(rule("r", "must_run_on", {"a"}, {"n1", "n1"})), "rule.node_ids[1]");
+  auto ranked = rule("r", "should_run_on", {"a"}, {"n1"});
+  (*ranked.mutable_priorities())["n1"] = 101;
+  EXPECT_EQ(field_of(ranked), "rule.priorities");
+  (*ranked.mutable_priorities())["n1"] = 100;
+  EXPECT_EQ(field_of(ranked), "accepted");
+  (*ranked.mutable_priorities())["n2"] = 5; // a node the rule does not name
+  EXPECT_EQ(field_of(ranked), "rule.priorities");
+  auto must_ranked = rule("r", "must_run_on", {"a"}, {"n1"});
+  (*must_ranked.mutable_priorities())["n1"] = 5;
+  EXPECT_EQ(field_of(must_ranked), "rule.priorities");
+  EXPECT_EQ(field_of(rule("r", "must_not_run_on", {"a"}, {"n1", "n2"})), "rule.node_ids")
+      << "a VM left no node of the cluster";
+
+  // Contradictions name the other rule.
+  s = must(run(s, cluster::set_rule{rule("together", "keep_together", {"a", "b", "c"})}));
+  s = must(run(s, cluster::set_rule{rule("on-n1", "must_run_on", {"d"}, {"n1"})}));
+  error err;
+  EXPECT_FALSE(run(s, cluster::set_rule{rule("apart", "keep_apart", {"b", "c"})}, &err));
+  EXPECT_EQ(err.details.at("reason"), "RULE_CONFLICT");
+  EXPECT_EQ(err.details.at("conflicts_with"), "together");
+  EXPECT_EQ(err.details.at("field"), "rule.vm_ids");
+  EXPECT_TRUE(run(s, cluster::set_rule{rule("apart", "keep_apart", {"c", "x"})}))
+      << "one VM in common is no contradiction";
+  EXPECT_FALSE(run(s, cluster::set_rule{rule("not-n1", "must_not_run_on", {"d"}, {"n1"})}, &err));
+  EXPECT_EQ(err.details.at("conflicts_with"), "on-n1");
+  // Replacing a rule by its own name is checked without the old one; the same rule again
+  // records nothing.
+  EXPECT_TRUE(run(s, cluster::set_rule{rule("on-n1", "must_run_on", {"d"}, {"n2"})}));
+  const auto again =
+      cluster::decide(s, cluster::set_rule{rule("on-n1", "must_run_on", {"d"}, {"n1"})});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  s = must(run(s, cluster::remove_rule{"on-n1"}));
+  EXPECT_EQ(describe(s),
+            "prod ha=host_failures/1 drs=fully_automated/3 nodes=n1,n2, rules=together,");
+}
+
+TEST(cluster_decider, the_shutdown_policy_is_checked_and_defaults_to_failover) {
+  auto s = in_state("empty");
+  EXPECT_EQ(s.ha().shutdown_policy(), "failover");
+  auto ha = tolerate_one();
+  ha.set_shutdown_policy("freeze");
+  EXPECT_EQ(must(run(s, with_ha(ha))).ha().shutdown_policy(), "freeze");
+  ha.set_shutdown_policy("reboot");
+  error err;
+  EXPECT_FALSE(run(s, with_ha(ha), &err));
+  EXPECT_EQ(err.details.at("field"), "ha.shutdown_policy");
 }
 
 TEST(cluster_decider, every_command_in_every_state) {
@@ -413,10 +511,15 @@ TEST(cluster_decider, events_round_trip_through_the_log_codec) {
   collect(in_state("empty"), cluster::add_node{"n1"});
   collect(in_state("member"), cluster::remove_node{"n1"});
   collect(in_state("empty"), cluster::remove{});
+  auto with_rule =
+      must(run(in_state("member"), cluster::set_rule{rule("on-n1", "must_run_on", {"a"}, {"n1"})}));
+  collect(in_state("member"), cluster::set_rule{rule("on-n1", "must_run_on", {"a"}, {"n1"})});
+  collect(with_rule, cluster::remove_rule{"on-n1"});
   ASSERT_EQ(all.size(), std::variant_size_v<cluster::event>);
-  const char* types[] = {"qx.events.v1.ClusterCreated", "qx.events.v1.ClusterUpdated",
-                         "qx.events.v1.ClusterNodeAdded", "qx.events.v1.ClusterNodeRemoved",
-                         "qx.events.v1.ClusterDeleted"};
+  const char* types[] = {"qx.events.v1.ClusterCreated",    "qx.events.v1.ClusterUpdated",
+                         "qx.events.v1.ClusterNodeAdded",  "qx.events.v1.ClusterNodeRemoved",
+                         "qx.events.v1.ClusterDeleted",    "qx.events.v1.ClusterRuleSet",
+                         "qx.events.v1.ClusterRuleRemoved"};
   for (std::size_t i = 0; i < all.size(); ++i) {
     auto rec = encode_event(all[i]);
     EXPECT_EQ(rec.type, types[i]);

@@ -65,6 +65,41 @@ class log_builder {
     c.mutable_spec()->set_ha_restart_priority(priority);
     return {event("VmCreated", c), state(id, host, power)};
   }
+  /// A placement rule of cluster c1, as the cluster aggregate records it.
+  recorded_event rule(const std::string& name, const std::string& kind,
+                      const std::vector<std::string>& vms,
+                      const std::vector<std::string>& nodes = {},
+                      const std::map<std::string, std::int32_t>& priorities = {}) {
+    v1::ClusterRuleSet r;
+    r.set_cluster_id("c1");
+    r.mutable_rule()->set_name(name);
+    r.mutable_rule()->set_kind(kind);
+    for (const auto& vm : vms)
+      r.mutable_rule()->add_vm_ids(vm);
+    for (const auto& n : nodes)
+      r.mutable_rule()->add_node_ids(n);
+    r.mutable_rule()->mutable_priorities()->insert(priorities.begin(), priorities.end());
+    return event("ClusterRuleSet", r);
+  }
+  recorded_event rule_removed(const std::string& name) {
+    v1::ClusterRuleRemoved r;
+    r.set_cluster_id("c1");
+    r.set_name(name);
+    return event("ClusterRuleRemoved", r);
+  }
+  /// Cluster c1 (manual DRS, HA on) with shutdown policy `policy`.
+  recorded_event shutdown_policy(const std::string& policy) {
+    v1::ClusterUpdated u;
+    u.set_id("c1");
+    u.mutable_drs()->set_enabled(true);
+    u.mutable_drs()->set_automation("manual");
+    u.mutable_drs()->set_migration_threshold(4);
+    u.mutable_ha()->set_enabled(true);
+    u.mutable_ha()->set_admission_policy("host_failures");
+    u.mutable_ha()->set_host_failures_to_tolerate(1);
+    u.mutable_ha()->set_shutdown_policy(policy);
+    return event("ClusterUpdated", u);
+  }
   recorded_event state(const std::string& id, const std::string& host, const std::string& to) {
     v1::VmPowerStateChanged p;
     p.set_id(id);
@@ -269,9 +304,8 @@ TEST(drs_controller, placement_scope_keeps_the_rules_also_on_a_named_node) {
   feed(drs, log.host("h3"));
   feed(drs, log.vm("a1", "h2"));
   feed(drs, log.vm("a2", "", 3, "defined"));
-  using qx::domain::drs::rule_kind;
-  drs.set_rules("c1", {{"apart", rule_kind::keep_apart, {"a1", "a2"}, {}},
-                       {"prefer-h3", rule_kind::should_run_on, {"a2"}, {"h1", "h3"}, {{"h3", 5}}}});
+  drs.on_event(log.rule("apart", "keep_apart", {"a1", "a2"}));
+  drs.on_event(log.rule("prefer-h3", "should_run_on", {"a2"}, {"h1", "h3"}, {{"h3", 5}}));
   const auto scope = drs.scope("c1", "a2");
   ASSERT_TRUE(scope) << scope.error().to_string();
   EXPECT_EQ(scope->candidates, (std::vector<std::string>{"h1", "h3"}));
@@ -289,8 +323,8 @@ TEST(drs_controller, placement_scope_keeps_the_rules_also_on_a_named_node) {
   ASSERT_TRUE(allowed);
   EXPECT_EQ(allowed->candidates, std::vector<std::string>{"h1"});
   // A rule that leaves no node: refused here, not widened to every node by an empty scope.
-  drs.set_rules("c1", {{"apart", rule_kind::keep_apart, {"a1", "a2"}, {}},
-                       {"on-h2", rule_kind::must_run_on, {"a2"}, {"h2"}}});
+  drs.on_event(log.rule_removed("prefer-h3"));
+  drs.on_event(log.rule("on-h2", "must_run_on", {"a2"}, {"h2"}));
   const auto none = drs.scope("c1", "a2");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().details.at("reason"), "RULE_VIOLATION");
@@ -477,11 +511,11 @@ TEST_F(ha_controller, refused_restarts_are_retried_then_the_vm_is_left_down_in_e
 
 TEST_F(ha_controller, a_host_shut_down_under_failover_fails_over_at_once) {
   beat(0s, {"h1", "h2", "h3"});
-  ha_.set_shutdown_policy("c1", "failover");
+  ha_.on_event(log_.shutdown_policy("failover"));
   const auto a = ha_.host_shutdown("h1", 1s);
   EXPECT_EQ(types(a.records), std::vector<std::string>{"HaNodeFailed"});
   EXPECT_EQ(a.vm_commands.size(), 3U);
-  ha_.set_shutdown_policy("c1", "migrate");
+  ha_.on_event(log_.shutdown_policy("migrate"));
   EXPECT_TRUE(ha_.host_shutdown("h2", 1s).empty()) << "migrate: DRS evacuates, HA does nothing";
 }
 
@@ -489,7 +523,7 @@ TEST_F(ha_controller, a_host_frozen_by_its_shutdown_stays_failed_until_it_is_hea
   // Policy freeze: the VMs stay down until their host returns, and start again there. The
   // host's silence is expected: it is never recorded recovered while off.
   beat(0s, {"h1", "h2", "h3"});
-  ha_.set_shutdown_policy("c1", "freeze");
+  ha_.on_event(log_.shutdown_policy("freeze"));
   const auto off = ha_.host_shutdown("h1", 1s);
   EXPECT_EQ(types(off.records), std::vector<std::string>{"HaNodeFailed"});
   ASSERT_EQ(off.node_commands.size(), 1U) << "the node is marked disconnected";
@@ -514,8 +548,7 @@ TEST_F(ha_controller, a_host_frozen_by_its_shutdown_stays_failed_until_it_is_hea
 }
 
 TEST_F(ha_controller, restarts_carry_the_vms_peers_for_the_coordinators_check) {
-  using qx::domain::drs::rule_kind;
-  ha_.set_rules("c1", {{"apart", rule_kind::keep_apart, {"high", "low"}, {}}});
+  ha_.on_event(log_.rule("apart", "keep_apart", {"high", "low"}));
   beat(0s, {"h1", "h2", "h3"});
   beat(30s, {"h2", "h3"});
   static_cast<void>(ha_.tick(30s));
@@ -530,6 +563,105 @@ TEST_F(ha_controller, admission_control_keeps_room_for_a_host_failure) {
   // Three hosts of 16 threads x4 and 64 GiB; 12 GiB used. One host's worth must stay free.
   EXPECT_TRUE(ha_.admits("c1", 4, 4096));
   EXPECT_FALSE(ha_.admits("c1", 4, 120 * 1024));
+}
+
+} // namespace
+
+namespace {
+
+TEST(reactors_catching_up, fold_the_replay_and_act_only_once_live) {
+  // A server replays its whole log at start: a protected VM the log once found stopped was
+  // dealt with back then; HA must not restart it again, nor DRS balance on a half-read log.
+  qx::actors::ha::config cfg{{15s, 10s}, {2}, 2min, 5min};
+  cfg.catch_up_first = true;
+  qx::actors::ha::controller ha{cfg};
+  log_builder log;
+  feed(ha, log.cluster("manual", true));
+  feed(ha, log.host("h1"));
+  feed(ha, log.host("h2"));
+  feed(ha, log.vm("high", "h1", 5));
+  v1::VmPowerStateChanged found;
+  found.set_id("high");
+  found.set_to("stopped");
+  found.set_node_id("h1");
+  found.set_reason("FOUND_STOPPED: the host restarted");
+  ha.on_event(log.event("VmPowerStateChanged", found));
+  EXPECT_FALSE(ha.live());
+  EXPECT_TRUE(ha.tick(100s).empty()) << "nothing acted on while replaying";
+  EXPECT_EQ(ha.queued(), 0U);
+  ha.go_live();
+  ha.on_heartbeat("h1", 100s);
+  ha.on_heartbeat("h2", 100s);
+  EXPECT_TRUE(ha.tick(101s).starts.empty()) << "the replayed stop is not restarted";
+  // Live, the same report queues a restart.
+  ha.on_event(log.state("high", "h1", "running"));
+  ha.on_event(log.event("VmPowerStateChanged", found));
+  EXPECT_EQ(ha.queued(), 1U);
+
+  qx::actors::drs::config dcfg;
+  dcfg.catch_up_first = true;
+  qx::actors::drs::controller drs{dcfg};
+  log_builder dlog;
+  hot_cluster(drs, dlog, "fully_automated");
+  EXPECT_TRUE(drs.run_pass(20min).records.empty()) << "no pass while replaying";
+  drs.go_live();
+  static_cast<void>(drs.run_pass(20min));
+  EXPECT_FALSE(drs.run_pass(40min).migrations.empty()) << "live: the hot host is balanced";
+}
+
+} // namespace
+
+namespace {
+
+/// What the store would hand a reactor replaying `records`.
+std::vector<recorded_event> as_recorded(const std::vector<qx::events::append_request>& records,
+                                        std::uint64_t from) {
+  std::vector<recorded_event> out;
+  for (const auto& r : records)
+    for (const auto& e : r.events) {
+      recorded_event x;
+      x.position = from++;
+      x.stream = r.stream;
+      x.type = e.type;
+      x.payload = e.payload;
+      x.metadata = r.metadata;
+      out.push_back(std::move(x));
+    }
+  return out;
+}
+
+TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_restart) {
+  qx::actors::drs::controller before{{0ms, {}}};
+  log_builder log;
+  hot_cluster(before, log, "manual");
+  const auto pass = before.run_pass(0ms);
+  const auto pending = before.pending("c1");
+  ASSERT_GE(pending.size(), 2U);
+  const auto rejected = before.reject("c1", pending[0].id, "user:alice");
+  ASSERT_TRUE(rejected);
+
+  // A restarted server's reactor replays the same log: the datacenter, then DRS's records.
+  qx::actors::drs::config cfg{0ms, {}};
+  cfg.catch_up_first = true;
+  qx::actors::drs::controller after{cfg};
+  log_builder again;
+  hot_cluster(after, again, "manual");
+  feed(after, as_recorded(pass.records, 1000));
+  feed(after, as_recorded(rejected->records, 2000));
+  after.go_live();
+  std::vector<std::string> want;
+  for (std::size_t i = 1; i < pending.size(); ++i)
+    want.push_back(pending[i].id);
+  std::vector<std::string> got;
+  for (const auto& r : after.pending("c1"))
+    got.push_back(r.id);
+  EXPECT_EQ(got, want) << "the rejected one stays rejected; the others wait as before";
+  // The moves are the recorded ones, and one can still be applied.
+  EXPECT_EQ(after.pending("c1").front().move.vm_id, pending[1].move.vm_id);
+  const auto applied = after.approve("c1", pending[1].id, "user:bob");
+  ASSERT_TRUE(applied) << applied.error().to_string();
+  ASSERT_EQ(applied->migrations.size(), 1U);
+  EXPECT_EQ(applied->migrations[0].target_node_id, pending[1].move.to);
 }
 
 } // namespace

@@ -78,7 +78,8 @@ class agent_registry_sessions : public ::testing::Test {
     // A short ask timeout: a command still on its way when the test ends (a proxy recording a
     // connect) is answered by the timeout once the coordinator is gone, and the teardown
     // waits for every actor (else 30 s, the default).
-    gateway_ = std::make_unique<gateway>(system_, dc_, std::chrono::seconds{2});
+    gateway_ =
+        std::make_unique<gateway>(system_, dc_, actors::reactor_set{}, std::chrono::seconds{2});
     registry_ = std::make_unique<agent_registry>(system_, *gateway_, host_.inv());
     host_.add_observer([this](const events::recorded_event& e) { registry_->on_event(e); });
     host_.start();

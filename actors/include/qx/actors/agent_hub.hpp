@@ -14,6 +14,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,9 +26,12 @@ namespace qx::actors {
 
 class agent_hub {
  public:
-  /// `commands` and `view` must be set; the proxies use them (and the hub's status board).
+  /// `commands` and `view` must be set; the proxies use them (and the hub's status board),
+  /// pass heartbeats and telemetry to `signals` when set, and give each agent HA's `lease`
+  /// (node_proxy_config::lease; 0: agents never fence themselves).
   agent_hub(caf::actor_system& sys, std::shared_ptr<command_sink> commands,
-            std::shared_ptr<const agent_view> view);
+            std::shared_ptr<const agent_view> view, std::shared_ptr<host_signals> signals = {},
+            std::chrono::milliseconds lease = std::chrono::milliseconds{0});
   ~agent_hub();
   agent_hub(const agent_hub&) = delete;
   agent_hub& operator=(const agent_hub&) = delete;

@@ -111,22 +111,41 @@ class status_board {
   virtual void publish(const std::string& node_id, const agent_status& status) = 0;
 };
 
+/// Where the proxy passes what keeps HA and DRS informed (reactor_wiring.hpp implements it):
+/// every heartbeat and Hello (the node is alive) and every telemetry sample. Called from the
+/// proxy's thread.
+class host_signals {
+ public:
+  virtual ~host_signals() = default;
+  host_signals() = default;
+  host_signals(const host_signals&) = delete;
+  host_signals& operator=(const host_signals&) = delete;
+  host_signals(host_signals&&) = delete;
+  host_signals& operator=(host_signals&&) = delete;
+  virtual void heard(const std::string& node_id) = 0;
+  virtual void measured(const std::string& node_id, const agent::v1::Telemetry& t) = 0;
+};
+
 struct node_proxy_config {
   /// The node the proxy stands for. Required.
   std::string node_id;
   /// How often the agent is asked (in its Welcome) to send a heartbeat. Default 1 s.
   std::chrono::milliseconds heartbeat_interval{1000};
+  /// HA's lease, told the agent in its Welcome: it fences itself when no heartbeat it sent in
+  /// the last `lease` was acknowledged (the proxy acknowledges each). 0: it never fences.
+  std::chrono::milliseconds lease{0};
 };
 
 /// Checks the configuration; names the field at fault.
 [[nodiscard]] status validate(const node_proxy_config& cfg);
 
-/// What the proxy works with; each must be set. Shared: the proxy may outlive its spawner
-/// for the moment its exit takes.
+/// What the proxy works with; each must be set but `signals` (null: no reactors listen).
+/// Shared: the proxy may outlive its spawner for the moment its exit takes.
 struct node_proxy_dependencies {
   std::shared_ptr<command_sink> commands;
   std::shared_ptr<const agent_view> view;
   std::shared_ptr<status_board> board;
+  std::shared_ptr<host_signals> signals{};
 };
 
 /// Spawns the proxy of `cfg.node_id`; an invalid configuration or a missing dependency

@@ -27,16 +27,16 @@ using events_atom = caf::atom_constant<caf::atom("events")>;       ///< log even
 using demand_atom = caf::atom_constant<caf::atom("demand")>;       ///< VM demand measures
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>; ///< nodes heard from now
 using tick_atom = caf::atom_constant<caf::atom("tick")>;           ///< the reactor's timer
-using rules_atom = caf::atom_constant<caf::atom("rules")>;         ///< a cluster's rules
 using what_if_atom = caf::atom_constant<caf::atom("whatif")>;      ///< DRS: plan, change nothing
 using approve_atom = caf::atom_constant<caf::atom("approve")>;     ///< DRS: apply a recommendation
 using reject_atom = caf::atom_constant<caf::atom("reject")>;       ///< DRS: drop a recommendation
 using place_atom = caf::atom_constant<caf::atom("place")>;         ///< DRS: placement scope
 using pending_atom = caf::atom_constant<caf::atom("pending")>;     ///< DRS: recommendations
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;   ///< HA: a host shut down
-using policy_atom = caf::atom_constant<caf::atom("policy")>;       ///< HA: shutdown policy
 using maintenance_atom = caf::atom_constant<caf::atom("maint")>;   ///< DRS: evacuate a node
 using admit_atom = caf::atom_constant<caf::atom("admit")>;         ///< HA: admission control
+using live_atom = caf::atom_constant<caf::atom("live")>;           ///< the log is replayed: act
+using status_atom = caf::atom_constant<caf::atom("status")>;       ///< a cluster's DRS / HA now
 
 /// One VM's measured demand: vCPUs busy and memory touched.
 struct vm_demand {
@@ -52,7 +52,7 @@ using drs_actor = caf::typed_actor<
   caf::reacts_to<events_atom, std::vector<events::recorded_event>>,
   caf::reacts_to<demand_atom, std::vector<vm_demand>>,
   caf::reacts_to<tick_atom>,
-  caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
+  caf::reacts_to<live_atom>,
   // (node, enable, principal): evacuate the node at once, then put it in maintenance; or end
   // its maintenance and bring its VMs back. Answered once the decision is durable; NODE_DOWN
   // for a node not connected.
@@ -66,19 +66,20 @@ using drs_actor = caf::typed_actor<
   // the start or migration with that scope to the coordinator.
   caf::replies_to<place_atom, std::string, std::string, std::string>::with<
       result<placement_scope>>,
-  caf::replies_to<pending_atom, std::string>::with<std::vector<drs::recommendation>>>;
+  caf::replies_to<pending_atom, std::string>::with<std::vector<drs::recommendation>>,
+  caf::replies_to<status_atom, std::string>::with<result<drs::cluster_status>>>;
 
 using ha_actor = caf::typed_actor<
   caf::reacts_to<appended_atom, std::uint64_t, status>,
   caf::reacts_to<events_atom, std::vector<events::recorded_event>>,
   caf::reacts_to<heartbeat_atom, std::vector<std::string>>,
   caf::reacts_to<tick_atom>,
-  caf::reacts_to<rules_atom, std::string, std::vector<domain::drs::rule>>,
-  caf::reacts_to<policy_atom, std::string, std::string>,
+  caf::reacts_to<live_atom>,
   // A host is being shut down on purpose: answered once its policy's commands are sent.
   caf::replies_to<shutdown_atom, std::string>::with<bool>,
   // (cluster, vcpus, memory MiB): may this start go ahead under admission control?
-  caf::replies_to<admit_atom, std::string, std::uint32_t, std::uint64_t>::with<bool>>;
+  caf::replies_to<admit_atom, std::string, std::uint32_t, std::uint64_t>::with<bool>,
+  caf::replies_to<status_atom, std::string>::with<result<ha::cluster_status>>>;
 // clang-format on
 
 /// The DRS reactor; a pass every `interval` on the actor clock.

@@ -67,6 +67,13 @@ struct server_options {
   bool tls = false;
   std::string tls_cert_file;
   std::string tls_key_file;
+  /// DRS and HA (docs/operations.md, "DRS and HA"): a heartbeat keeps a node alive for
+  /// `ha_lease`; an agent whose lease lapsed stops its protected VMs within `ha_fence_bound`,
+  /// so HA restarts them elsewhere only after lease + fence bound. DRS passes every
+  /// `drs_interval`. With the hypervisor stand-in no host can fail: HA watches no lease.
+  std::chrono::milliseconds ha_lease{15'000};
+  std::chrono::milliseconds ha_fence_bound{10'000};
+  std::chrono::milliseconds drs_interval{std::chrono::minutes{5}};
 };
 
 class server {

@@ -39,6 +39,11 @@ escape_text_fields(const google::protobuf::Descriptor& type, std::string_view by
 /// those bytes escaped instead. False when `bytes` are not a `msg` at all.
 [[nodiscard]] bool parse_message(google::protobuf::Message& msg, std::string_view bytes);
 
+/// `msg`'s bytes, the same for the same message in every process: map fields (a rule's node
+/// priorities) sorted by key. The log's hash chain and the equality of two messages by their
+/// bytes need it; protobuf's default order of map entries is unspecified.
+[[nodiscard]] std::string serialize_deterministic(const google::protobuf::Message& msg);
+
 /// Checks the payload of an event of `type` before it is appended: every text field valid
 /// UTF-8. Types this binary has no descriptor for are opaque bytes and pass. On failure,
 /// invalid_argument naming `field` + "." + the field's path.

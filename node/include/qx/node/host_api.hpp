@@ -55,6 +55,10 @@ struct agent_options {
   std::string version = "0.1.0";
   std::chrono::seconds token_ttl{3600};
   std::chrono::milliseconds heartbeat{1000};
+  /// What the agent does when its HA lease lapses: "stop-vms" or "none" (session_settings).
+  std::string fence_action = "stop-vms";
+  /// libvirt's test driver only: each VM's CPU demand from this file (docs/operations.md).
+  std::string test_demand_file;
   /// The host API's own base URL as the control plane reaches it (sent when joining).
   std::string advertise_url;
 };

@@ -31,7 +31,10 @@ class workload {
  private:
   workload() = default;
 
+  /// The spec's type, read once: at() runs for every VM every simulated minute.
+  enum class kind : std::uint8_t { constant, diurnal, random_walk, spikes, trace, folder };
   workload_spec spec_;
+  kind kind_ = kind::constant;
   std::uint64_t stream_ = 0;  ///< seed mixed with the VM id: each VM its own sequence
   std::int64_t phase_ms_ = 0; ///< spikes: where in its period this VM starts
   // random_walk

@@ -14,6 +14,9 @@
 // Refusals: create twice ALREADY_EXISTS, anything before create NOT_FOUND, anything after
 // remove DELETED; remove_node of a non-member NODE_NOT_IN_CLUSTER; remove with members
 // CLUSTER_NOT_EMPTY. add_node of a member and an update that changes nothing emit no events.
+// set_rule checks the rule (check_rule) and emits nothing when the same rule is set again;
+// remove_rule of an unknown name is NOT_FOUND (field name). ha.shutdown_policy failover (the
+// default when empty), freeze or migrate.
 
 #include "qx/actors/domain/decider.hpp"
 
@@ -49,11 +52,19 @@ struct remove_node {
   std::string node_id;
 };
 struct remove {};
+/// Adds a placement rule, or replaces the one of the same name.
+struct set_rule {
+  events::v1::PlacementRule rule;
+};
+struct remove_rule {
+  std::string name;
+};
 
-using command = std::variant<create, update, add_node, remove_node, remove>;
+using command = std::variant<create, update, add_node, remove_node, remove, set_rule, remove_rule>;
 using event = std::variant<events::v1::ClusterCreated, events::v1::ClusterUpdated,
                            events::v1::ClusterNodeAdded, events::v1::ClusterNodeRemoved,
-                           events::v1::ClusterDeleted>;
+                           events::v1::ClusterDeleted, events::v1::ClusterRuleSet,
+                           events::v1::ClusterRuleRemoved>;
 
 inline constexpr const char* kind = "cluster";
 inline constexpr const char* stream_prefix = "cluster-";
@@ -65,6 +76,14 @@ void evolve(state& s, const event& e);
 
 /// Checks HA settings and fills defaults; names the field at fault.
 [[nodiscard]] result<events::v1::HaSettings> normalize(events::v1::HaSettings ha);
+/// Checks a placement rule against the cluster (cluster_rules.cpp): kind; VMs (2..1000 for
+/// keep_together/keep_apart, 1..1000 for the VM-host kinds, none twice); nodes (members of the
+/// cluster, 1..1000, VM-host kinds only); priorities (should_run_on only, its own nodes,
+/// 0..100); no contradiction with another rule (keep_together vs keep_apart sharing two VMs;
+/// must_run_on/must_not_run_on leaving a VM no node): INVALID_ARGUMENT naming the field, and
+/// for a contradiction reason RULE_CONFLICT, field rule.vm_ids or rule.node_ids, and
+/// conflicts_with the other rule's name.
+[[nodiscard]] status check_rule(const state& s, const events::v1::PlacementRule& r);
 /// Checks DRS settings and fills defaults (manual, threshold 3).
 [[nodiscard]] result<events::v1::DrsSettings> normalize(events::v1::DrsSettings drs);
 

@@ -43,8 +43,14 @@ class cluster_view {
     events::v1::HaSettings ha;
     events::v1::DrsSettings drs;
     std::set<std::string> node_ids;
+    std::vector<drs::rule> rules; ///< as the log set them, in the order first set
   };
 
+  /// A recorded placement rule as the planners take it (an unknown kind reads as keep_apart;
+  /// the cluster aggregate records none).
+  [[nodiscard]] static drs::rule rule_of(const events::v1::PlacementRule& r);
+  /// The rules of `cluster_id` (none for an unknown cluster).
+  [[nodiscard]] const std::vector<drs::rule>& rules_of(const std::string& cluster_id) const;
   /// Folds one event in; types it does not know are ignored.
   void apply(const events::recorded_event& e);
 
@@ -79,7 +85,12 @@ class cluster_view {
   std::map<std::string, vm_info> vms_;
   std::map<std::string, cluster_info> clusters_;
   std::map<std::string, std::string> volume_pool_;
+  /// node id -> the VMs whose node or migration target it is: node_views and drs_input visit
+  /// a cluster's VMs without walking every VM of the datacenter.
+  std::map<std::string, std::set<std::string>> vms_by_node_;
   std::uint64_t position_ = 0;
+
+  void relocate(const std::string& vm_id, vm_info& vm, std::string node_id, std::string target);
 };
 
 } // namespace qx::domain

@@ -36,7 +36,7 @@ template<class Variant>
       [](const auto& msg) {
         using msg_type = std::decay_t<decltype(msg)>;
         return events::new_event{std::string{msg_type::descriptor()->full_name()},
-                                 msg.SerializeAsString()};
+                                 events::serialize_deterministic(msg)};
       },
       ev);
 }

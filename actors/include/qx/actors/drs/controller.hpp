@@ -37,6 +37,8 @@ inline constexpr const char* principal = "system:drs";
 struct config {
   std::chrono::milliseconds hold{std::chrono::minutes{10}};
   domain::drs::settings planner; ///< threshold is taken from each cluster's settings
+  /// Fold the log without acting until go_live() (a server replaying its log at start).
+  bool catch_up_first = false;
 };
 
 /// What a pass or a call asks the actor to do: records to append (stream "drs-<cluster>"),
@@ -55,11 +57,31 @@ struct recommendation {
   double source_load = 0; ///< the source host's load when it was planned
 };
 
+/// A cluster's DRS as GET /clusters/{id}/drs shows it. Times are durations from now: the
+/// reactors count on the actor clock, not the wall clock.
+struct cluster_status {
+  bool enabled = false;
+  std::string automation;
+  std::uint32_t threshold = 0;
+  double imbalance = 0; ///< now, from the latest demand
+  double target = 0;    ///< the threshold's target imbalance
+  /// Above the target for this long (balancing starts once it reaches `hold`); nullopt when
+  /// not above.
+  std::optional<std::chrono::milliseconds> above_for;
+  std::chrono::milliseconds hold{0};
+  std::optional<std::chrono::milliseconds> last_pass_ago; ///< nullopt: no pass yet
+  std::chrono::milliseconds next_pass_in{0};
+  std::size_t pending = 0; ///< recommendations waiting for approval
+  bool live = false;       ///< false while the server replays its log at start
+};
+
 class controller {
  public:
   explicit controller(config cfg = {}) : cfg_(cfg) {}
 
-  void on_event(const events::recorded_event& e) { view_.apply(e); }
+  /// Folds one event of the log in. While replaying (before go_live), the recommendations
+  /// still pending come back from the log, and new ids continue after the last recorded.
+  void on_event(const events::recorded_event& e);
   /// The latest measure of a VM: vCPUs busy and memory MiB touched.
   void on_demand(const std::string& vm_id, double cpu, double memory_mib);
   /// Maintenance asked for on a node: its VMs are sent away at once, whatever the cluster's
@@ -72,9 +94,10 @@ class controller {
   /// After the log's new events: nodes emptied for maintenance enter it, and VMs a node's
   /// maintenance sent away return once it is back.
   [[nodiscard]] actions after_events();
-  /// Replaces the rules of a cluster.
-  void set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules);
 
+  /// The log has been replayed up to its head: passes act from now on.
+  void go_live() { live_ = true; }
+  [[nodiscard]] bool live() const { return live_; }
   /// One pass over every cluster with DRS enabled.
   [[nodiscard]] actions run_pass(time_point now);
   /// What DRS would do in `cluster_id` now, changing nothing.
@@ -97,6 +120,10 @@ class controller {
                                               const std::string& node_id = {}) const;
 
   [[nodiscard]] std::vector<recommendation> pending(const std::string& cluster_id) const;
+  /// The cluster's DRS now (`interval`: the actor's pass period); NOT_FOUND for an unknown
+  /// cluster.
+  [[nodiscard]] result<cluster_status> status_of(const std::string& cluster_id, time_point now,
+                                                 std::chrono::milliseconds interval) const;
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
 
  private:
@@ -130,7 +157,6 @@ class controller {
   config cfg_;
   domain::cluster_view view_;
   std::map<std::string, std::pair<double, double>> demand_;
-  std::map<std::string, std::vector<domain::drs::rule>> rules_;
   std::set<std::string> evacuating_;
   std::map<std::string, std::set<std::string>> sent_away_; ///< node -> VMs maintenance moved
   std::map<std::string, std::set<std::string>> returning_; ///< node -> VMs to bring back
@@ -146,7 +172,9 @@ class controller {
     double from_load = 0;
   };
   std::map<std::string, last_move> moved_;
-  time_point now_{0}; ///< of the latest pass
+  time_point now_{0};   ///< of the latest pass
+  bool passed_ = false; ///< a live pass ran
+  bool live_ = !cfg_.catch_up_first;
   void moved(const domain::drs::move& m, double from_load) {
     moved_[m.vm_id] = last_move{now_, m.from, from_load};
   }

@@ -27,8 +27,9 @@
 #include <qx/events/types.hpp>
 
 #include <map>
-#include <set>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace qx::actors::ha {
@@ -42,6 +43,9 @@ struct config {
   domain::ha::restart_settings restart;
   std::chrono::milliseconds tier_delay{std::chrono::minutes{2}};
   std::chrono::milliseconds start_timeout{std::chrono::minutes{5}};
+  /// Fold the log without acting until go_live(): a server replaying its log at start must
+  /// not restart VMs for failures the log already resolved (the simulator starts live).
+  bool catch_up_first = false;
 };
 
 /// What a tick asks the actor to do, in this order: append the records (stream
@@ -56,6 +60,45 @@ struct actions {
   }
 };
 
+/// One node's lease as GET /clusters/{id}/ha shows it.
+struct node_lease {
+  std::string node_id;
+  /// alive, suspect (lease lapsed), failed (lease + fence bound lapsed: its agent has
+  /// stopped its protected VMs; they restart elsewhere), off (shut down on purpose),
+  /// maintenance (not watched).
+  std::string state;
+  std::optional<std::chrono::milliseconds> heard_ago; ///< nullopt: never heard since start
+};
+
+/// A protected VM waiting for (or in) its restart.
+struct queued_restart {
+  std::string vm_id;
+  std::int32_t priority = 0;
+  std::uint32_t attempts = 0;
+  bool in_flight = false;
+  std::string target;      ///< the node of the restart in flight
+  std::string failed_node; ///< where it ran
+  std::string down_reason; ///< why it waits (NO_SUITABLE_NODE, ADMISSION ...), once recorded
+};
+
+/// A cluster's HA as GET /clusters/{id}/ha shows it.
+struct cluster_status {
+  bool enabled = false;
+  std::string admission_policy;
+  std::uint32_t host_failures_to_tolerate = 0;
+  std::uint32_t reserved_cpu_percent = 0;
+  std::uint32_t reserved_memory_percent = 0;
+  std::string shutdown_policy;
+  std::chrono::milliseconds lease{0};
+  std::chrono::milliseconds fence_bound{0};
+  std::vector<node_lease> nodes;
+  std::vector<queued_restart> queue; ///< highest priority first
+  /// VMs HA gave up on (MAX_RESTARTS ...) and why, until they run again.
+  std::vector<std::pair<std::string, std::string>> left_down;
+  bool admits_more = true; ///< admission control would still admit a small VM
+  bool live = false;
+};
+
 class controller {
  public:
   explicit controller(config cfg = {}) : cfg_(cfg) {}
@@ -64,10 +107,10 @@ class controller {
   void on_heartbeat(const std::string& node_id, time_point at);
   /// A start HA asked for was refused; the VM is retried on the next tick.
   void on_start_refused(const std::string& vm_id, const std::string& node_id);
-  void set_rules(const std::string& cluster_id, std::vector<domain::drs::rule> rules);
-  /// "freeze", "failover" or "migrate" for hosts of `cluster_id` shut down on purpose.
-  void set_shutdown_policy(const std::string& cluster_id, std::string policy);
 
+  /// The log has been replayed up to its head: act from now on (see config::catch_up_first).
+  void go_live() { live_ = true; }
+  [[nodiscard]] bool live() const { return live_; }
   [[nodiscard]] actions tick(time_point now);
   /// Node `node_id` is being shut down on purpose, now.
   [[nodiscard]] actions host_shutdown(const std::string& node_id, time_point now);
@@ -77,6 +120,9 @@ class controller {
 
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
   [[nodiscard]] std::size_t queued() const { return queue_.size(); }
+  /// The cluster's leases, restart queue and admission now; NOT_FOUND for an unknown cluster.
+  [[nodiscard]] result<cluster_status> status_of(const std::string& cluster_id,
+                                                 time_point now) const;
 
  private:
   struct queued_vm {
@@ -91,6 +137,7 @@ class controller {
     bool seen_down = false;     ///< the log has recorded it stopped since it was queued
     bool seen_starting = false; ///< the log has shown the current restart attempt
     std::string only_node;      ///< freeze: restart on this node only
+    std::string down_reason;    ///< why it was recorded left down, once it was
   };
   static queued_vm queued(std::string cluster_id, std::string failed_node, std::int32_t priority) {
     queued_vm q;
@@ -110,16 +157,28 @@ class controller {
   void track_in_flight(time_point now, actions& out);
   void give_up(const std::string& vm_id, const std::string& reason, actions& out);
 
+  /// What HA knows of one node's lease. One record per node, found by one hash lookup: the
+  /// tick visits every node every few seconds (four ordered containers cost 30 % of a
+  /// simulated day at 800 hosts).
+  struct node_track {
+    time_point last_heartbeat{0};
+    bool seen = false; ///< heard from, or given its first lease
+    bool suspected = false;
+    bool failed = false;
+    /// Shut down on purpose at this time: failed until heard from after it.
+    std::optional<time_point> powered_off;
+  };
+  [[nodiscard]] bool unavailable(const std::string& node_id) const; ///< suspected or failed
+  [[nodiscard]] bool failed(const std::string& node_id) const;
+
   config cfg_;
   domain::cluster_view view_;
-  std::map<std::string, time_point> last_heartbeat_;
-  std::set<std::string> suspected_;
-  std::set<std::string> failed_;
+  std::unordered_map<std::string, node_track> tracks_;
+  bool check_all_ = true; ///< visit every node on the next tick (see tick())
+  /// VMs HA gave up on: vm id -> (cluster, reason), until they run again.
+  std::map<std::string, std::pair<std::string, std::string>> left_down_;
+  bool live_ = !cfg_.catch_up_first;
   std::map<std::string, queued_vm> queue_; ///< vm id ->
-  std::map<std::string, std::vector<domain::drs::rule>> rules_;
-  std::map<std::string, std::string> shutdown_policy_;
-  /// Hosts shut down on purpose, and when: failed until heard from after that.
-  std::map<std::string, time_point> powered_off_;
 };
 
 } // namespace qx::actors::ha

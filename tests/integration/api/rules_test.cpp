@@ -1,0 +1,137 @@
+// A cluster's placement rules through the API: create, read, replace, delete; each hostile or
+// wrong body refused with the one error shape naming the field, and nothing written; a rule
+// that contradicts another names it; the rules are in the log (GET ?asOf= shows them as they
+// were).
+#include "api_fixture.hpp"
+
+namespace qx::test {
+namespace {
+
+class api_rules : public api_test {
+ protected:
+  void SetUp() override {
+    api_test::SetUp();
+    for (const auto* n : {"n1", "n2", "n3"})
+      register_node(n);
+    for (const auto* c : {"c1", "c2"})
+      ASSERT_EQ(api()
+                    .post("/api/v1/clusters",
+                          std::string{R"({"id":")"} + c + R"(","name":")" + c + R"("})")
+                    .status,
+                201u);
+    ASSERT_EQ(api().post("/api/v1/clusters/c1/nodes/n1", "{}").status, 200u);
+    ASSERT_EQ(api().post("/api/v1/clusters/c1/nodes/n2", "{}").status, 200u);
+    ASSERT_EQ(api().post("/api/v1/clusters/c2/nodes/n3", "{}").status, 200u);
+    for (const auto* vm : {"a", "b", "c", "elsewhere"})
+      create_vm(vm, 1, 512);
+    start_vm("a", "n1");
+    start_vm("elsewhere", "n3");
+  }
+};
+
+TEST_F(api_rules, create_read_replace_delete) {
+  auto r = api().post("/api/v1/clusters/c1/rules",
+                      R"({"name":"apart","kind":"keep_apart","vmIds":["a","b"]})");
+  ASSERT_EQ(r.status, 201u) << show(r);
+  ASSERT_EQ(items(api().get("/api/v1/clusters/c1/rules")).size(), 1u);
+  const auto at_one_rule = log_head();
+  r = api().get("/api/v1/clusters/c1/rules/apart");
+  ASSERT_EQ(r.status, 200u) << show(r);
+  EXPECT_EQ(str(r.json(), "kind"), "keep_apart");
+  EXPECT_EQ(strings(r.json(), "vmIds"), (std::vector<std::string>{"a", "b"}));
+  // The same name again by POST: 409; by PUT: replaced.
+  EXPECT_TRUE(is_error(api().post("/api/v1/clusters/c1/rules",
+                                  R"({"name":"apart","kind":"keep_apart","vmIds":["a","c"]})"),
+                       409, "ALREADY_EXISTS", "name"));
+  r = api().put("/api/v1/clusters/c1/rules/prefer",
+                R"({"kind":"should_run_on","vmIds":["b"],"nodeIds":["n1","n2"],)"
+                R"("priorities":{"n2":80,"n1":10}})");
+  ASSERT_EQ(r.status, 200u) << show(r);
+  r = api().get("/api/v1/clusters/c1/rules/prefer");
+  EXPECT_EQ(r.json().at("priorities").at("n2").as_integer(), 80) << show(r);
+  // The cluster shows its rules too; as of before the second, only the first.
+  EXPECT_EQ(api().get("/api/v1/clusters/c1").json().at("rules").as_array().size(), 2u);
+  r = api().get("/api/v1/clusters/c1?asOf=" + std::to_string(at_one_rule));
+  ASSERT_EQ(r.status, 200u) << show(r);
+  EXPECT_EQ(r.json().at("rules").as_array().size(), 1u) << show(r);
+  r = api().del("/api/v1/clusters/c1/rules/apart");
+  ASSERT_EQ(r.status, 200u) << show(r);
+  EXPECT_TRUE(is_error(api().get("/api/v1/clusters/c1/rules/apart"), 404, "NOT_FOUND"));
+  EXPECT_TRUE(is_error(api().del("/api/v1/clusters/c1/rules/apart"), 404, "NOT_FOUND"));
+  EXPECT_TRUE(is_error(api().get("/api/v1/clusters/ghost/rules"), 404, "NOT_FOUND"));
+}
+
+TEST_F(api_rules, every_wrong_body_is_a_400_naming_the_field_and_writes_nothing) {
+  const auto before = event_count();
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"name":"r","kind":"keep_near","vmIds":["a","b"]})", "kind"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a"]})", "vmIds"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a","a"]})", "vmIds[1]"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a","ghost"]})", "vmIds[1]"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a","elsewhere"]})", "vmIds[1]"},
+      {R"({"name":"r","kind":"must_run_on","vmIds":["a"],"nodeIds":["n3"]})", "nodeIds[0]"},
+      {R"({"name":"r","kind":"must_run_on","vmIds":["a"]})", "nodeIds"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a","b"],"nodeIds":["n1"]})", "nodeIds"},
+      {R"({"name":"r","kind":"should_run_on","vmIds":["a"],"nodeIds":["n1"],"priorities":{"n1":101}})",
+       "priorities.n1"},
+      {R"({"name":"r","kind":"should_run_on","vmIds":["a"],"nodeIds":["n1"],"priorities":{"n2":5}})",
+       "priorities"},
+      {R"({"name":"r","kind":"should_run_on","vmIds":["a"],"nodeIds":["n1"],"priorities":[1]})",
+       "priorities"},
+      {R"({"name":"","kind":"keep_apart","vmIds":["a","b"]})", "name"},
+      {R"({"name":"r\u0000x","kind":"keep_apart","vmIds":["a","b"]})", "name"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":"a"})", "vmIds"},
+      {R"({"name":"r","kind":"keep_apart","vmIds":["a","b"],"color":"red"})", "color"},
+      {R"({"name":")" + std::string(81, 'n') + R"(","kind":"keep_apart","vmIds":["a","b"]})",
+       "name"},
+  };
+  for (const auto& [body, field] : cases)
+    EXPECT_TRUE(
+        is_error(api().post("/api/v1/clusters/c1/rules", body), 400, "INVALID_ARGUMENT", field))
+        << body;
+  EXPECT_TRUE(is_error(api().post("/api/v1/clusters/c1/rules", "[1,2"), 400, "MALFORMED_JSON"));
+  EXPECT_TRUE(is_error(api().put("/api/v1/clusters/c1/rules/x",
+                                 R"({"name":"y","kind":"keep_apart","vmIds":["a","b"]})"),
+                       400, "INVALID_ARGUMENT", "name"))
+      << "the body's name differs from the path's";
+  EXPECT_EQ(event_count(), before) << "nothing written by a refused rule";
+}
+
+TEST_F(api_rules, a_rule_that_contradicts_another_names_it) {
+  ASSERT_EQ(api()
+                .post("/api/v1/clusters/c1/rules",
+                      R"({"name":"together","kind":"keep_together","vmIds":["a","b","c"]})")
+                .status,
+            201u);
+  const auto r = api().post("/api/v1/clusters/c1/rules",
+                            R"({"name":"apart","kind":"keep_apart","vmIds":["b","c"]})");
+  ASSERT_TRUE(is_error(r, 400, "RULE_CONFLICT", "vmIds")) << show(r);
+  EXPECT_EQ(str(r.json().at("error").at("details"), "conflictsWith"), "together") << show(r);
+}
+
+TEST_F(api_rules, a_start_through_the_api_obeys_the_vms_rules) {
+  // b must run on n2: a start that names no node lands there; one that names n1 is refused
+  // with the rule's name, nothing started.
+  ASSERT_EQ(api()
+                .post("/api/v1/clusters/c1/rules",
+                      R"({"name":"b-on-n2","kind":"must_run_on","vmIds":["b"],"nodeIds":["n2"]})")
+                .status,
+            201u);
+  auto r = api().post("/api/v1/vms/b/start", R"({"nodeId":"n1"})");
+  EXPECT_TRUE(is_error(r, 409, "RULE_VIOLATION", "nodeId")) << show(r);
+  EXPECT_NE(r.body.find("b-on-n2"), std::string::npos) << show(r);
+  EXPECT_EQ(str(get_json("/api/v1/vms/b"), "powerState"), "defined");
+  start_vm("b");
+  EXPECT_EQ(str(get_json("/api/v1/vms/b"), "nodeId"), "n2");
+  // c, kept apart from a (on n1), goes to the cluster's other node.
+  ASSERT_EQ(api()
+                .post("/api/v1/clusters/c1/rules",
+                      R"({"name":"a-c-apart","kind":"keep_apart","vmIds":["a","c"]})")
+                .status,
+            201u);
+  start_vm("c");
+  EXPECT_EQ(str(get_json("/api/v1/vms/c"), "nodeId"), "n2");
+}
+
+} // namespace
+} // namespace qx::test
