@@ -1,4 +1,5 @@
 #include "qx/actors/reactor_wiring.hpp"
+#include "qx/actors/message_types.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>

@@ -55,9 +55,12 @@ status vms_in_cluster(const projections::inventory& inv, const std::string& clus
       continue; // never placed: placement will put it in a cluster that obeys the rule
     const auto in = inv.read<node_aggregate>(
         *node, [](const auto& n) { return n.state.cluster_id(); }, true);
-    if (!in || *in != cluster_id)
-      return invalid_field(field, "VM " + id + " runs on node " + *node + ", outside cluster " +
-                                      cluster_id);
+    if (!in || *in != cluster_id) {
+      std::string why = "VM " + id;
+      why += " runs on node " + *node;
+      why += ", outside cluster " + cluster_id;
+      return invalid_field(field, why);
+    }
   }
   return {};
 }

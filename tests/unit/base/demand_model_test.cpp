@@ -37,7 +37,7 @@ TEST(demand_model, parses_the_three_shapes_and_refuses_the_rest) {
   EXPECT_EQ(qx::demand::at(*m, 15'000), 0.1);
   m = qx::demand::parse(words({"diurnal", "0.5", "0.3", "14"}));
   ASSERT_TRUE(m);
-  EXPECT_NEAR(qx::demand::at(*m, 14 * 3'600'000), 0.8, 1e-9);
+  EXPECT_NEAR(qx::demand::at(*m, std::int64_t{14} * 3'600'000), 0.8, 1e-9);
   for (const auto& bad :
        {words({}), words({"constant"}), words({"constant", "1.5"}), words({"constant", "-0.1"}),
         words({"constant", "nan"}), words({"constant", "0.2x"}), words({"diurnal", "0.5", "0.3"}),
