@@ -200,6 +200,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->transform(qx::absolute_path, "", "PATH");
   cmd->add_flag("--hypervisor-stand-in", args->opts.hypervisor_stand_in,
                 "Confirm VM power transitions at once (until node agents exist)");
+  cmd->add_option("--stand-in-demand", args->opts.stand_in_demand,
+                  "With --hypervisor-stand-in: each VM it starts is measured busy on this share "
+                  "of its vCPUs (DRS's demand; benchmarks and tests)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs("--hypervisor-stand-in");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

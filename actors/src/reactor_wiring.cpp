@@ -29,8 +29,9 @@ class reactor_signals final : public host_signals {
 
 reactor_set reactor_set::spawn(caf::actor_system& sys, events::event_store& store,
                                datacenter_actor coordinator, const reactor_settings& settings) {
-  return {spawn_drs(sys, store, coordinator, settings.drs, settings.drs_interval),
-          spawn_ha(sys, store, coordinator, settings.ha, settings.ha_interval)};
+  auto board = std::make_shared<drs::stats_board>();
+  return {spawn_drs(sys, store, coordinator, settings.drs, settings.drs_interval, board),
+          spawn_ha(sys, store, coordinator, settings.ha, settings.ha_interval), board};
 }
 
 void reactor_set::events(std::vector<events::recorded_event> batch) const {
@@ -87,16 +88,15 @@ void reactor_follower::stop() {
 
 bool reactor_follower::on_event(const events::recorded_event& e) {
   batch_.push_back(e);
-  if (!live_ && e.position >= start_head_) {
+  // Replaying: in batches, up to the head seen at start; from there on each event at once.
+  const bool reached_head = !live_ && e.position >= start_head_;
+  if (live_ || reached_head || batch_.size() >= replay_batch) {
     reactors_.events(std::move(batch_));
     batch_.clear();
+  }
+  if (reached_head) {
     live_ = true;
     reactors_.live();
-    return true;
-  }
-  if (live_ || batch_.size() >= replay_batch) {
-    reactors_.events(std::move(batch_));
-    batch_.clear();
   }
   return true;
 }

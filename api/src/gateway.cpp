@@ -140,6 +140,20 @@ void gateway::drs_scope(std::string cluster, std::string vm, std::string node,
                                                  std::move(vm), std::move(node));
 }
 
+void gateway::drs_maintenance(std::string node, bool enable, std::string by,
+                              std::function<void(status)> k) {
+  impl_->ask_at<status>(impl_->reactors.drs, std::move(k), actors::maintenance_atom::value,
+                        std::move(node), enable, std::move(by));
+}
+
+bool gateway::has_drs() const {
+  return static_cast<bool>(impl_->reactors.drs);
+}
+
+actors::drs::pass_stats gateway::drs_stats() const {
+  return impl_->reactors.drs_stats ? impl_->reactors.drs_stats->read() : actors::drs::pass_stats{};
+}
+
 void gateway::ha_status(std::string cluster,
                         std::function<void(result<actors::ha::cluster_status>)> k) {
   impl_->ask_at<result<actors::ha::cluster_status>>(impl_->reactors.ha, std::move(k),

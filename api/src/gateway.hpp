@@ -61,6 +61,14 @@ class gateway {
   void drs_scope(std::string cluster, std::string vm, std::string node,
                  std::function<void(result<actors::placement_scope>)> k);
   void ha_status(std::string cluster, std::function<void(result<actors::ha::cluster_status>)> k);
+  /// Asks DRS to empty `node` into maintenance (`enable`) or to end it, as principal `by`:
+  /// answered once its request is durable in the log.
+  void drs_maintenance(std::string node, bool enable, std::string by,
+                       std::function<void(status)> k);
+  /// Whether DRS runs (a server started without the reactors has none).
+  [[nodiscard]] bool has_drs() const;
+  /// DRS's passes so far and each cluster's imbalance at the latest (empty without DRS).
+  [[nodiscard]] actors::drs::pass_stats drs_stats() const;
 
   /// Ends every request still waiting for the actors (its continuation is dropped, not
   /// called) and answers later sends at once with UNAVAILABLE, so that a stop under load

@@ -79,6 +79,12 @@ metrics::metrics()
        {"qvdc_ha_nodes_failed_total", "Nodes failed (lease + fence bound lapsed, or shut down)"}},
       {"HaRestartPlanned", {"qvdc_ha_restarts_total", "VM restarts HA planned"}},
       {"HaVmLeftDown", {"qvdc_ha_vms_left_down_total", "Protected VMs HA could not restart"}},
+      {"HaAdmissionChanged",
+       {"qvdc_ha_admission_changes_total", "Admission control breached or restored"}},
+      {"DrsMaintenanceRequested",
+       {"qvdc_drs_maintenance_requests_total", "Maintenance asked of DRS (enter or exit)"}},
+      {"DrsRuleCompliance",
+       {"qvdc_drs_rule_compliance_changes_total", "Strict rules found unmet, or met again"}},
   };
   for (const auto& [type, name_help] : decisions)
     decisions_[type] = &family<prometheus::Counter>(r, name_help.first, name_help.second);
@@ -87,6 +93,13 @@ metrics::metrics()
                      .Help("VM migrations completed")
                      .Register(r)
                      .Add({});
+  drs_passes_ = counter(r, "qvdc_drs_passes_total", "DRS passes run since start");
+  drs_pass_seconds_ = gauge(r, "qvdc_drs_last_pass_seconds",
+                            "Compute time of DRS's latest pass over every cluster");
+  drs_imbalance_ = &family<prometheus::Gauge>(
+      r, "qvdc_drs_imbalance", "Each DRS cluster's load imbalance (std. dev.) at the latest pass");
+  drs_target_ = &family<prometheus::Gauge>(r, "qvdc_drs_target_imbalance",
+                                           "The imbalance DRS balances down to, by cluster");
   watch_clients_ = gauge(r, "qvdc_watch_clients", "WebSocket watchers connected");
   in_flight_ = gauge(r, "qvdc_api_commands_in_flight", "Commands waiting for the actors");
   operations_running_ = gauge(r, "qvdc_operations_running", "Operations not yet finished");
@@ -151,6 +164,7 @@ std::string metrics::render(const snapshot& s) {
     advance(*batches_, s.store.batches, last_.batches);
     last_ = s.store;
     render_agents(s.agents);
+    render_drs(s.drs);
   }
   return prometheus::TextSerializer{}.Serialize(registry_->Collect());
 }
@@ -168,6 +182,17 @@ void metrics::render_agents(
     advance(agent_commands_.Add(labels), now.commands_sent, before.commands_sent);
     advance(agent_failures_.Add(labels), now.command_failures, before.command_failures);
     agents_last_[node] = {now.frames_in, now.commands_sent, now.command_failures};
+  }
+}
+
+void metrics::render_drs(const actors::drs::pass_stats& drs) {
+  if (drs.passes > drs_passes_seen_)
+    drs_passes_->Increment(static_cast<double>(drs.passes - drs_passes_seen_));
+  drs_passes_seen_ = std::max(drs_passes_seen_, drs.passes);
+  drs_pass_seconds_->Set(std::chrono::duration<double>(drs.last_pass).count());
+  for (const auto& [cluster, imbalance] : drs.imbalance) {
+    drs_imbalance_->Add({{"cluster", cluster}}).Set(imbalance.first);
+    drs_target_->Add({{"cluster", cluster}}).Set(imbalance.second);
   }
 }
 

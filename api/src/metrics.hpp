@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <qx/actors/drs/controller.hpp>
 #include <qx/actors/node_proxy.hpp>
 #include <qx/events/types.hpp>
 
@@ -46,6 +47,7 @@ class metrics {
     std::uint64_t projection_skipped = 0; ///< Events the read models could not apply.
     /// Each node's agent session as its proxy published it.
     std::vector<std::pair<std::string, actors::agent_status>> agents;
+    actors::drs::pass_stats drs; ///< DRS's passes and each cluster's latest imbalance
   };
   /// The text exposition, after updating the scrape-time values from `s`.
   [[nodiscard]] std::string render(const snapshot& s);
@@ -57,6 +59,7 @@ class metrics {
  private:
   /// The node proxies' counters, by node.
   void render_agents(const std::vector<std::pair<std::string, actors::agent_status>>& agents);
+  void render_drs(const actors::drs::pass_stats& drs);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
@@ -80,6 +83,11 @@ class metrics {
   /// Decisions by event type (short name) and cluster: one family per series name.
   std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> decisions_;
   prometheus::Counter* migrations_;
+  prometheus::Counter* drs_passes_;
+  prometheus::Gauge* drs_pass_seconds_;
+  std::uint64_t drs_passes_seen_ = 0; ///< DRS's count at the last scrape
+  prometheus::Family<prometheus::Gauge>* drs_imbalance_;
+  prometheus::Family<prometheus::Gauge>* drs_target_;
   struct agent_counters {
     std::uint64_t frames_in = 0;
     std::uint64_t commands_sent = 0;

@@ -86,7 +86,13 @@ class server_impl final : public server {
       admin_password_ = std::move(*pw);
     }
     if (opts_.hypervisor_stand_in)
-      stand_in_ = std::make_unique<hypervisor_stand_in>(*gateway_, proj_.inv());
+      stand_in_ = std::make_unique<hypervisor_stand_in>(
+          *gateway_, proj_.inv(),
+          opts_.stand_in_demand < 0
+              ? std::function<void(std::vector<actors::vm_demand>)>{}
+              : [reactors = reactors_](
+                    std::vector<actors::vm_demand> d) { reactors.measured(std::move(d)); },
+          opts_.stand_in_demand);
     proj_.add_observer([this](const events::recorded_event& e) {
       hub_.publish(e);
       ops_.on_event(e);

@@ -1,6 +1,8 @@
 #include "qx/projections/alerts.hpp"
 
 #include <qx/events/v1/alert.pb.h>
+#include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/ha.pb.h>
 #include <qx/events/v1/node.pb.h>
 #include <qx/events/v1/vm.pb.h>
 
@@ -21,7 +23,13 @@ std::string key_of(const std::string& rule, const std::string& target) {
 
 void alerts::raise(const events::recorded_event& e, const std::string& rule,
                    const std::string& severity, const std::string& message) {
-  const auto key = key_of(rule, e.stream);
+  raise_on(e, e.stream, rule, severity, message);
+}
+
+void alerts::raise_on(const events::recorded_event& e, const std::string& target,
+                      const std::string& rule, const std::string& severity,
+                      const std::string& message) {
+  const auto key = key_of(rule, target);
   if (active_.contains(key))
     return;
   alert a;
@@ -29,7 +37,7 @@ void alerts::raise(const events::recorded_event& e, const std::string& rule,
   a.rule = rule;
   a.severity = severity;
   a.state = "open";
-  a.target = e.stream;
+  a.target = target;
   a.message = message;
   a.raised_ns = e.time_unix_ns;
   a.raised_position = e.position;
@@ -39,7 +47,12 @@ void alerts::raise(const events::recorded_event& e, const std::string& rule,
 }
 
 void alerts::clear(const events::recorded_event& e, const std::string& rule) {
-  const auto it = active_.find(key_of(rule, e.stream));
+  clear_on(e, e.stream, rule);
+}
+
+void alerts::clear_on(const events::recorded_event& e, const std::string& target,
+                      const std::string& rule) {
+  const auto it = active_.find(key_of(rule, target));
   if (it == active_.end())
     return;
   auto& a = alerts_[it->second];
@@ -65,11 +78,14 @@ void alerts::apply_node(const events::recorded_event& e) {
 void alerts::apply_vm(const events::recorded_event& e) {
   if (e.type == "qx.events.v1.VmDeleted") {
     clear(e, "vm_error");
+    clear(e, "ha_vm_left_down");
     return;
   }
   events::v1::VmPowerStateChanged ev;
   if (!qx::events::parse_message(ev, e.payload))
     return;
+  if (ev.to() == "running")
+    clear(e, "ha_vm_left_down");
   if (ev.to() == "error")
     raise(e, "vm_error", "critical",
           "vm " + ev.id() + " is in error" +
@@ -94,6 +110,52 @@ void alerts::apply_pool(const events::recorded_event& e) {
               " % allocated (threshold 85 %)");
   else
     clear(e, "pool_usage");
+}
+
+void alerts::apply_ha(const events::recorded_event& e) {
+  namespace v1 = events::v1;
+  if (e.type == "qx.events.v1.HaNodeFailed") {
+    v1::HaNodeFailed ev;
+    if (qx::events::parse_message(ev, e.payload))
+      raise_on(e, actors::node_aggregate::stream(ev.node_id()), "ha_node_failed", "critical",
+               "node " + ev.node_id() + " of cluster " + ev.cluster_id() +
+                   " failed (lease and fence bound lapsed): HA restarts its " +
+                   std::to_string(ev.vm_ids_size()) + " VMs elsewhere");
+  } else if (e.type == "qx.events.v1.HaNodeRecovered") {
+    v1::HaNodeRecovered ev;
+    if (qx::events::parse_message(ev, e.payload))
+      clear_on(e, actors::node_aggregate::stream(ev.node_id()), "ha_node_failed");
+  } else if (e.type == "qx.events.v1.HaVmLeftDown") {
+    v1::HaVmLeftDown ev;
+    if (qx::events::parse_message(ev, e.payload))
+      raise_on(e, actors::vm_aggregate::stream(ev.vm_id()), "ha_vm_left_down", "critical",
+               "HA could not restart vm " + ev.vm_id() + " in cluster " + ev.cluster_id() + ": " +
+                   ev.reason());
+  } else if (e.type == "qx.events.v1.HaAdmissionChanged") {
+    v1::HaAdmissionChanged ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    const auto target = actors::cluster_aggregate::stream(ev.cluster_id());
+    if (ev.breached())
+      raise_on(e, target, "ha_admission_breached", "warning", ev.detail());
+    else
+      clear_on(e, target, "ha_admission_breached");
+  }
+}
+
+void alerts::apply_drs(const events::recorded_event& e) {
+  events::v1::DrsRuleCompliance ev;
+  if (e.type != "qx.events.v1.DrsRuleCompliance" || !qx::events::parse_message(ev, e.payload))
+    return;
+  // One alert per VM and rule: the rule's name is part of the alert's rule key.
+  const auto target = actors::vm_aggregate::stream(ev.vm_id());
+  const auto rule = "drs_rule_unmet:" + ev.rule();
+  if (ev.met())
+    clear_on(e, target, rule);
+  else
+    raise_on(e, target, rule, "warning",
+             "rule " + ev.rule() + " of cluster " + ev.cluster_id() + " cannot be met for vm " +
+                 ev.vm_id() + " (" + ev.reason() + ")");
 }
 
 void alerts::apply_alert(const events::recorded_event& e) {
@@ -129,6 +191,10 @@ void alerts::apply(const events::recorded_event& e) {
     apply_pool(e);
   else if (e.type.starts_with("qx.events.v1.Alert"))
     apply_alert(e);
+  else if (e.type.starts_with("qx.events.v1.Ha"))
+    apply_ha(e);
+  else if (e.type.starts_with("qx.events.v1.Drs"))
+    apply_drs(e);
 }
 
 void alerts::raise_operational(const events::recorded_event& e, const std::string& rule,

@@ -13,8 +13,10 @@
 //      server's resident memory per idle watcher; reference: the writes' own reply latency.
 //   4. with authentication on (a second server): the same GET with a bearer token and the same
 //      writes (each also audited); reference: phases 1 and 2 of the same run (auth_get_ratio).
+//   5. DRS inside a third server (stand-in hosts, 64 nodes / 8,000 VMs): each pass's compute
+//      time, and GET p99 while the passes run; reference: the same GETs before DRS is on.
 // Last line: RESULT get_ratio=<x> get_per_s=<n> nginx_per_s=<m> write_p99_ms=<w> watch_p99_ms=<v>
-//            auth_get_ratio=<a> auth_write_p99_ms=<b>
+//            auth_get_ratio=<a> auth_write_p99_ms=<b> drs_pass_ms=<p> drs_get_p99_ms=<q>
 //
 // usage: bench_api [--quick] [--qvdc PATH] [--seconds N] [--watchers=100,1000] [--rate W]
 //                  [--write-seconds S] [--event-rate E] [--watch-seconds S] [--connections C]
@@ -1417,6 +1419,8 @@ struct figures {
   double watch_p99_ms = inf;
   double auth_get_per_s = -1;     ///< [4] the same GET with a bearer token, authentication on
   double auth_write_p99_ms = inf; ///< [4] the same writes, each also audited
+  double drs_pass_ms = inf;       ///< [5] the slowest DRS pass sampled
+  double drs_get_p99_ms = inf;    ///< [5] GET p99 while DRS passes run
 };
 
 /// Creates the VM the GET phase reads; returns its id and its JSON as GET answers it.
@@ -1883,7 +1887,7 @@ int watchdog_seconds(const options& o) {
     return o.timeout;
   const double fan =
       static_cast<double>(o.watchers.size() + (o.batch > 1 ? 1 : 0)) * (o.watch_seconds + 90);
-  return static_cast<int>(120 + 2 * o.seconds + 2 * o.write_seconds + fan);
+  return static_cast<int>(240 + 2 * o.seconds + 2 * o.write_seconds + fan);
 }
 
 bool tools_present() {
@@ -1959,6 +1963,160 @@ bool phase_auth(const options& o, const temp_dir& dir, figures& out) {
   return true;
 }
 
+// --- [5] DRS inside the live server ---
+
+/// The value of the unlabelled series `name` in a Prometheus text exposition; -1 when absent.
+double metric_value(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
+}
+
+/// [5] A DRS pass inside `qvdc serve`: `nodes` stand-in hosts in one cluster, `vms` VMs started
+/// on a quarter of them (each measured 80 % busy), DRS manual with a pass a second. The pass's
+/// compute time (qvdc_drs_last_pass_seconds, sampled after each pass) and GET p99 while the
+/// passes run; reference: the same GETs at the same rate on the same server before DRS is on.
+bool phase_drs(const options& o, const temp_dir& dir, figures& out) {
+  const int nodes = o.quick ? 8 : 64;
+  const int vms = o.quick ? 200 : 8000;
+  const double seconds = o.quick ? 2 : 5;
+  const double rate = 1000;
+  std::printf("\n[5] DRS in the live server: %d stand-in nodes, %d VMs on %d of them, DRS manual, "
+              "a pass a second; GET at %.0f/s for %.0f s without, then with, the passes\n",
+              nodes, vms, nodes / 4, rate, seconds);
+  server_process server;
+  if (!server.start(
+          o.qvdc, dir.path + "/drs",
+          {"--hypervisor-stand-in", "--stand-in-demand", "0.8", "--drs-interval-s", "1"})) {
+    std::printf("error: the DRS server did not start: %s\n", server.log_tail().c_str());
+    return false;
+  }
+  const int port = server.port();
+  sync_client c{port};
+  const auto must = [&](http::verb verb, const std::string& target, const std::string& body,
+                        unsigned want) {
+    const auto r = c.send(verb, target, body);
+    if (r.status != want)
+      std::printf("error: %s answered %u (expected %u): %s%s\n", target.c_str(), r.status, want,
+                  r.body.c_str(), r.error.c_str());
+    return r.status == want;
+  };
+  if (!wait_for_status(port, "/ready", 200, 10s) ||
+      !must(http::verb::post, "/api/v1/clusters",
+            json{{"id", "c1"}, {"name", "c1"}, {"drs", {{"enabled", false}}}}.dump(), 201))
+    return false;
+  for (int n = 0; n < nodes; ++n) {
+    const auto id = "n" + std::to_string(n);
+    if (!must(http::verb::post, "/api/v1/nodes",
+              json{{"id", id},
+                   {"hostname", "host-" + id},
+                   {"address", "10.1.0." + std::to_string(n + 1)},
+                   {"hardware", {{"cpuThreads", 256}, {"cpuCores", 128}, {"memoryMib", 1 << 20}}}}
+                  .dump(),
+              201) ||
+        !must(http::verb::post, "/api/v1/clusters/c1/nodes/" + id, "{}", 200))
+      return false;
+  }
+  const auto setup_began = clock_type::now();
+  for (int i = 0; i < vms; ++i) {
+    const auto id = "d" + std::to_string(i);
+    if (!must(http::verb::post, "/api/v1/vms",
+              json{{"id", id}, {"spec", {{"name", id}, {"vcpus", 1}, {"memoryMib", 1024}}}}.dump(),
+              201) ||
+        !must(http::verb::post, "/api/v1/vms/" + id + "/start",
+              json{{"nodeId", "n" + std::to_string(i % (nodes / 4))}}.dump(), 202))
+      return false;
+  }
+  const auto last = "/api/v1/vms/d" + std::to_string(vms - 1);
+  const auto running_by = clock_type::now() + 60s;
+  while (json::parse(c.send(http::verb::get, last).body, nullptr, false).value("powerState", "") !=
+         "running") {
+    if (clock_type::now() > running_by) {
+      std::printf("error: %s is not running 60 s after its start\n", last.c_str());
+      return false;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  std::printf("    set-up: %d VMs created and started in %.1f s\n", vms,
+              ms_between(setup_began, clock_type::now()) / 1000);
+
+  const auto gets = [&](const char* what) {
+    open_loop reads{port, o.connections,
+                    [&](std::size_t k) {
+                      return make_request(http::verb::get,
+                                          "/api/v1/vms/d" + std::to_string(k % vms), port);
+                    },
+                    nullptr};
+    const auto r = reads.run(rate, seconds, 15s);
+    const auto p = percentiles_of(latencies_ms(r));
+    print_latency(what, p);
+    const auto bad = count_non_2xx(r);
+    if (bad > 0)
+      std::printf("    error: %zu of %zu GETs did not answer 200 (%s)\n", bad, r.size(),
+                  status_counts(r).c_str());
+    return bad == 0 ? p.p99 : inf;
+  };
+  const double reference_p99 = gets("same-run reference: GET, no DRS");
+  if (std::isinf(reference_p99) ||
+      !must(http::verb::patch, "/api/v1/clusters/c1",
+            json{{"drs",
+                  {{"enabled", true},
+                   {"automation", "manual"},
+                   {"migrationThreshold", 4},
+                   {"holdSeconds", 1},
+                   // A VM is a small share of a big host: a single move's gain is far below
+                   // the default minimum (0.01) that keeps DRS from moving for nothing.
+                   {"minGain", 0.0001}}}}
+                .dump(),
+            200))
+    return false;
+  // The passes' compute times, read from /metrics after each pass while the GETs run.
+  std::atomic<bool> sampling{true};
+  std::vector<double> pass_ms;
+  double passes_seen = -1;
+  std::thread sampler([&] {
+    sync_client m{port};
+    while (sampling.load()) {
+      const auto text = m.send(http::verb::get, "/metrics").body;
+      const double passes = metric_value(text, "qvdc_drs_passes_total");
+      if (passes > 0 && passes != passes_seen) {
+        if (passes_seen >= 0)
+          pass_ms.push_back(1000 * metric_value(text, "qvdc_drs_last_pass_seconds"));
+        passes_seen = passes;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::this_thread::sleep_for(1200ms); // the first pass with DRS on, before the GETs
+  const double drs_p99 = gets("GET while DRS passes run");
+  sampling = false;
+  sampler.join();
+  const auto status =
+      json::parse(c.send(http::verb::get, "/api/v1/clusters/c1/drs").body, nullptr, false);
+  const auto pass = percentiles_of(pass_ms);
+  std::printf("    DRS passes over %d nodes / %d VMs: %zu sampled, p50 %s ms, max %s ms "
+              "(goal < 100 ms); imbalance %.3f (target %.3f), %d recommendations pending\n",
+              nodes, vms, pass.count, fmt_ms(pass.p50).c_str(), fmt_ms(pass.max).c_str(),
+              status.value("imbalance", -1.0), status.value("targetImbalance", -1.0),
+              status.value("pendingRecommendations", 0));
+  std::printf("    GET p99 during the passes %s ms (goal < 10 ms); same-run reference without "
+              "DRS %s ms\n",
+              fmt_ms(drs_p99).c_str(), fmt_ms(reference_p99).c_str());
+  std::printf("    server: %s\n", server.stop().c_str());
+  if (pass.count == 0) {
+    std::printf("error: no DRS pass was seen while the GETs ran\n");
+    return false;
+  }
+  if (status.value("pendingRecommendations", 0) == 0) {
+    std::printf("error: the passes recommended nothing: they did no work\n");
+    return false;
+  }
+  out.drs_pass_ms = pass.max;
+  out.drs_get_p99_ms = drs_p99;
+  return !std::isinf(drs_p99);
+}
+
 int run(const options& o) {
   temp_dir dir;
   dir.keep = o.keep_temp;
@@ -2007,11 +2165,15 @@ int run(const options& o) {
   std::printf("\nserver: %s; load average now %s\n", server.stop().c_str(), load_average().c_str());
   if (!phase_auth(o, dir, fig))
     return 1;
+  if (!phase_drs(o, dir, fig))
+    return 1;
   std::printf("RESULT get_ratio=%.3f get_per_s=%.0f nginx_per_s=%.0f write_p99_ms=%s "
-              "watch_p99_ms=%s auth_get_ratio=%.3f auth_write_p99_ms=%s\n",
+              "watch_p99_ms=%s auth_get_ratio=%.3f auth_write_p99_ms=%s drs_pass_ms=%s "
+              "drs_get_p99_ms=%s\n",
               fig.get_per_s / fig.nginx_per_s, fig.get_per_s, fig.nginx_per_s,
               fmt_ms(fig.write_p99_ms).c_str(), fmt_ms(fig.watch_p99_ms).c_str(),
-              fig.auth_get_per_s / fig.get_per_s, fmt_ms(fig.auth_write_p99_ms).c_str());
+              fig.auth_get_per_s / fig.get_per_s, fmt_ms(fig.auth_write_p99_ms).c_str(),
+              fmt_ms(fig.drs_pass_ms).c_str(), fmt_ms(fig.drs_get_p99_ms).c_str());
   return 0;
 }
 

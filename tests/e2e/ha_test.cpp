@@ -3,7 +3,7 @@
 // the test driver its domains die with it): the protected VMs run again on the other hosts,
 // the higher priority first, after the lease and the fence bound; the unprotected one stays
 // down; the log says why, under the principal system:ha.
-#include "datacenter_fixture.hpp"
+#include "ha_fixture.hpp"
 #include "tcp_relay.hpp"
 
 #include <csignal>
@@ -16,66 +16,9 @@ namespace {
 constexpr auto lease = 2000ms;
 constexpr auto fence_bound = 1000ms;
 
-class e2e_ha : public datacenter_fixture {
+class e2e_ha : public ha_datacenter {
  public:
-  e2e_ha() {
-    serve_args_ = {"--ha-lease-ms",       std::to_string(lease.count()),
-                   "--ha-fence-bound-ms", std::to_string(fence_bound.count()),
-                   "--drs-interval-s",    "1"};
-  }
-
-  /// Three agents joined as node-a, node-b, node-c in cluster c1 with HA on and DRS manual
-  /// (`threshold`); `agent_args` go to every agent.
-  void three_hosts_in_an_ha_cluster(int threshold = 5, std::vector<std::string> agent_args = {}) {
-    for (const auto* n : {"a", "b", "c"}) {
-      add_agent(n, 4, 8192, agent_args);
-      const auto r = discover(n, std::string{"node-"} + n);
-      ASSERT_EQ(r.status, 201u) << r.body << diagnostics();
-    }
-    for (const auto* n : {"node-a", "node-b", "node-c"})
-      ASSERT_TRUE(eventually([&] {
-        return get(std::string{"/api/v1/nodes/"} + n + "/agent").value("connected", false);
-      })) << n
-          << diagnostics();
-    auto r = api_->post("/api/v1/clusters", json{{"id", "c1"},
-                                                 {"name", "c1"},
-                                                 {"ha", {{"enabled", true}}},
-                                                 {"drs",
-                                                  {{"enabled", true},
-                                                   {"automation", "manual"},
-                                                   {"migrationThreshold", threshold},
-                                                   {"holdSeconds", 1}}}}
-                                                .dump());
-    ASSERT_EQ(r.status, 201u) << r.body;
-    for (const auto* n : {"node-a", "node-b", "node-c"}) {
-      r = api_->post(std::string{"/api/v1/clusters/c1/nodes/"} + n, "{}");
-      ASSERT_LT(r.status, 300u) << r.body;
-    }
-  }
-
-  void run_vm(const std::string& id, int priority, const std::string& node,
-              unsigned memory_mib = 512) {
-    auto r = api_->post("/api/v1/vms", json{{"id", id},
-                                            {"spec",
-                                             {{"name", id},
-                                              {"vcpus", 1},
-                                              {"memoryMib", memory_mib},
-                                              {"haRestartPriority", priority}}}}
-                                           .dump());
-    ASSERT_EQ(r.status, 201u) << r.body;
-    r = api_->post("/api/v1/vms/" + id + "/start", json{{"nodeId", node}}.dump());
-    ASSERT_LT(r.status, 300u) << r.body;
-    ASSERT_TRUE(vm_power(id, "running")) << get("/api/v1/vms/" + id).dump() << diagnostics();
-  }
-
-  /// The events of `stream` of type `type` (short name), in log order.
-  std::vector<json> events_of(const std::string& stream, const std::string& type) {
-    std::vector<json> out;
-    for (const auto& e : get("/api/v1/events?stream=" + stream).value("items", json::array()))
-      if (e.value("type", "") == "qx.events.v1." + type)
-        out.push_back(e);
-    return out;
-  }
+  e2e_ha() { serve_with_ha(lease, fence_bound); }
 };
 
 TEST_F(e2e_ha, a_killed_host_s_protected_vms_run_elsewhere_by_priority) {
@@ -126,6 +69,13 @@ TEST_F(e2e_ha, a_killed_host_s_protected_vms_run_elsewhere_by_priority) {
   for (const auto& e : stopped)
     host_failed = host_failed || e["data"].value("reason", "") == "HOST_FAILED";
   EXPECT_TRUE(host_failed) << stopped.dump();
+  // An operator sees it as an open critical alert on the node.
+  bool alerted = false;
+  for (const auto& a : get("/api/v1/alerts?state=open").value("items", json::array()))
+    alerted = alerted ||
+              (a.value("rule", "") == "ha_node_failed" && a.value("target", "") == "node-node-a" &&
+               a.value("severity", "") == "critical");
+  EXPECT_TRUE(alerted) << get("/api/v1/alerts").dump();
 }
 
 TEST_F(e2e_ha,
@@ -168,6 +118,11 @@ TEST_F(e2e_ha,
   EXPECT_EQ(status.value("automation", ""), "manual");
   EXPECT_GT(status.value("imbalance", 0.0), status.value("targetImbalance", 1.0)) << status.dump();
   EXPECT_GE(status.value("pendingRecommendations", 0), 2);
+  // The passes and the imbalance on /metrics.
+  const auto m = api_->get("/metrics").body;
+  EXPECT_NE(m.find("qvdc_drs_imbalance{cluster=\"c1\"}"), std::string::npos) << m;
+  EXPECT_NE(m.find("qvdc_drs_passes_total "), std::string::npos) << m;
+  EXPECT_EQ(m.find("qvdc_drs_passes_total 0"), std::string::npos) << m;
 
   // What-if: what DRS would do, with reasons; nothing written.
   const auto before = head();
@@ -275,6 +230,43 @@ std::int64_t unix_ms_of(const std::string& rfc3339) {
   for (int i = 0; i < 3; ++i)
     ms = ms * 10 + (frac[i] >= '0' && frac[i] <= '9' ? frac[i] - '0' : 0);
   return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+/// A lease long enough for an agent to be killed and started again inside it, also under the
+/// sanitizers.
+class e2e_ha_long_lease : public e2e_ha {
+ public:
+  static constexpr auto long_lease = 5000ms;
+  e2e_ha_long_lease() { serve_with_ha(long_lease, fence_bound); }
+};
+
+TEST_F(e2e_ha_long_lease, an_agent_back_within_its_lease_fails_no_host) {
+  three_hosts_in_an_ha_cluster();
+  run_vm("vm-high", 5, "node-a");
+  const auto epoch = get("/api/v1/nodes/node-a/agent").value("epoch", 0ULL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  agents_["a"].proc->stop(SIGKILL);
+  start_agent("a");
+  ASSERT_TRUE(eventually([&] {
+    const auto a = get("/api/v1/nodes/node-a/agent");
+    return a.value("connected", false) && a.value("epoch", 0ULL) > epoch;
+  })) << diagnostics();
+  ASSERT_LT(std::chrono::steady_clock::now() - killed_at, long_lease);
+  // Until well past lease + fence bound from the kill, HA never suspects the host.
+  const auto until = killed_at + long_lease + fence_bound + 500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto ha = get("/api/v1/clusters/c1/ha");
+    for (const auto& n : ha.value("nodes", json::array()))
+      ASSERT_EQ(n.value("state", ""), "alive") << ha.dump() << diagnostics();
+    std::this_thread::sleep_for(100ms); // polling a condition that must stay true
+  }
+  EXPECT_TRUE(events_of("ha-c1", "HaNodeSuspected").empty());
+  EXPECT_TRUE(events_of("ha-c1", "HaNodeFailed").empty());
+  // On the test driver the domain died with its agent: the agent back reports it stopped, and
+  // HA restarts it as a protected VM found stopped (a host's reboot), not as a failed host's.
+  ASSERT_TRUE(vm_power("vm-high", "running")) << diagnostics();
+  for (const auto& p : events_of("ha-c1", "HaRestartPlanned"))
+    EXPECT_EQ(p["data"].value("vmId", ""), "vm-high") << p.dump();
 }
 
 /// The agents reach the control plane through a relay the test can cut per node.

@@ -65,14 +65,60 @@ error rule_violation(const std::string& vm_id, const std::string& node_id,
 
 } // namespace
 
+void controller::replay_maintenance(const events::recorded_event& e) {
+  if (e.type == "qx.events.v1.DrsMaintenanceRequested") {
+    v1::DrsMaintenanceRequested ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    if (ev.enable()) {
+      evacuating_.insert(ev.node_id());
+      returning_.erase(ev.node_id());
+    } else {
+      evacuating_.erase(ev.node_id());
+      if (const auto sent = sent_away_.find(ev.node_id()); sent != sent_away_.end()) {
+        returning_[ev.node_id()].insert(sent->second.begin(), sent->second.end());
+        sent_away_.erase(sent);
+      }
+    }
+  } else if (!e.type.starts_with("qx.events.v1.Node")) {
+    return;
+  }
+  // What the live controller did once the log showed this: a node in maintenance is no longer
+  // being emptied, and the VMs of a node back in service were brought back (or stayed, where
+  // a rule forbade it) at that moment, recorded as their own moves.
+  std::erase_if(evacuating_, [&](const std::string& id) {
+    const auto n = view_.nodes().find(id);
+    return n == view_.nodes().end() || n->second.state == domain::node::states::maintenance;
+  });
+  std::erase_if(returning_, [&](const auto& kv) {
+    const auto n = view_.nodes().find(kv.first);
+    return n == view_.nodes().end() || n->second.state == domain::node::states::connected;
+  });
+}
+
 void controller::on_event(const events::recorded_event& e) {
   view_.apply(e);
-  if (live_ || !e.type.starts_with("qx.events.v1.DrsRecommend"))
-    return; // live: this controller wrote them itself
+  if (live_)
+    return; // live: this controller wrote its own records itself
+  replay_maintenance(e);
+  if (e.type == "qx.events.v1.DrsRuleCompliance") {
+    v1::DrsRuleCompliance ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    if (ev.met())
+      unmet_[ev.cluster_id()].erase(ev.vm_id());
+    else
+      unmet_[ev.cluster_id()][ev.vm_id()] = ev.rule();
+    return;
+  }
+  if (!e.type.starts_with("qx.events.v1.DrsRecommend"))
+    return;
   if (e.type == "qx.events.v1.DrsRecommended") {
     v1::DrsRecommended ev;
     if (!qx::events::parse_message(ev, e.payload))
       return;
+    if (ev.reason() == "MAINTENANCE")
+      sent_away_[ev.source_node_id()].insert(ev.vm_id());
     const auto& id = ev.recommendation_id();
     const auto dash = id.rfind('-');
     std::uint64_t n = 0;
@@ -161,7 +207,15 @@ result<actions> controller::request_maintenance(const std::string& node_id, bool
     return error{errc::not_found, "unknown node " + node_id, {{"field", "node_id"}}};
   const auto& state = node->second.state;
   actions out;
+  const auto request = [&] {
+    v1::DrsMaintenanceRequested ev;
+    ev.set_cluster_id(node->second.cluster_id);
+    ev.set_node_id(node_id);
+    ev.set_enable(enable);
+    record(out, node->second.cluster_id, ev, by);
+  };
   if (!enable) {
+    request();
     evacuating_.erase(node_id);
     if (state == domain::node::states::maintenance)
       out.node_commands.push_back(
@@ -182,6 +236,7 @@ result<actions> controller::request_maintenance(const std::string& node_id, bool
     return error{errc::failed_precondition,
                  "node " + node_id + " is " + state + ": maintenance needs it up to move its VMs",
                  {{"reason", "NODE_DOWN"}, {"field", "node_id"}}};
+  request();
   evacuating_.insert(node_id);
   returning_.erase(node_id);
   evacuate(node_id, by, out);
@@ -341,6 +396,7 @@ actions controller::run_pass(time_point now) {
   if (!live_)
     return out;
   passed_ = true;
+  ++stats_.passes;
   enter_emptied(out);
   bring_back(principal, out);
   // Evacuations again, for VMs whose move failed or found no room before.
@@ -350,6 +406,8 @@ actions controller::run_pass(time_point now) {
     if (!cluster.drs.enabled())
       continue;
     auto p = plan_for(cluster_id);
+    stats_.imbalance[cluster_id] = {p.imbalance_before, p.target};
+    track_compliance(cluster_id, p, out);
     // Maintenance's own moves are evacuate()'s: automatic, whatever the automation level.
     std::erase_if(p.moves, [](const auto& m) { return m.reason == "MAINTENANCE"; });
     // The hold period: balancing waits until the imbalance has stayed above target that long.
@@ -378,6 +436,44 @@ actions controller::run_pass(time_point now) {
     }
   }
   return out;
+}
+
+void controller::track_compliance(const std::string& cluster_id, const domain::drs::pass& p,
+                                  actions& out) {
+  const auto& rules = rules_of(cluster_id);
+  auto& unmet = unmet_[cluster_id];
+  const auto compliance = [&](const std::string& vm_id, const std::string& rule, bool met,
+                              const std::string& reason) {
+    v1::DrsRuleCompliance ev;
+    ev.set_cluster_id(cluster_id);
+    ev.set_vm_id(vm_id);
+    ev.set_rule(rule);
+    ev.set_met(met);
+    ev.set_reason(reason);
+    record(out, cluster_id, ev, principal);
+  };
+  // Met again: the VM stands where its rules allow (or no longer runs).
+  for (auto it = unmet.begin(); it != unmet.end();) {
+    const auto vm = view_.vms().find(it->first);
+    if (vm != view_.vms().end() && domain::cluster_view::holds_capacity(vm->second.power) &&
+        !broken_rule(rules, it->first, vm->second.node_id, view_).empty()) {
+      ++it;
+      continue;
+    }
+    compliance(it->first, it->second, true, "");
+    it = unmet.erase(it);
+  }
+  // A VM the planner must move for a rule and finds no target for.
+  for (const auto& [vm_id, why] : p.stuck) {
+    const auto vm = view_.vms().find(vm_id);
+    if (vm == view_.vms().end() || unmet.count(vm_id) != 0)
+      continue;
+    auto rule = broken_rule(rules, vm_id, vm->second.node_id, view_);
+    if (rule.empty())
+      continue;
+    compliance(vm_id, rule, false, why);
+    unmet.emplace(vm_id, std::move(rule));
+  }
 }
 
 void controller::enter_emptied(actions& out) {

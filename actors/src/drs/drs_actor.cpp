@@ -5,6 +5,8 @@
 #include "qx/actors/reactors.hpp"
 #include "reactor_io.hpp"
 
+#include <chrono>
+
 namespace qx::actors {
 
 namespace {
@@ -36,7 +38,8 @@ void perform(drs_pointer self, drs::actions a, std::function<void(status)> done)
 
 drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* store,
                                       datacenter_actor coordinator, drs::config cfg,
-                                      std::chrono::milliseconds interval) {
+                                      std::chrono::milliseconds interval,
+                                      std::shared_ptr<drs::stats_board> board) {
   self->state.logic = std::make_unique<drs::controller>(cfg);
   self->state.store = store;
   self->state.coordinator = std::move(coordinator);
@@ -57,8 +60,16 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
             for (const auto& m : measures)
               self->state.logic->on_demand(m.vm_id, m.cpu, m.memory_mib);
           },
-          [self](tick_atom) {
-            perform(self, self->state.logic->run_pass(now_of(self)), [](const status&) {});
+          [self, board](tick_atom) {
+            const auto began = std::chrono::steady_clock::now();
+            auto decided = self->state.logic->run_pass(now_of(self));
+            const auto took = std::chrono::steady_clock::now() - began;
+            perform(self, std::move(decided), [](const status&) {});
+            if (board) {
+              auto stats = self->state.logic->stats();
+              stats.last_pass = took;
+              board->publish(std::move(stats));
+            }
             if (self->state.interval.count() > 0)
               self->delayed_send(self, self->state.interval, tick_atom::value);
           },
@@ -107,8 +118,8 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
 
 drs_actor spawn_drs(caf::actor_system& sys, events::event_store& store,
                     datacenter_actor coordinator, drs::config cfg,
-                    std::chrono::milliseconds interval) {
-  return sys.spawn(drs_behavior, &store, std::move(coordinator), cfg, interval);
+                    std::chrono::milliseconds interval, std::shared_ptr<drs::stats_board> board) {
+  return sys.spawn(drs_behavior, &store, std::move(coordinator), cfg, interval, std::move(board));
 }
 
 } // namespace qx::actors

@@ -47,8 +47,24 @@ void controller::on_event(const events::recorded_event& e) {
   view_.apply(e);
   if (e.type.starts_with("qx.events.v1.Node") || e.type.starts_with("qx.events.v1.Cluster"))
     check_all_ = true;
-  if (!live_)
-    return; // replaying: the log already holds what became of these
+  if (e.type.starts_with("qx.events.v1.Node") || e.type.starts_with("qx.events.v1.Cluster") ||
+      e.type.starts_with("qx.events.v1.Vm"))
+    admission_due_ = true;
+  if (e.type == "qx.events.v1.HaAdmissionChanged") {
+    // Its own verdicts, also while replaying: a restarted server does not record them again.
+    v1::HaAdmissionChanged ev;
+    if (qx::events::parse_message(ev, e.payload)) {
+      if (ev.breached())
+        breached_.insert(ev.cluster_id());
+      else
+        breached_.erase(ev.cluster_id());
+    }
+    return;
+  }
+  if (!live_) {
+    replay(e); // what HA decided before a restart, and what became of it
+    return;
+  }
   // A protected VM its node's agent found stopped (the host rebooted under it) restarts too.
   if (e.type != "qx.events.v1.VmPowerStateChanged")
     return;
@@ -78,6 +94,60 @@ void controller::on_event(const events::recorded_event& e) {
       queue_.count(ev.id()) != 0)
     return;
   queue_[ev.id()] = queued(node->second.cluster_id, ev.node_id(), vm->second.ha_priority);
+}
+
+void controller::replay(const events::recorded_event& e) {
+  if (e.type == "qx.events.v1.HaNodeFailed") {
+    v1::HaNodeFailed ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    // Failed until heard from again (the first live tick gives it a lease from then); its
+    // protected VMs wait for their restart unless the log shows them back up.
+    auto& t = tracks_[ev.node_id()];
+    t.suspected = t.failed = true;
+    t.seen = true; // last heard at the epoch: no fresh lease, failed until heard from
+    t.last_heartbeat = time_point{0};
+    for (const auto& vm_id : ev.vm_ids())
+      if (const auto vm = view_.vms().find(vm_id);
+          vm != view_.vms().end() && vm->second.ha_priority > 0)
+        queue_[vm_id] = queued(ev.cluster_id(), ev.node_id(), vm->second.ha_priority);
+  } else if (e.type == "qx.events.v1.HaNodeSuspected") {
+    v1::HaNodeSuspected ev;
+    if (qx::events::parse_message(ev, e.payload))
+      tracks_[ev.node_id()].suspected = true;
+  } else if (e.type == "qx.events.v1.HaNodeRecovered") {
+    v1::HaNodeRecovered ev;
+    if (qx::events::parse_message(ev, e.payload)) {
+      auto& t = tracks_[ev.node_id()];
+      t.suspected = t.failed = t.seen = false;
+    }
+  } else if (e.type == "qx.events.v1.HaVmLeftDown") {
+    v1::HaVmLeftDown ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    if (ev.reason() == "MAX_RESTARTS") {
+      left_down_[ev.vm_id()] = {ev.cluster_id(), ev.reason()};
+      queue_.erase(ev.vm_id());
+    } else if (auto q = queue_.find(ev.vm_id()); q != queue_.end()) {
+      q->second.reported_down = true;
+      q->second.down_reason = ev.reason();
+    }
+  } else if (e.type == "qx.events.v1.VmPowerStateChanged") {
+    v1::VmPowerStateChanged ev;
+    if (!qx::events::parse_message(ev, e.payload))
+      return;
+    if (ev.to() == "running")
+      left_down_.erase(ev.id());
+    const auto q = queue_.find(ev.id());
+    if (q == queue_.end())
+      return;
+    if ((ev.to() == "stopping" || ev.to() == "stopped") && stopped_by_operator(e.metadata.actor))
+      queue_.erase(q); // an operator's stop: never restarted
+    else if (ev.to() == "stopped")
+      q->second.seen_down = true;
+    else if (ev.to() == "running" && q->second.seen_down)
+      queue_.erase(q); // restarted before the server stopped
+  }
 }
 
 void controller::on_heartbeat(const std::string& node_id, time_point at) {
@@ -151,7 +221,33 @@ actions controller::tick(time_point now) {
   }
   track_in_flight(now, out);
   restart_queued(now, out);
+  check_admission(out);
   return out;
+}
+
+void controller::check_admission(actions& out) {
+  if (!admission_due_)
+    return;
+  admission_due_ = false;
+  for (const auto& [cluster_id, cluster] : view_.clusters()) {
+    // Breached: what the VMs hold now (nothing more started) exceeds what survives the
+    // tolerated failures or the reserve. A cluster without HA is never breached.
+    const bool breached = cluster.ha.enabled() && !admits(cluster_id, 0, 0);
+    if (breached == (breached_.count(cluster_id) != 0))
+      continue;
+    v1::HaAdmissionChanged ev;
+    ev.set_cluster_id(cluster_id);
+    ev.set_breached(breached);
+    if (breached)
+      ev.set_detail("the VMs of cluster " + cluster_id + " hold more than admission control (" +
+                    cluster.ha.admission_policy() +
+                    ") keeps free for failover: one more host failure leaves protected VMs down");
+    record(out, cluster_id, ev);
+    if (breached)
+      breached_.insert(cluster_id);
+    else
+      breached_.erase(cluster_id);
+  }
 }
 
 void controller::node_health(const std::string& node_id,
@@ -438,6 +534,7 @@ result<cluster_status> controller::status_of(const std::string& cluster_id, time
   // What one more failure would leave: with the cluster's admission policy, can one more
   // small VM (1 vCPU, 1 GiB) still start?
   st.admits_more = admits(cluster_id, 1, 1024);
+  st.admission_breached = breached_.count(cluster_id) != 0;
   return st;
 }
 

@@ -68,6 +68,16 @@ template<class A>
       error{errc::not_found, std::string{A::kind} + " " + id + " does not exist", {{"id", id}}});
 }
 
+/// Resource `id` of kind A as the read model has it; nullopt after answering 404.
+template<class A>
+[[nodiscard]] std::optional<projections::resource<A>>
+found_or_404(resource_context& ctx, const std::string& id, responder& respond) {
+  auto r = ctx.proj.inv().get<A>(id);
+  if (!r)
+    respond(not_found<A>(id));
+  return r;
+}
+
 /// Answers with resource `id` once the read model has applied `position`.
 template<class A>
 void answer_when_applied(resource_context& ctx, std::uint64_t position, std::string id,

@@ -28,11 +28,8 @@ json move_json(const domain::drs::move& m) {
 /// cluster would be empty, not an error.
 template<class F>
 void with_cluster(resource_context& ctx, const path_params& p, responder& respond, F&& f) {
-  if (!ctx.proj.inv().get<cluster_aggregate>(p.at("id"))) {
-    respond(not_found<cluster_aggregate>(p.at("id")));
-    return;
-  }
-  f(p.at("id"));
+  if (found_or_404<cluster_aggregate>(ctx, p.at("id"), respond))
+    f(p.at("id"));
 }
 
 void drs_status(resource_context& ctx, const http_request&, const path_params& p,
@@ -163,7 +160,8 @@ void ha_status(resource_context& ctx, const http_request&, const path_params& p,
                                         {"hostFailuresToTolerate", s->host_failures_to_tolerate},
                                         {"reservedCpuPercent", s->reserved_cpu_percent},
                                         {"reservedMemoryPercent", s->reserved_memory_percent},
-                                        {"admitsMore", s->admits_more}}},
+                                        {"admitsMore", s->admits_more},
+                                        {"breached", s->admission_breached}}},
                                       {"leftDown", std::move(down)},
                                       {"live", s->live}}));
     });

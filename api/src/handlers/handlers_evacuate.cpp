@@ -1,8 +1,13 @@
 // POST /api/v1/nodes/{id}/evacuate: live-migrates every VM off a node, as vCenter does before
 // maintenance and Proxmox's bulk migrate. DRS's planner picks each target
-// (domain::drs::plan_evacuation, the planner of DRS's own maintenance moves) among the node's
-// cluster, or among the other standalone nodes when it is in none; the answer is a 202 operation
-// that follows the node and the VMs until each has left or failed.
+// (domain::drs::plan_evacuation, the planner of DRS's own maintenance moves, with the cluster's
+// rules) among the node's cluster, or among the other standalone nodes when it is in none; the
+// answer is a 202 operation that follows the node and the VMs until each has left or failed.
+//
+// POST /api/v1/nodes/{id}/enter-maintenance and exit-maintenance of a node in a cluster go to
+// DRS itself (vCenter's maintenance mode): it records the request, sends the VMs away with the
+// cluster's rules, puts the node in maintenance once empty, and brings the VMs back after the
+// exit. A standalone node (or a server without DRS) takes the node's own command.
 #include "handlers_common.hpp"
 
 #include <qx/actors/domain/cluster_view.hpp>
@@ -153,16 +158,18 @@ evacuation_facts facts_of(const projections::inventory& inv,
   return out;
 }
 
-/// The evacuation of `self`, planned by DRS's planner. The cluster's DRS rules are not in the log
-/// yet (they are given to the DRS reactor by message: docs/architecture.md), so the API plans
-/// without them.
+/// The evacuation of `self`, planned by DRS's planner with its cluster's rules.
 evacuation_plan plan_of(const projections::inventory& inv, const domain::node::state& self) {
   const auto nodes = group_of(inv, self);
   const auto vms = vms_on(inv, nodes);
   evacuation_plan plan;
   sort_out(vms, self, plan);
   const auto facts = facts_of(inv, nodes, vms, self.id());
-  auto planned = drs::plan_evacuation(facts.hosts, facts.vms, {}, self.id());
+  std::vector<drs::rule> rules;
+  if (const auto c = inv.get<cluster_aggregate>(self.cluster_id()); c && !self.cluster_id().empty())
+    for (const auto& r : c->state.rules())
+      rules.push_back(domain::cluster_view::rule_of(r));
+  auto planned = drs::plan_evacuation(facts.hosts, facts.vms, rules, self.id());
   const auto where = self.cluster_id().empty() ? std::string{"no other standalone node"}
                                                : "no other node of cluster " + self.cluster_id();
   for (const auto& [vm_id, why] : planned.stuck) {
@@ -308,10 +315,87 @@ void evacuate(resource_context& ctx, const http_request& req, const path_params&
   });
 }
 
+/// Where a node's maintenance stands: entered (or left), still under way, or impossible now.
+goal maintenance_goal(std::string node_id, bool enable, std::size_t holding) {
+  return [node_id = std::move(node_id), enable, holding](const projections::inventory& inv) {
+    const auto n = inv.get<node_aggregate>(node_id, true);
+    if (!n || n->state.state() == domain::node::states::decommissioned)
+      return verdict{verdict::kind::failed, 100, "NOT_FOUND", "node " + node_id + " is gone"};
+    const auto& state = n->state.state();
+    if (enable && state == domain::node::states::maintenance)
+      return verdict{verdict::kind::succeeded, 100, "", ""};
+    if (!enable && state != domain::node::states::maintenance)
+      return verdict{verdict::kind::succeeded, 100, "", ""};
+    if (state == domain::node::states::disconnected)
+      return verdict{verdict::kind::failed, 100, "NODE_DOWN",
+                     "node " + node_id + " disconnected before its maintenance " +
+                         (enable ? "began" : "ended")};
+    const auto left = holding - std::min(holding, n->state.allocations().size());
+    return verdict{verdict::kind::pending,
+                   static_cast<int>(left * 99 / std::max<std::size_t>(holding, 1)), "", ""};
+  };
+}
+
+void begin_maintenance(resource_context& ctx, const domain::node::state& node, bool enable,
+                       const actors::command_meta& meta, responder respond) {
+  const auto node_id = node.id();
+  const auto holding = node.allocations().size();
+  ctx.gw.drs_maintenance(
+      node_id, enable, meta.principal, [&ctx, node_id, enable, holding, respond](const status& s) {
+        if (!s) {
+          respond(error_response(s.error()));
+          return;
+        }
+        auto op = ctx.ops.begin(enable ? "node.enter-maintenance" : "node.exit-maintenance",
+                                node_aggregate::stream(node_id),
+                                maintenance_goal(node_id, enable, holding),
+                                json{{"nodeId", node_id}, {"vmsOnNode", holding}});
+        auto resp = json_response(202, to_json(op));
+        resp.headers.emplace_back("Location", "/api/v1/operations/" + op.id);
+        respond(std::move(resp));
+      });
+}
+
+template<class Command>
+result<domain::node::command> node_command(const json&, const path_params&) {
+  return domain::node::command{Command{}};
+}
+
+template<class Command, bool Enable>
+void maintenance(resource_context& ctx, const http_request& req, const path_params& p,
+                 responder respond) {
+  static const auto own_command = command_route<node_aggregate>({}, 200, node_command<Command>);
+  const auto node = ctx.proj.inv().get<node_aggregate>(p.at("id"));
+  if (!node || node->state.cluster_id().empty() || !ctx.gw.has_drs()) {
+    own_command(ctx, req, p, std::move(respond));
+    return;
+  }
+  with_body(req, respond, {}, [&](const json&) {
+    auto meta = meta_of(req);
+    if (!meta) {
+      respond(error_response(meta.error()));
+      return;
+    }
+    if (meta->expected_version && *meta->expected_version != node->version) {
+      respond(error_response(412, "PRECONDITION_FAILED",
+                             "node " + node->state.id() + " is at version " +
+                                 std::to_string(node->version) + ", not " +
+                                 std::to_string(*meta->expected_version),
+                             json{{"field", "If-Match"}}));
+      return;
+    }
+    begin_maintenance(ctx, node->state, Enable, *meta, std::move(respond));
+  });
+}
+
 } // namespace
 
 void add_evacuation_routes(router& r) {
   r.add("POST", "/api/v1/nodes/{id}/evacuate", evacuate);
+  r.add("POST", "/api/v1/nodes/{id}/enter-maintenance",
+        maintenance<domain::node::enter_maintenance, true>);
+  r.add("POST", "/api/v1/nodes/{id}/exit-maintenance",
+        maintenance<domain::node::exit_maintenance, false>);
 }
 
 } // namespace qx::api

@@ -158,10 +158,7 @@ void add_node_routes(router& r) {
         command_route<node_aggregate>({}, 200, node_plain<node::connect>));
   r.add("POST", "/api/v1/nodes/{id}/disconnect",
         command_route<node_aggregate>({"reason"}, 200, node_disconnect));
-  r.add("POST", "/api/v1/nodes/{id}/enter-maintenance",
-        command_route<node_aggregate>({}, 200, node_plain<node::enter_maintenance>));
-  r.add("POST", "/api/v1/nodes/{id}/exit-maintenance",
-        command_route<node_aggregate>({}, 200, node_plain<node::exit_maintenance>));
+  // enter-maintenance and exit-maintenance: handlers_evacuate.cpp (DRS empties a clustered node).
 }
 
 } // namespace qx::api

@@ -83,11 +83,9 @@ void set_rule_route(resource_context& ctx, const http_request& req, const path_p
       return;
     }
     const auto& id = p.at("id");
-    const auto c = ctx.proj.inv().get<cluster_aggregate>(id);
-    if (!c) {
-      respond(not_found<cluster_aggregate>(id));
+    const auto c = found_or_404<cluster_aggregate>(ctx, id, respond);
+    if (!c)
       return;
-    }
     if (create)
       for (const auto& existing : c->state.rules())
         if (existing.name() == r->name()) {
@@ -115,20 +113,16 @@ json rules_json(const snapshots::v1::ClusterState& c) {
 
 void list_rules(resource_context& ctx, const http_request&, const path_params& p,
                 responder respond) {
-  const auto c = ctx.proj.inv().get<cluster_aggregate>(p.at("id"));
-  if (!c) {
-    respond(not_found<cluster_aggregate>(p.at("id")));
+  const auto c = found_or_404<cluster_aggregate>(ctx, p.at("id"), respond);
+  if (!c)
     return;
-  }
   respond(json_response(200, json{{"items", rules_json(c->state)}}));
 }
 
 void get_rule(resource_context& ctx, const http_request&, const path_params& p, responder respond) {
-  const auto c = ctx.proj.inv().get<cluster_aggregate>(p.at("id"));
-  if (!c) {
-    respond(not_found<cluster_aggregate>(p.at("id")));
+  const auto c = found_or_404<cluster_aggregate>(ctx, p.at("id"), respond);
+  if (!c)
     return;
-  }
   for (const auto& r : c->state.rules())
     if (r.name() == p.at("ruleId")) {
       respond(json_response(200, to_json(r)));

@@ -39,9 +39,12 @@ void hypervisor_stand_in::settle(const std::string& vm_id, const std::string& ca
     return;
   vm::command cmd;
   const auto& p = r->state.power_state();
-  if (p == vm::power::starting)
+  if (p == vm::power::starting) {
     cmd = vm::confirm_running{};
-  else if (p == vm::power::stopping)
+    if (measured_)
+      measured_({{vm_id, demand_ * r->state.spec().vcpus(),
+                  static_cast<double>(r->state.spec().memory_mib())}});
+  } else if (p == vm::power::stopping)
     cmd = vm::confirm_stopped{};
   else if (p == vm::power::migrating)
     cmd = vm::complete_migration{};

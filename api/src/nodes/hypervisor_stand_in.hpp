@@ -11,13 +11,20 @@
 #include <qx/events/types.hpp>
 #include <qx/projections/inventory.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace qx::api {
 
 class hypervisor_stand_in {
  public:
-  hypervisor_stand_in(gateway& gw, const projections::inventory& inv) : gw_(gw), inv_(inv) {}
+  /// `measured` (when given) learns the demand of each VM confirmed running: `demand` of its
+  /// vCPUs busy and all its memory.
+  hypervisor_stand_in(gateway& gw, const projections::inventory& inv,
+                      std::function<void(std::vector<actors::vm_demand>)> measured = {},
+                      double demand = 0)
+      : gw_(gw), inv_(inv), measured_(std::move(measured)), demand_(demand) {}
 
   /// After a VM event: confirms the transition the VM is in, if any.
   void on_event(const events::recorded_event& e);
@@ -29,6 +36,8 @@ class hypervisor_stand_in {
 
   gateway& gw_;
   const projections::inventory& inv_;
+  std::function<void(std::vector<actors::vm_demand>)> measured_;
+  double demand_;
 };
 
 } // namespace qx::api

@@ -326,6 +326,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       snap.projection_failed = st_.deps.proj.failure().has_value();
       snap.projection_skipped = st_.deps.proj.inv().skipped();
       snap.agents = st_.deps.agents.statuses();
+      snap.drs = st_.deps.ctx.resources.gw.drs_stats();
       send(text_response(200, st_.deps.stats.render(snap), "text/plain; version=0.0.4"), version_);
     } else {
       send(error_response(426, "UPGRADE_REQUIRED", "/api/v1/watch is a WebSocket endpoint"),

@@ -269,9 +269,9 @@ std::string json_literal(const std::string& s, bool escape) {
 
 std::string hostile_body(std::mt19937& rng) {
   static const std::vector<std::string> fields{
-      "id",       "name",   "description",  "reason",   "object",  "role",
-      "poolId",   "nodeId", "targetNodeId", "hostname", "address", "comment",
-      "password", "user",   "cidr",         "format",   "url"};
+      "id",     "name",         "description", "reason",  "object",  "role",     "poolId",
+      "nodeId", "targetNodeId", "hostname",    "address", "comment", "password", "user",
+      "cidr",   "format",       "url",         "kind",    "vmIds",   "nodeIds"};
   std::string body = "{";
   const bool escape = rng() % 2 == 0;
   for (const auto& f : fields) {

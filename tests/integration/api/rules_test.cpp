@@ -133,5 +133,52 @@ TEST_F(api_rules, a_start_through_the_api_obeys_the_vms_rules) {
   EXPECT_EQ(str(get_json("/api/v1/vms/c"), "nodeId"), "n2");
 }
 
+// Maintenance of a clustered node goes through DRS: its VMs leave where the cluster's rules
+// allow, the node enters maintenance once empty, and they come back after it; DRS's records
+// name the operator and the reason.
+TEST_F(api_rules, maintenance_empties_the_node_within_the_rules_and_brings_the_vms_back) {
+  register_node("n4");
+  ASSERT_EQ(api().post("/api/v1/clusters/c1/nodes/n4", "{}").status, 200u);
+  start_vm("b", "n2");
+  start_vm("c", "n1");
+  // a (on n1) and b (on n2) apart: a may go to n4 only.
+  ASSERT_EQ(api()
+                .post("/api/v1/clusters/c1/rules",
+                      R"({"name":"apart","kind":"keep_apart","vmIds":["a","b"]})")
+                .status,
+            201u);
+  auto op = run_operation("/api/v1/nodes/n1/enter-maintenance");
+  ASSERT_EQ(str(op, "state"), "succeeded") << op.serialize();
+  EXPECT_EQ(str(op, "kind"), "node.enter-maintenance");
+  EXPECT_EQ(str(get_json("/api/v1/nodes/n1"), "state"), "maintenance");
+  EXPECT_EQ(str(get_json("/api/v1/vms/a"), "nodeId"), "n4");
+  EXPECT_NE(str(get_json("/api/v1/vms/c"), "nodeId"), "n1");
+  for (const auto* vm : {"a", "c"})
+    EXPECT_EQ(str(get_json(std::string{"/api/v1/vms/"} + vm), "powerState"), "running") << vm;
+  std::vector<std::string> types;
+  for (const auto& e : items(api().get("/api/v1/events?stream=drs-c1"))) {
+    types.push_back(str(e, "type"));
+    EXPECT_EQ(str(e, "principal"), "anonymous") << e.serialize();
+    if (str(e, "type") == "qx.events.v1.DrsRecommended") {
+      EXPECT_EQ(str(e.at("data"), "reason"), "MAINTENANCE") << e.serialize();
+    }
+  }
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), "qx.events.v1.DrsMaintenanceRequested");
+
+  op = run_operation("/api/v1/nodes/n1/exit-maintenance");
+  ASSERT_EQ(str(op, "state"), "succeeded") << op.serialize();
+  EXPECT_EQ(str(get_json("/api/v1/nodes/n1"), "state"), "connected");
+  EXPECT_TRUE(eventually(
+      [&] {
+        return str(get_json("/api/v1/vms/a"), "nodeId") == "n1" &&
+               str(get_json("/api/v1/vms/c"), "nodeId") == "n1" &&
+               str(get_json("/api/v1/vms/a"), "powerState") == "running" &&
+               str(get_json("/api/v1/vms/c"), "powerState") == "running";
+      },
+      10s))
+      << get_json("/api/v1/vms/a").serialize() << get_json("/api/v1/vms/c").serialize();
+}
+
 } // namespace
 } // namespace qx::test

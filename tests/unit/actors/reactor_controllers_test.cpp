@@ -6,11 +6,13 @@
 #include <qx/actors/ha/controller.hpp>
 #include <qx/events/v1/cluster.pb.h>
 #include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/ha.pb.h>
 #include <qx/events/v1/node.pb.h>
 #include <qx/events/v1/vm.pb.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -218,15 +220,21 @@ recorded_event migrated(log_builder& log, const std::string& vm, const std::stri
   return log.event("VmMigrated", m);
 }
 
+/// Cluster c1 (`automation`, no HA) of hosts h1 and h2, VM a1 running on h1.
+void two_hosts_one_vm(qx::actors::drs::controller& drs, log_builder& log,
+                      const std::string& automation) {
+  feed(drs, log.cluster(automation, false));
+  feed(drs, log.host("h1"));
+  feed(drs, log.host("h2"));
+  feed(drs, log.vm("a1", "h1"));
+}
+
 TEST(drs_controller, maintenance_moves_vms_at_once_whatever_the_automation_then_enters_it) {
   // Manual automation: balancing would only recommend, but the operator asked for the host to
   // be emptied, so maintenance moves at once, without waiting for a pass.
   qx::actors::drs::controller drs{{1h, {}}};
   log_builder log;
-  feed(drs, log.cluster("manual", false));
-  feed(drs, log.host("h1"));
-  feed(drs, log.host("h2"));
-  feed(drs, log.vm("a1", "h1"));
+  two_hosts_one_vm(drs, log, "manual");
   const auto asked = drs.request_maintenance("h1", true, "user:alice");
   ASSERT_TRUE(asked) << asked.error().to_string();
   ASSERT_EQ(asked->migrations.size(), 1U);
@@ -234,7 +242,8 @@ TEST(drs_controller, maintenance_moves_vms_at_once_whatever_the_automation_then_
   EXPECT_EQ(asked->migrations.front().target_node_id, "h2");
   EXPECT_EQ(asked->migrations.front().meta.principal, "user:alice");
   EXPECT_EQ(types(asked->records),
-            (std::vector<std::string>{"DrsRecommended", "DrsRecommendationApplied"}));
+            (std::vector<std::string>{"DrsMaintenanceRequested", "DrsRecommended",
+                                      "DrsRecommendationApplied"}));
   EXPECT_TRUE(asked->node_commands.empty()) << "a1 still holds capacity on h1";
   EXPECT_TRUE(drs.after_events().node_commands.empty());
   drs.on_event(migrated(log, "a1", "h2"));
@@ -279,10 +288,7 @@ TEST(drs_controller, leaving_maintenance_brings_back_the_vms_it_sent_away) {
 TEST(drs_controller, maintenance_of_a_node_that_is_down_is_refused_not_held) {
   qx::actors::drs::controller drs{{1h, {}}};
   log_builder log;
-  feed(drs, log.cluster("fully_automated", false));
-  feed(drs, log.host("h1"));
-  feed(drs, log.host("h2"));
-  feed(drs, log.vm("a1", "h1"));
+  two_hosts_one_vm(drs, log, "fully_automated");
   drs.on_event(node_state(log, "h1", "disconnected"));
   const auto asked = drs.request_maintenance("h1", true, "user:alice");
   ASSERT_FALSE(asked);
@@ -630,6 +636,26 @@ std::vector<recorded_event> as_recorded(const std::vector<qx::events::append_req
   return out;
 }
 
+/// A log fed to controller `c` as it is written, kept to replay into another (a restart).
+template<class C>
+struct kept_log {
+  C& c;
+  log_builder log;
+  std::vector<recorded_event> history;
+  void keep(std::vector<recorded_event> events) {
+    for (auto& e : events) {
+      c.on_event(e);
+      history.push_back(std::move(e));
+    }
+  }
+  /// Cluster c1 (manual DRS; HA on when `ha`) of hosts h1, h2, h3.
+  void three_hosts(bool ha) {
+    keep(log.cluster("manual", ha));
+    for (const auto* h : {"h1", "h2", "h3"})
+      keep(log.host(h));
+  }
+};
+
 TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_restart) {
   qx::actors::drs::controller before{{0ms, {}}};
   log_builder log;
@@ -662,6 +688,175 @@ TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_rest
   ASSERT_TRUE(applied) << applied.error().to_string();
   ASSERT_EQ(applied->migrations.size(), 1U);
   EXPECT_EQ(applied->migrations[0].target_node_id, pending[1].move.to);
+}
+
+TEST(drs_controller, a_maintenance_under_way_resumes_from_the_log_after_a_restart) {
+  // Before the restart: h1's maintenance sent a1 to h3; a2's move had not landed.
+  qx::actors::drs::controller before{{1h, {}}};
+  kept_log<decltype(before)> kept{before, {}, {}};
+  kept.three_hosts(false);
+  auto& log = kept.log;
+  auto& history = kept.history;
+  const auto keep = [&](std::vector<recorded_event> events) {
+    kept.keep(std::move(events));
+  };
+  keep(log.vm("a1", "h1"));
+  keep(log.vm("a2", "h1"));
+  keep(log.vm("b1", "h2"));
+  const auto asked = before.request_maintenance("h1", true, "user:alice");
+  ASSERT_TRUE(asked) << asked.error().to_string();
+  ASSERT_EQ(asked->migrations.size(), 2U);
+  for (auto& e : as_recorded(asked->records, 1000))
+    history.push_back(std::move(e));
+  history.push_back(migrated(log, "a1", "h3"));
+
+  qx::actors::drs::config cfg{1h, {}};
+  cfg.catch_up_first = true;
+  qx::actors::drs::controller after{cfg};
+  feed(after, history);
+  after.go_live();
+  // The evacuation goes on: a2 is sent away again; once it has left, h1 enters maintenance.
+  const auto pass = after.run_pass(2h);
+  ASSERT_EQ(pass.migrations.size(), 1U) << "only a2 is still on h1";
+  EXPECT_EQ(pass.migrations[0].vm_id, "a2");
+  EXPECT_TRUE(pass.node_commands.empty());
+  after.on_event(migrated(log, "a2", pass.migrations[0].target_node_id));
+  const auto emptied = after.after_events();
+  ASSERT_EQ(emptied.node_commands.size(), 1U);
+  EXPECT_TRUE(std::holds_alternative<qx::domain::node::enter_maintenance>(
+      emptied.node_commands[0].command));
+  after.on_event(node_state(log, "h1", "maintenance"));
+  // Its end brings back both VMs the maintenance sent away, also the one sent before the
+  // restart.
+  ASSERT_TRUE(after.request_maintenance("h1", false, "user:alice"));
+  after.on_event(node_state(log, "h1", "connected"));
+  std::set<std::string> returned;
+  for (const auto& m : after.after_events().migrations)
+    returned.insert(m.vm_id);
+  EXPECT_EQ(returned, (std::set<std::string>{"a1", "a2"}));
+}
+
+TEST(drs_controller, a_strict_rule_no_node_can_meet_is_recorded_unmet_then_met) {
+  qx::actors::drs::controller drs{{1h, {}}};
+  log_builder log;
+  two_hosts_one_vm(drs, log, "fully_automated");
+  drs.on_event(log.rule("pinned", "must_run_on", {"a1"}, {"h2"}));
+  drs.on_event(node_state(log, "h2", "disconnected"));
+  const auto stuck = drs.run_pass(1h);
+  EXPECT_TRUE(stuck.migrations.empty());
+  ASSERT_EQ(types(stuck.records), std::vector<std::string>{"DrsRuleCompliance"});
+  v1::DrsRuleCompliance unmet;
+  ASSERT_TRUE(unmet.ParseFromString(stuck.records[0].events[0].payload));
+  EXPECT_EQ(unmet.vm_id(), "a1");
+  EXPECT_EQ(unmet.rule(), "pinned");
+  EXPECT_FALSE(unmet.met());
+  EXPECT_FALSE(unmet.reason().empty());
+  EXPECT_TRUE(drs.run_pass(2h).records.empty()) << "recorded once, not every pass";
+  // h2 back: the pass moves a1; met once it stands on h2.
+  drs.on_event(node_state(log, "h2", "connected"));
+  const auto moving = drs.run_pass(3h);
+  ASSERT_EQ(moving.migrations.size(), 1U);
+  EXPECT_EQ(moving.migrations[0].target_node_id, "h2");
+  const auto moving_types = types(moving.records);
+  EXPECT_EQ(std::count(moving_types.begin(), moving_types.end(), "DrsRuleCompliance"), 0)
+      << "still unmet while it moves";
+  drs.on_event(migrated(log, "a1", "h2"));
+  const auto met = drs.run_pass(4h);
+  ASSERT_EQ(types(met.records), std::vector<std::string>{"DrsRuleCompliance"});
+  v1::DrsRuleCompliance ok;
+  ASSERT_TRUE(ok.ParseFromString(met.records[0].events[0].payload));
+  EXPECT_TRUE(ok.met());
+}
+
+TEST(ha_controller_admission, a_breach_is_recorded_when_it_begins_and_when_it_ends) {
+  // Three hosts of 64 vCPUs (16 threads x4); tolerating one failure leaves 128 vCPUs.
+  qx::actors::ha::controller ha{{{15s, 10s}, {2}, 2min, 5min}};
+  log_builder log;
+  feed(ha, log.cluster("manual", true));
+  for (const auto* h : {"h1", "h2", "h3"})
+    feed(ha, log.host(h));
+  const auto beat = [&](std::chrono::milliseconds at) {
+    for (const auto* h : {"h1", "h2", "h3"})
+      ha.on_heartbeat(h, at);
+  };
+  beat(0s);
+  EXPECT_TRUE(ha.tick(1s).records.empty()) << "an empty cluster breaches nothing";
+  for (int i = 0; i < 33; ++i) // 33 x 4 vCPUs = 132 > 128
+    feed(ha, log.vm("v" + std::to_string(i), i % 2 == 0 ? "h1" : "h2", 1));
+  beat(2s);
+  const auto breached = ha.tick(2s);
+  ASSERT_EQ(types(breached.records), std::vector<std::string>{"HaAdmissionChanged"});
+  v1::HaAdmissionChanged ev;
+  ASSERT_TRUE(ev.ParseFromString(breached.records[0].events[0].payload));
+  EXPECT_TRUE(ev.breached());
+  EXPECT_EQ(ev.cluster_id(), "c1");
+  EXPECT_TRUE(ha.status_of("c1", 2s)->admission_breached);
+  beat(3s);
+  EXPECT_TRUE(ha.tick(3s).records.empty()) << "recorded once";
+  ha.on_event(log.state("v0", "h1", "stopped"));
+  ha.on_event(log.state("v1", "h2", "stopped"));
+  beat(4s);
+  const auto ended = ha.tick(4s);
+  ASSERT_EQ(types(ended.records), std::vector<std::string>{"HaAdmissionChanged"});
+  ASSERT_TRUE(ev.ParseFromString(ended.records[0].events[0].payload));
+  EXPECT_FALSE(ev.breached());
+  EXPECT_FALSE(ha.status_of("c1", 4s)->admission_breached);
+}
+
+} // namespace
+
+namespace {
+
+TEST(ha_controller_restart, a_restarted_server_resumes_the_restarts_of_a_failed_node_s_vms) {
+  // Before the restart: h1 failed, its VMs were recorded stopped, nothing restarted yet.
+  qx::actors::ha::config cfg{{15s, 10s}, {2}, 2min, 5min};
+  qx::actors::ha::controller before{cfg};
+  kept_log<decltype(before)> kept{before, {}, {}};
+  kept.three_hosts(true);
+  auto& log = kept.log;
+  auto& history = kept.history;
+  const auto keep = [&](std::vector<recorded_event> events) {
+    kept.keep(std::move(events));
+  };
+  keep(log.vm("high", "h1", 5));
+  keep(log.vm("none", "h1", 0));
+  for (const auto* h : {"h1", "h2", "h3"})
+    before.on_heartbeat(h, 0s);
+  static_cast<void>(before.tick(0s));
+  before.on_heartbeat("h2", 30s);
+  before.on_heartbeat("h3", 30s);
+  const auto failed = before.tick(30s);
+  ASSERT_EQ(types(failed.records).back(), "HaNodeFailed");
+  for (auto& e : as_recorded(failed.records, 1000))
+    history.push_back(std::move(e));
+  history.push_back(log.state("high", "h1", "stopped"));
+  history.push_back(log.state("none", "h1", "stopped"));
+
+  cfg.catch_up_first = true;
+  qx::actors::ha::controller after{cfg};
+  feed(after, history);
+  after.go_live();
+  EXPECT_EQ(after.queued(), 1U) << "the protected VM waits; the unprotected one does not";
+  after.on_heartbeat("h2", 100s);
+  after.on_heartbeat("h3", 100s);
+  const auto resumed = after.tick(100s);
+  for (const auto& t : types(resumed.records))
+    EXPECT_NE(t, "HaNodeRecovered") << "h1 was never heard from again";
+  ASSERT_EQ(resumed.starts.size(), 1U);
+  EXPECT_EQ(resumed.starts[0].vm_id, "high");
+  EXPECT_NE(resumed.starts[0].node_id, "h1") << "not on the failed node";
+  const auto status = after.status_of("c1", 100s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->nodes[0].state, "failed");
+
+  // A VM already restarted before the server stopped is not restarted again.
+  qx::actors::ha::controller again{cfg};
+  auto done = history;
+  done.push_back(log.state("high", "h2", "starting"));
+  done.push_back(log.state("high", "h2", "running"));
+  feed(again, done);
+  again.go_live();
+  EXPECT_EQ(again.queued(), 0U);
 }
 
 } // namespace

@@ -1,5 +1,11 @@
 #include "projection_fixture.hpp"
 
+#include <qx/events/text_fields.hpp>
+#include <qx/events/v1/drs.pb.h>
+#include <qx/events/v1/ha.pb.h>
+
+#include <google/protobuf/text_format.h>
+
 namespace qx::test {
 namespace {
 
@@ -17,6 +23,34 @@ class alerts_test : public projection_fixture {
   }
   std::vector<projections::alert> all(const projections::host& h) {
     return h.alert_model().list("", 100, "", "");
+  }
+  void create_vm(const std::string& id) {
+    domain::vm::create c;
+    c.spec.set_name(id);
+    c.spec.set_vcpus(1);
+    c.spec.set_memory_mib(512);
+    run<vm_aggregate>(id, c);
+  }
+  /// Appends one decision of a reactor (its fields in protobuf text) as the DRS and HA actors
+  /// write it.
+  template<class Message>
+  void decide(const std::string& stream, const std::string& text) {
+    Message m;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << text;
+    events::append_request req;
+    req.stream = stream;
+    req.expected = events::expected_version::any();
+    req.events.push_back(
+        {std::string{Message::descriptor()->full_name()}, events::serialize_deterministic(m)});
+    req.metadata.actor = stream.starts_with("ha-") ? "system:ha" : "system:drs";
+    auto r = store->append(std::move(req));
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  }
+  /// The open alerts of `rule`.
+  std::vector<projections::alert> open_of(const projections::host& h, const std::string& rule) {
+    auto out = h.alert_model().list("", 100, "open", "");
+    std::erase_if(out, [&](const projections::alert& a) { return a.rule != rule; });
+    return out;
   }
 };
 
@@ -47,11 +81,7 @@ TEST_F(alerts_test, a_disconnected_node_raises_a_critical_alert_that_clears_on_r
 TEST_F(alerts_test, a_vm_in_error_raises_an_alert) {
   projections::host h{*store};
   h.start();
-  domain::vm::create c;
-  c.spec.set_name("v");
-  c.spec.set_vcpus(1);
-  c.spec.set_memory_mib(512);
-  run<vm_aggregate>("v", c);
+  create_vm("v");
   run<vm_aggregate>("v", domain::vm::mark_error{"disk gone"});
   settle(h);
   const auto open = h.alert_model().list("", 100, "open", "critical");
@@ -114,6 +144,46 @@ TEST_F(alerts_test, the_alert_decider_refuses_anything_after_resolve) {
       domain::alert::initial("b"), domain::alert::acknowledge{std::string(2000, 'x')});
   ASSERT_FALSE(long_comment.has_value());
   EXPECT_EQ(long_comment.error().details.at("field"), "comment");
+}
+
+// The reactors' decisions raise alerts on the node, VM or cluster they concern, and the
+// decision that ends the condition clears them.
+TEST_F(alerts_test, ha_and_drs_decisions_raise_alerts_that_clear_with_the_condition) {
+  projections::host h{*store};
+  h.start();
+  create_vm("v");
+  decide<events::v1::HaNodeFailed>("ha-c1", R"(cluster_id: "c1" node_id: "n1" vm_ids: "v")");
+  decide<events::v1::HaVmLeftDown>("ha-c1",
+                                   R"(cluster_id: "c1" vm_id: "v" reason: "NO_SUITABLE_NODE")");
+  decide<events::v1::HaAdmissionChanged>(
+      "ha-c1", R"(cluster_id: "c1" breached: true detail: "one more failure leaves VMs down")");
+  decide<events::v1::DrsRuleCompliance>(
+      "drs-c1", R"(cluster_id: "c1" vm_id: "v" rule: "pinned" reason: "NO_SUITABLE_HOST")");
+  settle(h);
+  ASSERT_EQ(open_of(h, "ha_node_failed").size(), 1U);
+  EXPECT_EQ(open_of(h, "ha_node_failed")[0].target, "node-n1");
+  EXPECT_EQ(open_of(h, "ha_node_failed")[0].severity, "critical");
+  ASSERT_EQ(open_of(h, "ha_vm_left_down").size(), 1U);
+  EXPECT_EQ(open_of(h, "ha_vm_left_down")[0].target, "vm-v");
+  EXPECT_NE(open_of(h, "ha_vm_left_down")[0].message.find("NO_SUITABLE_NODE"), std::string::npos);
+  ASSERT_EQ(open_of(h, "ha_admission_breached").size(), 1U);
+  EXPECT_EQ(open_of(h, "ha_admission_breached")[0].target, "cluster-c1");
+  ASSERT_EQ(open_of(h, "drs_rule_unmet:pinned").size(), 1U);
+  EXPECT_EQ(open_of(h, "drs_rule_unmet:pinned")[0].target, "vm-v");
+
+  decide<events::v1::HaNodeRecovered>("ha-c1", R"(cluster_id: "c1" node_id: "n1")");
+  decide<events::v1::HaAdmissionChanged>("ha-c1", R"(cluster_id: "c1" breached: false)");
+  decide<events::v1::DrsRuleCompliance>("drs-c1",
+                                        R"(cluster_id: "c1" vm_id: "v" rule: "pinned" met: true)");
+  run<vm_aggregate>("v", domain::vm::start{"n2"});
+  settle(h);
+  EXPECT_EQ(open_of(h, "ha_vm_left_down").size(), 1U); // starting is not running yet
+  run<vm_aggregate>("v", domain::vm::confirm_running{});
+  settle(h);
+  EXPECT_TRUE(open_of(h, "ha_node_failed").empty());
+  EXPECT_TRUE(open_of(h, "ha_admission_breached").empty());
+  EXPECT_TRUE(open_of(h, "drs_rule_unmet:pinned").empty());
+  EXPECT_TRUE(open_of(h, "ha_vm_left_down").empty());
 }
 
 TEST_F(alerts_test, a_rebuild_raises_the_same_alerts_with_the_same_ids) {

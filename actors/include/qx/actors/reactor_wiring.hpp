@@ -38,6 +38,7 @@ struct reactor_settings {
 struct reactor_set {
   drs_actor drs;
   ha_actor ha;
+  std::shared_ptr<drs::stats_board> drs_stats; ///< DRS's latest pass, for the metrics
 
   [[nodiscard]] static reactor_set spawn(caf::actor_system& sys, events::event_store& store,
                                          datacenter_actor coordinator,

@@ -82,10 +82,12 @@ using ha_actor = caf::typed_actor<
   caf::replies_to<status_atom, std::string>::with<result<ha::cluster_status>>>;
 // clang-format on
 
-/// The DRS reactor; a pass every `interval` on the actor clock.
+/// The DRS reactor; a pass every `interval` on the actor clock, each published on `board`
+/// when given.
 [[nodiscard]] drs_actor spawn_drs(caf::actor_system& sys, events::event_store& store,
                                   datacenter_actor coordinator, drs::config cfg,
-                                  std::chrono::milliseconds interval);
+                                  std::chrono::milliseconds interval,
+                                  std::shared_ptr<drs::stats_board> board = nullptr);
 
 /// The HA reactor; a tick every `interval` on the actor clock.
 [[nodiscard]] ha_actor spawn_ha(caf::actor_system& sys, events::event_store& store,

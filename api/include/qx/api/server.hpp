@@ -41,6 +41,10 @@ struct server_options {
   /// Stand in for node agents (until qx-node exists): confirm VM power transitions at once,
   /// under the principal "system:hypervisor-stand-in".
   bool hypervisor_stand_in = false;
+  /// With the stand-in: each VM it confirms running is measured busy on this share of its
+  /// vCPUs, with all its memory touched (the demand DRS balances; there is no telemetry without
+  /// agents). Negative: no measure (DRS sees no demand).
+  double stand_in_demand = -1;
   /// This control plane's URL as node agents reach it (given to them at registration).
   /// Default: http://<listen host>:<port bound>.
   std::string advertise_url;

@@ -7,7 +7,10 @@
 //
 // Rules: node_disconnected (critical) while a node is disconnected; vm_error (critical) while
 // a VM is in error; pool_usage (warning) while a pool's allocated bytes exceed 85 % of its
-// capacity.
+// capacity; ha_node_failed (critical) from HA's HaNodeFailed until HaNodeRecovered;
+// ha_vm_left_down (critical) from HaVmLeftDown until the VM runs again or is deleted;
+// ha_admission_breached (warning) while HaAdmissionChanged says breached;
+// drs_rule_unmet:<rule> (warning) on the VM while DrsRuleCompliance says the rule is not met.
 
 #include "qx/projections/inventory.hpp"
 
@@ -24,7 +27,7 @@ namespace qx::projections {
 
 struct alert {
   std::string id;       ///< "<rule>.<raised position>"
-  std::string rule;     ///< node_disconnected, vm_error, pool_usage
+  std::string rule;     ///< node_disconnected, vm_error, pool_usage, ha_node_failed ...
   std::string severity; ///< info, warning, critical
   std::string state;    ///< open, acknowledged, resolved
   std::string target;   ///< The stream of the resource concerned ("node-n1").
@@ -66,6 +69,14 @@ class alerts {
   void raise(const events::recorded_event& e, const std::string& rule, const std::string& severity,
              const std::string& message);
   void clear(const events::recorded_event& e, const std::string& rule);
+  /// As raise and clear, about `target` (a stream) rather than the event's own stream: the
+  /// reactors' decisions are on their cluster's stream and concern a node, VM or cluster.
+  void raise_on(const events::recorded_event& e, const std::string& target, const std::string& rule,
+                const std::string& severity, const std::string& message);
+  void clear_on(const events::recorded_event& e, const std::string& target,
+                const std::string& rule);
+  void apply_ha(const events::recorded_event& e);
+  void apply_drs(const events::recorded_event& e);
   void apply_node(const events::recorded_event& e);
   void apply_vm(const events::recorded_event& e);
   void apply_pool(const events::recorded_event& e);

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -75,6 +76,32 @@ struct cluster_status {
   bool live = false;       ///< false while the server replays its log at start
 };
 
+/// What DRS's passes saw, for the metrics: passes run since start, and each DRS-enabled
+/// cluster's imbalance and target at its latest pass.
+struct pass_stats {
+  std::uint64_t passes = 0;
+  std::chrono::nanoseconds last_pass{0}; ///< the latest pass's compute time (the actor times it)
+  std::map<std::string, std::pair<double, double>> imbalance; ///< cluster -> (now, target)
+};
+
+/// The latest pass_stats, published by the DRS actor and read by the metrics endpoint on
+/// another thread.
+class stats_board {
+ public:
+  void publish(pass_stats s) {
+    std::lock_guard lock{mutex_};
+    stats_ = std::move(s);
+  }
+  [[nodiscard]] pass_stats read() const {
+    std::lock_guard lock{mutex_};
+    return stats_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  pass_stats stats_;
+};
+
 class controller {
  public:
   explicit controller(config cfg = {}) : cfg_(cfg) {}
@@ -125,6 +152,7 @@ class controller {
   [[nodiscard]] result<cluster_status> status_of(const std::string& cluster_id, time_point now,
                                                  std::chrono::milliseconds interval) const;
   [[nodiscard]] const domain::cluster_view& view() const { return view_; }
+  [[nodiscard]] const pass_stats& stats() const { return stats_; }
 
  private:
   /// The planner's settings of a cluster: its DRS settings over the configured defaults.
@@ -136,6 +164,12 @@ class controller {
   [[nodiscard]] result<recommendation> take_pending(const std::string& cluster_id,
                                                     const std::string& id);
   void enter_emptied(actions& out);
+  /// Records a VM whose strict rule the pass cannot make true (DrsRuleCompliance, met =
+  /// false) and, on a later pass, that it is met again.
+  void track_compliance(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
+  /// While replaying: the maintenance requests and their progress as the live controller
+  /// held them.
+  void replay_maintenance(const events::recorded_event& e);
   [[nodiscard]] const std::vector<domain::drs::rule>& rules_of(const std::string& cluster_id) const;
   /// The migrate command of move `m`, with the VM's peers for the coordinator's check.
   [[nodiscard]] migrate_vm migration(const domain::drs::move& m, command_meta meta) const;
@@ -161,6 +195,8 @@ class controller {
   std::map<std::string, std::set<std::string>> sent_away_; ///< node -> VMs maintenance moved
   std::map<std::string, std::set<std::string>> returning_; ///< node -> VMs to bring back
   std::map<std::string, time_point> above_since_;          ///< cluster -> since when above target
+  /// cluster -> VM -> the strict rule recorded unmet for it (DrsRuleCompliance).
+  std::map<std::string, std::map<std::string, std::string>> unmet_;
   std::map<std::string, std::map<std::string, recommendation>> pending_; ///< cluster -> id ->
   std::uint64_t next_id_ = 1;
   /// Each VM's latest move: when, and the host it left with that host's load then. Within the
@@ -172,6 +208,7 @@ class controller {
     double from_load = 0;
   };
   std::map<std::string, last_move> moved_;
+  pass_stats stats_;
   time_point now_{0};   ///< of the latest pass
   bool passed_ = false; ///< a live pass ran
   bool live_ = !cfg_.catch_up_first;

@@ -28,6 +28,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -96,6 +97,8 @@ struct cluster_status {
   /// VMs HA gave up on (MAX_RESTARTS ...) and why, until they run again.
   std::vector<std::pair<std::string, std::string>> left_down;
   bool admits_more = true; ///< admission control would still admit a small VM
+  /// What the VMs hold exceeds what survives the tolerated failures (HaAdmissionChanged).
+  bool admission_breached = false;
   bool live = false;
 };
 
@@ -156,6 +159,13 @@ class controller {
                   std::vector<domain::ha::protected_vm> candidates, time_point now, actions& out);
   void track_in_flight(time_point now, actions& out);
   void give_up(const std::string& vm_id, const std::string& reason, actions& out);
+  /// While replaying the log at start: HA's own decisions and what became of them, so that a
+  /// restarted server resumes the restarts of a failed node's VMs still down, keeps a failed
+  /// node failed until it is heard from, and remembers the VMs it gave up on.
+  void replay(const events::recorded_event& e);
+  /// After changes to nodes, clusters or VMs: records each cluster whose admission verdict
+  /// flipped (HaAdmissionChanged), so an alert is raised or cleared.
+  void check_admission(actions& out);
 
   /// What HA knows of one node's lease. One record per node, found by one hash lookup: the
   /// tick visits every node every few seconds (four ordered containers cost 30 % of a
@@ -174,7 +184,9 @@ class controller {
   config cfg_;
   domain::cluster_view view_;
   std::unordered_map<std::string, node_track> tracks_;
-  bool check_all_ = true; ///< visit every node on the next tick (see tick())
+  bool check_all_ = true;          ///< visit every node on the next tick (see tick())
+  bool admission_due_ = true;      ///< the view changed since admission was last checked
+  std::set<std::string> breached_; ///< clusters whose admission is breached (as recorded)
   /// VMs HA gave up on: vm id -> (cluster, reason), until they run again.
   std::map<std::string, std::pair<std::string, std::string>> left_down_;
   bool live_ = !cfg_.catch_up_first;
