@@ -21,6 +21,7 @@
 // usage: bench_api [--quick] [--qvdc PATH] [--seconds N] [--watchers=100,1000] [--rate W]
 //                  [--write-seconds S] [--event-rate E] [--watch-seconds S] [--connections C]
 //                  [--nginx-workers K] [--timeout S] [--keep-temp] [--beast-watchers]
+//                  [--only-drs]
 // Needs wrk on PATH and /usr/sbin/nginx (Debian nginx-light): exits 2 when either is missing.
 #include "shell_command.hpp"
 
@@ -114,6 +115,7 @@ struct options {
   bool beast_watchers = false; // Beast's websocket::stream instead of the lean frame reader
   int batch = 100; // batch=N of the extra fan-out run with the most watchers (1: no such run)
   int batch_window_ms = -1; // the server's --watch-batch-window-ms (-1: its default)
+  bool only_drs = false;    // --only-drs: phase [5] alone
 };
 
 void usage() {
@@ -122,7 +124,7 @@ void usage() {
                "                 [--rate W] [--write-seconds S] [--event-rate E]\n"
                "                 [--watch-seconds S] [--connections C] [--nginx-workers K]\n"
                "                 [--timeout S] [--keep-temp] [--beast-watchers] [--batch N]\n"
-               "                 [--batch-window MS]\n");
+               "                 [--batch-window MS] [--only-drs]\n");
 }
 
 std::vector<int> parse_int_list(const std::string& s) {
@@ -185,6 +187,10 @@ std::optional<options> parse_options(int argc, char** argv) {
       }
       if (a == "--beast-watchers") {
         o.beast_watchers = true;
+        continue;
+      }
+      if (a == "--only-drs") {
+        o.only_drs = true;
         continue;
       }
       if (a == "--help" || a == "-h")
@@ -1992,6 +1998,7 @@ bool phase_drs(const options& o, const temp_dir& dir, figures& out) {
     std::printf("error: the DRS server did not start: %s\n", server.log_tail().c_str());
     return false;
   }
+  std::printf("    server: pid %d\n", server.pid());
   const int port = server.port();
   sync_client c{port};
   const auto must = [&](http::verb verb, const std::string& target, const std::string& body,
@@ -2120,6 +2127,14 @@ bool phase_drs(const options& o, const temp_dir& dir, figures& out) {
 int run(const options& o) {
   temp_dir dir;
   dir.keep = o.keep_temp;
+  if (o.only_drs) {
+    figures fig;
+    if (!phase_drs(o, dir, fig))
+      return 1;
+    std::printf("RESULT drs_pass_ms=%s drs_get_p99_ms=%s\n", fmt_ms(fig.drs_pass_ms).c_str(),
+                fmt_ms(fig.drs_get_p99_ms).c_str());
+    return 0;
+  }
   server_process server;
   std::vector<std::string> server_args;
   if (o.batch_window_ms > 0)

@@ -417,8 +417,10 @@ actions controller::run_pass(time_point now) {
     else
       above_since_.try_emplace(cluster_id, now);
     const bool held = above && now - above_since_.at(cluster_id) >= hold_of(cluster.drs);
-    std::erase_if(p.moves, [&](const auto& m) { return !mandatory(m) && !held; });
+    // Stale: what the plan no longer wants, judged before the hold period filters it (a
+    // restarted server starts its hold timer again; its pending recommendations still hold).
     drop_stale(cluster_id, p, out);
+    std::erase_if(p.moves, [&](const auto& m) { return !mandatory(m) && !held; });
     const bool automatic = cluster.drs.automation() == "fully_automated";
     auto& pending = pending_[cluster_id];
     for (const auto& m : p.moves) {

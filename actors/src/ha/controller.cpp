@@ -141,12 +141,15 @@ void controller::replay(const events::recorded_event& e) {
     const auto q = queue_.find(ev.id());
     if (q == queue_.end())
       return;
-    if ((ev.to() == "stopping" || ev.to() == "stopped") && stopped_by_operator(e.metadata.actor))
-      queue_.erase(q); // an operator's stop: never restarted
+    // Dropped: an operator's stop (never restarted), or up again after it went down
+    // (restarted before the server stopped).
+    const bool by_operator =
+        (ev.to() == "stopping" || ev.to() == "stopped") && stopped_by_operator(e.metadata.actor);
+    const bool restarted = ev.to() == "running" && q->second.seen_down;
+    if (by_operator || restarted)
+      queue_.erase(q);
     else if (ev.to() == "stopped")
       q->second.seen_down = true;
-    else if (ev.to() == "running" && q->second.seen_down)
-      queue_.erase(q); // restarted before the server stopped
   }
 }
 

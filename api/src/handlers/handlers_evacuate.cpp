@@ -338,7 +338,7 @@ goal maintenance_goal(std::string node_id, bool enable, std::size_t holding) {
 
 void begin_maintenance(resource_context& ctx, const domain::node::state& node, bool enable,
                        const actors::command_meta& meta, responder respond) {
-  const auto node_id = node.id();
+  const auto& node_id = node.id();
   const auto holding = node.allocations().size();
   ctx.gw.drs_maintenance(
       node_id, enable, meta.principal, [&ctx, node_id, enable, holding, respond](const status& s) {

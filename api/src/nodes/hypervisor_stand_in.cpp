@@ -24,13 +24,23 @@ void hypervisor_stand_in::on_event(const events::recorded_event& e) {
 
 void hypervisor_stand_in::settle_all() {
   std::vector<std::string> ids;
+  std::vector<actors::vm_demand> running;
   inv_.for_each<vm_aggregate>([&](const projections::resource<vm_aggregate>& r) {
     const auto& p = r.state.power_state();
     if (p == vm::power::starting || p == vm::power::stopping || p == vm::power::migrating)
       ids.push_back(r.state.id());
+    else if (p == vm::power::running && measured_)
+      running.push_back(demand_of(r.state));
   });
+  // After a restart the VMs already running are measured again, as agents' telemetry would.
+  if (!running.empty())
+    measured_(std::move(running));
   for (const auto& id : ids)
     settle(id, "restart");
+}
+
+actors::vm_demand hypervisor_stand_in::demand_of(const vm::state& s) const {
+  return {s.id(), demand_ * s.spec().vcpus(), static_cast<double>(s.spec().memory_mib())};
 }
 
 void hypervisor_stand_in::settle(const std::string& vm_id, const std::string& cause) {
@@ -42,8 +52,7 @@ void hypervisor_stand_in::settle(const std::string& vm_id, const std::string& ca
   if (p == vm::power::starting) {
     cmd = vm::confirm_running{};
     if (measured_)
-      measured_({{vm_id, demand_ * r->state.spec().vcpus(),
-                  static_cast<double>(r->state.spec().memory_mib())}});
+      measured_({demand_of(r->state)});
   } else if (p == vm::power::stopping)
     cmd = vm::confirm_stopped{};
   else if (p == vm::power::migrating)

@@ -33,6 +33,8 @@ class hypervisor_stand_in {
 
  private:
   void settle(const std::string& vm_id, const std::string& cause);
+  /// What the stand-in measures of a running VM (`demand_` of its vCPUs, all its memory).
+  [[nodiscard]] actors::vm_demand demand_of(const domain::vm::state& s) const;
 
   gateway& gw_;
   const projections::inventory& inv_;

@@ -4,6 +4,10 @@
 // were).
 #include "api_fixture.hpp"
 
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+
 namespace qx::test {
 namespace {
 
@@ -178,6 +182,70 @@ TEST_F(api_rules, maintenance_empties_the_node_within_the_rules_and_brings_the_v
       },
       10s))
       << get_json("/api/v1/vms/a").serialize() << get_json("/api/v1/vms/c").serialize();
+}
+
+/// DRS with a pass a second and demand (each VM measured 80 % busy by the stand-in).
+class api_drs_restart : public api_test {
+ protected:
+  std::vector<std::string> server_args() const override {
+    return {"--stand-in-demand", "0.8", "--drs-interval-s", "1"};
+  }
+  /// DRS's passes so far (/metrics).
+  double passes() {
+    const auto m = api().get("/metrics").body;
+    const std::string name = "\nqvdc_drs_passes_total ";
+    const auto at = m.find(name);
+    return at == std::string::npos ? -1 : std::strtod(m.c_str() + at + name.size(), nullptr);
+  }
+  std::vector<std::string> pending_ids() {
+    std::vector<std::string> out;
+    for (const auto& r : items(api().get("/api/v1/clusters/c1/drs/recommendations")))
+      out.push_back(str(r, "id"));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+// A restart of `qvdc serve` resumes DRS from the log: the recommendations waiting for an
+// operator are the same ones, and can still be applied.
+TEST_F(api_drs_restart, pending_recommendations_survive_a_server_restart) {
+  ASSERT_EQ(api()
+                .post("/api/v1/clusters",
+                      R"({"id":"c1","name":"c1","drs":{"enabled":true,"automation":"manual",)"
+                      R"("migrationThreshold":4,"holdSeconds":1}})")
+                .status,
+            201u);
+  for (const auto* n : {"n1", "n2", "n3"}) {
+    register_node(n);
+    ASSERT_EQ(api().post(std::string{"/api/v1/clusters/c1/nodes/"} + n, "{}").status, 200u);
+  }
+  for (int i = 0; i < 12; ++i) {
+    const auto id = "v" + std::to_string(i);
+    create_vm(id);
+    start_vm(id, "n1");
+  }
+  // Settled: the same recommendations across a pass (the first passes may see part of the
+  // demand and supersede what they recommended).
+  std::vector<std::string> before;
+  ASSERT_TRUE(eventually(
+      [&] {
+        before = pending_ids();
+        const auto seen = passes();
+        return !before.empty() && eventually([&] { return passes() > seen + 1; }, 5s) &&
+               pending_ids() == before;
+      },
+      30s))
+      << show(api().get("/api/v1/clusters/c1/drs"));
+  restart(SIGKILL);
+  ASSERT_TRUE(eventually(
+      [&] { return api().get("/api/v1/clusters/c1/drs").json().at("live").as_bool(); }, 15s));
+  const auto after = pending_ids();
+  for (const auto& id : before)
+    EXPECT_NE(std::find(after.begin(), after.end(), id), after.end())
+        << id << " was pending before the restart and is gone after it";
+  const auto r =
+      api().post("/api/v1/clusters/c1/drs/recommendations/" + before.front() + "/apply", "{}");
+  EXPECT_EQ(r.status, 200u) << show(r);
 }
 
 } // namespace

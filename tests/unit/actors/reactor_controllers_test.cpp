@@ -688,6 +688,20 @@ TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_rest
   ASSERT_TRUE(applied) << applied.error().to_string();
   ASSERT_EQ(applied->migrations.size(), 1U);
   EXPECT_EQ(applied->migrations[0].target_node_id, pending[1].move.to);
+
+  // With a hold period, the restarted DRS's hold timer starts again: its first pass does not
+  // balance, and does not reject what is pending either.
+  qx::actors::drs::config held_cfg{1h, {}};
+  held_cfg.catch_up_first = true;
+  qx::actors::drs::controller held{held_cfg};
+  log_builder third;
+  hot_cluster(held, third, "manual");
+  feed(held, as_recorded(pass.records, 1000));
+  held.go_live();
+  const auto first = held.run_pass(5h);
+  for (const auto& t : types(first.records))
+    EXPECT_NE(t, "DrsRecommendationRejected") << "a pending recommendation was dropped as stale";
+  EXPECT_EQ(held.pending("c1").size(), pending.size());
 }
 
 TEST(drs_controller, a_maintenance_under_way_resumes_from_the_log_after_a_restart) {
