@@ -94,8 +94,10 @@ metrics::metrics()
                      .Register(r)
                      .Add({});
   drs_passes_ = counter(r, "qvdc_drs_passes_total", "DRS passes run since start");
-  drs_pass_seconds_ = gauge(r, "qvdc_drs_last_pass_seconds",
-                            "Compute time of DRS's latest pass over every cluster");
+  drs_pass_seconds_ =
+      gauge(r, "qvdc_drs_last_pass_seconds", "Wall time of DRS's latest pass over every cluster");
+  drs_pass_cpu_seconds_ =
+      gauge(r, "qvdc_drs_last_pass_cpu_seconds", "CPU time DRS's latest pass took on its thread");
   drs_imbalance_ = &family<prometheus::Gauge>(
       r, "qvdc_drs_imbalance", "Each DRS cluster's load imbalance (std. dev.) at the latest pass");
   drs_target_ = &family<prometheus::Gauge>(r, "qvdc_drs_target_imbalance",
@@ -190,6 +192,7 @@ void metrics::render_drs(const actors::drs::pass_stats& drs) {
     drs_passes_->Increment(static_cast<double>(drs.passes - drs_passes_seen_));
   drs_passes_seen_ = std::max(drs_passes_seen_, drs.passes);
   drs_pass_seconds_->Set(std::chrono::duration<double>(drs.last_pass).count());
+  drs_pass_cpu_seconds_->Set(std::chrono::duration<double>(drs.last_pass_cpu).count());
   for (const auto& [cluster, imbalance] : drs.imbalance) {
     drs_imbalance_->Add({{"cluster", cluster}}).Set(imbalance.first);
     drs_target_->Add({{"cluster", cluster}}).Set(imbalance.second);

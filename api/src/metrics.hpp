@@ -85,6 +85,7 @@ class metrics {
   prometheus::Counter* migrations_;
   prometheus::Counter* drs_passes_;
   prometheus::Gauge* drs_pass_seconds_;
+  prometheus::Gauge* drs_pass_cpu_seconds_;
   std::uint64_t drs_passes_seen_ = 0; ///< DRS's count at the last scrape
   prometheus::Family<prometheus::Gauge>* drs_imbalance_;
   prometheus::Family<prometheus::Gauge>* drs_target_;

@@ -6,12 +6,21 @@
 #include "reactor_io.hpp"
 
 #include <chrono>
+#include <ctime>
 
 namespace qx::actors {
 
 namespace {
 
 using drs_state = reactor_state<drs::controller>;
+
+/// The CPU time the calling thread has used (a pass's wall time also counts the time its
+/// thread waited for a core).
+std::chrono::nanoseconds thread_cpu() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+}
 using drs_pointer = drs_actor::stateful_pointer<drs_state>;
 
 /// Records, then (if durable) migrates; `done` learns whether the records are durable.
@@ -62,12 +71,15 @@ drs_actor::behavior_type drs_behavior(drs_pointer self, events::event_store* sto
           },
           [self, board](tick_atom) {
             const auto began = std::chrono::steady_clock::now();
+            const auto cpu_began = thread_cpu();
             auto decided = self->state.logic->run_pass(now_of(self));
             const auto took = std::chrono::steady_clock::now() - began;
+            const auto cpu_took = thread_cpu() - cpu_began;
             perform(self, std::move(decided), [](const status&) {});
             if (board) {
               auto stats = self->state.logic->stats();
               stats.last_pass = took;
+              stats.last_pass_cpu = cpu_took;
               board->publish(std::move(stats));
             }
             if (self->state.interval.count() > 0)

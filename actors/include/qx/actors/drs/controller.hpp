@@ -80,7 +80,8 @@ struct cluster_status {
 /// cluster's imbalance and target at its latest pass.
 struct pass_stats {
   std::uint64_t passes = 0;
-  std::chrono::nanoseconds last_pass{0}; ///< the latest pass's compute time (the actor times it)
+  std::chrono::nanoseconds last_pass{0};     ///< the latest pass's wall time (the actor times it)
+  std::chrono::nanoseconds last_pass_cpu{0}; ///< and the CPU time its thread spent on it
   std::map<std::string, std::pair<double, double>> imbalance; ///< cluster -> (now, target)
 };
 
