@@ -160,8 +160,10 @@ class raw_socket {
   /// come); nullopt on timeout or end of stream.
   std::optional<message> read_message(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    message out;
-    bool started = false;
+    // A message's fragments so far live in the socket, not in this call: a control frame (a
+    // ping) may come between two fragments, and returning it must not lose them.
+    auto& out = partial_;
+    auto& started = partial_started_;
     for (;;) {
       if (!fill(2, deadline))
         return std::nullopt;
@@ -199,8 +201,12 @@ class raw_socket {
         started = true;
       }
       out.payload += payload;
-      if (fin)
-        return out;
+      if (fin) {
+        auto done = std::move(out);
+        out = message{};
+        started = false;
+        return done;
+      }
     }
   }
 
@@ -221,6 +227,8 @@ class raw_socket {
  private:
   int fd_ = -1;
   std::string buffer_;
+  message partial_;              ///< the data message being reassembled (read_message)
+  bool partial_started_ = false; ///< its first fragment has come
   bool eof_ = false;
 };
 
