@@ -65,21 +65,26 @@ error rule_violation(const std::string& vm_id, const std::string& node_id,
 
 } // namespace
 
+void controller::maintenance_asked(const std::string& node_id, bool enable) {
+  if (enable) {
+    evacuating_.insert(node_id);
+    returning_.erase(node_id);
+    return;
+  }
+  evacuating_.erase(node_id);
+  // The VMs maintenance sent away come back once the node takes VMs again.
+  if (const auto sent = sent_away_.find(node_id); sent != sent_away_.end()) {
+    returning_[node_id].insert(sent->second.begin(), sent->second.end());
+    sent_away_.erase(sent);
+  }
+}
+
 void controller::replay_maintenance(const events::recorded_event& e) {
   if (e.type == "qx.events.v1.DrsMaintenanceRequested") {
     v1::DrsMaintenanceRequested ev;
     if (!qx::events::parse_message(ev, e.payload))
       return;
-    if (ev.enable()) {
-      evacuating_.insert(ev.node_id());
-      returning_.erase(ev.node_id());
-    } else {
-      evacuating_.erase(ev.node_id());
-      if (const auto sent = sent_away_.find(ev.node_id()); sent != sent_away_.end()) {
-        returning_[ev.node_id()].insert(sent->second.begin(), sent->second.end());
-        sent_away_.erase(sent);
-      }
-    }
+    maintenance_asked(ev.node_id(), ev.enable());
   } else if (!e.type.starts_with("qx.events.v1.Node")) {
     return;
   }
@@ -216,15 +221,10 @@ result<actions> controller::request_maintenance(const std::string& node_id, bool
   };
   if (!enable) {
     request();
-    evacuating_.erase(node_id);
+    maintenance_asked(node_id, false);
     if (state == domain::node::states::maintenance)
       out.node_commands.push_back(
           {node_id, domain::node::exit_maintenance{}, command_meta{by, "", "", "", {}}});
-    // The VMs maintenance sent away come back once the node takes VMs again.
-    if (const auto sent = sent_away_.find(node_id); sent != sent_away_.end()) {
-      returning_[node_id].insert(sent->second.begin(), sent->second.end());
-      sent_away_.erase(sent);
-    }
     bring_back(by, out);
     return out;
   }
@@ -237,8 +237,7 @@ result<actions> controller::request_maintenance(const std::string& node_id, bool
                  "node " + node_id + " is " + state + ": maintenance needs it up to move its VMs",
                  {{"reason", "NODE_DOWN"}, {"field", "node_id"}}};
   request();
-  evacuating_.insert(node_id);
-  returning_.erase(node_id);
+  maintenance_asked(node_id, true);
   evacuate(node_id, by, out);
   enter_emptied(out);
   return out;

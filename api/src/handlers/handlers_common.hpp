@@ -14,6 +14,7 @@
 #include "router.hpp"
 
 #include <google/protobuf/descriptor.h>
+#include <qx/actors/domain/node.hpp>
 
 #include <algorithm>
 #include <array>
@@ -265,6 +266,13 @@ void list_route(router& r, const std::string& path) {
   r.add("GET", path + "/{id}",
         [](resource_context& ctx, const http_request& req, const path_params& p,
            responder respond) { read_one<A>(ctx, req, p.at("id"), respond); });
+}
+
+/// The node command `Command` with no fields (connect, decommission, maintenance ...), for
+/// command_route.
+template<class Command>
+result<domain::node::command> node_plain(const json&, const path_params&) {
+  return domain::node::command{Command{}};
 }
 
 /// A route that sends one command to A built by `make(body, params) -> result<command>`.

@@ -356,15 +356,10 @@ void begin_maintenance(resource_context& ctx, const domain::node::state& node, b
       });
 }
 
-template<class Command>
-result<domain::node::command> node_command(const json&, const path_params&) {
-  return domain::node::command{Command{}};
-}
-
 template<class Command, bool Enable>
 void maintenance(resource_context& ctx, const http_request& req, const path_params& p,
                  responder respond) {
-  static const auto own_command = command_route<node_aggregate>({}, 200, node_command<Command>);
+  static const auto own_command = command_route<node_aggregate>({}, 200, node_plain<Command>);
   const auto node = ctx.proj.inv().get<node_aggregate>(p.at("id"));
   if (!node || node->state.cluster_id().empty() || !ctx.gw.has_drs()) {
     own_command(ctx, req, p, std::move(respond));

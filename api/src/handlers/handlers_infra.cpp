@@ -109,11 +109,6 @@ void node_patch(resource_context& ctx, const http_request& req, const path_param
                                                                             std::move(respond));
 }
 
-template<class Command>
-result<node::command> node_plain(const json&, const path_params&) {
-  return node::command{Command{}};
-}
-
 result<node::command> node_disconnect(const json& b, const path_params&) {
   node::disconnect c;
   if (auto ok = read_string(b, "reason", c.reason, false, 1024); !ok)

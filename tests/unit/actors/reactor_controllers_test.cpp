@@ -656,6 +656,23 @@ struct kept_log {
   }
 };
 
+/// A DRS that folds the log before acting (a restarted server's), with hold period `hold`.
+qx::actors::drs::config replaying(std::chrono::milliseconds hold) {
+  qx::actors::drs::config cfg{hold, {}};
+  cfg.catch_up_first = true;
+  return cfg;
+}
+
+/// Replays into `drs` hot_cluster's log (manual), then DRS's own `records`, and goes live.
+void replay_hot_cluster(qx::actors::drs::controller& drs,
+                        const std::vector<std::vector<recorded_event>>& records) {
+  log_builder log;
+  hot_cluster(drs, log, "manual");
+  for (const auto& r : records)
+    feed(drs, r);
+  drs.go_live();
+}
+
 TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_restart) {
   qx::actors::drs::controller before{{0ms, {}}};
   log_builder log;
@@ -667,14 +684,9 @@ TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_rest
   ASSERT_TRUE(rejected);
 
   // A restarted server's reactor replays the same log: the datacenter, then DRS's records.
-  qx::actors::drs::config cfg{0ms, {}};
-  cfg.catch_up_first = true;
-  qx::actors::drs::controller after{cfg};
-  log_builder again;
-  hot_cluster(after, again, "manual");
-  feed(after, as_recorded(pass.records, 1000));
-  feed(after, as_recorded(rejected->records, 2000));
-  after.go_live();
+  qx::actors::drs::controller after{replaying(0ms)};
+  replay_hot_cluster(after,
+                     {as_recorded(pass.records, 1000), as_recorded(rejected->records, 2000)});
   std::vector<std::string> want;
   for (std::size_t i = 1; i < pending.size(); ++i)
     want.push_back(pending[i].id);
@@ -691,13 +703,8 @@ TEST(drs_controller, pending_recommendations_come_back_from_the_log_after_a_rest
 
   // With a hold period, the restarted DRS's hold timer starts again: its first pass does not
   // balance, and does not reject what is pending either.
-  qx::actors::drs::config held_cfg{1h, {}};
-  held_cfg.catch_up_first = true;
-  qx::actors::drs::controller held{held_cfg};
-  log_builder third;
-  hot_cluster(held, third, "manual");
-  feed(held, as_recorded(pass.records, 1000));
-  held.go_live();
+  qx::actors::drs::controller held{replaying(1h)};
+  replay_hot_cluster(held, {as_recorded(pass.records, 1000)});
   const auto first = held.run_pass(5h);
   for (const auto& t : types(first.records))
     EXPECT_NE(t, "DrsRecommendationRejected") << "a pending recommendation was dropped as stale";

@@ -168,6 +168,9 @@ class controller {
   /// Records a VM whose strict rule the pass cannot make true (DrsRuleCompliance, met =
   /// false) and, on a later pass, that it is met again.
   void track_compliance(const std::string& cluster_id, const domain::drs::pass& p, actions& out);
+  /// A maintenance asked for (`enable`) or ended on `node_id`: what is being emptied and what
+  /// is to come back (live, and while replaying its record).
+  void maintenance_asked(const std::string& node_id, bool enable);
   /// While replaying: the maintenance requests and their progress as the live controller
   /// held them.
   void replay_maintenance(const events::recorded_event& e);
