@@ -21,8 +21,12 @@ std::string reject_reason(const node_view& node, const request& req) {
 
 bool fits(const node_view& node, std::uint32_t vcpus, std::uint64_t memory_mib,
           const std::set<std::string>& pool_ids) {
-  if (node.state != "connected" ||
-      static_cast<double>(node.cpu_allocated + vcpus) > node.cpu_capacity ||
+  return node.state == "connected" && has_room(node, vcpus, memory_mib, pool_ids);
+}
+
+bool has_room(const node_view& node, std::uint32_t vcpus, std::uint64_t memory_mib,
+              const std::set<std::string>& pool_ids) {
+  if (static_cast<double>(node.cpu_allocated + vcpus) > node.cpu_capacity ||
       static_cast<double>(node.memory_allocated_mib + memory_mib) > node.memory_capacity_mib)
     return false;
   return std::all_of(pool_ids.begin(), pool_ids.end(),

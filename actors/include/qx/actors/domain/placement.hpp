@@ -72,6 +72,10 @@ struct choice {
 /// a request or a reason: DRS asks this for every VM and host of a pass).
 [[nodiscard]] bool fits(const node_view& node, std::uint32_t vcpus, std::uint64_t memory_mib,
                         const std::set<std::string>& pool_ids);
+/// fits() less its state check, for a caller that checked the node's state once for many VMs
+/// (DRS's balancing loop).
+[[nodiscard]] bool has_room(const node_view& node, std::uint32_t vcpus, std::uint64_t memory_mib,
+                            const std::set<std::string>& pool_ids);
 
 /// How the node is picked among those that fit (a cluster setting).
 enum class strategy {
