@@ -9,6 +9,7 @@
 
 #include <qx/events/v1/envelope.pb.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -62,10 +63,10 @@ struct pending_append {
 
 class rocksdb_store final : public event_store, private detail::committed_state {
  public:
-  rocksdb_store(const rocksdb_store_options& opts, std::unique_ptr<rocksdb::DB> db,
-                std::vector<rocksdb::ColumnFamilyHandle*> handles)
+  rocksdb_store(const rocksdb_store_options& opts, std::unique_ptr<rocksdb::Env> env,
+                std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
       : opts_(opts), clock_(opts.time_source != nullptr ? *opts.time_source : system_clock()),
-        db_(std::move(db)), handles_(std::move(handles)) {}
+        env_(std::move(env)), db_(std::move(db)), handles_(std::move(handles)) {}
 
   ~rocksdb_store() override {
     close();
@@ -481,7 +482,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     head_pb.set_hash(new_head.hash.data(), new_head.hash.size());
     wb.Put(cf(default_cf), chain_head_key, head_pb.SerializeAsString()).PermitUncheckedError();
     rocksdb::WriteOptions wo;
-    wo.sync = true;
+    wo.sync = !opts_.unsafe_skip_sync;
     const auto started = std::chrono::steady_clock::now();
     if (auto s = db_->Write(wo, &wb); !s.ok())
       return io_failure(s, "append");
@@ -506,6 +507,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
 
   rocksdb_store_options opts_;
   clock& clock_;
+  std::unique_ptr<rocksdb::Env> env_; ///< over opts_.file_system; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
@@ -547,6 +549,11 @@ result<std::unique_ptr<event_store>> open_rocksdb_store(const rocksdb_store_opti
   db_opts.create_if_missing = opts.create_if_missing && !opts.read_only;
   db_opts.create_missing_column_families = !opts.read_only;
   db_opts.paranoid_checks = true;
+  std::unique_ptr<rocksdb::Env> env;
+  if (opts.file_system) {
+    env = rocksdb::NewCompositeEnv(opts.file_system);
+    db_opts.env = env.get();
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, family_options(false)},
       {column_families::log, family_options(false)},
@@ -564,8 +571,8 @@ result<std::unique_ptr<event_store>> open_rocksdb_store(const rocksdb_store_opti
     return error{s.IsCorruption() ? errc::corrupted : errc::io_error,
                  "cannot open the event log at " + opts.path + ": " + s.ToString(),
                  {{"path", opts.path}}};
-  auto store =
-      std::make_unique<rocksdb_store>(opts, std::unique_ptr<rocksdb::DB>{raw}, std::move(handles));
+  auto store = std::make_unique<rocksdb_store>(
+      opts, std::move(env), std::unique_ptr<rocksdb::DB>{raw}, std::move(handles));
   if (auto ok = store->start(); !ok)
     return std::move(ok).error();
   return std::unique_ptr<event_store>{std::move(store)};

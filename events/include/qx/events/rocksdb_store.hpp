@@ -8,6 +8,10 @@
 #include <memory>
 #include <string>
 
+namespace rocksdb {
+class FileSystem;
+} // namespace rocksdb
+
 namespace qx::events {
 
 /// How the single writer groups appends into one synced RocksDB WriteBatch.
@@ -43,6 +47,12 @@ struct rocksdb_store_options {
   append_limits limits;
   /// Commit time source. Default: the wall clock.
   clock* time_source = nullptr;
+  /// The file system RocksDB writes through. Default (null): the machine's. The power-loss
+  /// tests put a power_cut_fs here.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
+  /// Test hook, never for a real log: appends are acknowledged without syncing them, so a power
+  /// cut loses acknowledged events. The power-loss test turns it on to prove it would see that.
+  bool unsafe_skip_sync = false;
 };
 
 /// Opens (or creates) the event log in RocksDB. Fails with errc::corrupted, naming the
