@@ -257,6 +257,7 @@ result<std::unique_ptr<server>> server::start(server_options opts) {
                  {{"field", "data_dir"}}};
   events::rocksdb_store_options store_opts;
   store_opts.path = (std::filesystem::path{opts.data_dir} / "log").string();
+  store_opts.file_system = opts.log_file_system;
   auto store = events::open_rocksdb_store(store_opts);
   if (!store)
     return std::move(store).error();

@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+namespace rocksdb {
+class FileSystem;
+} // namespace rocksdb
+
 namespace qx::api {
 
 /// Limits, with their defaults (docs/operations.md lists them too).
@@ -78,6 +82,9 @@ struct server_options {
   std::chrono::milliseconds ha_lease{15'000};
   std::chrono::milliseconds ha_fence_bound{10'000};
   std::chrono::milliseconds drs_interval{std::chrono::minutes{5}};
+  /// The file system the log is written through. Default (null): the machine's. The
+  /// power-loss test of the whole server puts a power_cut_fs here (tests/integration/api).
+  std::shared_ptr<rocksdb::FileSystem> log_file_system;
 };
 
 class server {
