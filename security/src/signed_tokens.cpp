@@ -138,11 +138,17 @@ result<token_claims> token_signer::verify(std::string_view token, std::int64_t n
   out.issued_at = (*claims)["iat"].get<std::int64_t>();
   out.not_before = (*claims)["nbf"].get<std::int64_t>();
   out.expires_at = (*claims)["exp"].get<std::int64_t>();
-  if (out.not_before > now + token_leeway_s)
-    return refused("TOKEN_NOT_YET_VALID", "the token is not valid yet");
-  if (out.expires_at + token_leeway_s <= now)
-    return refused("TOKEN_EXPIRED", "the token has expired");
+  if (auto valid = check_validity(out, now); !valid)
+    return std::move(valid).error();
   return out;
+}
+
+status check_validity(const token_claims& claims, std::int64_t now) {
+  if (claims.not_before > now + token_leeway_s)
+    return refused("TOKEN_NOT_YET_VALID", "the token is not valid yet");
+  if (claims.expires_at + token_leeway_s <= now)
+    return refused("TOKEN_EXPIRED", "the token has expired");
+  return {};
 }
 
 } // namespace qx::security

@@ -80,7 +80,7 @@ result<principal> access_control::authenticate(const projections::inventory& inv
           scheme.begin(), scheme.end(), authorization.begin(),
           [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
     return unauthenticated("TOKEN_MALFORMED", "the Authorization scheme must be Bearer");
-  auto claims = signer_.verify(authorization.substr(scheme.size()), now);
+  auto claims = verified_.verify(authorization.substr(scheme.size()), now);
   if (!claims)
     return std::move(claims).error();
   // Read in place: the user's state (its hash, grants and live tokens) is not copied per request.

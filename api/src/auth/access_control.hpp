@@ -10,6 +10,7 @@
 #include <qx/base/error.hpp>
 #include <qx/projections/inventory.hpp>
 #include <qx/security/signed_tokens.hpp>
+#include <qx/security/verified_tokens.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -92,6 +93,9 @@ class access_control {
       : enabled_(enabled), signer_(std::move(signer)) {}
   bool enabled_;
   security::token_signer signer_;
+  /// Tokens whose signature was checked, until they expire (a token check per request was
+  /// half the cost of the cheapest GET: docs/performance.md, phase 4).
+  mutable security::verified_tokens verified_{signer_};
 };
 
 } // namespace qx::api

@@ -52,6 +52,10 @@ class token_signer {
   std::vector<signing_key> keys_;
 };
 
+/// Whether claims that verified are valid at `now` (nbf and exp, with the leeway): verify's
+/// last check, also made on claims it verified before. Refusals as verify's.
+[[nodiscard]] status check_validity(const token_claims& claims, std::int64_t now);
+
 /// HMAC-SHA-256 of `data` under `key`, raw 32 bytes.
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view data);
 
