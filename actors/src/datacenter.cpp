@@ -659,15 +659,16 @@ result<std::set<std::string>> registered_nodes(events::event_store& store) {
   std::set<std::string> out;
   const std::string prefix = node_aggregate::stream("");
   for (std::uint64_t pos = 1;;) {
-    auto batch = store.read_all(pos, 4096);
-    if (!batch)
-      return std::move(batch).error();
-    if (batch->empty())
-      return out;
-    for (const auto& ev : *batch)
+    auto seen = store.visit_all(pos, 4096, [&](const events::recorded_event& ev) {
       if (ev.type == "qx.events.v1.NodeRegistered" && ev.stream.starts_with(prefix))
         out.insert(ev.stream.substr(prefix.size()));
-    pos = batch->back().position + 1;
+      pos = ev.position + 1;
+      return true;
+    });
+    if (!seen)
+      return std::move(seen).error();
+    if (*seen == 0)
+      return out;
   }
 }
 

@@ -17,6 +17,20 @@ result<append_result> event_store::append(append_request req) {
   return answer.get();
 }
 
+result<std::size_t> event_store::visit_all(std::uint64_t from_position, std::size_t limit,
+                                           const event_handler& visit) {
+  auto batch = read_all(from_position, limit);
+  if (!batch)
+    return std::move(batch).error();
+  std::size_t seen = 0;
+  for (const auto& ev : *batch) {
+    ++seen;
+    if (!visit(ev))
+      break;
+  }
+  return seen;
+}
+
 namespace {
 
 bool stream_char(char c) {

@@ -83,6 +83,14 @@ status check_record_hash(std::uint64_t position, std::string_view bytes) {
 
 result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes,
                                      bool check_hash) {
+  recorded_event ev;
+  if (auto ok = decode_record_into(ev, position, bytes, check_hash); !ok)
+    return std::move(ok).error();
+  return ev;
+}
+
+status decode_record_into(recorded_event& ev, std::uint64_t position, std::string_view bytes,
+                          bool check_hash) {
   if (check_hash)
     if (auto ok = check_record_hash(position, bytes); !ok)
       return std::move(ok).error();
@@ -97,7 +105,6 @@ result<recorded_event> decode_record(std::uint64_t position, std::string_view by
     return corrupted_at(position, "carries position " + std::to_string(env.position()));
   if (env.prev_hash().size() != 32)
     return corrupted_at(position, "has a malformed previous hash");
-  recorded_event ev;
   ev.position = position;
   ev.stream = env.stream();
   ev.version = env.version();
@@ -109,7 +116,7 @@ result<recorded_event> decode_record(std::uint64_t position, std::string_view by
   ev.metadata.command_id = env.command_id();
   ev.payload = env.payload();
   std::copy_n(env.prev_hash().begin(), 32, ev.prev_hash.begin());
-  return ev;
+  return {};
 }
 
 } // namespace qx::events::detail

@@ -42,6 +42,11 @@ struct encoded_record {
 [[nodiscard]] result<recorded_event> decode_record(std::uint64_t position, std::string_view bytes,
                                                    bool check_hash = true);
 
+/// decode_record into `ev`, whose strings keep their capacity: decoding record after record
+/// into one event allocates nothing once they have grown. `ev` is unspecified on error.
+[[nodiscard]] status decode_record_into(recorded_event& ev, std::uint64_t position,
+                                        std::string_view bytes, bool check_hash = true);
+
 /// Big-endian u64, so that RocksDB's bytewise order is numeric order.
 void put_be64(std::string& out, std::uint64_t v);
 [[nodiscard]] std::uint64_t get_be64(std::string_view in);

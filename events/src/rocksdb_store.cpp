@@ -172,15 +172,31 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     std::vector<recorded_event> out;
     out.reserve(std::min<std::size_t>(limit, 4096));
     auto s = scan(from_position, limit, [&](std::uint64_t pos, std::string_view bytes) {
-      auto ev = detail::decode_record(pos, bytes, opts_.verify_hashes_on_read);
-      if (!ev)
-        return status{std::move(ev).error()};
-      out.push_back(std::move(*ev));
-      return status{};
+      auto& ev = out.emplace_back();
+      if (auto ok = detail::decode_record_into(ev, pos, bytes, opts_.verify_hashes_on_read); !ok)
+        return result<bool>{std::move(ok).error()};
+      return result<bool>{true};
     });
     if (!s)
       return std::move(s).error();
     return out;
+  }
+
+  result<std::size_t> visit_all(std::uint64_t from_position, std::size_t limit,
+                                const event_handler& visit) override {
+    // One event for the whole scan: decoding into it reuses its strings' capacity, so after
+    // the first records a read allocates nothing (docs/performance.md, replay).
+    recorded_event ev;
+    std::size_t seen = 0;
+    auto s = scan(from_position, limit, [&](std::uint64_t pos, std::string_view bytes) {
+      if (auto ok = detail::decode_record_into(ev, pos, bytes, opts_.verify_hashes_on_read); !ok)
+        return result<bool>{std::move(ok).error()};
+      ++seen;
+      return result<bool>{visit(ev)};
+    });
+    if (!s)
+      return std::move(s).error();
+    return seen;
   }
 
   result<std::vector<raw_record>> read_raw(std::uint64_t from_position,
@@ -188,7 +204,7 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     std::vector<raw_record> out;
     auto s = scan(from_position, limit, [&](std::uint64_t pos, std::string_view bytes) {
       out.push_back({pos, std::string{bytes}});
-      return status{};
+      return result<bool>{true};
     });
     if (!s)
       return std::move(s).error();
@@ -303,6 +319,8 @@ class rocksdb_store final : public event_store, private detail::committed_state 
     return {};
   }
 
+  /// Calls `visit(position, bytes)` for each record from `from_position` on, at most `limit`;
+  /// `visit` answers true to go on, false to stop, or an error that ends the scan with it.
   template<class F>
   status scan(std::uint64_t from_position, std::size_t limit, F&& visit) {
     rocksdb::ReadOptions ro;
@@ -315,9 +333,12 @@ class rocksdb_store final : public event_store, private detail::committed_state 
       if (key.size() != 8)
         return detail::corrupted_at(next, "a log key of " + std::to_string(key.size()) + " bytes");
       const auto pos = detail::get_be64({key.data(), key.size()});
-      if (auto ok = visit(pos, std::string_view{it->value().data(), it->value().size()}); !ok)
-        return ok;
+      auto go_on = visit(pos, std::string_view{it->value().data(), it->value().size()});
+      if (!go_on)
+        return std::move(go_on).error();
       next = pos + 1;
+      if (!*go_on)
+        return {};
     }
     if (const auto& s = it->status(); s.IsCorruption())
       return detail::corrupted_at(next, "RocksDB reports " + s.ToString());

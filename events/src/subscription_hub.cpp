@@ -45,18 +45,29 @@ void run(const std::shared_ptr<subscription_hub::shared>& hub,
   std::optional<error> failure;
   std::size_t batch_size = pull_batch;
   while (!sub->stopping.load()) {
-    auto batch = hub->store.read_all(next, batch_size);
-    if (!batch && batch_size > 1) {
-      // Some record of the batch cannot be read: go on one at a time, so that every record
-      // before the broken one is delivered and the failure names the broken one.
+    // visit_all: no vector of copies per batch; the handler sees the store's own event.
+    auto seen = hub->store.visit_all(next, batch_size, [&](const recorded_event& ev) {
+      if (sub->stopping.load())
+        return false;
+      if (!handler(ev)) {
+        sub->stopping = true;
+        return false;
+      }
+      sub->delivered = ev.position;
+      next = ev.position + 1;
+      return true;
+    });
+    if (!seen && batch_size > 1) {
+      // Some record of the batch cannot be read: go on one at a time from the first record not
+      // delivered, so that the failure names the broken one.
       batch_size = 1;
       continue;
     }
-    if (!batch) {
-      failure = std::move(batch).error();
+    if (!seen) {
+      failure = std::move(seen).error();
       break;
     }
-    if (batch->empty()) {
+    if (*seen == 0) {
       std::unique_lock lock{hub->mutex};
       hub->changed.wait(
           lock, [&] { return sub->stopping.load() || hub->closed || hub->durable >= next; });
@@ -64,17 +75,6 @@ void run(const std::shared_ptr<subscription_hub::shared>& hub,
         failure = error{errc::unavailable, "the event store was closed"};
         break;
       }
-      continue;
-    }
-    for (const auto& ev : *batch) {
-      if (sub->stopping.load())
-        break;
-      if (!handler(ev)) {
-        sub->stopping = true;
-        break;
-      }
-      sub->delivered = ev.position;
-      next = ev.position + 1;
     }
   }
   if (failure && on_failure && !sub->stopping.load())

@@ -46,24 +46,24 @@ result<std::string> replay_datacenter(events::event_store& store, const replay_b
   std::uint64_t last_position = 0;
   std::int64_t last_time = 0;
   for (std::uint64_t pos = 1;;) {
-    auto batch = store.read_all(pos, batch_size);
-    if (!batch)
-      return batch.error();
-    bool reached = batch->empty();
-    for (const auto& e : *batch) {
+    bool reached = false;
+    auto seen = store.visit_all(pos, batch_size, [&](const events::recorded_event& e) {
       if (!until.admits(e)) {
         reached = true;
-        break;
+        return false;
       }
       inv.apply(e);
       last_position = e.position;
       last_time = e.time_unix_ns;
-    }
+      pos = e.position + 1;
+      return true;
+    });
+    if (!seen)
+      return seen.error();
     if (progress)
       progress(last_position, head);
-    if (reached)
+    if (reached || *seen == 0)
       break;
-    pos = batch->back().position + 1;
   }
   json resources = json::object();
   actors::for_each_aggregate([&](auto tag) {

@@ -65,6 +65,13 @@ class event_store {
   [[nodiscard]] virtual result<std::vector<recorded_event>> read_all(std::uint64_t from_position,
                                                                      std::size_t limit) = 0;
 
+  /// read_all without the vector: `visit` sees the events with position >= from_position, at
+  /// most `limit`, in order, and answers false to stop. The event it gets is the store's and
+  /// valid during the call only (the RocksDB store decodes every record into the same one, so
+  /// a long replay allocates nothing per event). Answers how many events `visit` saw.
+  [[nodiscard]] virtual result<std::size_t>
+  visit_all(std::uint64_t from_position, std::size_t limit, const event_handler& visit);
+
   /// Stored records with position >= from_position, undecoded (for verification and export).
   [[nodiscard]] virtual result<std::vector<raw_record>> read_raw(std::uint64_t from_position,
                                                                  std::size_t limit) = 0;
