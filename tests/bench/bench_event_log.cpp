@@ -6,6 +6,8 @@
 // (appends: the 64-stream case).
 //
 // usage: bench_event_log [--quick]
+#include "raw_log_scan.hpp"
+
 #include <qx/events/rocksdb_store.hpp>
 
 #include <rocksdb/db.h>
@@ -165,32 +167,10 @@ double store_replay(event_store& store, std::uint64_t expected) {
 
 /// Scans the store's log column family with a plain RocksDB iterator.
 double raw_scan(const std::string& path, std::uint64_t expected) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : column_families::in_order)
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly({}, path, families, &handles, &raw).ok())
+  const auto r = qx::bench::raw_log_scan(path);
+  if (r.records != expected)
     std::abort();
-  std::unique_ptr<rocksdb::DB> db{raw};
-  rocksdb::ReadOptions ro;
-  ro.readahead_size = 2U << 20U;
-  const auto started = clock_type::now();
-  std::uint64_t seen = 0;
-  std::uint64_t bytes = 0;
-  {
-    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(ro, handles[1])};
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      bytes += it->key().size() + it->value().size();
-      ++seen;
-    }
-  }
-  const auto secs = seconds_since(started);
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  if (seen != expected || bytes == 0)
-    std::abort();
-  return static_cast<double>(seen) / secs;
+  return static_cast<double>(r.records) / r.seconds;
 }
 
 } // namespace
