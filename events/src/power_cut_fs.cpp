@@ -409,27 +409,29 @@ status power_cut_fs::drop_unsynced() {
       return failed("cannot truncate", path, ec);
   }
   for (auto& [dir, changes] : dir_changes_) {
-    for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
-      switch (it->what) {
+    // Newest first (by index: clang's view of libstdc++ 12's ranges breaks std::views::reverse).
+    for (std::size_t i = changes.size(); i-- > 0;) {
+      const auto& change = changes[i];
+      switch (change.what) {
       case dir_change::kind::created:
       case dir_change::kind::linked:
-        fs::remove(it->path, ec);
+        fs::remove(change.path, ec);
         if (ec)
-          return failed("cannot remove", it->path, ec);
+          return failed("cannot remove", change.path, ec);
         break;
       case dir_change::kind::renamed:
         // Deleted since (its deletion kept, as every deletion): only the name it replaced is
         // restored.
-        if (fs::exists(it->path)) {
-          fs::rename(it->path, it->from, ec);
+        if (fs::exists(change.path)) {
+          fs::rename(change.path, change.from, ec);
           if (ec)
-            return failed("cannot undo the rename of", it->path, ec);
+            return failed("cannot undo the rename of", change.path, ec);
         }
-        if (it->displaced) {
-          std::ofstream out{it->path, std::ios::binary | std::ios::trunc};
-          out << *it->displaced;
+        if (change.displaced) {
+          std::ofstream out{change.path, std::ios::binary | std::ios::trunc};
+          out << *change.displaced;
           if (!out)
-            return error{errc::io_error, "cannot restore " + it->path, {{"path", it->path}}};
+            return error{errc::io_error, "cannot restore " + change.path, {{"path", change.path}}};
         }
         break;
       }
