@@ -177,6 +177,13 @@ rocksdb::IOStatus power_cut_fs::refuse_if_cut() const {
   return cut_ ? cut_error() : rocksdb::IOStatus::OK();
 }
 
+rocksdb::IOStatus power_cut_fs::while_powered(const std::function<rocksdb::IOStatus()>& op) {
+  std::lock_guard lock{mutex_};
+  if (auto s = refuse_if_cut(); !s.ok())
+    return s;
+  return op();
+}
+
 void power_cut_fs::created(const std::string& path, std::uint64_t size_now) {
   files_[path] = file_state{size_now, 0};
   dir_changes_[parent_of(path)].push_back(dir_change{dir_change::kind::created, path, {}, {}});
@@ -316,81 +323,68 @@ rocksdb::IOStatus power_cut_fs::DeleteFile(const std::string& fname, const rocks
 rocksdb::IOStatus power_cut_fs::CreateDir(const std::string& dirname,
                                           const rocksdb::IOOptions& opts,
                                           rocksdb::IODebugContext* dbg) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
-    return s;
-  return target()->CreateDir(dirname, opts, dbg);
+  return while_powered([&] { return target()->CreateDir(dirname, opts, dbg); });
 }
 
 rocksdb::IOStatus power_cut_fs::CreateDirIfMissing(const std::string& dirname,
                                                    const rocksdb::IOOptions& opts,
                                                    rocksdb::IODebugContext* dbg) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
-    return s;
-  return target()->CreateDirIfMissing(dirname, opts, dbg);
+  return while_powered([&] { return target()->CreateDirIfMissing(dirname, opts, dbg); });
 }
 
 rocksdb::IOStatus power_cut_fs::DeleteDir(const std::string& dirname,
                                           const rocksdb::IOOptions& opts,
                                           rocksdb::IODebugContext* dbg) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
-    return s;
-  return target()->DeleteDir(dirname, opts, dbg);
+  return while_powered([&] { return target()->DeleteDir(dirname, opts, dbg); });
 }
 
 rocksdb::IOStatus power_cut_fs::on_append(const std::string& path, std::uint64_t end,
                                           const std::function<rocksdb::IOStatus()>& write) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
+  return while_powered([&] {
+    auto s = write();
+    if (s.ok())
+      files_[path].written = end;
+    if (writes_before_cut_ > 0 && --writes_before_cut_ == 0)
+      cut_ = true;
     return s;
-  auto s = write();
-  if (s.ok())
-    files_[path].written = end;
-  if (writes_before_cut_ > 0 && --writes_before_cut_ == 0)
-    cut_ = true;
-  return s;
+  });
 }
 
 rocksdb::IOStatus power_cut_fs::on_truncate(const std::string& path, std::uint64_t size,
                                             const std::function<rocksdb::IOStatus()>& cut) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
+  return while_powered([&] {
+    auto s = cut();
+    if (s.ok()) {
+      auto& f = files_[path];
+      f.written = size;
+      // A shrink is not durable until synced; keeping the shorter synced length is what a cut
+      // keeps of the data, and RocksDB only truncates preallocated space it never wrote.
+      f.synced = std::min(f.synced, size);
+    }
     return s;
-  auto s = cut();
-  if (s.ok()) {
-    auto& f = files_[path];
-    f.written = size;
-    // A shrink is not durable until synced; keeping the shorter synced length is what a cut
-    // keeps of the data, and RocksDB only truncates preallocated space it never wrote.
-    f.synced = std::min(f.synced, size);
-  }
-  return s;
+  });
 }
 
 rocksdb::IOStatus power_cut_fs::on_sync(const std::string& path,
                                         const std::function<rocksdb::IOStatus()>& sync) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
+  return while_powered([&] {
+    auto s = sync();
+    if (s.ok()) {
+      auto& f = files_[path];
+      f.synced = f.written;
+    }
     return s;
-  auto s = sync();
-  if (s.ok()) {
-    auto& f = files_[path];
-    f.synced = f.written;
-  }
-  return s;
+  });
 }
 
 rocksdb::IOStatus power_cut_fs::on_dir_sync(const std::string& dir,
                                             const std::function<rocksdb::IOStatus()>& sync) {
-  std::lock_guard lock{mutex_};
-  if (auto s = refuse_if_cut(); !s.ok())
+  return while_powered([&] {
+    auto s = sync();
+    if (s.ok())
+      dir_changes_.erase(dir);
     return s;
-  auto s = sync();
-  if (s.ok())
-    dir_changes_.erase(dir);
-  return s;
+  });
 }
 
 status power_cut_fs::drop_unsynced() {

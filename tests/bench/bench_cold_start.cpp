@@ -97,18 +97,7 @@ double store_replay(const std::string& path, std::uint64_t expected) {
   if (!store)
     std::abort();
   const auto started = clock_type::now();
-  std::uint64_t seen = 0;
-  for (std::uint64_t pos = 1;;) {
-    auto n = (*store)->visit_all(pos, 4096, [&](const qx::events::recorded_event& ev) {
-      pos = ev.position + 1;
-      return true;
-    });
-    if (!n)
-      std::abort();
-    if (*n == 0)
-      break;
-    seen += *n;
-  }
+  const auto seen = qx::bench::replay_through_store(**store).records;
   const auto secs = seconds_since(started);
   if (seen != expected)
     std::abort();

@@ -144,21 +144,7 @@ double raw_appends(const std::string& path, std::size_t record_bytes, std::size_
 /// Reads the whole log through the store (hash check and decode included).
 double store_replay(event_store& store, std::uint64_t expected) {
   const auto started = clock_type::now();
-  std::uint64_t seen = 0;
-  std::uint64_t bytes = 0;
-  // As the read models catch up (the subscription hub): visit_all, 4,096 at a time.
-  for (std::uint64_t pos = 1;;) {
-    auto n = store.visit_all(pos, 4096, [&](const recorded_event& ev) {
-      bytes += ev.payload.size();
-      pos = ev.position + 1;
-      return true;
-    });
-    if (!n)
-      std::abort();
-    if (*n == 0)
-      break;
-    seen += *n;
-  }
+  const auto [seen, bytes] = qx::bench::replay_through_store(store);
   const auto secs = seconds_since(started);
   if (seen != expected || bytes == 0)
     std::abort();

@@ -1,7 +1,7 @@
 #pragma once
 
-// The same-run reference of the replay figures: the store's `log` column family read with a
-// plain RocksDB iterator (no decode), as fast as RocksDB gives records back.
+// The replay figures' two readers: the store's `log` column family read with a plain RocksDB
+// iterator (no decode: the same-run reference), and the store's own replay of it.
 #include <qx/events/rocksdb_store.hpp>
 
 #include <rocksdb/db.h>
@@ -50,6 +50,30 @@ inline raw_scan_result raw_log_scan(const std::string& path) {
   if (bytes == 0)
     std::abort();
   return out;
+}
+
+/// What a replay through the store read: the records and their payload bytes.
+struct store_replay_result {
+  std::uint64_t records = 0;
+  std::uint64_t payload_bytes = 0;
+};
+
+/// The whole log read through the store as the read models catch up (visit_all, 4,096 at a
+/// time, decode included). Aborts on a read error: a failed read is no figure.
+inline store_replay_result replay_through_store(events::event_store& store) {
+  store_replay_result out;
+  for (std::uint64_t pos = 1;;) {
+    auto n = store.visit_all(pos, 4096, [&](const events::recorded_event& ev) {
+      out.payload_bytes += ev.payload.size();
+      pos = ev.position + 1;
+      return true;
+    });
+    if (!n)
+      std::abort();
+    if (*n == 0)
+      return out;
+    out.records += *n;
+  }
 }
 
 } // namespace qx::bench

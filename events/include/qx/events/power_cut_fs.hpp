@@ -105,6 +105,8 @@ class power_cut_fs final : public rocksdb::FileSystemWrapper {
   };
 
   [[nodiscard]] rocksdb::IOStatus refuse_if_cut() const;
+  /// `op` under the lock, unless the power is cut (then the cut's error, `op` not run).
+  [[nodiscard]] rocksdb::IOStatus while_powered(const std::function<rocksdb::IOStatus()>& op);
   void created(const std::string& path, std::uint64_t size_now);
   enum class opened : std::uint8_t { new_name, emptied, to_append };
   [[nodiscard]] rocksdb::IOStatus track_writable(const std::string& path, opened how,
