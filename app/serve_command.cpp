@@ -21,6 +21,11 @@ struct serve_args {
   api::server_options opts;
   bool demo = false;
   std::string qx_node;
+  serve_args() {
+    // Where scripts/build-console puts the console of this build; started without it, `/`
+    // says how to build it.
+    opts.console_dir = QX_DEFAULT_CONSOLE_DIR;
+  }
 };
 
 /// "host:port" with a numeric port (0: any free one).
@@ -189,6 +194,14 @@ void add_serve_command(CLI::App& app, int& exit_code) {
          "Seconds an operation may run before it fails with TIMED_OUT")
       ->check(CLI::Range(1U, 86400U))
       ->default_str("600");
+  cmd->add_option_function<std::string>(
+         "--console-dir",
+         [args](const std::string& dir) {
+           args->opts.console_dir = qx::absolute_path(dir);
+           args->opts.console_required = !dir.empty();
+         },
+         "The built web console to serve at / (scripts/build-console); \"\" for none")
+      ->default_str(QX_DEFAULT_CONSOLE_DIR);
   cmd->add_flag("--metrics-public", args->opts.metrics_public,
                 "Serve /metrics without a token (default: a token with read on the datacenter)");
   cmd->add_flag("--tls", args->opts.tls,

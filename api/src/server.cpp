@@ -1,5 +1,6 @@
 // The server: the log, the actors, the read models and the network, started and stopped in
 // an order that never lets a callback outlive what it touches.
+#include "console_files.hpp"
 #include "context.hpp"
 #include "first_admin.hpp"
 #include "hypervisor_stand_in.hpp"
@@ -46,6 +47,17 @@ result<std::string> prepare_tls(server_options& opts) {
         return ok.error();
   }
   return security::cert_pin_of_pem_file(opts.tls_cert_file);
+}
+
+/// The console to serve: none without a folder; a folder that will not load fails the start
+/// when it was asked for by name, else `/` says what is wrong with it.
+result<console_files> load_console(const server_options& opts) {
+  if (opts.console_dir.empty())
+    return console_files{"this qvdc was started without a console folder (--console-dir)"};
+  auto loaded = console_files::load(opts.console_dir);
+  if (loaded || opts.console_required)
+    return loaded;
+  return console_files{loaded.error().message};
 }
 
 class server_impl final : public server {
@@ -120,8 +132,12 @@ class server_impl final : public server {
     proj_.start();
     follower_ = std::make_unique<actors::reactor_follower>(*store_, reactors_);
     follower_->start();
-    net_dependencies deps{*ctx_, routes_,  hub_,         metrics_, *store_,
-                          proj_, *agents_, opts_.limits, {},       {}};
+    auto console = load_console(opts_);
+    if (!console)
+      return std::move(console).error();
+    console_ = std::move(*console);
+    net_dependencies deps{*ctx_,    routes_,  hub_,         metrics_, *store_, proj_,
+                          *agents_, console_, opts_.limits, {},       {}};
     if (opts_.tls) {
       auto pin = prepare_tls(opts_);
       if (!pin)
@@ -233,6 +249,7 @@ class server_impl final : public server {
   std::unique_ptr<gateway> gateway_;
   std::unique_ptr<hypervisor_stand_in> stand_in_;
   std::unique_ptr<agent_registry> agents_;
+  console_files console_;
   blocking_pool blocking_;
   // One thread: argon2id is CPU- and memory-hard, a login flood may take one core, not both.
   blocking_pool hashing_{1, 64};

@@ -15,6 +15,8 @@
 //      writes (each also audited); reference: phases 1 and 2 of the same run (auth_get_ratio).
 //   5. DRS inside a third server (stand-in hosts, 64 nodes / 8,000 VMs): each pass's compute
 //      time, and GET p99 while the passes run; reference: the same GETs before DRS is on.
+// Phases 2, 3, 4's writes and 5 report latencies: during them the server's threads run on the
+// last CPU and this driver's on the others (cpu_pinning.hpp, as `taskset -a -p`).
 // Last line: RESULT get_ratio=<x> get_per_s=<n> nginx_per_s=<m> write_p99_ms=<w> watch_p99_ms=<v>
 //            auth_get_ratio=<a> auth_write_p99_ms=<b> drs_pass_ms=<p> drs_get_p99_ms=<q>
 //
@@ -23,6 +25,7 @@
 //                  [--nginx-workers K] [--timeout S] [--keep-temp] [--beast-watchers]
 //                  [--only-drs]
 // Needs wrk on PATH and /usr/sbin/nginx (Debian nginx-light): exits 2 when either is missing.
+#include "cpu_pinning.hpp"
 #include "shell_command.hpp"
 
 #include <utility> // before Boost.Asio: boost/asio/awaitable.hpp needs it with C++20 + Boost 1.74
@@ -409,6 +412,7 @@ child spawn(const std::vector<std::string>& argv, const std::string& stderr_path
   const pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    qx::bench::unpin_self(); // a child never inherits a pinned driver's cores
     dup2(capture_stdout ? pipe_fds[1] : err_fd, STDOUT_FILENO);
     dup2(err_fd, STDERR_FILENO);
     execv(args[0], args.data());
@@ -1956,6 +1960,7 @@ bool phase_auth(const options& o, const temp_dir& dir, figures& out) {
   std::printf("    same-run reference, --no-auth %7.0f req/s ([1]); auth_get_ratio %.3f\n",
               out.get_per_s, q.per_s / out.get_per_s);
   figures writes;
+  const qx::bench::pinned_apart apart{server.pid()};
   if (!phase_write(o, server.port(), vms->ids.front(), writes)) {
     g_authorization.clear();
     return false;
@@ -2064,6 +2069,7 @@ bool phase_drs(const options& o, const temp_dir& dir, figures& out) {
                   status_counts(r).c_str());
     return bad == 0 ? p.p99 : inf;
   };
+  const qx::bench::pinned_apart apart{server.pid()};
   const double reference_p99 = gets("same-run reference: GET, no DRS");
   if (std::isinf(reference_p99) ||
       !must(http::verb::patch, "/api/v1/clusters/c1",
@@ -2164,24 +2170,27 @@ int run(const options& o) {
   figures fig;
   if (!phase_get(o, dir, server.port(), *vms, fig))
     return 1;
-  if (!phase_write(o, server.port(), vms->ids.front(), fig))
-    return 1;
-  // Every count of watchers with one frame per message; then the most watchers again with
-  // batch=N, the mode for clients that follow everything. The headline watch figure is that
-  // last run (the run with the most watchers when --batch 1).
-  const int most = *std::max_element(o.watchers.begin(), o.watchers.end());
-  for (const int n : o.watchers) {
-    double p99 = inf;
-    if (!phase_watch_one(o, n, 1, server.pid(), server.port(), p99))
+  { // From here the figures are latencies: the server and this driver on different cores.
+    const qx::bench::pinned_apart apart{server.pid()};
+    if (!phase_write(o, server.port(), vms->ids.front(), fig))
       return 1;
-    if (n == most)
+    // Every count of watchers with one frame per message; then the most watchers again with
+    // batch=N, the mode for clients that follow everything. The headline watch figure is that
+    // last run (the run with the most watchers when --batch 1).
+    const int most = *std::max_element(o.watchers.begin(), o.watchers.end());
+    for (const int n : o.watchers) {
+      double p99 = inf;
+      if (!phase_watch_one(o, n, 1, server.pid(), server.port(), p99))
+        return 1;
+      if (n == most)
+        fig.watch_p99_ms = p99;
+    }
+    if (o.batch > 1) {
+      double p99 = inf;
+      if (!phase_watch_one(o, most, o.batch, server.pid(), server.port(), p99))
+        return 1;
       fig.watch_p99_ms = p99;
-  }
-  if (o.batch > 1) {
-    double p99 = inf;
-    if (!phase_watch_one(o, most, o.batch, server.pid(), server.port(), p99))
-      return 1;
-    fig.watch_p99_ms = p99;
+    }
   }
   std::printf("\nserver: %s; load average now %s\n", server.stop().c_str(), load_average().c_str());
   if (!phase_auth(o, dir, fig))

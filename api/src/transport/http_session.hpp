@@ -237,6 +237,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     req.idempotency_key = std::string{raw["Idempotency-Key"]};
     req.principal = "anonymous";
     req.authorization = std::string{raw[http::field::authorization]};
+    req.accept_encoding = std::string{raw[http::field::accept_encoding]};
     req.remote = remote_;
     const auto given_id = raw["X-Request-Id"];
     req.request_id = !given_id.empty() && given_id.size() <= 128
@@ -284,6 +285,12 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     }
     if (system_route(req))
       return;
+    // Everything outside the API is the web console's (its files, and its pages' addresses).
+    if (req.method == "GET" && !req.path.starts_with("/api/")) {
+      route_ = "console";
+      send(st_.deps.console.answer(req.path, req.accept_encoding), version_);
+      return;
+    }
     dispatch(st_.deps.ctx, st_.deps.routes, std::move(req),
              [self = this->shared_from_this()](http_response resp, const std::string& route) {
                // dispatch: runs at once when the answer comes on this connection's strand

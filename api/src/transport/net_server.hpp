@@ -5,6 +5,7 @@
 // watchers. Beast stays inside net_server.cpp: it is the costliest file to compile.
 
 #include "agent_registry.hpp"
+#include "console_files.hpp"
 #include "context.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
@@ -26,6 +27,7 @@ struct net_dependencies {
   events::event_store& store;
   projections::host& proj;
   agent_registry& agents;
+  const console_files& console;
   server_limits limits;
   std::string tls_cert_file; ///< PEM; empty: plain HTTP. With tls_key_file: HTTPS and WSS only.
   std::string tls_key_file;

@@ -27,6 +27,7 @@ struct http_request {
   bool readable_only = false; ///< A list shows only the items `user` may read (authorization).
   std::string request_id;     ///< X-Request-Id or a generated one; also the correlation id.
   std::string remote;         ///< Peer address.
+  std::string accept_encoding; ///< The Accept-Encoding header (the console's gzip files).
 };
 
 /// The host part of a peer address "host:port" (the whole text when it has no port).

@@ -85,6 +85,11 @@ struct server_options {
   /// The file system the log is written through. Default (null): the machine's. The
   /// power-loss test of the whole server puts a power_cut_fs here (tests/integration/api).
   std::shared_ptr<rocksdb::FileSystem> log_file_system;
+  /// The built web console (scripts/build-console) served at /. Empty: none; `/` says how to
+  /// get one. A folder without index.html fails the start when `console_required`, else `/`
+  /// says what is wrong with it.
+  std::string console_dir;
+  bool console_required = false;
 };
 
 class server {

@@ -1,0 +1,153 @@
+// Clusters, alerts and the event timeline.
+
+import { useState } from 'react';
+import { get, getAll, post, type Answer } from '../api/client';
+import type { Alert, Cluster, LoggedEvent } from '../api/types';
+import { useLive } from '../live/useLive';
+import { ErrorBanner, Page, StateBadge } from '../ui/common';
+
+export function ClusterList() {
+  const live = useLive(() => getAll<Cluster>('/api/v1/clusters'), ['cluster-']);
+  return (
+    <Page title="Clusters">
+      <ErrorBanner error={live.error} />
+      <table aria-label="Clusters">
+        <thead>
+          <tr>
+            <th scope="col">Cluster</th>
+            <th scope="col">Hosts</th>
+            <th scope="col">DRS</th>
+            <th scope="col">HA</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(live.data ?? []).map((c) => (
+            <tr key={c.id}>
+              <td>{c.name || c.id}</td>
+              <td>{(c.nodeIds ?? []).length}</td>
+              <td>
+                <StateBadge state={c.drs?.enabled ? `DRS ${String(c.drs.automation ?? 'on')}` : 'DRS off'} />
+              </td>
+              <td>
+                <StateBadge state={c.ha?.enabled ? 'HA on' : 'HA off'} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  );
+}
+
+export function AlertList() {
+  const live = useLive(() => getAll<Alert>('/api/v1/alerts'), ['alert-']);
+  const [error, setError] = useState<unknown>();
+  const act = (a: Alert, action: 'acknowledge' | 'resolve') => {
+    setError(undefined);
+    post(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, {}).catch(setError);
+  };
+  const order = ['critical', 'warning', 'info'];
+  const rows = [...(live.data ?? [])].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
+  return (
+    <Page title="Alerts">
+      <ErrorBanner error={live.error ?? error} />
+      <table aria-label="Alerts">
+        <thead>
+          <tr>
+            <th scope="col">Severity</th>
+            <th scope="col">Alert</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((a) => (
+            <tr key={a.id} data-alert={a.id} data-state={a.state}>
+              <td>{a.severity}</td>
+              <td>{a.message}</td>
+              <td>{a.state}</td>
+              <td>
+                {a.state === 'open' ? (
+                  <button type="button" onClick={() => act(a, 'acknowledge')}>
+                    Acknowledge {a.id}
+                  </button>
+                ) : null}{' '}
+                {a.state !== 'resolved' ? (
+                  <button type="button" onClick={() => act(a, 'resolve')}>
+                    Resolve {a.id}
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  );
+}
+
+/** The query of the timeline's filters (docs/api/openapi.yaml, GET /api/v1/events). */
+export function timelineQuery(f: { stream: string; principal: string; type: string }): string {
+  const q = new URLSearchParams({ limit: '200' });
+  if (f.stream.trim()) q.set('stream', f.stream.trim());
+  if (f.principal.trim()) q.set('principal', f.principal.trim());
+  if (f.type.trim()) q.set('type', f.type.trim());
+  return `/api/v1/events?${q.toString()}`;
+}
+
+export function Timeline() {
+  const [filters, setFilters] = useState({ stream: '', principal: '', type: '' });
+  const [applied, setApplied] = useState(filters);
+  const url = timelineQuery(applied);
+  const live = useLive(
+    async (): Promise<Answer<LoggedEvent[]>> => {
+      const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(url);
+      return { body: a.body.items.map((e) => ({ ...e, eventType: e.eventType ?? e.type ?? '' })).reverse(), position: a.position };
+    },
+    [''],
+    url,
+  );
+  return (
+    <Page title="Events">
+      <form
+        className="inline-form"
+        aria-label="Filter events"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(filters);
+        }}
+      >
+        {(['stream', 'principal', 'type'] as const).map((k) => (
+          <span key={k}>
+            <label htmlFor={`events-${k}`}>{k}</label>
+            <input id={`events-${k}`} value={filters[k]} onChange={(e) => setFilters({ ...filters, [k]: e.target.value })} />
+          </span>
+        ))}
+        <button type="submit">Search</button>
+      </form>
+      <ErrorBanner error={live.error} />
+      <table aria-label="Events">
+        <thead>
+          <tr>
+            <th scope="col">Position</th>
+            <th scope="col">When</th>
+            <th scope="col">Object</th>
+            <th scope="col">What</th>
+            <th scope="col">Who</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(live.data ?? []).map((e) => (
+            <tr key={e.position}>
+              <td>{e.position}</td>
+              <td>{e.time}</td>
+              <td>{e.stream}</td>
+              <td>{e.eventType.replace('qx.events.v1.', '')}</td>
+              <td>{e.principal}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  );
+}
