@@ -30,7 +30,7 @@ function MaintenanceButton({ node, onError }: { node: Node; onError: (e: unknown
         post(`/api/v1/nodes/${encodeURIComponent(node.id)}/${entering ? 'enter' : 'exit'}-maintenance`, {}).catch(onError);
       }}
     >
-      {entering ? 'Enter maintenance' : 'Exit maintenance'} ({node.hostname || node.id})
+      {entering ? 'Enter maintenance' : 'Exit maintenance'} ({node.id})
     </button>
   );
 }
@@ -45,6 +45,7 @@ export function HostList() {
         <thead>
           <tr>
             <th scope="col">Host</th>
+            <th scope="col">Host name</th>
             <th scope="col">State</th>
             <th scope="col">Cluster</th>
             <th scope="col">CPU (vCPUs / threads)</th>
@@ -58,8 +59,9 @@ export function HostList() {
             return (
               <tr key={n.id} data-node={n.id}>
                 <td>
-                  <Link to={`/hosts/${encodeURIComponent(n.id)}`}>{n.hostname || n.id}</Link>
+                  <Link to={`/hosts/${encodeURIComponent(n.id)}`}>{n.id}</Link>
                 </td>
+                <td>{n.hostname}</td>
                 <td data-field="state">
                   <StateBadge state={n.state} />
                 </td>
@@ -89,7 +91,7 @@ export function HostDetail({ id }: { id: string }) {
   const n = live.data;
   const here = (vms.data ?? []).filter((v) => v.nodeId === id);
   return (
-    <Page title={n ? n.hostname || n.id : id} actions={n ? <MaintenanceButton node={n} onError={setError} /> : null}>
+    <Page title={id} actions={n ? <MaintenanceButton node={n} onError={setError} /> : null}>
       <ErrorBanner error={live.error ?? error} />
       {n ? (
         <>
@@ -98,6 +100,8 @@ export function HostDetail({ id }: { id: string }) {
             <dd data-field="state">
               <StateBadge state={n.state} />
             </dd>
+            <dt>Host name</dt>
+            <dd>{n.hostname}</dd>
             <dt>Address</dt>
             <dd>{n.address}</dd>
             <dt>Cluster</dt>

@@ -111,7 +111,7 @@ function Summary({ vm }: { vm: Vm }) {
             .filter((n) => n.id !== vm.nodeId && n.state === 'connected')
             .map((n) => (
               <option key={n.id} value={n.id}>
-                {n.hostname || n.id}
+                {n.id}
               </option>
             ))}
         </select>

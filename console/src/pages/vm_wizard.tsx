@@ -99,7 +99,7 @@ export function CreateVmWizard({ nodes, onClose }: { nodes: Node[]; onClose: () 
             <option value="">Let the control plane place it</option>
             {hosts.map((n) => (
               <option key={n.id} value={n.id}>
-                {n.hostname || n.id} ({n.clusterId || 'no cluster'}, {n.hardware.memoryMib ?? 0} MiB)
+                {n.id} ({n.clusterId || 'no cluster'}, {n.hardware.memoryMib ?? 0} MiB)
               </option>
             ))}
           </select>
