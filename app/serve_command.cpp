@@ -1,5 +1,6 @@
 #include "serve_command.hpp"
 
+#include "console_default.hpp"
 #include "demo_datacenter.hpp"
 
 #include <qx/api/server.hpp>
@@ -24,7 +25,7 @@ struct serve_args {
   serve_args() {
     // Where scripts/build-console puts the console of this build; started without it, `/`
     // says how to build it.
-    opts.console_dir = QX_DEFAULT_CONSOLE_DIR;
+    opts.console_dir = default_console_dir;
   }
 };
 
@@ -201,7 +202,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
            args->opts.console_required = !dir.empty();
          },
          "The built web console to serve at / (scripts/build-console); \"\" for none")
-      ->default_str(QX_DEFAULT_CONSOLE_DIR);
+      ->default_str(default_console_dir);
   cmd->add_flag("--metrics-public", args->opts.metrics_public,
                 "Serve /metrics without a token (default: a token with read on the datacenter)");
   cmd->add_flag("--tls", args->opts.tls,

@@ -7,6 +7,7 @@
 //   QVDC=… QX_NODE=… QX_CONSOLE_DIR=… QX_E2E_ARTIFACTS=… node --test e2e/console.e2e.mjs
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -218,6 +219,25 @@ describe('on the demo datacenter', () => {
     await notReloaded(page);
   });
 
+  test('time travel shows a deleted VM as it was, marked as the past, and comes back to now', async () => {
+    const then = await api(server.base, 'GET', '/api/v1/vms?limit=1');
+    const position = then.headers.get('x-log-position');
+    assert.match(position, /^\d+$/);
+    assert.equal((await api(server.base, 'DELETE', '/api/v1/vms/while-away')).status, 200);
+    await page.locator('[data-vm=while-away]').waitFor({ state: 'detached', timeout: 30000 });
+    await page.getByLabel('Show the datacenter as it was at').fill(position);
+    await page.getByRole('button', { name: 'Travel' }).click();
+    await page.locator(`[data-past="${position}"]`).waitFor();
+    await page.locator('[data-vm=while-away]').waitFor({ timeout: 30000 });
+    assert.equal(await page.getByRole('button', { name: 'New VM' }).isDisabled(), true);
+    await accessible(page, 'the past');
+    await shot(page, 'time-travel');
+    await page.getByRole('button', { name: 'Back to now' }).click();
+    await page.locator('[data-vm=while-away]').waitFor({ state: 'detached', timeout: 30000 });
+    assert.equal(await page.locator('[data-past]').count(), 0);
+    await notReloaded(page);
+  });
+
   test('maintenance: the task waits for the host to empty, live, and the host comes back', async () => {
     await nav(page, 'Hosts').click();
     await page.getByRole('link', { name: 'demo-node-2', exact: true }).click();
@@ -242,10 +262,29 @@ describe('on the demo datacenter', () => {
     await notReloaded(page);
   });
 
+  test('an ISO uploaded from the Images page shows its progress and arrives whole', async () => {
+    const bytes = Buffer.alloc(6 * 1048576, 7);
+    bytes.write('CD001', 0x8001); // an ISO 9660 volume descriptor's magic, where it belongs
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await nav(page, 'Images').click();
+    await page.getByLabel('File').setInputFiles({ name: 'boot.iso', mimeType: 'application/x-iso9660-image', buffer: bytes });
+    await page.getByLabel('Name', { exact: true }).fill('boot iso');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator(`[data-upload-sent="${bytes.length}"]`).waitFor({ timeout: 60000 });
+    const row = page.locator('tr[data-state=ready]', { hasText: 'boot iso' });
+    await row.waitFor({ timeout: 60000 });
+    assert.equal(await row.getAttribute('data-sha256'), sha256);
+    await page.locator('tr[data-kind="image.upload"][data-state=succeeded]').first().waitFor();
+    await accessible(page, 'images');
+    await shot(page, 'images');
+    await notReloaded(page);
+  });
+
   test('every page passes axe and its actions are reachable by keyboard', async () => {
     for (const [name, link] of [
       ['hosts', 'Hosts'],
       ['clusters', 'Clusters'],
+      ['storage', 'Storage'],
       ['alerts', 'Alerts'],
       ['events', 'Events'],
     ]) {
@@ -254,6 +293,13 @@ describe('on the demo datacenter', () => {
       await accessible(page, name);
       await shot(page, name);
     }
+    // The cluster's DRS and HA, as their reactors know them.
+    await nav(page, 'Clusters').click();
+    await page.getByRole('link', { name: 'Demo cluster' }).click();
+    await page.locator('[data-ha-node]').nth(2).waitFor();
+    await page.locator('[data-drs-imbalance]').waitFor();
+    await accessible(page, 'cluster detail');
+    await shot(page, 'cluster-drs-ha');
     // From the top of the VM list, Tab reaches "New VM" and Enter opens the wizard.
     await page.goto(server.base + '/vms');
     await page.locator('[data-watch=live]').waitFor();

@@ -10,10 +10,14 @@ import { HostDetail, HostList } from './pages/hosts';
 import { AlertList, ClusterList, Timeline } from './pages/others';
 import { VmDetail } from './pages/vm_detail';
 import { VmList } from './pages/vms';
+import { ClusterDetail } from './pages/cluster_detail';
+import { ImagesPage, StoragePage } from './pages/storage';
 import { ErrorBanner, Link } from './ui/common';
 import { segments, usePath } from './ui/router';
 import { SignIn } from './ui/signin';
 import { TaskPanel, useOperations } from './ui/tasks';
+import { PastBanner, TimeTravelBar } from './ui/time_travel_bar';
+import { useAsOf } from './live/time_travel';
 
 type Session = { state: 'probing' } | { state: 'signed-out' } | { state: 'signed-in'; user: string } | { state: 'failed'; error: unknown };
 
@@ -22,6 +26,8 @@ const nav = [
   ['/vms', 'VMs'],
   ['/hosts', 'Hosts'],
   ['/clusters', 'Clusters'],
+  ['/storage', 'Storage'],
+  ['/images', 'Images'],
   ['/alerts', 'Alerts'],
   ['/events', 'Events'],
 ] as const;
@@ -42,14 +48,18 @@ function Shell({ user, onSignOut }: { user: string; onSignOut: () => void }) {
   const path = usePath();
   const ops = useOperations();
   const status = useWatchStatus();
+  const asOf = useAsOf();
   const s = segments(path);
   let page;
   if (s[0] === 'vms' && s[1]) page = <VmDetail key={s[1]} id={s[1]} />;
   else if (s[0] === 'vms') page = <VmList />;
   else if (s[0] === 'hosts' && s[1]) page = <HostDetail key={s[1]} id={s[1]} />;
   else if (s[0] === 'hosts') page = <HostList />;
+  else if (s[0] === 'clusters' && s[1]) page = <ClusterDetail key={s[1]} id={s[1]} />;
   else if (s[0] === 'clusters') page = <ClusterList />;
   else if (s[0] === 'alerts') page = <AlertList />;
+  else if (s[0] === 'storage') page = <StoragePage />;
+  else if (s[0] === 'images') page = <ImagesPage />;
   else if (s[0] === 'events') page = <Timeline />;
   else page = <Dashboard ops={ops} />;
   return (
@@ -78,8 +88,14 @@ function Shell({ user, onSignOut }: { user: string; onSignOut: () => void }) {
           </button>
         ) : null}
       </header>
-      <main id="main" tabIndex={-1}>
-        {page}
+      <TimeTravelBar />
+      <PastBanner />
+      <main id="main" tabIndex={-1} className={asOf !== '' ? 'past' : undefined}>
+        {/* In the past every control of the page is disabled: a disabled fieldset does that. */}
+        <fieldset className="page-frame" disabled={asOf !== ''}>
+          <legend className="visually-hidden">{asOf !== '' ? 'The past (read only)' : 'Now'}</legend>
+          {page}
+        </fieldset>
       </main>
       <TaskPanel ops={ops} />
     </div>

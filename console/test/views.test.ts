@@ -131,3 +131,11 @@ describe('live reloads', () => {
     expect(timelineQuery({ stream: ' vm-a ', principal: '', type: 'qx.events.v1.VmCreated' })).toBe('/api/v1/events?limit=200&stream=vm-a&type=qx.events.v1.VmCreated');
   });
 });
+
+describe('cluster', () => {
+  it('says where the imbalance stands against its target', async () => {
+    const { imbalanceText } = await import('../src/pages/cluster_detail');
+    expect(imbalanceText({ imbalance: 0.4219, targetImbalance: 0.1 })).toBe('0.422 (target 0.100): above its target');
+    expect(imbalanceText({ imbalance: 0, targetImbalance: 0.1 })).toBe('0.000 (target 0.100): within its target');
+  });
+});

@@ -121,6 +121,7 @@ const std::map<route_key, route_policy>& table() {
       {{"DELETE", "/api/v1/security-groups/{id}/rules/{ruleId}"}, {"network.manage", "datacenter"}},
       // The log, operations, alerts.
       {{"GET", "/api/v1/events"}, {"read", "datacenter"}},
+      {{"GET", "/api/v1/datacenter"}, {"read", "datacenter"}},
       {{"GET", "/api/v1/operations"}, {"read", "datacenter"}},
       {{"GET", "/api/v1/operations/{id}"}, {"read", "datacenter"}},
       {{"GET", "/api/v1/alerts"}, {"read", "datacenter"}},

@@ -38,7 +38,7 @@ struct agent_context : resource_context {
                 security::one_time_tokens& t)
       : resource_context(r), agents(a), blocking(b), node_tokens(t) {}
   agent_registry& agents;                 ///< The node agents' sessions.
-  blocking_pool& blocking;                ///< Where discovery waits for hosts.
+  blocking_pool& blocking;                ///< Where discovery waits for hosts (and replays run).
   security::one_time_tokens& node_tokens; ///< Tokens an operator gives a host to join.
   std::string advertise_url;              ///< This control plane's URL as the agents reach it.
   std::string tls_pin; ///< With TLS: the certificate's public-key pin agents check at join.

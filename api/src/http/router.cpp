@@ -80,6 +80,7 @@ router make_router() {
   add_storage_routes(r);
   add_network_routes(r);
   add_system_routes(r);
+  add_history_routes(r);
   return r;
 }
 

@@ -97,6 +97,7 @@ void add_vm_routes(router& r);
 void add_storage_routes(router& r);
 void add_network_routes(router& r);
 void add_system_routes(router& r);
+void add_history_routes(router& r);
 void add_agent_routes(router& r);
 void add_access_routes(router& r);
 [[nodiscard]] router make_router();

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/errors';
 import type { Answer } from '../api/client';
 import { concerns, ReloadGate } from './reload_gate';
+import { useAsOf } from './time_travel';
 import { watch } from './watch';
 
 export interface Live<T> {
@@ -17,6 +18,7 @@ export function useLive<T>(load: () => Promise<Answer<T>>, prefixes: readonly st
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ApiError>();
   const gate = useRef<ReloadGate>();
+  const asOf = useAsOf();
   useEffect(() => {
     let alive = true;
     const g = new ReloadGate(async () => {
@@ -25,7 +27,7 @@ export function useLive<T>(load: () => Promise<Answer<T>>, prefixes: readonly st
         if (!alive) return;
         setData(a.body);
         setError(undefined);
-        watch.start(a.position);
+        if (asOf === '') watch.start(a.position);
       } catch (e) {
         if (alive) setError(e instanceof ApiError ? e : new ApiError(0, 'CONSOLE_ERROR', String(e)));
       }
@@ -33,7 +35,7 @@ export function useLive<T>(load: () => Promise<Answer<T>>, prefixes: readonly st
     gate.current = g;
     g.trigger();
     const offEvent = watch.onEvent((e) => {
-      if (concerns(e.stream, prefixes)) g.trigger();
+      if (asOf === '' && concerns(e.stream, prefixes)) g.trigger();
     });
     const offResync = watch.onResync(() => g.trigger());
     return () => {
@@ -43,6 +45,6 @@ export function useLive<T>(load: () => Promise<Answer<T>>, prefixes: readonly st
     };
     // `load` and `prefixes` are fixed per view; `key` names what changes them.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key]);
+  }, [key, asOf]);
   return { data, error, reload: () => gate.current?.trigger() };
 }

@@ -1,7 +1,8 @@
 // The datacenter at a glance: counts, each cluster's allocation against its hosts, open
 // alerts and recent tasks; live.
 
-import { getAll, type Answer } from '../api/client';
+import type { Answer } from '../api/client';
+import { listOf } from '../live/time_travel';
 import type { Alert, Cluster, Node, Vm } from '../api/types';
 import type { Operation } from '../live/frames';
 import { useLive } from '../live/useLive';
@@ -16,10 +17,10 @@ interface Everything {
 
 async function loadEverything(): Promise<Answer<Everything>> {
   const [vms, nodes, clusters, alerts] = await Promise.all([
-    getAll<Vm>('/api/v1/vms'),
-    getAll<Node>('/api/v1/nodes'),
-    getAll<Cluster>('/api/v1/clusters'),
-    getAll<Alert>('/api/v1/alerts'),
+    listOf<Vm>('vm', '/api/v1/vms'),
+    listOf<Node>('node', '/api/v1/nodes'),
+    listOf<Cluster>('cluster', '/api/v1/clusters'),
+    listOf<Alert>('alert', '/api/v1/alerts'),
   ]);
   return {
     body: { vms: vms.body, nodes: nodes.body, clusters: clusters.body, alerts: alerts.body },

@@ -2,7 +2,8 @@
 // detail (summary, VMs, hardware, events).
 
 import { useState } from 'react';
-import { get, getAll, post } from '../api/client';
+import { post } from '../api/client';
+import { listOf, oneOf } from '../live/time_travel';
 import type { Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, Link, Page, StateBadge, UsageBar } from '../ui/common';
@@ -36,7 +37,7 @@ function MaintenanceButton({ node, onError }: { node: Node; onError: (e: unknown
 }
 
 export function HostList() {
-  const live = useLive(() => getAll<Node>('/api/v1/nodes'), ['node-']);
+  const live = useLive(() => listOf<Node>('node', '/api/v1/nodes'), ['node-']);
   const [error, setError] = useState<unknown>();
   return (
     <Page title="Hosts">
@@ -85,8 +86,8 @@ export function HostList() {
 }
 
 export function HostDetail({ id }: { id: string }) {
-  const live = useLive(() => get<Node>(`/api/v1/nodes/${encodeURIComponent(id)}`), [`node-${id}`], id);
-  const vms = useLive(() => getAll<Vm>('/api/v1/vms'), ['vm-']);
+  const live = useLive(() => oneOf<Node>(`/api/v1/nodes/${encodeURIComponent(id)}`), [`node-${id}`], id);
+  const vms = useLive(() => listOf<Vm>('vm', '/api/v1/vms'), ['vm-']);
   const [error, setError] = useState<unknown>();
   const n = live.data;
   const here = (vms.data ?? []).filter((v) => v.nodeId === id);

@@ -1,13 +1,14 @@
 // Clusters, alerts and the event timeline.
 
 import { useState } from 'react';
-import { get, getAll, post, type Answer } from '../api/client';
+import { get, post, type Answer } from '../api/client';
+import { currentAsOf, eventsBound, listOf } from '../live/time_travel';
 import type { Alert, Cluster, LoggedEvent } from '../api/types';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, Page, StateBadge } from '../ui/common';
+import { ErrorBanner, Link, Page, StateBadge } from '../ui/common';
 
 export function ClusterList() {
-  const live = useLive(() => getAll<Cluster>('/api/v1/clusters'), ['cluster-']);
+  const live = useLive(() => listOf<Cluster>('cluster', '/api/v1/clusters'), ['cluster-']);
   return (
     <Page title="Clusters">
       <ErrorBanner error={live.error} />
@@ -23,7 +24,9 @@ export function ClusterList() {
         <tbody>
           {(live.data ?? []).map((c) => (
             <tr key={c.id}>
-              <td>{c.name || c.id}</td>
+              <td>
+                <Link to={`/clusters/${encodeURIComponent(c.id)}`}>{c.name || c.id}</Link>
+              </td>
               <td>{(c.nodeIds ?? []).length}</td>
               <td>
                 <StateBadge state={c.drs?.enabled ? `DRS ${String(c.drs.automation ?? 'on')}` : 'DRS off'} />
@@ -40,7 +43,7 @@ export function ClusterList() {
 }
 
 export function AlertList() {
-  const live = useLive(() => getAll<Alert>('/api/v1/alerts'), ['alert-']);
+  const live = useLive(() => listOf<Alert>('alert', '/api/v1/alerts'), ['alert-']);
   const [error, setError] = useState<unknown>();
   const act = (a: Alert, action: 'acknowledge' | 'resolve') => {
     setError(undefined);
@@ -98,7 +101,7 @@ export function timelineQuery(f: { stream: string; principal: string; type: stri
 export function Timeline() {
   const [filters, setFilters] = useState({ stream: '', principal: '', type: '' });
   const [applied, setApplied] = useState(filters);
-  const url = timelineQuery(applied);
+  const url = timelineQuery(applied) + eventsBound(currentAsOf());
   const live = useLive(
     async (): Promise<Answer<LoggedEvent[]>> => {
       const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(url);

@@ -2,7 +2,8 @@
 // Network (what it is attached to), Events (its history: who did what, when, why). Live.
 
 import { useState } from 'react';
-import { del, get, getAll, post, type Answer } from '../api/client';
+import { del, get, post, type Answer } from '../api/client';
+import { currentAsOf, eventsBound, listOf, oneOf } from '../live/time_travel';
 import type { LoggedEvent, Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, FieldError, Page, StateBadge } from '../ui/common';
@@ -15,7 +16,7 @@ function vmPath(id: string) {
 }
 
 export function VmDetail({ id }: { id: string }) {
-  const live = useLive(() => get<Vm>(vmPath(id)), [`vm-${id}`], id);
+  const live = useLive(() => oneOf<Vm>(vmPath(id)), [`vm-${id}`], id);
   const [tab, setTab] = useState<Tab>('Summary');
   const vm = live.data;
   return (
@@ -56,7 +57,7 @@ export function VmDetail({ id }: { id: string }) {
 function Summary({ vm }: { vm: Vm }) {
   const [error, setError] = useState<unknown>();
   const [target, setTarget] = useState('');
-  const nodes = useLive(() => getAll<Node>('/api/v1/nodes'), ['node-']);
+  const nodes = useLive(() => listOf<Node>('node', '/api/v1/nodes'), ['node-']);
   const act = async (action: string, body: unknown = {}) => {
     setError(undefined);
     try {
@@ -202,7 +203,7 @@ function Listing({ title, items }: { title: string; items: string[] }) {
 export function History({ stream }: { stream: string }) {
   const live = useLive(
     async (): Promise<Answer<LoggedEvent[]>> => {
-      const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(`/api/v1/events?stream=${encodeURIComponent(stream)}&limit=1000`);
+      const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(`/api/v1/events?stream=${encodeURIComponent(stream)}&limit=1000${eventsBound(currentAsOf())}`);
       return { body: a.body.items.map((e) => ({ ...e, eventType: e.eventType ?? e.type ?? '' })).reverse(), position: a.position };
     },
     [stream],

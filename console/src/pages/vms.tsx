@@ -2,7 +2,8 @@
 // creation wizard.
 
 import { useMemo, useRef, useState } from 'react';
-import { getAll, post } from '../api/client';
+import { post } from '../api/client';
+import { listOf } from '../live/time_travel';
 import type { Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, Link, Page, StateBadge } from '../ui/common';
@@ -36,8 +37,8 @@ export function valueOf(v: Vm, key: Column): string | number {
 const rowHeight = 34;
 
 export function VmList() {
-  const live = useLive(() => getAll<Vm>('/api/v1/vms'), ['vm-']);
-  const nodes = useLive(() => getAll<Node>('/api/v1/nodes'), ['node-']);
+  const live = useLive(() => listOf<Vm>('vm', '/api/v1/vms'), ['vm-']);
+  const nodes = useLive(() => listOf<Node>('node', '/api/v1/nodes'), ['node-']);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<Sort<Column>>({ key: 'name', direction: 'asc' });
   const [selected, setSelected] = useState<Set<string>>(new Set());

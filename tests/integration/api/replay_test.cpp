@@ -124,6 +124,37 @@ TEST_F(api_replay, a_time_bound_gives_the_state_after_the_last_event_at_or_befor
   EXPECT_TRUE(is_error(api().get("/api/v1/vms/t1?as_of=2000-01-01T00:00:00Z"), 404, "NOT_FOUND"));
 }
 
+TEST_F(api_replay, get_datacenter_as_of_shows_what_every_list_showed_then) {
+  std::vector<sighting> lists;
+  create_vm("early");
+  lists.push_back(look("/api/v1/vms?limit=1000"));
+  create_vm("late");
+  lists.push_back(look("/api/v1/vms?limit=1000"));
+  ASSERT_EQ(api().del("/api/v1/vms/early").status, 200U);
+  lists.push_back(look("/api/v1/vms?limit=1000"));
+  for (const auto& s : lists) {
+    const auto p = std::to_string(s.position);
+    SCOPED_TRACE("datacenter at " + p);
+    const auto then = look("/api/v1/datacenter?asOf=" + p);
+    EXPECT_EQ(then.body["resources"]["vm"], s.body["items"]);
+    EXPECT_EQ(then.position, s.position);
+    EXPECT_EQ(then.body["position"].get<std::uint64_t>(), s.position);
+    auto by_cli = replay_json("--until " + p)["resources"]; // `qvdc replay`, users and all
+    by_cli.erase("user");
+    by_cli.erase("role");
+    EXPECT_EQ(then.body["resources"], by_cli);
+    EXPECT_FALSE(then.body["resources"].contains("user"));
+    EXPECT_FALSE(then.body["resources"].contains("role"));
+  }
+  // The deleted VM is shown as it was before its deletion, and is gone after.
+  EXPECT_EQ(lists[1].body["items"].size(), 2U);
+  EXPECT_EQ(lists[2].body["items"].size(), 1U);
+  EXPECT_TRUE(is_error(api().get("/api/v1/datacenter"), 400, "INVALID_ARGUMENT", "asOf"));
+  EXPECT_TRUE(
+      is_error(api().get("/api/v1/datacenter?asOf=99999999"), 400, "INVALID_ARGUMENT", "asOf"));
+  EXPECT_TRUE(is_error(api().get("/api/v1/datacenter?asOf=soon"), 400, "INVALID_ARGUMENT", "asOf"));
+}
+
 TEST_F(api_replay, bad_bounds_are_refused_with_the_field_at_fault) {
   create_vm("b1");
   const std::vector<std::string> bounds = {"",
