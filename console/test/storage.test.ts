@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uploadFields } from '../src/api/upload';
+import { fileBytesSent, uploadFields } from '../src/api/upload';
 import { poolAllocated } from '../src/pages/storage';
 
 describe('image upload', () => {
@@ -10,6 +10,14 @@ describe('image upload', () => {
     expect(f[0][1]).toBe('boot');
     expect(f[2][1]).toBe('1000');
     expect(uploadFields({ file, fileName: 'a.iso', name: '', format: 'raw' }).map(([k]) => k)).toEqual(['format', 'sizeBytes', 'file']);
+  });
+});
+
+describe('upload progress', () => {
+  it('counts the file, not the multipart framing around it', () => {
+    expect(fileBytesSent(1200, 1200, 1000)).toBe(1000);
+    expect(fileBytesSent(600, 1200, 1000)).toBe(500);
+    expect(fileBytesSent(5000, 0, 1000)).toBe(1000);
   });
 });
 

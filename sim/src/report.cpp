@@ -4,6 +4,8 @@
 // written as empty fields in the CSV, so neither output ever contains "nan" or "inf".
 #include "qx/sim/report.hpp"
 
+#include <qx/base/html.hpp>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -78,33 +80,6 @@ std::string time_label(double seconds) {
     out += std::to_string(m) + "m";
   if (s > 0 || total == 0)
     out += std::to_string(s) + "s";
-  return out;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "console_files.hpp"
 
+#include <qx/base/html.hpp>
+
 #include <array>
 #include <cctype>
 #include <fstream>
@@ -57,30 +59,6 @@ http_response with_console_headers(http_response r) {
 std::string read_whole(const std::filesystem::path& p) {
   std::ifstream in{p, std::ios::binary};
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-/// The text of a page that runs no script: shown on / when there is no console to serve.
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '&':
-      out += "&amp;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
 }
 
 } // namespace

@@ -1,3 +1,5 @@
+import type { EventFrame } from '../live/frames';
+
 // The API's resources as the console reads them (docs/api/openapi.yaml).
 
 export type PowerState = 'defined' | 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'migrating' | 'error' | 'deleted';
@@ -54,12 +56,5 @@ export interface Alert {
   version: number;
 }
 
-export interface LoggedEvent {
-  position: number;
-  stream: string;
-  version: number;
-  eventType: string;
-  time: string;
-  principal: string;
-  data: Record<string, unknown>;
-}
+/** An event of the log as GET /api/v1/events and the watch show it. */
+export type LoggedEvent = Omit<EventFrame, 'type'>;

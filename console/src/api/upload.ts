@@ -22,6 +22,12 @@ export function uploadFields(f: UploadForm): [string, string | Blob][] {
   return fields;
 }
 
+/** Bytes of the file sent, from the body's bytes sent of its total (0: unknown). */
+export function fileBytesSent(loaded: number, bodyTotal: number, fileSize: number): number {
+  if (bodyTotal <= 0) return Math.min(loaded, fileSize);
+  return Math.min(fileSize, Math.round((loaded / bodyTotal) * fileSize));
+}
+
 export function uploadImage(f: UploadForm, onProgress: (sent: number, total: number) => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const body = new FormData();
@@ -33,7 +39,8 @@ export function uploadImage(f: UploadForm, onProgress: (sent: number, total: num
     xhr.open('POST', '/api/v1/images/upload');
     const token = currentToken();
     if (token !== '') xhr.setRequestHeader('Authorization', `Bearer ${token}`);
-    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : f.file.size);
+    // The events count the whole multipart body: shown as the file's bytes, scaled.
+    xhr.upload.onprogress = (e) => onProgress(fileBytesSent(e.loaded, e.lengthComputable ? e.total : 0, f.file.size), f.file.size);
     xhr.onerror = () => reject(new ApiError(0, 'UNREACHABLE', 'the upload was cut off'));
     xhr.onload = () => {
       let parsed: unknown = null;

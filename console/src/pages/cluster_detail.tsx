@@ -7,7 +7,7 @@ import { get, post } from '../api/client';
 import type { Cluster } from '../api/types';
 import { currentAsOf, oneOf } from '../live/time_travel';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, Link, Page, StateBadge } from '../ui/common';
+import { ErrorBanner, Link, Page, StateBadge, Head } from '../ui/common';
 
 export interface DrsStatus {
   enabled: boolean;
@@ -78,16 +78,7 @@ export function ClusterDetail({ id }: { id: string }) {
             {drs.data.enabled ? `On, ${drs.data.automation}` : 'Off'}. Imbalance {imbalanceText(drs.data)}.
           </p>
           <table aria-label="DRS recommendations">
-            <thead>
-              <tr>
-                <th scope="col">VM</th>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col">Why</th>
-                <th scope="col">Imbalance after</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <Head columns={['VM', 'From', 'To', 'Why', 'Imbalance after', 'Actions']} />
             <tbody>
               {(moves.data?.items ?? []).map((m) => (
                 <tr key={m.id} data-recommendation={m.id}>
@@ -120,13 +111,7 @@ export function ClusterDetail({ id }: { id: string }) {
             {ha.data.admission.breached ? ' (breached)' : ''}.
           </p>
           <table aria-label="HA leases">
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Lease</th>
-                <th scope="col">Heard from (ms ago)</th>
-              </tr>
-            </thead>
+            <Head columns={['Node', 'Lease', 'Heard from (ms ago)']} />
             <tbody>
               {ha.data.nodes.map((n) => (
                 <tr key={n.nodeId} data-ha-node={n.nodeId}>

@@ -6,7 +6,7 @@ import { listOf } from '../live/time_travel';
 import type { Alert, Cluster, Node, Vm } from '../api/types';
 import type { Operation } from '../live/frames';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, Link, Page, UsageBar } from '../ui/common';
+import { ErrorBanner, Link, Page, UsageBar, Head } from '../ui/common';
 
 interface Everything {
   vms: Vm[];
@@ -68,14 +68,7 @@ export function Dashboard({ ops }: { ops: Operation[] }) {
           </ul>
           <h2>Clusters</h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Hosts</th>
-                <th scope="col">CPU allocated (vCPUs / threads)</th>
-                <th scope="col">Memory allocated (MiB)</th>
-              </tr>
-            </thead>
+            <Head columns={['Cluster', 'Hosts', 'CPU allocated (vCPUs / threads)', 'Memory allocated (MiB)']} />
             <tbody>
               {d.clusters.map((c) => {
                 const u = clusterUsage(c, d.nodes, d.vms);

@@ -6,8 +6,8 @@ import { post } from '../api/client';
 import { listOf, oneOf } from '../live/time_travel';
 import type { Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, Link, Page, StateBadge, UsageBar } from '../ui/common';
-import { History } from './vm_detail';
+import { ErrorBanner, Link, Page, StateBadge, UsageBar, Head } from '../ui/common';
+import { History } from './events_view';
 
 /** vCPUs and memory the host's allocations hold. */
 export function allocated(n: Node): { vcpus: number; memoryMib: number } {
@@ -43,17 +43,7 @@ export function HostList() {
     <Page title="Hosts">
       <ErrorBanner error={live.error ?? error} />
       <table aria-label="Hosts">
-        <thead>
-          <tr>
-            <th scope="col">Host</th>
-            <th scope="col">Host name</th>
-            <th scope="col">State</th>
-            <th scope="col">Cluster</th>
-            <th scope="col">CPU (vCPUs / threads)</th>
-            <th scope="col">Memory (MiB)</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <Head columns={['Host', 'Host name', 'State', 'Cluster', 'CPU (vCPUs / threads)', 'Memory (MiB)', 'Actions']} />
         <tbody>
           {(live.data ?? []).map((n) => {
             const a = allocated(n);

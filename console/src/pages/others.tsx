@@ -1,11 +1,12 @@
 // Clusters, alerts and the event timeline.
 
 import { useState } from 'react';
-import { get, post, type Answer } from '../api/client';
-import { currentAsOf, eventsBound, listOf } from '../live/time_travel';
-import type { Alert, Cluster, LoggedEvent } from '../api/types';
+import { post } from '../api/client';
+import { listOf } from '../live/time_travel';
+import type { Alert, Cluster } from '../api/types';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, Link, Page, StateBadge } from '../ui/common';
+import { ErrorBanner, Link, Page, StateBadge, Head } from '../ui/common';
+import { EventTable } from './events_view';
 
 export function ClusterList() {
   const live = useLive(() => listOf<Cluster>('cluster', '/api/v1/clusters'), ['cluster-']);
@@ -13,14 +14,7 @@ export function ClusterList() {
     <Page title="Clusters">
       <ErrorBanner error={live.error} />
       <table aria-label="Clusters">
-        <thead>
-          <tr>
-            <th scope="col">Cluster</th>
-            <th scope="col">Hosts</th>
-            <th scope="col">DRS</th>
-            <th scope="col">HA</th>
-          </tr>
-        </thead>
+        <Head columns={['Cluster', 'Hosts', 'DRS', 'HA']} />
         <tbody>
           {(live.data ?? []).map((c) => (
             <tr key={c.id}>
@@ -55,14 +49,7 @@ export function AlertList() {
     <Page title="Alerts">
       <ErrorBanner error={live.error ?? error} />
       <table aria-label="Alerts">
-        <thead>
-          <tr>
-            <th scope="col">Severity</th>
-            <th scope="col">Alert</th>
-            <th scope="col">State</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <Head columns={['Severity', 'Alert', 'State', 'Actions']} />
         <tbody>
           {rows.map((a) => (
             <tr key={a.id} data-alert={a.id} data-state={a.state}>
@@ -95,21 +82,12 @@ export function timelineQuery(f: { stream: string; principal: string; type: stri
   if (f.stream.trim()) q.set('stream', f.stream.trim());
   if (f.principal.trim()) q.set('principal', f.principal.trim());
   if (f.type.trim()) q.set('type', f.type.trim());
-  return `/api/v1/events?${q.toString()}`;
+  return q.toString();
 }
 
 export function Timeline() {
   const [filters, setFilters] = useState({ stream: '', principal: '', type: '' });
   const [applied, setApplied] = useState(filters);
-  const url = timelineQuery(applied) + eventsBound(currentAsOf());
-  const live = useLive(
-    async (): Promise<Answer<LoggedEvent[]>> => {
-      const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(url);
-      return { body: a.body.items.map((e) => ({ ...e, eventType: e.eventType ?? e.type ?? '' })).reverse(), position: a.position };
-    },
-    [''],
-    url,
-  );
   return (
     <Page title="Events">
       <form
@@ -128,29 +106,7 @@ export function Timeline() {
         ))}
         <button type="submit">Search</button>
       </form>
-      <ErrorBanner error={live.error} />
-      <table aria-label="Events">
-        <thead>
-          <tr>
-            <th scope="col">Position</th>
-            <th scope="col">When</th>
-            <th scope="col">Object</th>
-            <th scope="col">What</th>
-            <th scope="col">Who</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(live.data ?? []).map((e) => (
-            <tr key={e.position}>
-              <td>{e.position}</td>
-              <td>{e.time}</td>
-              <td>{e.stream}</td>
-              <td>{e.eventType.replace('qx.events.v1.', '')}</td>
-              <td>{e.principal}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <EventTable query={timelineQuery(applied)} prefixes={['']} label="Events" />
     </Page>
   );
 }

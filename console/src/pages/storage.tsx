@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { uploadImage } from '../api/upload';
 import { listOf } from '../live/time_travel';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, FieldError, Page, StateBadge, UsageBar } from '../ui/common';
+import { ErrorBanner, FieldError, Page, StateBadge, UsageBar, Head } from '../ui/common';
 
 export interface Pool {
   id: string;
@@ -60,14 +60,7 @@ export function StoragePage() {
       </ul>
       <h2>Volumes</h2>
       <table aria-label="Volumes">
-        <thead>
-          <tr>
-            <th scope="col">Volume</th>
-            <th scope="col">Pool</th>
-            <th scope="col">Size (MiB)</th>
-            <th scope="col">VM</th>
-          </tr>
-        </thead>
+        <Head columns={['Volume', 'Pool', 'Size (MiB)', 'VM']} />
         <tbody>
           {(volumes.data ?? []).map((v) => (
             <tr key={v.id}>
@@ -133,15 +126,7 @@ export function ImagesPage() {
       </form>
       <ErrorBanner error={images.error ?? error} />
       <table aria-label="Images">
-        <thead>
-          <tr>
-            <th scope="col">Image</th>
-            <th scope="col">Format</th>
-            <th scope="col">State</th>
-            <th scope="col">Received</th>
-            <th scope="col">SHA-256</th>
-          </tr>
-        </thead>
+        <Head columns={['Image', 'Format', 'State', 'Received', 'SHA-256']} />
         <tbody>
           {(images.data ?? []).map((i) => (
             <tr key={i.id} data-image={i.id} data-state={i.state} data-sha256={i.sha256}>

@@ -2,11 +2,12 @@
 // Network (what it is attached to), Events (its history: who did what, when, why). Live.
 
 import { useState } from 'react';
-import { del, get, post, type Answer } from '../api/client';
-import { currentAsOf, eventsBound, listOf, oneOf } from '../live/time_travel';
-import type { LoggedEvent, Node, Vm } from '../api/types';
+import { del, post } from '../api/client';
+import { listOf, oneOf } from '../live/time_travel';
+import type { Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
-import { ErrorBanner, FieldError, Page, StateBadge } from '../ui/common';
+import { ErrorBanner, FieldError, Page, StateBadge, Head } from '../ui/common';
+import { History } from './events_view';
 
 const tabs = ['Summary', 'Snapshots', 'Disks', 'Network', 'Events'] as const;
 type Tab = (typeof tabs)[number];
@@ -155,14 +156,7 @@ function Snapshots({ vm }: { vm: Vm }) {
       </form>
       <ErrorBanner error={error} />
       <table aria-label="Snapshots">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Description</th>
-            <th scope="col">VM state then</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <Head columns={['Name', 'Description', 'VM state then', 'Actions']} />
         <tbody>
           {vm.snapshots.map((s) => (
             <tr key={s.name} data-snapshot={s.name}>
@@ -195,43 +189,6 @@ function Listing({ title, items }: { title: string; items: string[] }) {
         ))}
         {items.length === 0 ? <li>None.</li> : null}
       </ul>
-    </div>
-  );
-}
-
-/** A stream's events, newest first: what happened, when, and who did it. */
-export function History({ stream }: { stream: string }) {
-  const live = useLive(
-    async (): Promise<Answer<LoggedEvent[]>> => {
-      const a = await get<{ items: (LoggedEvent & { type?: string })[] }>(`/api/v1/events?stream=${encodeURIComponent(stream)}&limit=1000${eventsBound(currentAsOf())}`);
-      return { body: a.body.items.map((e) => ({ ...e, eventType: e.eventType ?? e.type ?? '' })).reverse(), position: a.position };
-    },
-    [stream],
-    stream,
-  );
-  return (
-    <div>
-      <ErrorBanner error={live.error} />
-      <table aria-label="History">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">What</th>
-            <th scope="col">Who</th>
-            <th scope="col">Position</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(live.data ?? []).map((e) => (
-            <tr key={e.position}>
-              <td>{e.time}</td>
-              <td>{e.eventType.replace('qx.events.v1.', '')}</td>
-              <td>{e.principal}</td>
-              <td>{e.position}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </div>
   );
 }

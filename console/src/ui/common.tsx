@@ -70,3 +70,18 @@ export function Page({ title, actions, children }: { title: string; actions?: Re
     </section>
   );
 }
+
+/** A table's header row: one column header per title. */
+export function Head({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

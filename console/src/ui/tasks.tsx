@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { get, type Page } from '../api/client';
 import type { Operation } from '../live/frames';
 import { watch } from '../live/watch';
+import { Head } from './common';
 
 /** Newest first, at most `keep`; an operation seen again replaces its older state. */
 export function mergeOperations(current: readonly Operation[], incoming: readonly Operation[], keep = 50): Operation[] {
@@ -46,15 +47,7 @@ export function TaskPanel({ ops }: { ops: Operation[] }) {
       </button>
       {open ? (
         <table className="tasks-table">
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Target</th>
-              <th scope="col">State</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
+          <Head columns={['Task', 'Target', 'State', 'Progress', 'Result']} />
           <tbody>
             {ops.slice(0, 8).map((o) => (
               <tr key={o.id} data-operation={o.id} data-kind={o.kind} data-state={o.state}>

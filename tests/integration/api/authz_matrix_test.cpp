@@ -110,6 +110,7 @@ constexpr route_spec spec_routes[] = {
     {"GET", "/api/v1/audit", "audit.read", "datacenter", "", ""},
     // The log and operations.
     {"GET", "/api/v1/events", "read", "datacenter", "", ""},
+    {"GET", "/api/v1/datacenter", "read", "datacenter", "", "?asOf=1"},
     {"GET", "/api/v1/operations", "read", "datacenter", "", ""},
     {"GET", "/api/v1/operations/{id}", "read", "datacenter", "", ""},
     // Clusters.
