@@ -286,6 +286,45 @@ describe('on the demo datacenter', () => {
     await notReloaded(page);
   });
 
+  test('add a host: a refused registration shows its code and what to do', async () => {
+    await nav(page, 'Hosts').click();
+    await page.getByRole('button', { name: 'Add host' }).click();
+    await page.getByLabel('Host URL').fill('http://127.0.0.1:1');
+    await page.getByLabel('Registration token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Add host', exact: true }).last().click();
+    await page.locator('[data-guidance=HOST_CONNECTION_FAILED]').waitFor({ timeout: 30000 });
+    await page.getByRole('alert').filter({ hasText: 'HOST_CONNECTION_FAILED' }).waitFor();
+    await accessible(page, 'add host');
+    await shot(page, 'add-host-refused');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('networks: the wizard shows a bad CIDR at its field, then creates; a rule added live', async () => {
+    await nav(page, 'Networks').click();
+    await page.getByRole('button', { name: 'New network' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('e2e-net');
+    await page.getByLabel('VLAN id').fill('42');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('#net-cidr').fill('10.9.9.1/24');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#net-cidr-error', { hasText: 'INVALID_ARGUMENT' }).waitFor();
+    await page.locator('#net-cidr').fill('10.9.9.0/24');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('table', { name: 'Networks' }).locator('tr', { hasText: 'e2e-net' }).waitFor({ timeout: 30000 });
+    const sg = await api(server.base, 'POST', '/api/v1/security-groups', { id: 'web-sg', name: 'web servers' });
+    assert.equal(sg.status, 201, JSON.stringify(sg.json));
+    await page.locator('[data-group=web-sg]').waitFor({ timeout: 30000 });
+    await page.getByLabel('Group', { exact: true }).selectOption('web-sg');
+    await page.getByLabel('Port', { exact: true }).fill('443');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.locator('[data-group=web-sg] li', { hasText: 'tcp 443-443 from 0.0.0.0/0' }).waitFor({ timeout: 30000 });
+    await accessible(page, 'networks');
+    await shot(page, 'networks');
+    await notReloaded(page);
+  });
+
   test('every page passes axe and its actions are reachable by keyboard', async () => {
     for (const [name, link] of [
       ['hosts', 'Hosts'],

@@ -11,6 +11,7 @@ import { AlertList, ClusterList, Timeline } from './pages/others';
 import { VmDetail } from './pages/vm_detail';
 import { VmList } from './pages/vms';
 import { ClusterDetail } from './pages/cluster_detail';
+import { NetworksPage } from './pages/networks';
 import { ImagesPage, StoragePage } from './pages/storage';
 import { ErrorBanner, Link } from './ui/common';
 import { segments, usePath } from './ui/router';
@@ -28,6 +29,7 @@ const nav = [
   ['/clusters', 'Clusters'],
   ['/storage', 'Storage'],
   ['/images', 'Images'],
+  ['/networks', 'Networks'],
   ['/alerts', 'Alerts'],
   ['/events', 'Events'],
 ] as const;
@@ -60,6 +62,7 @@ function Shell({ user, onSignOut }: { user: string; onSignOut: () => void }) {
   else if (s[0] === 'alerts') page = <AlertList />;
   else if (s[0] === 'storage') page = <StoragePage />;
   else if (s[0] === 'images') page = <ImagesPage />;
+  else if (s[0] === 'networks') page = <NetworksPage />;
   else if (s[0] === 'events') page = <Timeline />;
   else page = <Dashboard ops={ops} />;
   return (

@@ -286,7 +286,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     if (system_route(req))
       return;
     // Everything outside the API is the web console's (its files, and its pages' addresses).
-    if (req.method == "GET" && !req.path.starts_with("/api/")) {
+    if (req.method == "GET" && req.path != "/api" && !req.path.starts_with("/api/")) {
       route_ = "console";
       send(st_.deps.console.answer(req.path, req.accept_encoding), version_);
       return;

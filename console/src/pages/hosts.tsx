@@ -7,6 +7,7 @@ import { listOf, oneOf } from '../live/time_travel';
 import type { Node, Vm } from '../api/types';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, Link, Page, StateBadge, UsageBar, Head } from '../ui/common';
+import { AddHostDialog } from './add_host';
 import { History } from './events_view';
 
 /** vCPUs and memory the host's allocations hold. */
@@ -39,8 +40,17 @@ function MaintenanceButton({ node, onError }: { node: Node; onError: (e: unknown
 export function HostList() {
   const live = useLive(() => listOf<Node>('node', '/api/v1/nodes'), ['node-']);
   const [error, setError] = useState<unknown>();
+  const [adding, setAdding] = useState(false);
   return (
-    <Page title="Hosts">
+    <Page
+      title="Hosts"
+      actions={
+        <button type="button" onClick={() => setAdding(true)}>
+          Add host
+        </button>
+      }
+    >
+      {adding ? <AddHostDialog onClose={() => setAdding(false)} /> : null}
       <ErrorBanner error={live.error ?? error} />
       <table aria-label="Hosts">
         <Head columns={['Host', 'Host name', 'State', 'Cluster', 'CPU (vCPUs / threads)', 'Memory (MiB)', 'Actions']} />

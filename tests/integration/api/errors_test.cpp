@@ -167,8 +167,17 @@ TEST_F(api_errors, not_found_for_unknown_ids_and_routes) {
   EXPECT_TRUE(is_error(api().del("/api/v1/images/x"), 404, "NOT_FOUND"));
   EXPECT_EQ(event_count(), before);
 
-  for (const char* target : {"/api/v1/nope", "/api/v2/vms", "/api/v1/vms/x/y/z", "/", "/api"}) {
+  for (const char* target : {"/api/v1/nope", "/api/v2/vms", "/api/v1/vms/x/y/z", "/api"}) {
     EXPECT_TRUE(is_error(api().get(target), 404, "NOT_FOUND")) << target;
+  }
+  // Outside /api is the web console's: its page (or, with none built, the page saying how to
+  // build one), HTML under the console's Content-Security-Policy either way.
+  for (const char* target : {"/", "/vms/x"}) {
+    const auto r = api().get(target);
+    EXPECT_TRUE(r.status == 200 || r.status == 404) << target;
+    EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8") << target;
+    EXPECT_NE(r.header("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos)
+        << target;
   }
   EXPECT_TRUE(is_error(api().post("/api/v1/vms/x/levitate"), 404, "NOT_FOUND"));
 }
