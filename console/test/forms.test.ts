@@ -20,3 +20,11 @@ describe('networks', () => {
     expect(ruleText({ ruleId: 'rule-2', direction: 'outbound', protocol: 'icmp', cidr: '0.0.0.0/0' })).toBe('icmp to 0.0.0.0/0');
   });
 });
+
+describe('cluster wizard', () => {
+  it('sends the name, and DRS automation only when DRS is on', async () => {
+    const { clusterBody } = await import('../src/pages/cluster_wizard');
+    expect(clusterBody({ id: '', name: ' prod ', description: '', haEnabled: true, drsEnabled: false, drsAutomation: 'fully_automated' })).toEqual({ name: 'prod', ha: { enabled: true }, drs: { enabled: false } });
+    expect(clusterBody({ id: 'c2', name: 'c', description: 'x', haEnabled: false, drsEnabled: true, drsAutomation: 'manual' })).toEqual({ id: 'c2', name: 'c', description: 'x', ha: { enabled: false }, drs: { enabled: true, automation: 'manual' } });
+  });
+});

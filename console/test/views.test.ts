@@ -5,7 +5,7 @@ import { concerns, ReloadGate } from '../src/live/reload_gate';
 import { clusterUsage } from '../src/pages/dashboard';
 import { allocated } from '../src/pages/hosts';
 import { timelineQuery } from '../src/pages/others';
-import { createBody, emptyDraft, placeableHosts, stepOfField } from '../src/pages/vm_wizard';
+import { createBody, emptyDraft, placeableHosts, poolsOf, stepOfField } from '../src/pages/vm_wizard';
 import { valueOf } from '../src/pages/vms';
 import { filterRows, nextSort, sortRows } from '../src/ui/table_logic';
 import { mergeOperations } from '../src/ui/tasks';
@@ -70,12 +70,28 @@ describe('wizard', () => {
   it('builds the create request and finds the step of a refused field', () => {
     expect(createBody({ ...emptyDraft, name: 'web', vcpus: 2, memoryMib: 2048 })).toEqual({ spec: { name: 'web', vcpus: 2, memoryMib: 2048 } });
     expect(createBody({ ...emptyDraft, id: ' w1 ', name: 'web', haRestartPriority: 3 })).toEqual({ id: 'w1', spec: { name: 'web', vcpus: 1, memoryMib: 1024, haRestartPriority: 3 } });
-    expect(stepOfField('nodeId')).toBe(1);
+    expect(stepOfField('nodeId')).toBe(2);
+    expect(stepOfField('volumeIds[0]')).toBe(1);
+    expect(stepOfField('cloudInitUserData')).toBe(1);
     expect(stepOfField('name')).toBe(0);
+    expect(createBody({ ...emptyDraft, name: 'w', volumeIds: ['d1'], networkIds: ['n1'], bootImageId: 'iso', cloudInit: '#cloud-config' }).spec).toEqual({
+      name: 'w',
+      vcpus: 1,
+      memoryMib: 1024,
+      volumeIds: ['d1'],
+      networkIds: ['n1'],
+      bootImageId: 'iso',
+      cloudInitUserData: '#cloud-config',
+    });
   });
   it('offers only connected hosts with the memory', () => {
     const hosts = [node('n1', 'connected', 4096), node('n2', 'maintenance', 65536), node('n3', 'connected', 1024)];
     expect(placeableHosts(hosts, 2048).map((n) => n.id)).toEqual(['n1']);
+    // A volume's pool must be reachable from the host.
+    const more = [...hosts, node('n4', 'connected', 8192)];
+    const pools = poolsOf(['d1'], [{ id: 'd1', name: 'd1', poolId: 'p2' }], [{ id: 'p1', nodeIds: ['n1', 'n4'] }, { id: 'p2', nodeIds: ['n4'] }]);
+    expect(pools.map((p) => p.id)).toEqual(['p2']);
+    expect(placeableHosts(more, 2048, pools).map((n) => n.id)).toEqual(['n4']);
   });
 });
 

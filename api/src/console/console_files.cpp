@@ -124,14 +124,17 @@ result<console_files> console_files::load(const std::filesystem::path& dir) {
     const auto rel = std::filesystem::relative(it->path(), dir, ec).generic_string();
     if (ec || rel.empty() || rel.starts_with(".."))
       continue;
-    auto body = read_whole(it->path());
-    bytes += body.size();
+    // The bound is checked on the size before the read: one huge file is never read whole.
+    bytes += it->file_size(ec);
+    if (ec)
+      break; // reported below as the folder's read error
     if (out.files_.size() + gzipped.size() >= max_files || bytes > max_bytes)
       return error{errc::too_large,
                    "the console folder " + dir.string() + " holds more than " +
                        std::to_string(max_files) + " files or " + std::to_string(max_bytes >> 20U) +
                        " MiB: is it the right folder?",
                    {{"field", "console-dir"}}};
+    auto body = read_whole(it->path());
     const auto url = "/" + rel;
     if (url.ends_with(".gz")) {
       gzipped.emplace(url.substr(0, url.size() - 3), std::move(body));

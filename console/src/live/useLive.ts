@@ -27,7 +27,6 @@ export function useLive<T>(load: () => Promise<Answer<T>>, prefixes: readonly st
         if (!alive) return;
         setData(a.body);
         setError(undefined);
-        if (asOf === '') watch.start(a.position);
       } catch (e) {
         if (alive) setError(e instanceof ApiError ? e : new ApiError(0, 'CONSOLE_ERROR', String(e)));
       }

@@ -3,7 +3,7 @@
 // server's resumeFrom; repeated failures (the position may be older than the server replays:
 // 410) make every view reload ("resync"), then the watch goes on from the reloaded position.
 
-import { currentToken } from '../api/client';
+import { currentToken, get } from '../api/client';
 import { failuresBeforeResync, readMessage, retryDelayMs, watchUrl, type EventFrame, type Operation } from './frames';
 
 export type WatchStatus = 'connecting' | 'live' | 'retrying' | 'stopped';
@@ -21,10 +21,14 @@ class Watch {
   private readonly statusListeners = new Set<Listener<WatchStatus>>();
   private readonly resyncListeners = new Set<Listener<void>>();
 
-  /** Starts following from `position` (a list's X-Log-Position), or keeps a later one. */
+  /**
+   * Starts following after `position` (a read's X-Log-Position). Once started, only frames move
+   * the cursor: a view that read a later state must not make the watch skip the events that
+   * other views, loaded earlier, still need to hear about.
+   */
   start(position: number): void {
-    this.position = Math.max(this.position, position);
     if (this.status !== 'stopped') return;
+    this.position = Math.max(this.position, position);
     this.connect();
   }
 
@@ -34,11 +38,6 @@ class Watch {
     const s = this.socket;
     this.socket = null;
     s?.close(1000);
-  }
-
-  /** Raises the position after a reload that reflects it (events before it are already shown). */
-  advanceTo(position: number): void {
-    this.position = Math.max(this.position, position);
   }
 
   onEvent(f: Listener<EventFrame>): () => void {
@@ -68,6 +67,16 @@ class Watch {
     for (const f of this.statusListeners) f(s);
   }
 
+  private async resync(): Promise<void> {
+    try {
+      this.position = (await get('/api/v1/vms?limit=1')).position;
+    } catch {
+      // Keep the old position: the next failures resync again.
+    }
+    for (const f of this.resyncListeners) f();
+    if (this.status !== 'stopped') this.connect();
+  }
+
   private connect(): void {
     this.setStatus('connecting');
     const socket = new WebSocket(watchUrl(window.location, this.position, currentToken()));
@@ -93,11 +102,14 @@ class Watch {
       if (this.status === 'stopped') return;
       const opened = this.status === 'live';
       if (!opened) this.failures++;
-      if (this.failures >= failuresBeforeResync) {
-        this.failures = 0;
-        for (const f of this.resyncListeners) f();
-      }
       this.setStatus('retrying');
+      if (this.failures >= failuresBeforeResync) {
+        // The position may be older than the server replays (410): take the log's position
+        // now, then have every view reload (each reflects at least it), then follow from it.
+        this.failures = 0;
+        void this.resync();
+        return;
+      }
       // 4008: "resume from <position>" after an overflow: at once; anything else: back off.
       const delay = c.code === 4008 ? 0 : retryDelayMs(Math.max(1, this.failures));
       this.timer = setTimeout(() => this.connect(), delay);

@@ -3,9 +3,9 @@
 // and why, admission control). Live: reloads on the cluster's, its nodes' and DRS/HA events.
 
 import { useState } from 'react';
-import { get, post } from '../api/client';
-import type { Cluster } from '../api/types';
-import { currentAsOf, oneOf } from '../live/time_travel';
+import { del, get, post } from '../api/client';
+import type { Cluster, Node } from '../api/types';
+import { currentAsOf, listOf, oneOf } from '../live/time_travel';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, Link, Page, StateBadge, Head } from '../ui/common';
 
@@ -48,6 +48,8 @@ export function ClusterDetail({ id }: { id: string }) {
   const moves = useLive(() => get<{ items: DrsMove[] }>(`${base}/drs/recommendations`), ['drs-', `cluster-${id}`], `moves ${id}`);
   const ha = useLive(() => get<HaStatus>(`${base}/ha`), ['ha-', 'node-', 'vm-', `cluster-${id}`], `ha ${id}`);
   const [error, setError] = useState<unknown>();
+  const [adding, setAdding] = useState('');
+  const free = useLive(() => listOf<Node>('node', '/api/v1/nodes'), ['node-']);
   const act = (m: DrsMove, action: 'apply' | 'reject') => {
     setError(undefined);
     post(`${base}/drs/recommendations/${encodeURIComponent(m.id)}/${action}`, {}).catch(setError);
@@ -62,11 +64,38 @@ export function ClusterDetail({ id }: { id: string }) {
           <h2>Hosts</h2>
           <ul aria-label="Hosts of the cluster">
             {(c.nodeIds ?? []).map((n) => (
-              <li key={n}>
-                <Link to={`/hosts/${encodeURIComponent(n)}`}>{n}</Link>
+              <li key={n} data-member={n}>
+                <Link to={`/hosts/${encodeURIComponent(n)}`}>{n}</Link>{' '}
+                <button type="button" onClick={() => del(`${base}/nodes/${encodeURIComponent(n)}`).catch(setError)}>
+                  Remove {n}
+                </button>
               </li>
             ))}
           </ul>
+          <form
+            className="inline-form"
+            aria-label="Add a host to the cluster"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setError(undefined);
+              post(`${base}/nodes/${encodeURIComponent(adding)}`, {}).catch(setError);
+            }}
+          >
+            <label htmlFor="cluster-add-host">Host</label>
+            <select id="cluster-add-host" value={adding} onChange={(e) => setAdding(e.target.value)}>
+              <option value="">choose a host in no cluster</option>
+              {(free.data ?? [])
+                .filter((n) => n.clusterId === '')
+                .map((n) => (
+                  <option key={n.id} value={n.id}>
+                    {n.id}
+                  </option>
+                ))}
+            </select>
+            <button type="submit" disabled={adding === ''}>
+              Add to cluster
+            </button>
+          </form>
         </>
       ) : null}
       {past ? <p>DRS and HA show only the present.</p> : null}

@@ -6,12 +6,22 @@ import { listOf } from '../live/time_travel';
 import type { Alert, Cluster } from '../api/types';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, Link, Page, StateBadge, Head } from '../ui/common';
+import { CreateClusterWizard } from './cluster_wizard';
 import { EventTable } from './events_view';
 
 export function ClusterList() {
   const live = useLive(() => listOf<Cluster>('cluster', '/api/v1/clusters'), ['cluster-']);
+  const [wizard, setWizard] = useState(false);
   return (
-    <Page title="Clusters">
+    <Page
+      title="Clusters"
+      actions={
+        <button type="button" onClick={() => setWizard(true)}>
+          New cluster
+        </button>
+      }
+    >
+      {wizard ? <CreateClusterWizard onClose={() => setWizard(false)} /> : null}
       <ErrorBanner error={live.error} />
       <table aria-label="Clusters">
         <Head columns={['Cluster', 'Hosts', 'DRS', 'HA']} />

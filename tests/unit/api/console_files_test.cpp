@@ -118,6 +118,17 @@ TEST_F(console_files_test, a_folder_without_index_html_or_too_big_is_refused) {
   EXPECT_EQ(many.error().code, errc::too_large);
 }
 
+TEST_F(console_files_test, a_folder_over_the_byte_bound_is_refused) {
+  // A sparse file: 1 GiB long, no disk used. (That it is refused from its size, before a
+  // read, is not observable here; the code checks the size first.)
+  const auto big = root() / "assets" / "huge.bin";
+  std::ofstream{big, std::ios::binary}.put('x');
+  fs::resize_file(big, std::uintmax_t{1} << 30U);
+  const auto loaded = console_files::load(root());
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code, errc::too_large);
+}
+
 TEST(accepts_gzip, reads_the_header_as_rfc_9110_does) {
   EXPECT_TRUE(accepts_gzip("gzip"));
   EXPECT_TRUE(accepts_gzip("deflate, GZIP"));
