@@ -31,12 +31,18 @@ inline int pin_all_threads(pid_t pid, const cpu_set_t& cpus) {
   return pinned;
 }
 
-/// Lets the calling thread run on every online CPU again.
-inline void unpin_self() {
+/// Every online CPU.
+inline cpu_set_t all_cpus() {
   cpu_set_t all;
   CPU_ZERO(&all);
   for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN); ++c)
     CPU_SET(static_cast<int>(c), &all);
+  return all;
+}
+
+/// Lets the calling thread run on every online CPU again.
+inline void unpin_self() {
+  const auto all = all_cpus();
   sched_setaffinity(0, sizeof all, &all);
 }
 
@@ -44,11 +50,8 @@ class pinned_apart {
  public:
   /// Pins `server` to the last online CPU and this process to the rest; with one CPU it pins
   /// nothing and says so.
-  explicit pinned_apart(pid_t server) : server_(server) {
+  explicit pinned_apart(pid_t server) : server_(server), all_(all_cpus()) {
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
-    CPU_ZERO(&all_);
-    for (long c = 0; c < n; ++c)
-      CPU_SET(static_cast<int>(c), &all_);
     if (n < 2) {
       std::printf("    pinning: 1 CPU online, server and driver share it\n");
       return;
@@ -79,7 +82,7 @@ class pinned_apart {
 
  private:
   pid_t server_;
-  cpu_set_t all_{};
+  cpu_set_t all_;
   bool active_ = false;
 };
 

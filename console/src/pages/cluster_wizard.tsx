@@ -3,9 +3,9 @@
 
 import { useState } from 'react';
 import { post } from '../api/client';
-import { ApiError } from '../api/errors';
 import { navigate } from '../ui/router';
 import { ErrorBanner, FieldError } from '../ui/common';
+import { useWizard, WizardButtons } from '../ui/wizard';
 
 export interface ClusterDraft {
   id: string;
@@ -26,9 +26,8 @@ export function clusterBody(d: ClusterDraft) {
 }
 
 export function CreateClusterWizard({ onClose }: { onClose: () => void }) {
-  const [step, setStep] = useState(0);
+  const { step, setStep, error, busy, submit } = useWizard((field) => (field.startsWith('ha') || field.startsWith('drs') ? 1 : 0));
   const [d, setD] = useState<ClusterDraft>({ id: '', name: '', description: '', haEnabled: true, drsEnabled: true, drsAutomation: 'manual' });
-  const [error, setError] = useState<unknown>();
   const set = (p: Partial<ClusterDraft>) => setD({ ...d, ...p });
   return (
     <div className="wizard" role="dialog" aria-labelledby="cluster-wizard-title">
@@ -68,37 +67,20 @@ export function CreateClusterWizard({ onClose }: { onClose: () => void }) {
       ) : null}
       {step === 2 ? <pre aria-label="Review">{JSON.stringify(clusterBody(d), null, 2)}</pre> : null}
       <ErrorBanner error={error} />
-      <div className="wizard-buttons">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" disabled={step === 0} onClick={() => setStep(step - 1)}>
-          Back
-        </button>
-        {step < 2 ? (
-          <button type="button" onClick={() => setStep(step + 1)}>
-            Next
-          </button>
-        ) : (
-          <button
-            type="button"
-            onClick={() => {
-              setError(undefined);
-              post<{ id: string }>('/api/v1/clusters', clusterBody(d))
-                .then((a) => {
-                  onClose();
-                  navigate(`/clusters/${encodeURIComponent(a.body.id)}`);
-                })
-                .catch((e) => {
-                  setError(e);
-                  setStep(e instanceof ApiError && (e.field.startsWith('ha') || e.field.startsWith('drs')) ? 1 : 0);
-                });
-            }}
-          >
-            Create
-          </button>
-        )}
-      </div>
+      <WizardButtons
+        step={step}
+        last={2}
+        busy={busy}
+        onStep={setStep}
+        onClose={onClose}
+        onCreate={() =>
+          void submit(async () => {
+            const a = await post<{ id: string }>('/api/v1/clusters', clusterBody(d));
+            onClose();
+            navigate(`/clusters/${encodeURIComponent(a.body.id)}`);
+          })
+        }
+      />
     </div>
   );
 }

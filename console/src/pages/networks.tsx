@@ -6,6 +6,7 @@ import { del, post } from '../api/client';
 import { listOf } from '../live/time_travel';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, FieldError, Head, Page } from '../ui/common';
+import { useWizard, WizardButtons } from '../ui/wizard';
 
 interface Network {
   id: string;
@@ -56,9 +57,8 @@ export function ruleText(r: Rule): string {
 }
 
 function NetworkWizard({ onClose }: { onClose: () => void }) {
-  const [step, setStep] = useState(0);
+  const { step, setStep, error, busy, submit } = useWizard((field) => (['cidr', 'gateway'].includes(field) ? 1 : 0));
   const [d, setD] = useState<NetworkDraft>({ type: 'vlan', name: '', vlanId: 100, cidr: '', gateway: '', dhcp: true });
-  const [error, setError] = useState<unknown>();
   const set = (p: Partial<NetworkDraft>) => setD({ ...d, ...p });
   return (
     <div className="wizard" role="dialog" aria-labelledby="net-wizard-title">
@@ -100,34 +100,19 @@ function NetworkWizard({ onClose }: { onClose: () => void }) {
       ) : null}
       {step === 2 ? <pre aria-label="Review">{JSON.stringify(networkBody(d), null, 2)}</pre> : null}
       <ErrorBanner error={error} />
-      <div className="wizard-buttons">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" disabled={step === 0} onClick={() => setStep(step - 1)}>
-          Back
-        </button>
-        {step < 2 ? (
-          <button type="button" onClick={() => setStep(step + 1)}>
-            Next
-          </button>
-        ) : (
-          <button
-            type="button"
-            onClick={() => {
-              setError(undefined);
-              post('/api/v1/networks', networkBody(d))
-                .then(onClose)
-                .catch((e) => {
-                  setError(e);
-                  setStep(['cidr', 'gateway'].includes(e?.field) ? 1 : 0);
-                });
-            }}
-          >
-            Create
-          </button>
-        )}
-      </div>
+      <WizardButtons
+        step={step}
+        last={2}
+        busy={busy}
+        onStep={setStep}
+        onClose={onClose}
+        onCreate={() =>
+          void submit(async () => {
+            await post('/api/v1/networks', networkBody(d));
+            onClose();
+          })
+        }
+      />
     </div>
   );
 }

@@ -5,12 +5,12 @@
 
 import { useState } from 'react';
 import { post } from '../api/client';
-import { ApiError } from '../api/errors';
 import type { Node, Vm } from '../api/types';
 import { navigate } from '../ui/router';
 import { listOf } from '../live/time_travel';
 import { useLive } from '../live/useLive';
 import { ErrorBanner, FieldError } from '../ui/common';
+import { useWizard, WizardButtons } from '../ui/wizard';
 
 export interface Draft {
   id: string;
@@ -95,10 +95,8 @@ function toggled(list: string[], id: string, on: boolean): string[] {
 }
 
 export function CreateVmWizard({ nodes, onClose }: { nodes: Node[]; onClose: () => void }) {
-  const [step, setStep] = useState(0);
   const [d, setD] = useState<Draft>(emptyDraft);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { step, setStep, error, busy, submit } = useWizard((field) => (field ? stepOfField(field.replace(/^spec\./, '')) : undefined));
   const volumes = useLive(() => listOf<WizardVolume>('volume', '/api/v1/volumes'), ['volume-']);
   const pools = useLive(() => listOf<WizardPool>('storage_pool', '/api/v1/storage/pools'), ['pool-']);
   const networks = useLive(() => listOf<Named>('network', '/api/v1/networks'), ['net-']);
@@ -106,21 +104,13 @@ export function CreateVmWizard({ nodes, onClose }: { nodes: Node[]; onClose: () 
   const hosts = placeableHosts(nodes, d.memoryMib, poolsOf(d.volumeIds, volumes.data ?? [], pools.data ?? []));
   const freeVolumes = (volumes.data ?? []).filter((v) => (v.attachedVmIds ?? []).length === 0);
   const set = (patch: Partial<Draft>) => setD({ ...d, ...patch });
-  const finish = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const finish = () =>
+    submit(async () => {
       const created = await post<Vm>('/api/v1/vms', createBody(d));
       if (d.powerOn) await post(`/api/v1/vms/${encodeURIComponent(created.body.id)}/start`, d.nodeId ? { nodeId: d.nodeId } : {});
       onClose();
       navigate(`/vms/${encodeURIComponent(created.body.id)}`);
-    } catch (e) {
-      setError(e);
-      if (e instanceof ApiError && e.field) setStep(stepOfField(e.field.replace(/^spec\./, '')));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div className="wizard" role="dialog" aria-modal="false" aria-labelledby="wizard-title">
       <h2 id="wizard-title">New virtual machine</h2>
@@ -225,23 +215,7 @@ export function CreateVmWizard({ nodes, onClose }: { nodes: Node[]; onClose: () 
         </dl>
       ) : null}
       <ErrorBanner error={error} />
-      <div className="wizard-buttons">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" disabled={step === 0} onClick={() => setStep(step - 1)}>
-          Back
-        </button>
-        {step < 3 ? (
-          <button type="button" onClick={() => setStep(step + 1)}>
-            Next
-          </button>
-        ) : (
-          <button type="button" disabled={busy} onClick={() => void finish()}>
-            Create
-          </button>
-        )}
-      </div>
+      <WizardButtons step={step} last={steps.length - 1} busy={busy} onStep={setStep} onClose={onClose} onCreate={() => void finish()} />
     </div>
   );
 }
